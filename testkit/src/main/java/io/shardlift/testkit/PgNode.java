@@ -1,0 +1,188 @@
+package io.shardlift.testkit;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One real PostgreSQL server from the embedded (zonky) binaries, configured for logical decoding.
+ *
+ * <p>Data lives under the test kit directory (by default {@code target/testkit}), never in /tmp, so
+ * a test run leaves nothing behind outside the build directory. {@link #close()} stops the server;
+ * {@link #kill()} sends SIGKILL to the postmaster, for crash tests.
+ */
+public final class PgNode implements AutoCloseable {
+
+    /** Settings every node gets; tests and the demo rely on logical decoding being on. */
+    static final Map<String, String> BASE_CONFIG = Map.ofEntries(
+            Map.entry("wal_level", "logical"),
+            // zonky starts with synchronous_commit=off; decoding then lags behind commits
+            Map.entry("synchronous_commit", "on"),
+            Map.entry("max_wal_senders", "16"),
+            Map.entry("max_replication_slots", "16"),
+            Map.entry("max_connections", "120"),
+            Map.entry("shared_buffers", "64MB"),
+            Map.entry("max_worker_processes", "16"),
+            Map.entry("max_prepared_transactions", "0"),
+            Map.entry("timezone", "UTC"),
+            Map.entry("lc_messages", "C"));
+
+    private final String name;
+    private final Path dataDir;
+    private final EmbeddedPostgres pg;
+    private volatile boolean closed;
+
+    private PgNode(String name, Path dataDir, EmbeddedPostgres pg) {
+        this.name = name;
+        this.dataDir = dataDir;
+        this.pg = pg;
+    }
+
+    /** Starts a node named {@code name} with a fresh data directory under {@link TestKit#baseDir()}. */
+    public static PgNode start(String name) {
+        return start(name, Map.of());
+    }
+
+    /** Starts a node; {@code extraConfig} overrides or adds postgresql.conf settings. */
+    public static PgNode start(String name, Map<String, String> extraConfig) {
+        Path base = TestKit.baseDir();
+        Path dataDir = base.resolve("pg").resolve(name + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        Map<String, String> config = new LinkedHashMap<>(BASE_CONFIG);
+        config.putAll(extraConfig);
+        try {
+            Files.createDirectories(dataDir);
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                    .setDataDirectory(dataDir)
+                    .setCleanDataDirectory(true)
+                    .setOverrideWorkingDirectory(TestKit.binariesDir().toFile())
+                    .setPGStartupWait(Duration.ofSeconds(60));
+            config.forEach(builder::setServerConfig);
+            return new PgNode(name, dataDir, builder.start());
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not start embedded PostgreSQL node '" + name + "' in " + dataDir, e);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String host() {
+        return "127.0.0.1";
+    }
+
+    public int port() {
+        return pg.getPort();
+    }
+
+    public String user() {
+        return "postgres";
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public String jdbcUrl(String database) {
+        return "jdbc:postgresql://" + host() + ":" + port() + "/" + database;
+    }
+
+    /** libpq keyword/value connection string, as a migration spec would hold it. */
+    public String connstr(String database) {
+        return "host=" + host() + " port=" + port() + " dbname=" + database + " user=" + user();
+    }
+
+    /** postgres:// URL form of {@link #connstr(String)}. */
+    public String url(String database) {
+        return "postgres://" + user() + "@" + host() + ":" + port() + "/" + database;
+    }
+
+    public Connection connect(String database) throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(database), user(), "");
+    }
+
+    /** Creates {@code database} if it does not exist yet. */
+    public PgNode createDatabase(String database) {
+        try (Connection c = connect("postgres"); Statement st = c.createStatement()) {
+            var rs = st.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + database.replace("'", "''") + "'");
+            if (!rs.next()) {
+                st.execute("CREATE DATABASE \"" + database.replace("\"", "\"\"") + "\"");
+            }
+            return this;
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not create database " + database + " on node " + name, e);
+        }
+    }
+
+    /** Runs SQL statements (separated by the caller) on {@code database}, autocommit. */
+    public void execute(String database, String... statements) {
+        try (Connection c = connect(database); Statement st = c.createStatement()) {
+            for (String sql : statements) {
+                st.execute(sql);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL failed on node " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** PID of the postmaster, read from postmaster.pid. */
+    public Optional<Long> postmasterPid() {
+        try {
+            Path pidFile = dataDir.resolve("postmaster.pid");
+            if (!Files.exists(pidFile)) {
+                return Optional.empty();
+            }
+            String first = Files.readAllLines(pidFile).get(0).trim();
+            return Optional.of(Long.parseLong(first));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** SIGKILL to the postmaster: a crash, not a shutdown. The node cannot be used afterwards. */
+    public void kill() {
+        postmasterPid().flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly);
+        closed = true;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            pg.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not stop node " + name, e);
+        } finally {
+            deleteQuietly(dataDir);
+        }
+    }
+
+    static void deleteQuietly(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: the build directory is cleaned by mvn clean anyway
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PgNode[" + name + " @" + host() + ":" + port() + "]";
+    }
+}
