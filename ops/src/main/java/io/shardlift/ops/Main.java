@@ -1,10 +1,72 @@
 package io.shardlift.ops;
 
-public final class Main {
-    private Main() {
-    }
+import io.shardlift.ops.cli.PlanCommand;
+import io.shardlift.ops.cli.SchemaCommand;
+import io.shardlift.router.SourceException;
+import io.shardlift.router.TargetException;
+import io.shardlift.router.plan.PlanException;
+import io.shardlift.router.spec.SpecException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code shardlift} program. */
+@Command(name = "shardlift", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Moves a live PostgreSQL database into a sharded PostgreSQL cluster with zero downtime.",
+        subcommands = {PlanCommand.class, SchemaCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:success",
+            "1:unexpected failure (see the message and the log)",
+            "2:wrong command-line usage",
+            "3:invalid spec, or the source schema cannot be laid out as the spec asks (nothing written)",
+            "4:the source could not be reached or read",
+            "5:a cluster node could not be reached or refused the layout"})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.out.println("shardlift");
+        System.exit(run(args));
+    }
+
+    /** Runs the program and returns its exit code (tests call this instead of main). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            int code = exitCode(e);
+            cmd.getErr().println(cmd.getColorScheme().errorText("shardlift: " + e.getMessage()));
+            if (code == ExitCodes.INTERNAL) {
+                e.printStackTrace(cmd.getErr());
+            }
+            return code;
+        });
+        return cli.execute(args);
+    }
+
+    static int exitCode(Throwable e) {
+        if (e instanceof SpecException || e instanceof PlanException) {
+            return ExitCodes.CONFIG;
+        }
+        if (e instanceof SourceException) {
+            return ExitCodes.SOURCE;
+        }
+        if (e instanceof TargetException) {
+            return ExitCodes.TARGET;
+        }
+        return ExitCodes.INTERNAL;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"shardlift " + (v == null ? "(development build)" : v)};
+        }
     }
 }

@@ -1,0 +1,19 @@
+package io.shardlift.ops;
+
+/** Exit codes, one per failure domain, so scripts can tell what to fix. Part of the interface. */
+public final class ExitCodes {
+    public static final int OK = 0;
+    /** A bug or an unexpected failure: the message and the log say more. */
+    public static final int INTERNAL = 1;
+    /** Wrong command-line usage (picocli's own). */
+    public static final int USAGE = 2;
+    /** The spec is invalid, or the source schema cannot be laid out as the spec asks: nothing was written. */
+    public static final int CONFIG = 3;
+    /** The source could not be reached or read. */
+    public static final int SOURCE = 4;
+    /** A cluster node could not be reached or refused the layout. */
+    public static final int TARGET = 5;
+
+    private ExitCodes() {
+    }
+}

@@ -1,0 +1,37 @@
+package io.shardlift.router.plan;
+
+import io.shardlift.router.TableId;
+import io.shardlift.router.catalog.EnumType;
+import io.shardlift.router.catalog.SequenceInfo;
+import io.shardlift.router.spec.MigrationSpec;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The validated layout of a migration: every table's plan (in copy order: priority descending, then
+ * name), the DDL per node, and the warnings an operator must read before running it.
+ */
+public record ClusterPlan(
+        MigrationSpec spec,
+        List<TablePlan> tables,
+        List<EnumType> enums,
+        List<SequenceInfo> sequences,
+        List<NodeLayout> nodes,
+        List<String> warnings) {
+
+    public ClusterPlan {
+        tables = List.copyOf(tables);
+        enums = List.copyOf(enums);
+        sequences = List.copyOf(sequences);
+        nodes = List.copyOf(nodes);
+        warnings = List.copyOf(warnings);
+    }
+
+    public Optional<TablePlan> table(TableId id) {
+        return tables.stream().filter(t -> t.id().equals(id)).findFirst();
+    }
+
+    public int nodeCount() {
+        return nodes.size();
+    }
+}

@@ -1,0 +1,276 @@
+package io.shardlift.router.plan;
+
+import static io.shardlift.router.Sql.ident;
+import static io.shardlift.router.Sql.idents;
+import static io.shardlift.router.Sql.literal;
+
+import io.shardlift.router.TableId;
+import io.shardlift.router.catalog.CheckInfo;
+import io.shardlift.router.catalog.ColumnInfo;
+import io.shardlift.router.catalog.EnumType;
+import io.shardlift.router.catalog.ForeignKeyInfo;
+import io.shardlift.router.catalog.IndexInfo;
+import io.shardlift.router.catalog.KeyConstraint;
+import io.shardlift.router.catalog.SequenceInfo;
+import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.router.spec.MigrationSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * Renders the layout of DESIGN.md as idempotent DDL per node. Every statement can be re-run: CREATE ...
+ * IF NOT EXISTS where PostgreSQL has it, a catalog-guarded DO block where it does not.
+ */
+final class LayoutDdl {
+
+    /** The control schema every node carries; later stages add their own tables to it. */
+    static final String CONTROL_SCHEMA = "shardlift";
+
+    private final MigrationSpec spec;
+    private final List<TablePlan> tables;
+    private final List<EnumType> enums;
+    private final List<SequenceInfo> sequences;
+    private final int n;
+
+    LayoutDdl(MigrationSpec spec, List<TablePlan> tables, List<EnumType> enums, List<SequenceInfo> sequences) {
+        this.spec = spec;
+        this.tables = tables;
+        this.enums = enums;
+        this.sequences = sequences;
+        this.n = spec.nodes().size();
+    }
+
+    List<NodeLayout> nodes() {
+        List<NodeLayout> out = new ArrayList<>();
+        for (int node = 0; node < n; node++) {
+            List<Ddl> t = tablesStage(node);
+            List<Ddl> ix = indexStage(node);
+            String fingerprint = Names.sha256(t.stream().map(Ddl::display).collect(Collectors.joining(";\n"))
+                    + "\n--\n" + ix.stream().map(Ddl::display).collect(Collectors.joining(";\n")));
+            out.add(new NodeLayout(node, spec.nodes().get(node), t, ix, foreignKeyStage(node, false),
+                    foreignKeyStage(node, true), fingerprint));
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- stage 1: before the copy
+
+    private List<Ddl> tablesStage(int node) {
+        List<Ddl> out = new ArrayList<>();
+        out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(CONTROL_SCHEMA)));
+        out.add(Ddl.of("CREATE TABLE IF NOT EXISTS " + ident(CONTROL_SCHEMA) + ".\"meta\" ("
+                + "\"key\" text PRIMARY KEY, \"value\" text NOT NULL, \"updated_at\" timestamptz NOT NULL DEFAULT now())"));
+        boolean anySharded = tables.stream().anyMatch(TablePlan::sharded);
+        if (anySharded && n > 1) {
+            out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS \"postgres_fdw\""));
+        }
+        Set<String> extensions = new TreeSet<>();
+        tables.forEach(t -> t.source().columns().forEach(c -> c.typeExtension().ifPresent(extensions::add)));
+        extensions.forEach(e -> out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS " + ident(e))));
+
+        Set<String> schemas = new TreeSet<>();
+        tables.forEach(t -> schemas.add(t.id().schema()));
+        sequences.forEach(s -> schemas.add(s.id().schema()));
+        enums.forEach(e -> schemas.add(e.schema()));
+        schemas.forEach(s -> out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(s))));
+
+        for (EnumType e : enums) {
+            out.add(Ddl.of("DO $$ BEGIN CREATE TYPE " + ident(e.schema()) + "." + ident(e.name()) + " AS ENUM ("
+                    + e.labels().stream().map(io.shardlift.router.Sql::literal).collect(Collectors.joining(", "))
+                    + "); EXCEPTION WHEN duplicate_object THEN NULL; END $$"));
+        }
+        if (anySharded && n > 1) {
+            for (int other = 0; other < n; other++) {
+                if (other != node) {
+                    out.addAll(server(other));
+                }
+            }
+        }
+        for (SequenceInfo s : sequences) {
+            out.add(Ddl.of(sequence(s, node)));
+        }
+        for (TablePlan t : tables) {
+            if (t.sharded()) {
+                out.add(Ddl.of("CREATE TABLE IF NOT EXISTS " + t.id().quoted() + " (\n" + columnsAndChecks(t)
+                        + "\n) PARTITION BY HASH (" + idents(t.keyColumns()) + ")"));
+                for (int p = 0; p < t.partitions(); p++) {
+                    TableId part = t.partition(p);
+                    String bound = " PARTITION OF " + t.id().quoted() + " FOR VALUES WITH (MODULUS " + t.partitions()
+                            + ", REMAINDER " + p + ")";
+                    int owner = TablePlan.nodeOf(p, n);
+                    if (owner == node) {
+                        out.add(Ddl.of("CREATE TABLE IF NOT EXISTS " + part.quoted() + bound));
+                    } else {
+                        out.add(Ddl.of("CREATE FOREIGN TABLE IF NOT EXISTS " + part.quoted() + bound + " SERVER "
+                                + ident(NodeLayout.serverName(owner)) + " OPTIONS (schema_name " + literal(part.schema())
+                                + ", table_name " + literal(part.name()) + ")"));
+                    }
+                }
+            } else {
+                out.add(Ddl.of("CREATE TABLE IF NOT EXISTS " + t.id().quoted() + " (\n" + columnsAndChecks(t) + "\n)"));
+            }
+        }
+        for (SequenceInfo s : sequences) {
+            tables.stream().filter(t -> t.source().sequences().contains(s)).findFirst().ifPresent(t ->
+                    out.add(Ddl.of("ALTER SEQUENCE " + s.id().quoted() + " OWNED BY " + t.id().quoted() + "." + ident(s.column()))));
+        }
+        return out;
+    }
+
+    private List<Ddl> server(int other) {
+        ConnInfo c = spec.nodes().get(other);
+        String server = ident(NodeLayout.serverName(other));
+        List<String> opts = new ArrayList<>();
+        opts.add("host " + literal(c.host()));
+        opts.add("port " + literal(String.valueOf(c.port())));
+        opts.add("dbname " + literal(c.dbname()));
+        c.params().entrySet().stream().filter(e -> FDW_SERVER_PARAMS.contains(e.getKey()))
+                .forEach(e -> opts.add(e.getKey() + " " + literal(e.getValue())));
+        // async: an Append over foreign partitions scans every node at once instead of one after another
+        opts.add("async_capable 'true'");
+        opts.add("fetch_size '10000'");
+        opts.add("batch_size '1000'");
+        String user = "user " + literal(c.user());
+        String sql = "CREATE USER MAPPING IF NOT EXISTS FOR CURRENT_USER SERVER " + server + " OPTIONS (" + user;
+        String display = sql;
+        if (c.password().isPresent()) {
+            sql += ", password " + literal(c.password().get());
+            display += ", password '******'";
+        }
+        return List.of(
+                Ddl.of("CREATE SERVER IF NOT EXISTS " + server + " FOREIGN DATA WRAPPER \"postgres_fdw\" OPTIONS ("
+                        + String.join(", ", opts) + ")"),
+                new Ddl(sql + ")", display + ")"));
+    }
+
+    private static final Set<String> FDW_SERVER_PARAMS = Set.of("sslmode", "sslrootcert", "sslcert", "sslkey",
+            "connect_timeout", "application_name", "keepalives", "keepalives_idle", "target_session_attrs");
+
+    /**
+     * Node k draws start + k, start + k + N, ... so no two nodes ever hand out the same value; cutover
+     * moves every node's sequence past the source's last value.
+     */
+    private String sequence(SequenceInfo s, int node) {
+        long step = Math.abs(s.increment()) * n;
+        long increment = s.increment() < 0 ? -step : step;
+        long base = s.lastValue().map(v -> v + s.increment()).orElse(s.start());
+        long start = base + (long) node * s.increment();
+        return "CREATE SEQUENCE IF NOT EXISTS " + s.id().quoted() + " AS " + s.dataType() + " INCREMENT BY " + increment
+                + " MINVALUE " + s.min() + " MAXVALUE " + s.max() + " START WITH " + start + (s.cycle() ? " CYCLE" : " NO CYCLE");
+    }
+
+    private String columnsAndChecks(TablePlan t) {
+        Map<String, SequenceInfo> identitySeq = t.source().sequences().stream().filter(SequenceInfo::identity)
+                .collect(Collectors.toMap(SequenceInfo::column, s -> s, (a, b) -> a));
+        List<String> parts = new ArrayList<>();
+        for (ColumnInfo c : t.source().columns()) {
+            StringBuilder sb = new StringBuilder("  ").append(ident(c.name())).append(' ').append(c.type());
+            c.collation().ifPresent(coll -> sb.append(" COLLATE ").append(coll));
+            if (c.notNull()) {
+                sb.append(" NOT NULL");
+            }
+            if (c.isGenerated()) {
+                sb.append(" GENERATED ALWAYS AS (").append(c.generatedExpr().get()).append(") STORED");
+            } else if (c.isIdentity() && identitySeq.containsKey(c.name())) {
+                sb.append(" DEFAULT nextval(").append(literal(identitySeq.get(c.name()).id().quoted())).append("::regclass)");
+            } else {
+                c.defaultExpr().ifPresent(d -> sb.append(" DEFAULT ").append(d));
+            }
+            parts.add(sb.toString());
+        }
+        for (CheckInfo check : t.source().checks()) {
+            if (!check.exclusion()) {
+                parts.add("  CONSTRAINT " + ident(check.name()) + " " + check.definition());
+            }
+        }
+        return String.join(",\n", parts);
+    }
+
+    // ---------------------------------------------------------------- stage 2: after a table's data is in
+
+    private List<Ddl> indexStage(int node) {
+        List<Ddl> out = new ArrayList<>();
+        for (TablePlan t : tables) {
+            for (int p : t.partitionsOn(node, n)) {
+                TableId table = t.partition(p);
+                String suffix = t.sharded() ? "_" + p : "";
+                if (t.primaryKey() != null) {
+                    out.add(Ddl.of(keyConstraint(table, t.primaryKey(), suffix)));
+                }
+                for (KeyConstraint u : t.uniques()) {
+                    if (u.kind() != KeyConstraint.Kind.UNIQUE_INDEX) {
+                        out.add(Ddl.of(keyConstraint(table, u, suffix)));
+                    }
+                }
+                for (IndexInfo ix : t.source().indexes()) {
+                    out.add(Ddl.of(index(t, table, ix, suffix)));
+                }
+                for (CheckInfo x : t.source().checks()) {
+                    if (x.exclusion()) {
+                        out.add(Ddl.of(guarded(table, x.name() + suffix, "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT "
+                                + ident(Names.withSuffix(x.name(), suffix)) + " " + x.definition())));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String keyConstraint(TableId table, KeyConstraint k, String suffix) {
+        String name = Names.withSuffix(k.name(), suffix);
+        String body = (k.isPrimary() ? "PRIMARY KEY" : "UNIQUE" + (k.nullsNotDistinct() ? " NULLS NOT DISTINCT" : ""))
+                + " (" + idents(k.columns()) + ")" + (k.deferrable() ? " DEFERRABLE" : "");
+        return guarded(table, name, "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + ident(name) + " " + body);
+    }
+
+    private static String index(TablePlan t, TableId table, IndexInfo ix, String suffix) {
+        String name = Names.withSuffix(ix.name(), suffix);
+        String method = ix.method();
+        if (ix.unique() && t.sharded()) {
+            // a plain unique index on a sharded table: same treatment as a unique constraint
+            List<String> cols = new ArrayList<>(ix.columns());
+            t.keyColumns().stream().filter(k -> !cols.contains(k)).forEach(cols::add);
+            method = "USING btree (" + idents(cols) + ")";
+        }
+        return "CREATE " + (ix.unique() ? "UNIQUE " : "") + "INDEX IF NOT EXISTS " + ident(name) + " ON " + table.quoted()
+                + " " + method;
+    }
+
+    /** ALTER TABLE ... ADD CONSTRAINT, skipped when the table already has a constraint of that name. */
+    private static String guarded(TableId table, String constraint, String alter) {
+        return "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
+                + literal(table.quoted()) + "::regclass AND conname = " + literal(constraint) + ") THEN "
+                + alter + "; END IF; END $$";
+    }
+
+    // ---------------------------------------------------------------- stage 3: at cutover
+
+    private List<Ddl> foreignKeyStage(int node, boolean validate) {
+        List<Ddl> out = new ArrayList<>();
+        for (TablePlan child : tables) {
+            for (ForeignKeyInfo fk : child.foreignKeys()) {
+                TablePlan parent = tables.stream().filter(t -> t.id().equals(fk.referenced())).findFirst().orElseThrow();
+                for (int p : child.partitionsOn(node, n)) {
+                    TableId from = child.partition(p);
+                    TableId to = parent.sharded() ? parent.partition(p) : parent.id();
+                    String name = Names.withSuffix(fk.name(), child.sharded() ? "_" + p : "");
+                    if (validate) {
+                        out.add(Ddl.of("ALTER TABLE " + from.quoted() + " VALIDATE CONSTRAINT " + ident(name)));
+                    } else {
+                        out.add(Ddl.of(guarded(from, name, "ALTER TABLE " + from.quoted() + " ADD CONSTRAINT " + ident(name)
+                                + " FOREIGN KEY (" + idents(fk.columns()) + ") REFERENCES " + to.quoted() + " ("
+                                + idents(fk.referencedColumns()) + ")" + (fk.matchFull() ? " MATCH FULL" : "")
+                                + " ON UPDATE " + fk.onUpdate() + " ON DELETE " + fk.onDelete()
+                                + (fk.deferrable() ? " DEFERRABLE" + (fk.initiallyDeferred() ? " INITIALLY DEFERRED" : "") : "")
+                                + " NOT VALID")));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

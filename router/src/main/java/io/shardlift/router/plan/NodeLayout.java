@@ -1,0 +1,34 @@
+package io.shardlift.router.plan;
+
+import io.shardlift.router.spec.ConnInfo;
+import java.util.List;
+
+/**
+ * The DDL one node receives, in stages: {@code tables} before the copy (control schema, types,
+ * sequences, servers, parents, partitions, reference tables), {@code indexes} after a table's data is in
+ * (keys and indexes on local tables), {@code foreignKeys} at cutover (added NOT VALID, so the write
+ * freeze does not wait for a scan) and {@code validations} right after the freeze.
+ *
+ * @param fingerprint identifies the layout; a node laid out for a different plan is refused
+ */
+public record NodeLayout(
+        int index,
+        ConnInfo conn,
+        List<Ddl> tables,
+        List<Ddl> indexes,
+        List<Ddl> foreignKeys,
+        List<Ddl> validations,
+        String fingerprint) {
+
+    public NodeLayout {
+        tables = List.copyOf(tables);
+        indexes = List.copyOf(indexes);
+        foreignKeys = List.copyOf(foreignKeys);
+        validations = List.copyOf(validations);
+    }
+
+    /** FDW server name under which the other nodes reach node {@code index}. */
+    public static String serverName(int index) {
+        return "shardlift_node_" + index;
+    }
+}
