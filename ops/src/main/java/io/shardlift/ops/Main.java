@@ -2,17 +2,19 @@ package io.shardlift.ops;
 
 import io.shardlift.ops.cli.PlanCommand;
 import io.shardlift.ops.cli.SchemaCommand;
+import io.shardlift.ops.demo.DemoCommand;
 import io.shardlift.router.SourceException;
 import io.shardlift.router.TargetException;
 import io.shardlift.router.plan.PlanException;
 import io.shardlift.router.spec.SpecException;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code shardlift} program. */
 @Command(name = "shardlift", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves a live PostgreSQL database into a sharded PostgreSQL cluster with zero downtime.",
-        subcommands = {PlanCommand.class, SchemaCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {PlanCommand.class, SchemaCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -30,18 +32,29 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs the program and returns its exit code (tests call this instead of main). */
+    /** Runs the program and returns its exit code. */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the program with the given output streams and returns its exit code (tests call this). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             int code = exitCode(e);
             cmd.getErr().println(cmd.getColorScheme().errorText("shardlift: " + e.getMessage()));
             if (code == ExitCodes.INTERNAL) {
                 e.printStackTrace(cmd.getErr());
             }
+            cmd.getErr().flush();
             return code;
         });
-        return cli.execute(args);
+        int code = cli.execute(args);
+        out.flush();
+        err.flush();
+        return code;
     }
 
     static int exitCode(Throwable e) {

@@ -9,12 +9,12 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /** Renders a plan for people: tables, placement, warnings, and the DDL per node with secrets masked. */
-final class PlanReport {
+public final class PlanReport {
 
     private PlanReport() {
     }
 
-    static void summary(ClusterPlan plan, PrintWriter out) {
+    public static void summary(ClusterPlan plan, PrintWriter out) {
         int n = plan.nodeCount();
         out.printf("source: %s    nodes: %d    jobs: %d    batch: %d%n%n", plan.spec().source().label(), n,
                 plan.spec().jobs(), plan.spec().batch());
@@ -39,7 +39,7 @@ final class PlanReport {
         }
     }
 
-    static void ddl(ClusterPlan plan, PrintWriter out) {
+    public static void ddl(ClusterPlan plan, PrintWriter out) {
         for (NodeLayout node : plan.nodes()) {
             out.printf("%n-- ============ node %d: %s ============%n", node.index(), node.conn().label());
             section(out, "before the copy", node.tables());

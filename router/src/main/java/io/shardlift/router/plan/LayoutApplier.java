@@ -172,6 +172,14 @@ public final class LayoutApplier {
             }
         }
         List<String> problems = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW server_encoding")) {
+            rs.next();
+            if (!"UTF8".equalsIgnoreCase(rs.getString(1))) {
+                // the router hashes text keys as UTF-8 bytes; PostgreSQL hashes them in the server's encoding
+                problems.add(label + " uses encoding " + rs.getString(1) + " but shardlift routes text keys as UTF-8 —"
+                        + " create the database there WITH ENCODING 'UTF8'");
+            }
+        }
         try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
             for (TableId id : names) {
                 ps.setString(1, id.quoted());

@@ -67,6 +67,9 @@ final class LayoutDdl {
         boolean anySharded = tables.stream().anyMatch(TablePlan::sharded);
         if (anySharded && n > 1) {
             out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS \"postgres_fdw\""));
+            // aggregates and joins of colocated partitions run on the node that holds them, as in Shardman
+            out.add(Ddl.of("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET enable_partitionwise_aggregate = on', current_database());"
+                    + " EXECUTE format('ALTER DATABASE %I SET enable_partitionwise_join = on', current_database()); END $$"));
         }
         Set<String> extensions = new TreeSet<>();
         tables.forEach(t -> t.source().columns().forEach(c -> c.typeExtension().ifPresent(extensions::add)));
