@@ -14,9 +14,9 @@ import io.shardlift.router.catalog.KeyConstraint;
 import io.shardlift.router.catalog.SequenceInfo;
 import io.shardlift.router.spec.ConnInfo;
 import io.shardlift.router.spec.MigrationSpec;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -48,9 +48,9 @@ final class LayoutDdl {
         List<NodeLayout> out = new ArrayList<>();
         for (int node = 0; node < n; node++) {
             List<Ddl> t = tablesStage(node);
-            List<Ddl> ix = indexStage(node);
+            Map<TableId, List<Ddl>> ix = indexStage(node);
             String fingerprint = Names.sha256(t.stream().map(Ddl::display).collect(Collectors.joining(";\n"))
-                    + "\n--\n" + ix.stream().map(Ddl::display).collect(Collectors.joining(";\n")));
+                    + "\n--\n" + ix.values().stream().flatMap(List::stream).map(Ddl::display).collect(Collectors.joining(";\n")));
             out.add(new NodeLayout(node, spec.nodes().get(node), t, ix, foreignKeyStage(node, false),
                     foreignKeyStage(node, true), fingerprint));
         }
@@ -62,8 +62,7 @@ final class LayoutDdl {
     private List<Ddl> tablesStage(int node) {
         List<Ddl> out = new ArrayList<>();
         out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(CONTROL_SCHEMA)));
-        out.add(Ddl.of("CREATE TABLE IF NOT EXISTS " + ident(CONTROL_SCHEMA) + ".\"meta\" ("
-                + "\"key\" text PRIMARY KEY, \"value\" text NOT NULL, \"updated_at\" timestamptz NOT NULL DEFAULT now())"));
+        ControlSchema.DDL.forEach(sql -> out.add(Ddl.of(sql)));
         boolean anySharded = tables.stream().anyMatch(TablePlan::sharded);
         if (anySharded && n > 1) {
             out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS \"postgres_fdw\""));
@@ -195,9 +194,10 @@ final class LayoutDdl {
 
     // ---------------------------------------------------------------- stage 2: after a table's data is in
 
-    private List<Ddl> indexStage(int node) {
-        List<Ddl> out = new ArrayList<>();
+    private Map<TableId, List<Ddl>> indexStage(int node) {
+        Map<TableId, List<Ddl>> byTable = new java.util.LinkedHashMap<>();
         for (TablePlan t : tables) {
+            List<Ddl> out = byTable.computeIfAbsent(t.id(), k -> new ArrayList<>());
             for (int p : t.partitionsOn(node, n)) {
                 TableId table = t.partition(p);
                 String suffix = t.sharded() ? "_" + p : "";
@@ -220,7 +220,7 @@ final class LayoutDdl {
                 }
             }
         }
-        return out;
+        return byTable;
     }
 
     private static String keyConstraint(TableId table, KeyConstraint k, String suffix) {

@@ -1,7 +1,9 @@
 package io.shardlift.router.plan;
 
+import io.shardlift.router.TableId;
 import io.shardlift.router.spec.ConnInfo;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The DDL one node receives, in stages: {@code tables} before the copy (control schema, types,
@@ -15,16 +17,26 @@ public record NodeLayout(
         int index,
         ConnInfo conn,
         List<Ddl> tables,
-        List<Ddl> indexes,
+        Map<TableId, List<Ddl>> indexesByTable,
         List<Ddl> foreignKeys,
         List<Ddl> validations,
         String fingerprint) {
 
     public NodeLayout {
         tables = List.copyOf(tables);
-        indexes = List.copyOf(indexes);
+        indexesByTable = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(indexesByTable));
         foreignKeys = List.copyOf(foreignKeys);
         validations = List.copyOf(validations);
+    }
+
+    /** Keys and indexes of every table on this node, in plan order. */
+    public List<Ddl> indexes() {
+        return indexesByTable.values().stream().flatMap(List::stream).toList();
+    }
+
+    /** Keys and indexes of one table's local tables on this node. */
+    public List<Ddl> indexes(TableId table) {
+        return indexesByTable.getOrDefault(table, List.of());
     }
 
     /** FDW server name under which the other nodes reach node {@code index}. */

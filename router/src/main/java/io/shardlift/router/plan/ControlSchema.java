@@ -1,0 +1,40 @@
+package io.shardlift.router.plan;
+
+import java.util.List;
+
+/**
+ * The {@code shardlift} schema every node carries. Progress is written in the same transaction as the
+ * data it describes, so after any crash it tells exactly what a node holds.
+ */
+public final class ControlSchema {
+
+    public static final String SCHEMA = "\"shardlift\"";
+    /** Key/value facts about the migration: layout fingerprint, slot, consistent point, phase. */
+    public static final String META = SCHEMA + ".\"meta\"";
+    /** Node 0 only: each table's copy chunks (key ranges), fixed before the first row is copied. */
+    public static final String COPY_CHUNK = SCHEMA + ".\"copy_chunk\"";
+    /** Node 0 only: each table's copy state across the cluster. */
+    public static final String COPY_TABLE = SCHEMA + ".\"copy_table\"";
+    /** Every node: the chunks whose rows this node holds, committed with those rows. */
+    public static final String COPY_DONE = SCHEMA + ".\"copy_done\"";
+    /** Every node: tables whose keys and indexes this node has built. */
+    public static final String COPY_INDEX = SCHEMA + ".\"copy_index\"";
+
+    static final List<String> DDL = List.of(
+            "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
+            "CREATE TABLE IF NOT EXISTS " + META + " (\"key\" text PRIMARY KEY, \"value\" text NOT NULL,"
+                    + " \"updated_at\" timestamptz NOT NULL DEFAULT now())",
+            "CREATE TABLE IF NOT EXISTS " + COPY_TABLE + " (\"table_name\" text PRIMARY KEY, \"key_column\" text,"
+                    + " \"chunks\" int NOT NULL, \"estimated_rows\" bigint NOT NULL, \"started_at\" timestamptz,"
+                    + " \"copied_at\" timestamptz)",
+            "CREATE TABLE IF NOT EXISTS " + COPY_CHUNK + " (\"table_name\" text NOT NULL, \"chunk\" int NOT NULL,"
+                    + " \"lo\" text, \"hi\" text, PRIMARY KEY (\"table_name\", \"chunk\"))",
+            "CREATE TABLE IF NOT EXISTS " + COPY_DONE + " (\"table_name\" text NOT NULL, \"chunk\" int NOT NULL,"
+                    + " \"rows\" bigint NOT NULL, \"bytes\" bigint NOT NULL, \"snapshot\" text,"
+                    + " \"done_at\" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (\"table_name\", \"chunk\"))",
+            "CREATE TABLE IF NOT EXISTS " + COPY_INDEX + " (\"table_name\" text PRIMARY KEY,"
+                    + " \"indexed_at\" timestamptz NOT NULL DEFAULT now())");
+
+    private ControlSchema() {
+    }
+}

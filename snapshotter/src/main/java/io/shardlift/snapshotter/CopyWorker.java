@@ -1,0 +1,233 @@
+package io.shardlift.snapshotter;
+
+import io.shardlift.router.SourceException;
+import io.shardlift.router.TargetException;
+import io.shardlift.router.plan.ControlSchema;
+import io.shardlift.router.spec.ConnInfo;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.copy.CopyOut;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One copy job: a source connection inside the imported snapshot for its whole life, and one connection
+ * per node. A chunk is one transaction per node that holds the chunk's rows for that node together with
+ * its row in {@code shardlift.copy_done}: after any crash a node has all of a chunk or none of it.
+ */
+final class CopyWorker implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CopyWorker.class);
+    static final int NODE_RETRIES = 3;
+
+    private final int id;
+    private final ControlStore store;
+    private final String snapshotName;
+    private final Connection source;
+    private final CopyManager sourceCopy;
+    private final Connection[] nodes;
+
+    CopyWorker(int id, ConnInfo sourceInfo, ControlStore store, String snapshotName) {
+        this.id = id;
+        this.store = store;
+        this.snapshotName = snapshotName;
+        this.nodes = new Connection[store.nodeCount()];
+        try {
+            source = DriverManager.getConnection(sourceInfo.jdbcUrl(), sourceInfo.jdbcProperties());
+            source.setAutoCommit(false);
+            try (Statement st = source.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                st.execute("SET TRANSACTION SNAPSHOT '" + snapshotName.replace("'", "''") + "'");
+                st.execute("SET LOCAL idle_in_transaction_session_timeout = 0");
+                st.execute("SET LOCAL statement_timeout = 0");
+            }
+            sourceCopy = source.unwrap(PGConnection.class).getCopyAPI();
+        } catch (SQLException e) {
+            throw new SourceException("source " + sourceInfo.label() + ": copy job " + id + " cannot import snapshot "
+                    + snapshotName + ": " + e.getMessage(), e);
+        }
+    }
+
+    record ChunkResult(long rows, long bytes) {
+    }
+
+    /** Copies {@code chunk} to the nodes flagged in {@code needed}, retrying a node that dropped its connection. */
+    ChunkResult copy(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return copyOnce(table, chunk, needed, progress);
+            } catch (NodeFailure e) {
+                closeNode(e.node);
+                if (!e.retryable() || attempt > NODE_RETRIES) {
+                    throw new TargetException(store.label(e.node) + ": copying chunk " + chunk.index() + " of " + table.plan.id()
+                            + (e.retryable() ? " failed " + attempt + " times, last: " : " failed: ") + e.getCause().getMessage(),
+                            e.getCause());
+                }
+                long backoff = 500L << attempt;
+                log.warn("{}: chunk {} of {} failed ({}); retrying in {} ms (attempt {} of {})", store.label(e.node),
+                        chunk.index(), table.plan.id(), e.getCause().getMessage(), backoff, attempt + 1, NODE_RETRIES + 1);
+                Thread.sleep(backoff);
+            }
+        }
+    }
+
+    private ChunkResult copyOnce(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) {
+        NodeCopySink[] sinks = new NodeCopySink[nodes.length];
+        for (int n = 0; n < nodes.length; n++) {
+            if (needed[n]) {
+                try {
+                    sinks[n] = new NodeCopySink(n, node(n).unwrap(PGConnection.class).getCopyAPI(), table.copyInSql());
+                } catch (SQLException e) {
+                    throw new NodeFailure(n, e);
+                }
+            }
+        }
+        TupleRouter router = table.router(sinks);
+        CopyOut out = null;
+        try {
+            try (Statement st = source.createStatement()) {
+                // a failed chunk rolls back to here, and the snapshot transaction lives on
+                st.execute("SAVEPOINT chunk");
+            }
+            out = sourceCopy.copyOut(table.copyOutSql(chunk));
+            long reported = 0;
+            byte[] msg;
+            while ((msg = out.readFromCopy()) != null) {
+                router.accept(msg, 0, msg.length);
+                if (router.rows() - reported >= 4096) {
+                    progress.add(table.plan.id(), router.rows() - reported, 0);
+                    reported = router.rows();
+                }
+            }
+            out = null;
+            if (!router.complete()) {
+                throw new SQLException("binary COPY of " + table.plan.id() + " ended without its trailer");
+            }
+            progress.add(table.plan.id(), router.rows() - reported, router.bytes());
+            for (int n = 0; n < nodes.length; n++) {
+                if (needed[n]) {
+                    commitNode(n, sinks[n], table, chunk, router);
+                }
+            }
+            try (Statement st = source.createStatement()) {
+                st.execute("RELEASE SAVEPOINT chunk");
+            }
+            return new ChunkResult(router.rows(), router.bytes());
+        } catch (NodeCopySink.CopySinkException e) {
+            abandon(sinks, out);
+            throw new NodeFailure(e.node, e.getCause());
+        } catch (NodeFailure e) {
+            abandon(sinks, out);
+            throw e;
+        } catch (SQLException | RuntimeException e) {
+            abandon(sinks, out);
+            throw new SourceException("source: copying chunk " + chunk.index() + " of " + table.plan.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void commitNode(int n, NodeCopySink sink, TableCopy table, Chunk chunk, TupleRouter router) {
+        try {
+            long rows = sink.finish();
+            try (PreparedStatement ps = nodes[n].prepareStatement("INSERT INTO " + ControlSchema.COPY_DONE
+                    + " (table_name, chunk, rows, bytes, snapshot) VALUES (?, ?, ?, ?, ?)")) {
+                ps.setString(1, table.plan.id().toString());
+                ps.setInt(2, chunk.index());
+                ps.setLong(3, rows);
+                ps.setLong(4, router.bytes());
+                ps.setString(5, snapshotName);
+                ps.executeUpdate();
+            }
+            nodes[n].commit();
+        } catch (SQLException e) {
+            throw new NodeFailure(n, e);
+        }
+    }
+
+    /** Rolls the chunk back everywhere: node transactions and the source up to the savepoint. */
+    private void abandon(NodeCopySink[] sinks, CopyOut out) {
+        for (int n = 0; n < sinks.length; n++) {
+            if (sinks[n] != null) {
+                sinks[n].abort();
+                try {
+                    if (nodes[n] != null) {
+                        nodes[n].rollback();
+                    }
+                } catch (SQLException ignored) {
+                    closeNode(n);
+                }
+            }
+        }
+        try {
+            if (out != null && out.isActive()) {
+                out.cancelCopy();
+            }
+        } catch (SQLException ignored) {
+            // the rollback below ends it
+        }
+        try (Statement st = source.createStatement()) {
+            st.execute("ROLLBACK TO SAVEPOINT chunk");
+        } catch (SQLException e) {
+            throw new SourceException("source: the copy transaction was lost (" + e.getMessage()
+                    + ") — run the command again: it resumes from the chunks already copied", e);
+        }
+    }
+
+    private Connection node(int n) throws SQLException {
+        if (nodes[n] == null) {
+            Connection c = store.connect(n);
+            c.setAutoCommit(false);
+            nodes[n] = c;
+        }
+        return nodes[n];
+    }
+
+    private void closeNode(int n) {
+        if (nodes[n] != null) {
+            try {
+                nodes[n].close();
+            } catch (SQLException ignored) {
+                // reconnected on the next attempt
+            }
+            nodes[n] = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int n = 0; n < nodes.length; n++) {
+            closeNode(n);
+        }
+        try {
+            source.rollback();
+            source.close();
+        } catch (SQLException ignored) {
+            // read-only transaction: nothing to lose
+        }
+    }
+
+    int id() {
+        return id;
+    }
+
+    /** A node's connection broke during a chunk; the chunk is retried on a fresh connection. */
+    private static final class NodeFailure extends RuntimeException {
+        final int node;
+
+        NodeFailure(int node, SQLException cause) {
+            super(cause.getMessage(), cause);
+            this.node = node;
+        }
+
+        /** Connection loss, server shutdown, serialization failure or deadlock: worth a retry; data errors are not. */
+        boolean retryable() {
+            String state = ((SQLException) getCause()).getSQLState();
+            return state == null || state.startsWith("08") || state.startsWith("57P") || state.equals("40001")
+                    || state.equals("40P01");
+        }
+    }
+}

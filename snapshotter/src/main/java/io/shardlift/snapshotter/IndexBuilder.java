@@ -1,0 +1,81 @@
+package io.shardlift.snapshotter;
+
+import io.shardlift.router.TableId;
+import io.shardlift.router.TargetException;
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.ControlSchema;
+import io.shardlift.router.plan.Ddl;
+import io.shardlift.router.plan.TablePlan;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds a table's keys and indexes on every node once its data is in (as pgcopydb does: loading into an
+ * unindexed table and indexing once is faster than maintaining the index row by row), then ANALYZEs the
+ * local partitions so the nodes plan well from the first query.
+ */
+final class IndexBuilder {
+
+    private static final Logger log = LoggerFactory.getLogger(IndexBuilder.class);
+
+    private final ClusterPlan plan;
+    private final ControlStore store;
+    private final ExecutorService pool;
+
+    IndexBuilder(ClusterPlan plan, ControlStore store, ExecutorService pool) {
+        this.plan = plan;
+        this.store = store;
+        this.pool = pool;
+    }
+
+    /** Builds the table's indexes on each node that has not recorded them yet, all nodes at once. */
+    void build(TablePlan table) {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (int n = 0; n < plan.nodeCount(); n++) {
+            int node = n;
+            all.add(CompletableFuture.runAsync(() -> buildOn(node, table), pool));
+        }
+        try {
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    private void buildOn(int node, TablePlan table) {
+        TableId id = table.id();
+        if (store.indexed(node, id)) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        List<Ddl> ddl = plan.nodes().get(node).indexes(id);
+        try (Connection c = store.connect(node); Statement st = c.createStatement()) {
+            st.execute("SET maintenance_work_mem = '256MB'");
+            for (Ddl d : ddl) {
+                st.execute(d.sql());
+            }
+            String locals = table.partitionsOn(node, plan.nodeCount()).stream().map(p -> table.partition(p).quoted())
+                    .collect(Collectors.joining(", "));
+            st.execute("ANALYZE " + locals);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_INDEX
+                    + " (table_name) VALUES (?) ON CONFLICT DO NOTHING")) {
+                ps.setString(1, id.toString());
+                ps.executeUpdate();
+            }
+        } catch (SQLException e) {
+            throw new TargetException(store.label(node) + ": building the keys and indexes of " + id + ": " + e.getMessage(), e);
+        }
+        log.info("{}: {} indexed and analyzed ({} statements, {} ms)", store.label(node), id, ddl.size(),
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+}

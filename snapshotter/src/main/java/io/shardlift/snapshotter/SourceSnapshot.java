@@ -1,0 +1,211 @@
+package io.shardlift.snapshotter;
+
+import io.shardlift.router.Lsn;
+import io.shardlift.router.Sql;
+import io.shardlift.router.SourceException;
+import io.shardlift.router.TableId;
+import io.shardlift.router.spec.ConnInfo;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.ReplicationSlotInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The source side of a consistent copy: the publication, then the logical slot whose exported snapshot
+ * the copy workers import, so that everything committed before the slot's consistent point is in the
+ * copy and everything after it is in the change stream.
+ *
+ * <p>When the slot already exists (a resumed copy), it cannot export its snapshot again; a fresh snapshot
+ * of "now" is exported instead. That still converges: chunks are key ranges, so every key's row is copied
+ * from exactly one snapshot at or after the consistent point, and the change stream, which starts at the
+ * consistent point, replays every later change over it (see README, "Resuming a copy").
+ *
+ * <p>The connection that exported the snapshot is held open, idle, until {@link #close()}: the snapshot
+ * dies as soon as it runs anything else.
+ */
+public final class SourceSnapshot implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(SourceSnapshot.class);
+
+    private final Connection holder;
+    private final String snapshotName;
+    private final Optional<Lsn> consistentPoint;
+    private final boolean slotCreated;
+
+    private SourceSnapshot(Connection holder, String snapshotName, Optional<Lsn> consistentPoint, boolean slotCreated) {
+        this.holder = holder;
+        this.snapshotName = snapshotName;
+        this.consistentPoint = consistentPoint;
+        this.slotCreated = slotCreated;
+    }
+
+    /** Snapshot identifier for {@code SET TRANSACTION SNAPSHOT}. */
+    public String snapshotName() {
+        return snapshotName;
+    }
+
+    /** The slot's consistent point when this call created the slot; empty on a resumed copy. */
+    public Optional<Lsn> consistentPoint() {
+        return consistentPoint;
+    }
+
+    public boolean slotCreated() {
+        return slotCreated;
+    }
+
+    /**
+     * Checks the source, makes sure the publication covers exactly {@code tables}, creates the slot if it
+     * does not exist, and exports a snapshot.
+     */
+    public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables) {
+        String label = "source " + source.label();
+        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties())) {
+            preflight(c, label);
+            boolean slotExists = slotExists(c, slot, label);
+            ensurePublication(c, publication, tables, slotExists, label);
+            if (!slotExists) {
+                return createSlot(source, slot, label);
+            }
+        } catch (SQLException e) {
+            throw new SourceException(label + ": " + e.getMessage(), e);
+        }
+        return freshSnapshot(source, label);
+    }
+
+    static void preflight(Connection c, String label) throws SQLException {
+        List<String> problems = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
+                        + " (SELECT count(*) FROM pg_replication_slots)::int,"
+                        + " (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)")) {
+            rs.next();
+            if (!"logical".equals(rs.getString(1))) {
+                problems.add("wal_level must be 'logical' but is '" + rs.getString(1)
+                        + "' — set wal_level = logical in postgresql.conf and restart the source");
+            }
+            if (rs.getInt(2) <= rs.getInt(3)) {
+                problems.add("max_replication_slots is " + rs.getInt(2) + " and " + rs.getInt(3)
+                        + " slots exist — raise max_replication_slots (needs a restart) or drop an unused slot");
+            }
+            if (!rs.getBoolean(4)) {
+                problems.add("the user has neither REPLICATION nor SUPERUSER — ALTER ROLE ... WITH REPLICATION");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new SourceException(label + ": " + String.join("; ", problems));
+        }
+    }
+
+    private static boolean slotExists(Connection c, String slot, String label) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT plugin, slot_type, database = current_database() FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return false;
+                }
+                if (!"logical".equals(rs.getString(2)) || !"pgoutput".equals(rs.getString(1)) || !rs.getBoolean(3)) {
+                    throw new SourceException(label + ": replication slot " + slot + " exists but is not a pgoutput logical slot"
+                            + " of this database (plugin " + rs.getString(1) + ") — choose another replication.slot or drop it");
+                }
+                return true;
+            }
+        }
+    }
+
+    private static void ensurePublication(Connection c, String publication, List<TableId> tables, boolean slotExists,
+                                          String label) throws SQLException {
+        Set<TableId> want = new TreeSet<>(tables);
+        Set<TableId> have = new TreeSet<>();
+        boolean exists;
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication WHERE pubname = ?")) {
+            ps.setString(1, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                exists = rs.getInt(1) > 0;
+            }
+        }
+        if (exists) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+                ps.setString(1, publication);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        have.add(new TableId(rs.getString(1), rs.getString(2)));
+                    }
+                }
+            }
+        }
+        if (exists && have.equals(want)) {
+            return;
+        }
+        String list = tables.stream().map(TableId::quoted).reduce((a, b) -> a + ", " + b).orElseThrow();
+        if (slotExists) {
+            // changes before the slot's consistent point were decoded with the old membership: too late
+            throw new SourceException(label + ": publication " + publication + " covers " + have + " but the spec migrates "
+                    + want + ", and the slot already exists — restore the spec, or drop the slot and start the migration over");
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute(exists ? "ALTER PUBLICATION " + Sql.ident(publication) + " SET TABLE " + list
+                    : "CREATE PUBLICATION " + Sql.ident(publication) + " FOR TABLE " + list);
+        }
+        log.info("{}: publication {} {} for {} tables", label, publication, exists ? "reset" : "created", tables.size());
+    }
+
+    private static SourceSnapshot createSlot(ConnInfo source, String slot, String label) throws SQLException {
+        Properties props = source.jdbcProperties();
+        PGProperty.REPLICATION.set(props, "database");
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
+        PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        Connection repl = DriverManager.getConnection(source.jdbcUrl(), props);
+        try {
+            ReplicationSlotInfo info = repl.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical()
+                    .withSlotName(slot).withOutputPlugin("pgoutput").make();
+            Lsn point = new Lsn(info.getConsistentPoint().asLong());
+            log.info("{}: slot {} created at consistent point {}, snapshot {}", label, slot, point, info.getSnapshotName());
+            return new SourceSnapshot(repl, info.getSnapshotName(), Optional.of(point), true);
+        } catch (SQLException | RuntimeException e) {
+            repl.close();
+            throw e;
+        }
+    }
+
+    private static SourceSnapshot freshSnapshot(ConnInfo source, String label) {
+        try {
+            Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                try (ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
+                    rs.next();
+                    String name = rs.getString(1);
+                    log.info("{}: slot exists (resumed copy); exported a fresh snapshot {}", label, name);
+                    return new SourceSnapshot(c, name, Optional.empty(), false);
+                }
+            }
+        } catch (SQLException e) {
+            throw new SourceException(label + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            holder.close();
+        } catch (SQLException ignored) {
+            // the snapshot is no longer needed
+        }
+    }
+}
