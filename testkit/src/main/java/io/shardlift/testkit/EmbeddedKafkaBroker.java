@@ -95,6 +95,7 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
     private final int port;
     private final int controllerPort;
     private final Map<String, String> config;
+    private boolean persistent;
     private State state;
     private KafkaRaftServer server;
 
@@ -128,7 +129,49 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a Kafka directory under " + TestKit.baseDir(), e);
         }
-        int[] ports = freePorts(2);
+        EmbeddedKafkaBroker broker = configure(dir, freePorts(2), overrides);
+        try {
+            broker.format();
+            broker.launch("start");
+        } catch (RuntimeException e) {
+            broker.deleteDir();
+            throw e;
+        }
+        return broker;
+    }
+
+    /**
+     * A broker whose data outlives it: the first call formats {@code dir} and records the ports it chose;
+     * later calls (a restarted shardlift) reopen the same data on the same ports. {@link #close()} stops it
+     * and keeps the directory. For the {@code embedded} broker of {@code shardlift run}.
+     */
+    public static EmbeddedKafkaBroker openPersistent(Path dir) {
+        KafkaExitGuard.install();
+        Path portsFile = dir.resolve("ports");
+        try {
+            Files.createDirectories(dir);
+            boolean exists = Files.exists(portsFile) && Files.exists(dir.resolve("data").resolve("meta.properties"));
+            int[] ports;
+            if (exists) {
+                String[] parts = Files.readString(portsFile).trim().split(",");
+                ports = new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+            } else {
+                ports = freePorts(2);
+            }
+            EmbeddedKafkaBroker broker = configure(dir, ports, Map.of());
+            broker.persistent = true;
+            if (!exists) {
+                broker.format();
+                Files.writeString(portsFile, ports[0] + "," + ports[1]);
+            }
+            broker.launch(exists ? "reopen" : "start");
+            return broker;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the Kafka directory " + dir, e);
+        }
+    }
+
+    private static EmbeddedKafkaBroker configure(Path dir, int[] ports, Map<String, String> overrides) {
         Map<String, String> config = new LinkedHashMap<>(BASE_CONFIG);
         config.putAll(overrides);
         config.put("process.roles", "broker,controller");
@@ -140,16 +183,7 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
         config.put("controller.listener.names", CONTROLLER_LISTENER);
         config.put("inter.broker.listener.name", BROKER_LISTENER);
         config.put("log.dirs", dir.resolve("data").toString());
-
-        EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(dir, ports[0], ports[1], Map.copyOf(config));
-        try {
-            broker.format();
-            broker.launch("start");
-        } catch (RuntimeException e) {
-            broker.deleteDir();
-            throw e;
-        }
-        return broker;
+        return new EmbeddedKafkaBroker(dir, ports[0], ports[1], Map.copyOf(config));
     }
 
     @Override
@@ -205,7 +239,7 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
         launch("restart");
     }
 
-    /** Stops the broker if it runs and deletes its directory. Idempotent. */
+    /** Stops the broker if it runs and deletes its directory (a persistent broker keeps it). Idempotent. */
     @Override
     public synchronized void close() {
         if (state == State.CLOSED) {
@@ -217,6 +251,10 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             } catch (RuntimeException e) {
                 LOG.warn("Kafka {}: shutdown failed, deleting its directory anyway", bootstrapServers(), e);
             }
+        }
+        if (persistent) {
+            moveTo(State.CLOSED, "data kept in " + dir);
+            return;
         }
         deleteDir();
         moveTo(State.CLOSED, "directory " + dir + " deleted");

@@ -170,7 +170,8 @@ public final class PgNode implements AutoCloseable {
         }
     }
 
-    static void deleteQuietly(Path dir) {
+    /** Deletes a directory tree, best effort. */
+    public static void deleteQuietly(Path dir) {
         if (!Files.exists(dir)) {
             return;
         }

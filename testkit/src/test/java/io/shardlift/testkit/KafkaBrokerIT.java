@@ -143,6 +143,27 @@ class KafkaBrokerIT {
                 .hasMessageContaining("broker settings [log.dirs] are set by the test kit");
     }
 
+    @Test
+    void persistentBrokerReopensItsDataOnTheSamePortsAfterClose() throws Exception {
+        java.nio.file.Path dir = Files.createTempDirectory(TestKit.baseDir(), "kafka-persistent-");
+        String bootstrap;
+        try (EmbeddedKafkaBroker first = EmbeddedKafkaBroker.openPersistent(dir)) {
+            bootstrap = first.bootstrapServers();
+            first.createTopics(Map.of(TOPIC, 2));
+            try (KafkaProducer<String, String> p = producer(first)) {
+                produce(p, 0, 100);
+            }
+        }
+        assertThat(dir.resolve("data")).exists(); // closed, data kept
+        try (EmbeddedKafkaBroker again = EmbeddedKafkaBroker.openPersistent(dir);
+             KafkaConsumer<String, String> c = consumer(again, "after-reopen")) {
+            assertThat(again.bootstrapServers()).isEqualTo(bootstrap);
+            assertThat(consume(c, 100)).isEqualTo(expected(0, 100));
+        } finally {
+            PgNode.deleteQuietly(dir);
+        }
+    }
+
     private static KafkaProducer<String, String> producer(KafkaBroker broker) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());

@@ -20,6 +20,13 @@ public final class ControlSchema {
     /** Every node: tables whose keys and indexes this node has built. */
     public static final String COPY_INDEX = SCHEMA + ".\"copy_index\"";
 
+    /** Every node: per Kafka partition, the last offset and source position this node applied, written with the data. */
+    public static final String APPLIED = SCHEMA + ".\"applied\"";
+    /** Node 0 only: partitions that reached a TRUNCATE (by its position); partition -1 marks it carried out. */
+    public static final String BARRIER = SCHEMA + ".\"barrier\"";
+    /** Node 0 only: per marker, the Kafka partitions that applied everything before it on every node. */
+    public static final String MARKER = SCHEMA + ".\"marker\"";
+
     static final List<String> DDL = List.of(
             "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
             "CREATE TABLE IF NOT EXISTS " + META + " (\"key\" text PRIMARY KEY, \"value\" text NOT NULL,"
@@ -33,7 +40,17 @@ public final class ControlSchema {
                     + " \"rows\" bigint NOT NULL, \"bytes\" bigint NOT NULL, \"snapshot\" text,"
                     + " \"done_at\" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (\"table_name\", \"chunk\"))",
             "CREATE TABLE IF NOT EXISTS " + COPY_INDEX + " (\"table_name\" text PRIMARY KEY,"
-                    + " \"indexed_at\" timestamptz NOT NULL DEFAULT now())");
+                    + " \"indexed_at\" timestamptz NOT NULL DEFAULT now())",
+            "CREATE TABLE IF NOT EXISTS " + APPLIED + " (\"topic\" text NOT NULL, \"kafka_partition\" int NOT NULL,"
+                    + " \"kafka_offset\" bigint NOT NULL, \"prev_commit_lsn\" bigint NOT NULL, \"lsn\" bigint NOT NULL,"
+                    + " \"seq\" int NOT NULL, \"commit_time\" timestamptz, \"applied_at\" timestamptz NOT NULL DEFAULT now(),"
+                    + " PRIMARY KEY (\"topic\", \"kafka_partition\"))",
+            "CREATE TABLE IF NOT EXISTS " + BARRIER + " (\"topic\" text NOT NULL, \"position\" text NOT NULL,"
+                    + " \"kafka_partition\" int NOT NULL, \"arrived_at\" timestamptz NOT NULL DEFAULT now(),"
+                    + " PRIMARY KEY (\"topic\", \"position\", \"kafka_partition\"))",
+            "CREATE TABLE IF NOT EXISTS " + MARKER + " (\"marker\" text NOT NULL, \"topic\" text NOT NULL,"
+                    + " \"kafka_partition\" int NOT NULL, \"lsn\" bigint NOT NULL, \"applied_at\" timestamptz NOT NULL DEFAULT now(),"
+                    + " PRIMARY KEY (\"marker\", \"topic\", \"kafka_partition\"))");
 
     private ControlSchema() {
     }

@@ -1,0 +1,575 @@
+package io.shardlift.cdc.apply;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.shardlift.cdc.event.ChangeEvent;
+import io.shardlift.cdc.event.Op;
+import io.shardlift.cdc.event.Position;
+import io.shardlift.cdc.event.Row;
+import io.shardlift.cdc.event.TableCodec;
+import io.shardlift.cdc.event.Topics;
+import io.shardlift.cdc.apply.NodeBatch.TopicPartitionKey;
+import io.shardlift.router.Router;
+import io.shardlift.router.TableId;
+import io.shardlift.router.TargetException;
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.ControlSchema;
+import io.shardlift.router.plan.TablePlan;
+import io.shardlift.router.spec.ConnInfo;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Consumes the change topics and applies them to the nodes, exactly once in effect.
+ *
+ * <p>A table's topic is consumed only once its copy and indexes are done on every node (ordered catch-up).
+ * Each poll becomes at most one transaction per node, holding the net effect of the changes for that node
+ * and, per Kafka partition, the offset and source position reached. On (re)assignment the consumer seeks to
+ * the lowest offset any node holds, and each node skips what it already has. Changes a capture restart sends
+ * twice are a contiguous suffix in source order: replaying it converges to the same rows.
+ *
+ * <p>TRUNCATE arrives on every partition of the table's topic; each partition pauses at it (after applying
+ * what came before), and once every partition has arrived, one applier truncates the table on every node
+ * and records it on node 0, after which all partitions go on. MARKERs (cutover) are recorded on node 0 per
+ * partition once everything before them is applied on every node.
+ */
+public final class Applier implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Applier.class);
+
+    public enum State { STARTING, WAITING_FOR_COPY, APPLYING, FAILED, STOPPED }
+
+    private final ApplyConfig config;
+    private final ClusterPlan plan;
+    private final int n;
+    private final Map<String, TableApply> byTopic = new LinkedHashMap<>();
+    private final Map<TableId, String> topicOf = new LinkedHashMap<>();
+    private final NodeWriter[] writers;
+    private final ExecutorService nodePool;
+    private final ApplyMetrics metrics;
+    private final Set<TableId> ready = new java.util.concurrent.CopyOnWriteArraySet<>();
+    private final Map<TopicPartitionKey, long[]> appliedOffsets = new HashMap<>(); // tp -> per node offset
+    private final Map<TopicPartition, Barrier> barriers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
+    private final AtomicReference<String> lastError = new AtomicReference<>();
+    private volatile boolean running = true;
+    private volatile long consumerLag;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private Thread thread;
+
+    private record Barrier(TableApply table, String topic, String position, long offset, Position pos, long commitMicros) {
+    }
+
+    public Applier(ApplyConfig config, MeterRegistry registry) {
+        this.config = config;
+        this.plan = config.plan();
+        this.n = plan.nodeCount();
+        Router router = Router.of(plan);
+        for (TablePlan t : plan.tables()) {
+            String topic = Topics.forTable(config.topicPrefix(), t.id());
+            byTopic.put(topic, new TableApply(t, TableCodec.of(t.source()), router.table(t.id())));
+            topicOf.put(t.id(), topic);
+        }
+        this.metrics = new ApplyMetrics(registry);
+        RetryBudget budget = new RetryBudget(config.retryBudget());
+        this.writers = new NodeWriter[n];
+        for (int i = 0; i < n; i++) {
+            writers[i] = new NodeWriter(i, plan.spec().nodes().get(i), n, budget, metrics);
+        }
+        this.nodePool = Executors.newFixedThreadPool(n, r -> {
+            Thread t = new Thread(r, "shardlift-apply-node");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Starts applying on a thread of its own. */
+    public synchronized void start() {
+        if (thread != null) {
+            throw new IllegalStateException("applier already started");
+        }
+        thread = new Thread(this::loop, "shardlift-applier");
+        thread.start();
+    }
+
+    public ApplierStatus status() {
+        return new ApplierStatus(state.get(), Set.copyOf(ready), metrics.eventsApplied.get(), consumerLag,
+                metrics.commitLagMillis(), metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()));
+    }
+
+    /** True when every table is being applied and nothing this applier holds is waiting in Kafka. */
+    public boolean caughtUp() {
+        return state.get() == State.APPLYING && ready.size() == byTopic.size() && consumerLag == 0 && barriers.isEmpty();
+    }
+
+    private void loop() {
+        try {
+            consumer = new KafkaConsumer<>(consumerProps());
+            long nextRefresh = 0;
+            long nextLag = 0;
+            state.set(State.WAITING_FOR_COPY);
+            while (running) {
+                long now = System.nanoTime();
+                if (now >= nextRefresh) {
+                    refreshReady();
+                    nextRefresh = now + 2_000_000_000L;
+                }
+                if (ready.isEmpty()) {
+                    Thread.sleep(200);
+                    continue;
+                }
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
+                if (!records.isEmpty()) {
+                    process(records);
+                }
+                checkBarriers();
+                if (now >= nextLag) {
+                    updateLag();
+                    nextLag = now + 1_000_000_000L;
+                }
+                state.compareAndSet(State.WAITING_FOR_COPY, State.APPLYING);
+            }
+            state.set(State.STOPPED);
+        } catch (WakeupException e) {
+            state.set(State.STOPPED);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            state.set(State.STOPPED);
+        } catch (Throwable e) {
+            lastError.set(e.getMessage());
+            state.set(State.FAILED);
+            log.error("applier stopped: {}", e.getMessage(), e);
+        } finally {
+            if (consumer != null) {
+                consumer.close(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    private Properties consumerProps() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(config.maxPollRecords()));
+        // a node restart must not cost the group membership
+        p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, String.valueOf(Math.max(300_000, config.retryBudget().toMillis() + 60_000)));
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "shardlift-applier-" + ProcessHandle.current().pid());
+        return p;
+    }
+
+    /** Tables whose copy is done on node 0's record and whose indexes every node has built. */
+    private void refreshReady() {
+        Set<TableId> now = new LinkedHashSet<>(ready);
+        if (now.size() == byTopic.size()) {
+            return;
+        }
+        try {
+            Set<String> copied = new HashSet<>(queryStrings(0, "SELECT table_name FROM " + ControlSchema.COPY_TABLE
+                    + " WHERE copied_at IS NOT NULL"));
+            List<Set<String>> indexed = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                indexed.add(new HashSet<>(queryStrings(i, "SELECT table_name FROM " + ControlSchema.COPY_INDEX)));
+            }
+            for (TablePlan t : plan.tables()) {
+                String name = t.id().toString();
+                if (copied.contains(name) && indexed.stream().allMatch(s -> s.contains(name))) {
+                    now.add(t.id());
+                }
+            }
+        } catch (SQLException e) {
+            log.warn("cannot read copy progress from the nodes ({}); retrying", e.getMessage());
+            return;
+        }
+        if (!now.equals(ready)) {
+            Set<TableId> added = new LinkedHashSet<>(now);
+            added.removeAll(ready);
+            ready.clear();
+            ready.addAll(now);
+            List<String> topics = ready.stream().map(topicOf::get).toList();
+            log.info("applying changes of {} (copy and indexes done); {} of {} tables now", added, ready.size(), byTopic.size());
+            consumer.subscribe(topics, new Rebalance());
+        }
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+            for (TopicPartition tp : parts) {
+                barriers.remove(tp);
+                appliedOffsets.remove(new TopicPartitionKey(tp.topic(), tp.partition()));
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+            try {
+                loadOffsets(parts);
+            } catch (SQLException e) {
+                throw new TargetException("cannot read applied positions from the nodes: " + e.getMessage(), e);
+            }
+            for (TopicPartition tp : parts) {
+                long[] offs = appliedOffsets.get(new TopicPartitionKey(tp.topic(), tp.partition()));
+                long min = Long.MAX_VALUE;
+                for (long o : offs) {
+                    min = Math.min(min, o);
+                }
+                // resume after the lowest offset any node holds; nodes ahead skip what they have
+                consumer.seek(tp, min + 1);
+            }
+            log.info("assigned {} partitions", parts.size());
+        }
+    }
+
+    private void loadOffsets(Collection<TopicPartition> parts) throws SQLException {
+        for (TopicPartition tp : parts) {
+            long[] offs = new long[n];
+            java.util.Arrays.fill(offs, -1L);
+            appliedOffsets.put(new TopicPartitionKey(tp.topic(), tp.partition()), offs);
+        }
+        for (int i = 0; i < n; i++) {
+            try (Connection c = connect(i); PreparedStatement ps = c.prepareStatement(
+                    "SELECT topic, kafka_partition, kafka_offset FROM " + ControlSchema.APPLIED)) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long[] offs = appliedOffsets.get(new TopicPartitionKey(rs.getString(1), rs.getInt(2)));
+                        if (offs != null) {
+                            offs[i] = rs.getLong(3);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
+        NodeBatch[] batches = newBatches();
+        for (TopicPartition tp : records.partitions()) {
+            TableApply t = byTopic.get(tp.topic());
+            TopicPartitionKey key = new TopicPartitionKey(tp.topic(), tp.partition());
+            long[] applied = appliedOffsets.get(key);
+            if (t == null || applied == null || barriers.containsKey(tp)) {
+                continue;
+            }
+            for (ConsumerRecord<byte[], byte[]> rec : records.records(tp)) {
+                ChangeEvent e = t.codec.decode(rec.value());
+                long offset = rec.offset();
+                if (e.op() == Op.MARKER || e.op() == Op.TRUNCATE) {
+                    flush(batches);
+                    batches = newBatches();
+                    if (e.op() == Op.MARKER) {
+                        advanceEverywhere(key, offset, e);
+                        recordMarker(tp, e);
+                        continue;
+                    }
+                    if (barrierDone(tp.topic(), e.position())) {
+                        advanceEverywhere(key, offset, e);
+                        continue;
+                    }
+                    arriveAtBarrier(tp, e.position());
+                    barriers.put(tp, new Barrier(t, tp.topic(), e.position().toString(), offset, e.position(), e.commitTimeMicros()));
+                    consumer.pause(List.of(tp));
+                    consumer.seek(tp, offset + 1);
+                    log.info("{} partition {}: TRUNCATE at {} — waiting for every partition of the topic", tp.topic(),
+                            tp.partition(), e.position());
+                    break;
+                }
+                route(t, e, key, offset, applied, batches);
+            }
+        }
+        flush(batches);
+    }
+
+    private void route(TableApply t, ChangeEvent e, TopicPartitionKey tp, long offset, long[] applied, NodeBatch[] batches) {
+        Row key;
+        int partition;
+        boolean everyNode;
+        if (e.op() == Op.DELETE) {
+            key = e.key();
+            everyNode = !t.plan.sharded() || t.widened;
+            partition = everyNode ? (t.plan.sharded() ? -1 : 0) : t.partitionOfKey(key);
+        } else {
+            key = t.codec.keyOf(e.after());
+            partition = t.partitionOfRow(e.after());
+            // a widened table's full image may have moved the row: every node drops its old copy
+            everyNode = !t.plan.sharded() || t.widened;
+        }
+        int owner = t.plan.sharded() && partition >= 0 ? t.route.nodeOfPartition(partition) : -1;
+        for (int i = 0; i < n; i++) {
+            if (offset <= applied[i]) {
+                continue; // this node has it already
+            }
+            if (everyNode || i == owner) {
+                batches[i].add(t, e, key, partition);
+            }
+            batches[i].advance(tp, offset, e.position(), e.commitTimeMicros());
+        }
+    }
+
+    private NodeBatch[] newBatches() {
+        NodeBatch[] b = new NodeBatch[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = new NodeBatch(i);
+        }
+        return b;
+    }
+
+    /** Applies each node's batch in its own transaction, all nodes at once; then remembers the offsets. */
+    private void flush(NodeBatch[] batches) throws InterruptedException {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        long events = 0;
+        for (int i = 0; i < n; i++) {
+            NodeBatch b = batches[i];
+            if (b.isEmpty()) {
+                continue;
+            }
+            events = Math.max(events, b.events);
+            NodeWriter w = writers[i];
+            all.add(CompletableFuture.runAsync(() -> {
+                try {
+                    w.apply(b);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new CompletionException(ie);
+                }
+            }, nodePool));
+        }
+        if (all.isEmpty()) {
+            return;
+        }
+        try {
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+        } catch (CompletionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof InterruptedException ie) {
+                throw ie;
+            }
+            throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+        }
+        long maxLsn = 0;
+        long maxCommit = 0;
+        long total = 0;
+        for (NodeBatch b : batches) {
+            for (var p : b.progress.entrySet()) {
+                appliedOffsets.get(p.getKey())[b.node] = p.getValue().offset();
+                maxLsn = Math.max(maxLsn, p.getValue().position().lsn());
+                maxCommit = Math.max(maxCommit, p.getValue().commitTimeMicros());
+            }
+            total = Math.max(total, b.ordered.size());
+        }
+        metrics.eventsApplied.addAndGet(countEvents(batches));
+        metrics.appliedLsn.accumulateAndGet(maxLsn, Math::max);
+        metrics.lastCommitMicros.accumulateAndGet(maxCommit, Math::max);
+    }
+
+    private static long countEvents(NodeBatch[] batches) {
+        Set<Object> seen = new HashSet<>();
+        for (NodeBatch b : batches) {
+            for (NodeBatch.Routed r : b.ordered) {
+                seen.add(r.event());
+            }
+        }
+        return seen.size();
+    }
+
+    /** Records on every node that the partition reached {@code offset} (a marker or a finished barrier). */
+    private void advanceEverywhere(TopicPartitionKey tp, long offset, ChangeEvent e) throws InterruptedException {
+        NodeBatch[] b = newBatches();
+        long[] applied = appliedOffsets.get(tp);
+        for (int i = 0; i < n; i++) {
+            if (offset > applied[i]) {
+                b[i].advance(tp, offset, e.position(), e.commitTimeMicros());
+            }
+        }
+        flush(b);
+    }
+
+    private void recordMarker(TopicPartition tp, ChangeEvent e) {
+        execute0("INSERT INTO " + ControlSchema.MARKER + " (marker, topic, kafka_partition, lsn) VALUES (?, ?, ?, ?)"
+                + " ON CONFLICT DO NOTHING", e.marker().orElseThrow(), tp.topic(), tp.partition(), e.position().lsn());
+    }
+
+    private boolean barrierDone(String topic, Position position) {
+        try (Connection c = connect(0); PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + ControlSchema.BARRIER
+                + " WHERE topic = ? AND position = ? AND kafka_partition = -1")) {
+            ps.setString(1, topic);
+            ps.setString(2, position.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new TargetException("node 0: cannot read TRUNCATE barriers: " + e.getMessage(), e);
+        }
+    }
+
+    private void arriveAtBarrier(TopicPartition tp, Position position) {
+        execute0("INSERT INTO " + ControlSchema.BARRIER + " (topic, position, kafka_partition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                tp.topic(), position.toString(), tp.partition());
+    }
+
+    /** Carries out TRUNCATEs every partition has reached, and releases partitions whose TRUNCATE is done. */
+    private void checkBarriers() throws InterruptedException {
+        if (barriers.isEmpty()) {
+            return;
+        }
+        for (var entry : new ArrayList<>(barriers.entrySet())) {
+            TopicPartition tp = entry.getKey();
+            Barrier b = entry.getValue();
+            if (!barrierDone(b.topic(), b.pos())) {
+                int partitions = consumer.partitionsFor(b.topic()).size();
+                tryTruncate(b, partitions);
+            }
+            if (barrierDone(b.topic(), b.pos())) {
+                TopicPartitionKey key = new TopicPartitionKey(tp.topic(), tp.partition());
+                NodeBatch[] nb = newBatches();
+                for (int i = 0; i < n; i++) {
+                    nb[i].advance(key, b.offset(), b.pos(), b.commitMicros());
+                }
+                flush(nb);
+                barriers.remove(tp);
+                consumer.resume(List.of(tp));
+            }
+        }
+    }
+
+    private void tryTruncate(Barrier b, int partitions) throws InterruptedException {
+        try (Connection c = connect(0)) {
+            c.setAutoCommit(false);
+            try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+                lock.setString(1, "shardlift.barrier." + b.topic());
+                lock.execute();
+            }
+            int arrived;
+            boolean done;
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FILTER (WHERE kafka_partition >= 0),"
+                    + " count(*) FILTER (WHERE kafka_partition = -1) FROM " + ControlSchema.BARRIER + " WHERE topic = ? AND position = ?")) {
+                ps.setString(1, b.topic());
+                ps.setString(2, b.position());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    arrived = rs.getInt(1);
+                    done = rs.getInt(2) > 0;
+                }
+            }
+            if (done || arrived < partitions) {
+                c.rollback();
+                return;
+            }
+            // every partition applied everything before the TRUNCATE and none went past it: truncate once
+            for (NodeWriter w : writers) {
+                w.truncate(b.table());
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ControlSchema.BARRIER
+                    + " (topic, position, kafka_partition) VALUES (?, ?, -1)")) {
+                ps.setString(1, b.topic());
+                ps.setString(2, b.position());
+                ps.executeUpdate();
+            }
+            c.commit();
+            log.info("{}: TRUNCATE at {} applied on every node", b.table().id(), b.position());
+        } catch (SQLException e) {
+            throw new TargetException("node 0: TRUNCATE barrier of " + b.table().id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void updateLag() {
+        Set<TopicPartition> assigned = consumer.assignment();
+        if (assigned.isEmpty()) {
+            consumerLag = 0;
+            return;
+        }
+        Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, Duration.ofSeconds(5));
+        long total = 0;
+        for (TopicPartition tp : assigned) {
+            long[] offs = appliedOffsets.get(new TopicPartitionKey(tp.topic(), tp.partition()));
+            long min = Long.MAX_VALUE;
+            if (offs != null) {
+                for (long o : offs) {
+                    min = Math.min(min, o);
+                }
+            }
+            long lag = Math.max(0, ends.getOrDefault(tp, 0L) - (min == Long.MAX_VALUE ? 0 : min + 1));
+            metrics.consumerLag(tp.topic(), tp.partition(), lag);
+            total += lag;
+        }
+        consumerLag = total;
+    }
+
+    private List<String> queryStrings(int node, String sql) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Connection c = connect(node); PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    private void execute0(String sql, Object... args) {
+        try (Connection c = connect(0); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new TargetException("node 0: " + e.getMessage(), e);
+        }
+    }
+
+    private Connection connect(int node) throws SQLException {
+        ConnInfo c = plan.spec().nodes().get(node);
+        return DriverManager.getConnection(c.jdbcUrl(), c.jdbcProperties());
+    }
+
+    /** Stops after the batch in flight; what it applied is recorded, the rest is applied next time. */
+    @Override
+    public void close() {
+        running = false;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+        if (thread != null) {
+            try {
+                thread.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (NodeWriter w : writers) {
+            w.close();
+        }
+        nodePool.shutdownNow();
+    }
+}

@@ -1,0 +1,15 @@
+package io.shardlift.cdc.apply;
+
+import io.shardlift.router.TableId;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * @param readyTables   tables whose copy and indexes are done, so their changes are applied
+ * @param consumerLag   records in Kafka not yet applied, over the partitions this applier holds
+ * @param commitLagMs   now minus the source commit time of the last change applied
+ * @param appliedLsn    highest source LSN applied
+ */
+public record ApplierStatus(Applier.State state, Set<TableId> readyTables, long eventsApplied, long consumerLag,
+                            long commitLagMs, long appliedLsn, Optional<String> lastError) {
+}

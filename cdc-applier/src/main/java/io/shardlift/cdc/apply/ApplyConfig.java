@@ -1,0 +1,18 @@
+package io.shardlift.cdc.apply;
+
+import io.shardlift.router.plan.ClusterPlan;
+import java.time.Duration;
+
+/**
+ * @param groupId        Kafka consumer group: appliers in several processes with the same group share the work
+ * @param maxPollRecords records per poll, i.e. the largest batch a node transaction takes
+ * @param retryBudget    how long a node may stay unreachable before the applier stops
+ */
+public record ApplyConfig(ClusterPlan plan, String bootstrapServers, String topicPrefix, String groupId, int maxPollRecords,
+                          Duration retryBudget) {
+
+    public static ApplyConfig of(ClusterPlan plan, String bootstrapServers) {
+        return new ApplyConfig(plan, bootstrapServers, plan.spec().kafka().topicPrefix(),
+                "shardlift-apply-" + plan.spec().replication().slot(), 5000, Duration.ofMinutes(5));
+    }
+}

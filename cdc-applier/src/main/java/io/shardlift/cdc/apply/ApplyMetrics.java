@@ -1,0 +1,69 @@
+package io.shardlift.cdc.apply;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.shardlift.router.TableId;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The applier's meters: rows applied per table and node, batch durations, updates that found no row,
+ * lag by commit time and by Kafka offsets, and the highest source LSN applied.
+ */
+final class ApplyMetrics {
+
+    private final MeterRegistry registry;
+    private final Map<String, Counter> rows = new ConcurrentHashMap<>();
+    private final Map<Integer, Timer> batches = new ConcurrentHashMap<>();
+    private final Map<TableId, Counter> missed = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> consumerLag = new ConcurrentHashMap<>();
+    final AtomicLong appliedLsn = new AtomicLong();
+    final AtomicLong lastCommitMicros = new AtomicLong();
+    final AtomicLong eventsApplied = new AtomicLong();
+
+    ApplyMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder("shardlift.apply.lag.ms", this, m -> m.commitLagMillis())
+                .description("now minus the source commit time of the last change applied").register(registry);
+        Gauge.builder("shardlift.apply.applied.lsn", appliedLsn, AtomicLong::get)
+                .description("highest source LSN applied on every node it concerned").register(registry);
+    }
+
+    long commitLagMillis() {
+        long last = lastCommitMicros.get();
+        return last == 0 ? 0 : Math.max(0, System.currentTimeMillis() - last / 1000);
+    }
+
+    void tableRows(TableId table, int node, long n) {
+        rows.computeIfAbsent(table + "\u0000" + node, k -> Counter.builder("shardlift.apply.rows").tag("table", table.toString())
+                .tag("node", String.valueOf(node)).description("rows written by the applier (net of batching)").register(registry))
+                .increment(n);
+    }
+
+    void applied(int node, NodeBatch batch, long nanos) {
+        batches.computeIfAbsent(node, n -> Timer.builder("shardlift.apply.batch").tag("node", String.valueOf(n))
+                .description("one node transaction of the applier").register(registry)).record(Duration.ofNanos(nanos));
+    }
+
+    void missedUpdate(TableId table) {
+        missed.computeIfAbsent(table, t -> Counter.builder("shardlift.apply.updates.missing").tag("table", t.toString())
+                .description("partial updates that found no row on the node").register(registry)).increment();
+    }
+
+    void consumerLag(String topic, int partition, long lag) {
+        consumerLag.computeIfAbsent(topic + "-" + partition, k -> {
+            AtomicLong v = new AtomicLong();
+            Gauge.builder("shardlift.apply.consumer.lag", v, AtomicLong::get).tag("topic", topic)
+                    .tag("partition", String.valueOf(partition)).description("records not yet applied").register(registry);
+            return v;
+        }).set(lag);
+    }
+
+    long totalConsumerLag() {
+        return consumerLag.values().stream().mapToLong(AtomicLong::get).sum();
+    }
+}
