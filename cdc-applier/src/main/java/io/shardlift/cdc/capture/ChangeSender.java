@@ -1,0 +1,203 @@
+package io.shardlift.cdc.capture;
+
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.shardlift.cdc.event.ChangeEvent;
+import io.shardlift.cdc.event.Op;
+import io.shardlift.cdc.event.Position;
+import io.shardlift.cdc.event.Row;
+import io.shardlift.router.TableId;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Debezium's batch callback: turns every record of a batch into change events, sends them all, waits until
+ * Kafka acknowledged every one (blocking the polling thread here is the backpressure), and only then marks
+ * the records processed and the batch finished, which is what lets Debezium store its offset and confirm the
+ * LSN to the slot. Anything unexpected throws, which stops the engine: nothing is skipped.
+ */
+final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChangeSender.class);
+
+    private final Map<TableId, TablePlan> tables;
+    private final List<TablePlan> tableList;
+    private final Map<String, Integer> partitions;
+    private final Producer<byte[], byte[]> producer;
+    private final String transactionTopic;
+    private final String messageTopic;
+    private final String heartbeatTopic;
+    private final String markerPrefix;
+    private final CaptureProgress progress;
+    private final AtomicReference<Exception> sendFailure = new AtomicReference<>();
+    private final Callback callback = (metadata, exception) -> {
+        if (exception != null) {
+            sendFailure.compareAndSet(null, exception);
+        }
+    };
+
+    ChangeSender(List<TablePlan> tables, int partitions, Producer<byte[], byte[]> producer, String topicPrefix,
+                 String markerPrefix, CaptureProgress progress) {
+        this.tableList = List.copyOf(tables);
+        this.tables = new java.util.HashMap<>();
+        this.partitions = new java.util.HashMap<>();
+        for (TablePlan t : tables) {
+            this.tables.put(t.id, t);
+            this.partitions.put(t.topic, partitions);
+        }
+        this.producer = producer;
+        this.transactionTopic = topicPrefix + ".transaction";
+        this.messageTopic = topicPrefix + ".message";
+        this.heartbeatTopic = "__debezium-heartbeat." + topicPrefix;
+        this.markerPrefix = markerPrefix;
+        this.progress = progress;
+    }
+
+    @Override
+    public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+                            DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer) throws InterruptedException {
+        long[] perTable = new long[tableList.size()];
+        BatchStats stats = new BatchStats();
+        for (RecordChangeEvent<SourceRecord> rec : records) {
+            route(rec.record(), perTable, stats);
+        }
+        // flush() returns once every record sent so far is acknowledged or has failed for good (after the
+        // producer's own retries, within delivery.timeout.ms): a broker restart is ridden out here
+        producer.flush();
+        Exception failure = sendFailure.get();
+        if (failure != null) {
+            throw new CaptureException("Kafka did not acknowledge change events (" + failure.getClass().getSimpleName()
+                    + ": " + failure.getMessage() + "); capture stops so that the slot keeps everything not yet in Kafka",
+                    failure);
+        }
+        for (int i = 0; i < perTable.length; i++) {
+            if (perTable[i] > 0) {
+                tableList.get(i).acked(perTable[i]);
+            }
+        }
+        progress.acked(stats.maxLsn, stats.lastCommitMicros, stats.dataEvents, stats.markers, System.currentTimeMillis());
+        for (RecordChangeEvent<SourceRecord> rec : records) {
+            committer.markProcessed(rec);
+        }
+        committer.markBatchFinished();
+    }
+
+    /** Per-batch tallies, published to the status only once Kafka acknowledged the batch. */
+    private static final class BatchStats {
+        long maxLsn = -1;
+        long lastCommitMicros = -1;
+        long dataEvents;
+        long markers;
+    }
+
+    private void route(SourceRecord r, long[] perTable, BatchStats stats) {
+        Map<String, ?> offset = r.sourceOffset();
+        Object lsnObj = offset == null ? null : offset.get("lsn");
+        if (lsnObj instanceof Long l) {
+            stats.maxLsn = Math.max(stats.maxLsn, l);
+        }
+        String topic = r.topic();
+        if (topic.equals(heartbeatTopic) || topic.equals(transactionTopic)) {
+            return; // carry only offsets: marked processed with the batch so the slot moves on a quiet source
+        }
+        Struct value = (Struct) r.value();
+        if (value == null) {
+            return; // a tombstone (tombstones.on.delete is off, but be safe): nothing to replay
+        }
+        Struct source = value.getStruct("source");
+        long lsn = source.getInt64("lsn");
+        Object commitObj = offset.get("lsn_commit");
+        long previousCommit = commitObj instanceof Long c ? c : 0L;
+        Long txObj = source.getInt64("txId");
+        long txId = txObj == null ? 0 : txObj;
+        Long tsUs = source.getInt64("ts_us");
+        long commitMicros = tsUs != null ? tsUs : source.getInt64("ts_ms") * 1000L;
+        stats.lastCommitMicros = commitMicros;
+
+        if (topic.equals(messageTopic)) {
+            Struct message = value.getStruct("message");
+            String prefix = message.getString("prefix");
+            if (!markerPrefix.equals(prefix)) {
+                return;
+            }
+            String content = utf8(message.get("content"));
+            Position pos = new Position(previousCommit, lsn, 0);
+            for (TablePlan t : tableList) {
+                byte[] bytes = t.codec.encode(ChangeEvent.marker(t.id, content, pos, txId, commitMicros));
+                int n = partitions.get(t.topic);
+                for (int p = 0; p < n; p++) {
+                    producer.send(new ProducerRecord<>(t.topic, p, null, bytes), callback);
+                }
+            }
+            stats.markers++;
+            LOG.info("marker '{}' at {} copied to every partition of {} table topics", content, Position.formatLsn(lsn),
+                    tableList.size());
+            return;
+        }
+
+        TableId id = new TableId(source.getString("schema"), source.getString("table"));
+        TablePlan t = tables.get(id);
+        if (t == null) {
+            throw new CaptureException("Debezium delivered a change of table " + id + " (topic " + topic + "), which is not "
+                    + "among the captured tables " + tables.keySet() + "; check table.include.list and the publication");
+        }
+        String op = value.getString("op");
+        ChangeEvent e;
+        switch (op) {
+            case "c", "u" -> {
+                Row after = t.readRow(value.getStruct("after"));
+                Row key = t.codec.keyOf(after);
+                // an UPDATE that changes the key arrives as DELETE + CREATE at one LSN: the create sorts after
+                e = ChangeEvent.row(op.equals("c") ? Op.INSERT : Op.UPDATE, id, key, after,
+                        new Position(previousCommit, lsn, 1), txId, commitMicros);
+                producer.send(new ProducerRecord<>(t.topic, t.codec.encodeKey(key), t.codec.encode(e)), callback);
+            }
+            case "d" -> {
+                Row key = t.readKey((Struct) r.key());
+                e = ChangeEvent.delete(id, key, new Position(previousCommit, lsn, 0), txId, commitMicros);
+                producer.send(new ProducerRecord<>(t.topic, t.codec.encodeKey(key), t.codec.encode(e)), callback);
+            }
+            case "t" -> {
+                // no key orders a TRUNCATE against the rows: every partition gets it, in line with its rows
+                e = ChangeEvent.truncate(id, new Position(previousCommit, lsn, 0), txId, commitMicros);
+                byte[] bytes = t.codec.encode(e);
+                int n = partitions.get(t.topic);
+                for (int p = 0; p < n; p++) {
+                    producer.send(new ProducerRecord<>(t.topic, p, null, bytes), callback);
+                }
+                LOG.info("TRUNCATE of {} at {} copied to every partition of {}", id, Position.formatLsn(lsn), t.topic);
+            }
+            default -> throw new CaptureException("unexpected Debezium operation '" + op + "' for table " + id
+                    + " at LSN " + Position.formatLsn(lsn) + " (snapshot.mode=no_data should produce no reads)");
+        }
+        perTable[t.index]++;
+        stats.dataEvents++;
+    }
+
+    private static String utf8(Object content) {
+        if (content instanceof ByteBuffer bb) {
+            byte[] b = new byte[bb.remaining()];
+            bb.duplicate().get(b);
+            return new String(b, StandardCharsets.UTF_8);
+        }
+        if (content instanceof byte[] b) {
+            return new String(b, StandardCharsets.UTF_8);
+        }
+        return String.valueOf(content);
+    }
+
+    List<TablePlan> tables() {
+        return new ArrayList<>(tableList);
+    }
+}

@@ -1,0 +1,94 @@
+package io.shardlift.cdc.capture;
+
+import io.shardlift.router.catalog.TableInfo;
+import java.util.Properties;
+import java.util.stream.Collectors;
+
+/**
+ * The Debezium configuration, in one place. Each option that decides correctness says why it is set.
+ */
+final class DebeziumProperties {
+
+    private DebeziumProperties() {
+    }
+
+    static Properties of(Capture.Config c, String unchangedPlaceholder) {
+        Properties p = new Properties();
+        p.put("name", "shardlift-capture-" + c.slot());
+        p.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+
+        // offsets in Kafka, flushed at every markBatchFinished (default: every 60 s)
+        p.put("offset.storage", Capture.KafkaOffsetStore.class.getName());
+        p.put("bootstrap.servers", c.kafka().bootstrapServers());
+        p.put("offset.storage.topic", c.kafka().offsetTopic());
+        p.put("offset.storage.partitions", "1");
+        p.put("offset.storage.replication.factor", String.valueOf(c.kafka().replicationFactor()));
+        p.put("offset.flush.interval.ms", "0");
+        // a broker restart must not fail the offset flush that follows the batch it delayed
+        p.put("offset.flush.timeout.ms", "60000");
+
+        p.put("database.hostname", c.source().host());
+        p.put("database.port", String.valueOf(c.source().port()));
+        p.put("database.user", c.source().user());
+        p.put("database.password", c.source().password().orElse(""));
+        p.put("database.dbname", c.source().dbname());
+        String sslmode = c.source().params().get("sslmode");
+        if (sslmode != null) {
+            p.put("database.sslmode", sslmode);
+        }
+        p.put("topic.prefix", c.kafka().topicPrefix());
+
+        // the slot and publication exist already; the slot's exported snapshot is the copy, so no snapshot here
+        p.put("plugin.name", "pgoutput");
+        p.put("slot.name", c.slot());
+        p.put("slot.drop.on.stop", "false");
+        p.put("publication.name", c.publication());
+        p.put("publication.autocreate.mode", "disabled");
+        p.put("snapshot.mode", "no_data");
+        p.put("table.include.list", c.tables().stream().map(DebeziumProperties::tableRegex).collect(Collectors.joining(",")));
+
+        // BEGIN/END records: END carries the commit LSN; their offsets move the slot at transaction boundaries
+        p.put("provide.transaction.metadata", "true");
+        // a quiet source still confirms its position, so WAL does not pile up behind the slot
+        p.put("heartbeat.interval.ms", String.valueOf(c.tuning().heartbeatInterval().toMillis()));
+        p.put("logical.decoding.message.prefix.include.list", Capture.MARKER_PREFIX);
+        // Debezium skips TRUNCATE by default
+        p.put("skipped.operations", "none");
+        p.put("tombstones.on.delete", "false");
+
+        // values exactly as PostgreSQL holds them: decimals and intervals as text, time in microseconds, bytes raw
+        p.put("decimal.handling.mode", "string");
+        p.put("time.precision.mode", "adaptive_time_microseconds");
+        p.put("interval.handling.mode", "string");
+        p.put("binary.handling.mode", "bytes");
+        p.put("hstore.handling.mode", "json");
+        p.put("include.unknown.datatypes", "false");
+        p.put("unavailable.value.placeholder", unchangedPlaceholder);
+
+        p.put("poll.interval.ms", String.valueOf(c.tuning().pollInterval().toMillis()));
+        p.put("max.batch.size", String.valueOf(c.tuning().maxBatchSize()));
+        p.put("max.queue.size", String.valueOf(c.tuning().maxQueueSize()));
+        // a lost source connection is retried with backoff, for a few minutes, then capture fails visibly
+        p.put("errors.max.retries", "20");
+        p.put("errors.retry.delay.initial.ms", "300");
+        p.put("errors.retry.delay.max.ms", "10000");
+        return p;
+    }
+
+    /** Debezium matches {@code schema.table} against comma-separated regular expressions: escape everything. */
+    static String tableRegex(TableInfo t) {
+        return escape(t.id().schema()) + "\\." + escape(t.id().name());
+    }
+
+    private static String escape(String s) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (!Character.isLetterOrDigit(ch) && ch != '_') {
+                sb.append('\\');
+            }
+            sb.append(ch);
+        }
+        return sb.toString();
+    }
+}

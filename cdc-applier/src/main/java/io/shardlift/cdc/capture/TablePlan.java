@@ -1,0 +1,61 @@
+package io.shardlift.cdc.capture;
+
+import io.micrometer.core.instrument.Counter;
+import io.shardlift.cdc.event.Row;
+import io.shardlift.cdc.event.TableCodec;
+import io.shardlift.router.TableId;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.Struct;
+
+/**
+ * Everything the capture needs per table, resolved once: codec, topic, counters, and the readers for the
+ * Debezium schema currently in use (rebuilt, and checked against the catalog, only when the schema changes).
+ * Used by the polling thread only, except the counters.
+ */
+final class TablePlan {
+
+    final int index;
+    final TableId id;
+    final TableCodec codec;
+    final String topic;
+    final AtomicLong events = new AtomicLong();
+    private final Counter counter;
+    private final RowReader.Placeholder placeholder;
+    private RowReader rowReader;
+    private RowReader keyReader;
+
+    TablePlan(int index, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder) {
+        this.index = index;
+        this.id = codec.table();
+        this.codec = codec;
+        this.topic = topic;
+        this.counter = counter;
+        this.placeholder = placeholder;
+    }
+
+    Row readRow(Struct after) {
+        Schema s = after.schema();
+        if (rowReader == null || rowReader.schema() != s) {
+            rowReader = RowReader.forRow(codec, s, placeholder);
+        }
+        return rowReader.read(after);
+    }
+
+    Row readKey(Struct key) {
+        if (key == null) {
+            throw new CaptureException("a change of table " + id + " arrived without a key; its primary key was dropped? "
+                    + "shardlift keys every change by the primary key");
+        }
+        Schema s = key.schema();
+        if (keyReader == null || keyReader.schema() != s) {
+            keyReader = RowReader.forKey(codec, s, placeholder);
+        }
+        return keyReader.read(key);
+    }
+
+    void acked(long n) {
+        events.addAndGet(n);
+        counter.increment(n);
+    }
+}

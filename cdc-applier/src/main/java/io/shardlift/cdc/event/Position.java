@@ -1,0 +1,56 @@
+package io.shardlift.cdc.event;
+
+/**
+ * Where a change sits in the source's commit order: a total order that is the same every time the WAL is
+ * decoded again, so a consumer can drop the duplicates a capture restart may produce by remembering, per
+ * Kafka partition, the last position it applied and skipping anything at or below it.
+ *
+ * <p>pgoutput decodes transactions in commit order and each transaction's changes in LSN order. A change's own
+ * LSN is therefore not monotonic across transactions (a long transaction's early changes have low LSNs), but
+ * the commit LSN of the transaction decoded before it is: every change of one transaction shares it, and it
+ * grows from one transaction to the next. Debezium does not expose the change's own commit LSN before the
+ * transaction ends (it drops the final LSN of pgoutput's BEGIN), so {@code previousCommitLsn} is what orders
+ * transactions. {@code seq} separates changes that share an LSN: a primary-key change is decoded as one WAL
+ * record and becomes a DELETE (seq 0) and an INSERT (seq 1) at the same LSN.
+ *
+ * @param previousCommitLsn commit LSN of the transaction decoded before this one (0 for the first after a fresh start)
+ * @param lsn               LSN of this change's WAL record
+ * @param seq               order among changes that share {@code lsn}
+ */
+public record Position(long previousCommitLsn, long lsn, int seq) implements Comparable<Position> {
+
+    public static final Position ZERO = new Position(0, 0, 0);
+
+    @Override
+    public int compareTo(Position o) {
+        int c = Long.compareUnsigned(previousCommitLsn, o.previousCommitLsn);
+        if (c != 0) {
+            return c;
+        }
+        c = Long.compareUnsigned(lsn, o.lsn);
+        return c != 0 ? c : Integer.compare(seq, o.seq);
+    }
+
+    public boolean isAfter(Position o) {
+        return compareTo(o) > 0;
+    }
+
+    /** PostgreSQL's text form of an LSN: {@code 16/B374D848}. */
+    public static String formatLsn(long lsn) {
+        return Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
+    }
+
+    /** Parses {@code 16/B374D848}. */
+    public static long parseLsn(String text) {
+        int slash = text.indexOf('/');
+        if (slash < 1 || slash == text.length() - 1) {
+            throw new IllegalArgumentException("\"" + text + "\" is not an LSN (expected hex/hex, e.g. 16/B374D848)");
+        }
+        return (Long.parseLong(text.substring(0, slash), 16) << 32) | Long.parseLong(text.substring(slash + 1), 16);
+    }
+
+    @Override
+    public String toString() {
+        return formatLsn(previousCommitLsn) + ">" + formatLsn(lsn) + (seq == 0 ? "" : "#" + seq);
+    }
+}
