@@ -42,6 +42,8 @@ final class CaptureFixture {
     final EmbeddedKafkaBroker kafka;
     final String db;
     final String prefix;
+    /** Slots are per server, so each database gets its own. */
+    final String slot;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     SourceCatalog catalog;
     Map<TableId, TableCodec> codecs = new HashMap<>();
@@ -51,6 +53,7 @@ final class CaptureFixture {
         this.kafka = kafka;
         this.db = db;
         this.prefix = "sl-" + db;
+        this.slot = "sl_" + db;
         pg.createDatabase(db);
     }
 
@@ -64,7 +67,7 @@ final class CaptureFixture {
         PGProperty.PREFER_QUERY_MODE.set(p, "simple");
         try (Connection rc = DriverManager.getConnection(pg.jdbcUrl(db), p)) {
             rc.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical()
-                    .withSlotName("shardlift").withOutputPlugin("pgoutput").make();
+                    .withSlotName(slot).withOutputPlugin("pgoutput").make();
         }
         try (Connection c = pg.connect(db)) {
             catalog = SourceCatalog.read(c, List.of("public"));
@@ -80,7 +83,7 @@ final class CaptureFixture {
     }
 
     Capture.Config config(List<String> tables) {
-        return new Capture.Config(ConnInfo.parse(pg.connstr(db)), "shardlift", "shardlift",
+        return new Capture.Config(ConnInfo.parse(pg.connstr(db)), slot, "shardlift",
                 tables.stream().map(this::table).toList(),
                 new Capture.Kafka(kafka.bootstrapServers(), prefix, PARTITIONS, (short) 1, prefix + ".offsets"),
                 new Capture.Tuning(Duration.ofMillis(300), Duration.ofMillis(50), 4096, 16384));
@@ -101,7 +104,7 @@ final class CaptureFixture {
     }
 
     long confirmedFlushLsn() throws SQLException {
-        return queryLong("SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = 'shardlift'");
+        return queryLong("SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
     }
 
     KafkaConsumer<byte[], byte[]> consumer() {

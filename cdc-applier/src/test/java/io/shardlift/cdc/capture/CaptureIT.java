@@ -1,6 +1,7 @@
 package io.shardlift.cdc.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardlift.cdc.capture.CaptureFixture.Got;
 import io.shardlift.cdc.event.ChangeEvent;
@@ -24,7 +25,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -291,4 +294,213 @@ class CaptureIT {
         }
     }
 
+
+    private static CaptureFixture sensors(String db) throws Exception {
+        CaptureFixture f = new CaptureFixture(pg, kafka, db);
+        try (Connection c = f.pg.connect(f.db); Statement st = c.createStatement()) {
+            Datasets.createSensors(c);
+            st.execute("INSERT INTO public.device_types VALUES (1, 'thermometer')");
+            st.execute("INSERT INTO public.devices (device_id, device_type_id, name) SELECT i, 1, 'd' || i FROM generate_series(1, 10) i");
+        }
+        f.publishAndCreateSlot(List.of("public.events"));
+        return f;
+    }
+
+    /** Inserts events {@code from..to}, {@code perTx} per transaction, on a thread of its own. */
+    private static Thread writer(CaptureFixture f, int from, int to, int perTx, long pauseMs) {
+        Thread t = new Thread(() -> {
+            try (Connection c = f.pg.connect(f.db);
+                 PreparedStatement ps = c.prepareStatement("INSERT INTO public.events (event_id, device_id, payload) "
+                         + "SELECT i, 1 + i % 10, jsonb_build_object('temperature', 40 + i % 40, 'humidity', 30 + i % 60) "
+                         + "FROM generate_series(?::bigint, ?::bigint) i")) {
+                for (int i = from; i <= to; i += perTx) {
+                    ps.setInt(1, i);
+                    ps.setInt(2, Math.min(to, i + perTx - 1));
+                    ps.executeUpdate();
+                    if (pauseMs > 0) {
+                        Thread.sleep(pauseMs);
+                    }
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, "writer-" + f.db);
+        t.start();
+        return t;
+    }
+
+    private static Map<Long, List<ChangeEvent>> insertsById(List<Got> got) {
+        Map<Long, List<ChangeEvent>> m = new HashMap<>();
+        for (Got g : got) {
+            if (g.event().op() == Op.INSERT) {
+                m.computeIfAbsent((Long) g.event().key().get(0), k -> new ArrayList<>()).add(g.event());
+            }
+        }
+        return m;
+    }
+
+    private static Predicate<List<Got>> allInserts(int n) {
+        return l -> insertsById(l).size() >= n;
+    }
+
+    @Test
+    void slotNeverConfirmsPastWhatKafkaHoldsAndThroughput() throws Exception {
+        CaptureFixture f = sensors("slot");
+        int n = 1500;
+        long[] postCommit = new long[n + 1];
+        record Sample(long confirmed, Map<TopicPartition, Long> ends) {
+        }
+        List<Sample> samples = new ArrayList<>();
+        try (Capture capture = f.start(List.of("public.events"))) {
+            Thread writer = new Thread(() -> {
+                try (Connection c = f.pg.connect(f.db); Statement st = c.createStatement()) {
+                    for (int i = 1; i <= n; i++) {
+                        st.execute("INSERT INTO public.events (event_id, device_id, payload) VALUES (" + i + ", 1, '{\"t\": " + i + "}')");
+                        var rs = st.executeQuery("SELECT (pg_current_wal_lsn() - '0/0')::bigint");
+                        rs.next();
+                        postCommit[i] = rs.getLong(1);
+                    }
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            writer.start();
+            while (writer.isAlive()) {
+                long confirmed = f.confirmedFlushLsn();
+                samples.add(new Sample(confirmed, f.endOffsets(List.of(EVENTS))));
+                Thread.sleep(25);
+            }
+            writer.join();
+            List<Got> got = f.readUntil(List.of(EVENTS), allInserts(n), Duration.ofSeconds(60));
+            int checked = 0;
+            for (Sample smp : samples) {
+                Set<Long> inKafka = new java.util.HashSet<>();
+                for (Got g : got) {
+                    if (g.offset() < smp.ends().get(new TopicPartition(g.topic(), g.partition()))) {
+                        inKafka.add((Long) g.event().key().get(0));
+                    }
+                }
+                for (int i = 1; i <= n; i++) {
+                    if (postCommit[i] != 0 && postCommit[i] <= smp.confirmed()) {
+                        checked++;
+                        assertThat(inKafka).as("event %d committed before the slot confirmed %s", i,
+                                Position.formatLsn(smp.confirmed())).contains((long) i);
+                    }
+                }
+            }
+            System.out.printf("slot check: %d samples, %d (event, sample) pairs below confirmed_flush_lsn, all in Kafka%n",
+                    samples.size(), checked);
+            assertThat(checked).as("the slot moved while the writer ran").isPositive();
+
+            // throughput: one 100k-row transaction of sensor events, from commit to Kafka's acknowledgement
+            int bulk = 100_000;
+            long before = capture.status().events();
+            long t0 = System.nanoTime();
+            f.pg.execute(f.db, "INSERT INTO public.events (event_id, device_id, payload, created_at) SELECT 10000 + i, 1 + i % 10, "
+                    + "jsonb_build_object('temperature', (4000 + i % 4000) * 0.01, 'humidity', (3000 + i % 6000) * 0.01), "
+                    + "'2025-01-01'::timestamp + make_interval(secs => i) FROM generate_series(1, " + bulk + ") i");
+            long t1 = System.nanoTime();
+            while (capture.status().events() < before + bulk) {
+                assertThat(capture.status().state()).isEqualTo(Capture.State.STREAMING);
+                Thread.sleep(20);
+            }
+            long t2 = System.nanoTime();
+            long bytes = 0;
+            int count = 0;
+            try (var consumer = f.consumer()) {
+                var parts = f.partitions(EVENTS);
+                consumer.assign(parts);
+                consumer.seekToBeginning(parts);
+                while (count < n + bulk) {
+                    for (var r : consumer.poll(Duration.ofMillis(200))) {
+                        bytes += r.serializedValueSize() + Math.max(0, r.serializedKeySize());
+                        count++;
+                    }
+                }
+            }
+            System.out.printf("throughput: %d sensor events captured into Kafka in %d ms after a %d ms commit: %.0f events/s; "
+                    + "%.1f bytes/event on the wire (key + value, before compression)%n", bulk, (t2 - t1) / 1_000_000,
+                    (t1 - t0) / 1_000_000, bulk * 1e9 / (t2 - t1), (double) bytes / count);
+        }
+    }
+
+    @Test
+    void restartLosesNothingAndRepeatsPositions() throws Exception {
+        CaptureFixture f = sensors("restart");
+        int n = 3000;
+        Capture first = f.start(List.of("public.events"));
+        Thread writer = writer(f, 1, n, 10, 3);
+        Thread.sleep(400);
+        first.close(); // mid-stream
+        assertThat(first.status().state()).isEqualTo(Capture.State.STOPPED);
+        long afterFirst = first.status().events();
+        writer.join();
+        try (Capture second = f.start(List.of("public.events"))) {
+            List<Got> got = f.readUntil(List.of(EVENTS), allInserts(n), Duration.ofSeconds(60));
+            Map<Long, List<ChangeEvent>> byId = insertsById(got);
+            assertThat(byId).hasSize(n);
+            long duplicates = byId.values().stream().filter(l -> l.size() > 1).count();
+            for (List<ChangeEvent> copies : byId.values()) {
+                assertThat(copies.stream().map(ChangeEvent::position).distinct()).as("a repeat carries the same position").hasSize(1);
+            }
+            System.out.printf("restart: first capture had %d events acknowledged when stopped mid-stream; after restart all %d "
+                    + "inserts are in Kafka, %d of them twice%n", afterFirst, n, duplicates);
+            assertThat(afterFirst).isPositive().isLessThan(n);
+            assertThat(second.status().state()).isEqualTo(Capture.State.STREAMING);
+        }
+    }
+
+    @Test
+    void kafkaRestartIsRiddenOut() throws Exception {
+        CaptureFixture f = sensors("kafkarestart");
+        int n = 4000;
+        try (Capture capture = f.start(List.of("public.events"))) {
+            Thread writer = writer(f, 1, n, 10, 2);
+            Thread.sleep(500);
+            long t0 = System.nanoTime();
+            kafka.restart();
+            System.out.printf("broker restarted in %d ms while capture streamed%n", (System.nanoTime() - t0) / 1_000_000);
+            writer.join();
+            List<Got> got = f.readUntil(List.of(EVENTS), allInserts(n), Duration.ofSeconds(90));
+            assertThat(insertsById(got)).hasSize(n);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (capture.status().events() < n && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(capture.status().state()).as(capture.status().toString()).isEqualTo(Capture.State.STREAMING);
+            assertThat(capture.status().error()).isEmpty();
+        }
+    }
+
+    @Test
+    void tableChangedOnTheSourceStopsCaptureWithAMessage() throws Exception {
+        CaptureFixture f = new CaptureFixture(pg, kafka, "ddl");
+        f.pg.execute(f.db, "CREATE TABLE public.t (id int PRIMARY KEY, a text)", "CREATE TABLE public.other (id int PRIMARY KEY)");
+        f.publishAndCreateSlot(List.of("public.t"));
+        f.codecs.put(new TableId("public", "other"), TableCodec.of(f.table("public.other")));
+
+        Capture.Config notPublished = f.config(List.of("public.t", "public.other"));
+        try (Capture c = new Capture(notPublished, f.registry)) {
+            assertThatThrownBy(c::start).hasMessageContaining("table public.other is not in publication 'shardlift'");
+            assertThat(c.status().state()).isEqualTo(Capture.State.FAILED);
+        }
+
+        try (Capture capture = f.start(List.of("public.t"))) {
+            f.pg.execute(f.db, "INSERT INTO public.t VALUES (1, 'x')", "ALTER TABLE public.t ADD COLUMN b int",
+                    "INSERT INTO public.t VALUES (2, 'y', 3)");
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (capture.status().state() != Capture.State.FAILED && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            Capture.Status s = capture.status();
+            assertThat(s.state()).isEqualTo(Capture.State.FAILED);
+            assertThat(s.error()).hasValueSatisfying(e -> assertThat(e)
+                    .contains("table public.t changed on the source", "[id, a, b]", "[id, a]", "does not carry DDL"));
+            System.out.println("DDL refusal: " + s.error().orElseThrow());
+        }
+        List<Got> got = f.readUntil(List.of(new TableId("public", "t")), l -> !l.isEmpty(), Duration.ofSeconds(10));
+        assertThat(got).hasSize(1);
+        assertThat(got.get(0).event().key()).isEqualTo(Row.of(1L));
+        assertThat(f.confirmedFlushLsn()).isLessThan(f.queryLong("SELECT (pg_current_wal_lsn() - '0/0')::bigint"));
+    }
 }
