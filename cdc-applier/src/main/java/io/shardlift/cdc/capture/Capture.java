@@ -55,6 +55,8 @@ public final class Capture implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Capture.class);
     /** The logical-decoding message prefix that makes a MARKER. */
     public static final String MARKER_PREFIX = "shardlift";
+    /** The prefix of the messages heartbeats commit so the slot moves on a quiet source; never a marker. */
+    static final String HEARTBEAT_PREFIX = "shardlift-heartbeat";
     /**
      * Debezium's stand-in for a TOASTed column an UPDATE did not send. The NUL bytes make it impossible as a
      * text, json or numeric value (PostgreSQL refuses NUL in those), so a real value is never taken for it.

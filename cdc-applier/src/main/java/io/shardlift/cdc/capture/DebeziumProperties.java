@@ -49,8 +49,12 @@ final class DebeziumProperties {
 
         // BEGIN/END records: END carries the commit LSN; their offsets move the slot at transaction boundaries
         p.put("provide.transaction.metadata", "true");
-        // a quiet source still confirms its position, so WAL does not pile up behind the slot
+        // a quiet source still confirms its position, so WAL does not pile up behind the slot. Heartbeats alone
+        // do not do it when the source writes only to unpublished tables (measured: the slot stayed put while
+        // WAL grew): the slot moves to the last decoded COMMIT, so each heartbeat commits a tiny transactional
+        // message of its own (no table needed; Debezium drops it by prefix, its COMMIT still moves the offset)
         p.put("heartbeat.interval.ms", String.valueOf(c.tuning().heartbeatInterval().toMillis()));
+        p.put("heartbeat.action.query", "SELECT pg_logical_emit_message(true, '" + Capture.HEARTBEAT_PREFIX + "', '')");
         p.put("logical.decoding.message.prefix.include.list", Capture.MARKER_PREFIX);
         // Debezium skips TRUNCATE by default
         p.put("skipped.operations", "none");

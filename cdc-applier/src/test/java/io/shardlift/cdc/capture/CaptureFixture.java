@@ -86,7 +86,7 @@ final class CaptureFixture {
         return new Capture.Config(ConnInfo.parse(pg.connstr(db)), slot, "shardlift",
                 tables.stream().map(this::table).toList(),
                 new Capture.Kafka(kafka.bootstrapServers(), prefix, PARTITIONS, (short) 1, prefix + ".offsets"),
-                new Capture.Tuning(Duration.ofMillis(300), Duration.ofMillis(50), 4096, 16384));
+                new Capture.Tuning(Duration.ofMillis(300), Duration.ofMillis(50), 8192, 32768));
     }
 
     Capture start(List<String> tables) throws InterruptedException {

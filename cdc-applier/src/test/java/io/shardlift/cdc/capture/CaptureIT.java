@@ -215,6 +215,14 @@ class CaptureIT {
             long confirmed = f.confirmedFlushLsn();
             assertThat(confirmed).as("confirmed_flush_lsn").isGreaterThan(lastLsn).isGreaterThan(slotStart);
             assertThat(confirmed).as("confirmed_flush_lsn vs what capture had acked").isLessThanOrEqualTo(capture.status().ackedLsn());
+            // a quiet source (writes only to tables outside the publication): heartbeats still move the slot
+            f.pg.execute(f.db, "CREATE TABLE public.unpublished (x int)", "INSERT INTO public.unpublished VALUES (1)");
+            long quietTarget = f.queryLong("SELECT (pg_current_wal_lsn() - '0/0')::bigint");
+            deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (f.confirmedFlushLsn() < quietTarget && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(f.confirmedFlushLsn()).as("slot after heartbeats on a quiet source").isGreaterThanOrEqualTo(quietTarget);
             Capture.Status s = capture.status();
             assertThat(s.state()).isEqualTo(Capture.State.STREAMING);
             assertThat(s.markers()).isEqualTo(1);
