@@ -44,6 +44,11 @@ final class ShardliftProcess {
         return process.isAlive();
     }
 
+    /** For failure messages: whether it runs, or how it ended, and its log. */
+    String describe() throws IOException {
+        return (process.isAlive() ? "running" : "exited with " + process.exitValue()) + "; log:\n" + Files.readString(log);
+    }
+
     int waitFor(long seconds) throws InterruptedException, IOException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
             process.destroyForcibly();

@@ -54,6 +54,7 @@ public final class Snapshotter {
     private final SnapshotOptions options;
     private final CopyProgress progress;
     private final ControlStore store;
+    private Runnable onSlotReady = () -> { };
 
     public Snapshotter(ClusterPlan plan, SnapshotOptions options, CopyProgress progress) {
         this.plan = plan;
@@ -61,6 +62,15 @@ public final class Snapshotter {
         this.options = options;
         this.progress = progress;
         this.store = new ControlStore(spec.nodes());
+    }
+
+    /**
+     * Called once the publication and the slot exist, before the first row is copied: where {@code run} starts
+     * streaming changes, so WAL does not pile up on the source during a long copy.
+     */
+    public Snapshotter onSlotReady(Runnable hook) {
+        this.onSlotReady = hook;
+        return this;
     }
 
     public SnapshotResult run() throws InterruptedException {
@@ -80,6 +90,7 @@ public final class Snapshotter {
                 store.putMeta(META_SLOT, spec.replication().slot());
                 store.putMeta(META_CONSISTENT_POINT, point.get().toString());
             }
+            onSlotReady.run();
             Map<TableId, TableCopy> copies = chunkPlans();
             Map<TableId, List<Task>> tasks = new LinkedHashMap<>();
             for (TableCopy t : copies.values()) {

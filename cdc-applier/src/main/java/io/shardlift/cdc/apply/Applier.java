@@ -74,6 +74,7 @@ public final class Applier implements AutoCloseable {
     private final Map<String, TableApply> byTopic = new LinkedHashMap<>();
     private final Map<TableId, String> topicOf = new LinkedHashMap<>();
     private final NodeWriter[] writers;
+    private final ToastFiller toast;
     private final ExecutorService nodePool;
     private final ApplyMetrics metrics;
     private final Set<TableId> ready = new java.util.concurrent.CopyOnWriteArraySet<>();
@@ -100,6 +101,7 @@ public final class Applier implements AutoCloseable {
             topicOf.put(t.id(), topic);
         }
         this.metrics = new ApplyMetrics(registry);
+        this.toast = new ToastFiller(plan.spec().source());
         RetryBudget budget = new RetryBudget(config.retryBudget());
         this.writers = new NodeWriter[n];
         for (int i = 0; i < n; i++) {
@@ -122,8 +124,10 @@ public final class Applier implements AutoCloseable {
     }
 
     public ApplierStatus status() {
+        // with nothing queued the stream is idle, not late
+        long commitLag = consumerLag == 0 ? 0 : metrics.commitLagMillis();
         return new ApplierStatus(state.get(), Set.copyOf(ready), metrics.eventsApplied.get(), consumerLag,
-                metrics.commitLagMillis(), metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()));
+                commitLag, metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()));
     }
 
     /** True when every table is being applied and nothing this applier holds is waiting in Kafka. */
@@ -313,6 +317,20 @@ public final class Applier implements AutoCloseable {
     }
 
     private void route(TableApply t, ChangeEvent e, TopicPartitionKey tp, long offset, long[] applied, NodeBatch[] batches) {
+        // a key change's new row, or a widened table's update that may have moved the row, cannot keep
+        // TOAST values from an old row on the target: take them from the source
+        if (e.op() != Op.DELETE && e.after().hasUnchanged() && (e.op() == Op.INSERT || t.widened)) {
+            Row filled = toast.fill(t, e.after());
+            if (filled == null) {
+                for (int i = 0; i < n; i++) {
+                    if (offset > applied[i]) {
+                        batches[i].advance(tp, offset, e.position(), e.commitTimeMicros());
+                    }
+                }
+                return; // gone from the source: its DELETE follows in the stream
+            }
+            e = ChangeEvent.row(Op.INSERT, e.table(), e.key(), filled, e.position(), e.txId(), e.commitTimeMicros());
+        }
         Row key;
         int partition;
         boolean everyNode;
@@ -570,6 +588,7 @@ public final class Applier implements AutoCloseable {
         for (NodeWriter w : writers) {
             w.close();
         }
+        toast.close();
         nodePool.shutdownNow();
     }
 }

@@ -127,20 +127,20 @@ final class NodeWriter implements AutoCloseable {
         Map<Integer, List<Row>> deletes = new LinkedHashMap<>();
         Map<Integer, List<Row>> upserts = new LinkedHashMap<>();
         Map<Integer, List<Row[]>> partials = new LinkedHashMap<>(); // {key, partial row}
-        List<Row[]> widenedDeletes = new ArrayList<>();              // {source key, except partition as Row.of(int)}
+        List<Row> widenedDeletes = new ArrayList<>();                 // source keys to remove from every local partition
         for (var slot : bySlot.values()) {
             for (var e : slot.entrySet()) {
                 NodeBatch.Net n = e.getValue();
                 if (t.widened) {
-                    // folded by source key: a delete's partition is unknown, and a full image may have moved the row
+                    // folded by source key: a delete's partition is unknown, and a full image may have moved the
+                    // row, even within one partition (two sharding keys that hash alike): remove every old copy,
+                    // then write the row where it now lives (deletes run before upserts)
+                    if (n.op != Op.UPDATE) {
+                        widenedDeletes.add(e.getKey());
+                    }
                     if (n.op == Op.DELETE) {
-                        widenedDeletes.add(new Row[] {e.getKey(), Row.of(-1)});
                         continue;
                     }
-                    if (n.op == Op.INSERT) {
-                        widenedDeletes.add(new Row[] {e.getKey(), Row.of(n.partition)});
-                    }
-                    // a partial image (unchanged TOAST) updates the row where it is
                 }
                 if (!isLocal(t, n.partition)) {
                     continue;
@@ -154,15 +154,7 @@ final class NodeWriter implements AutoCloseable {
         }
         if (!widenedDeletes.isEmpty()) {
             for (int p : t.plan.partitionsOn(node, nodes)) {
-                List<Row> keys = new ArrayList<>();
-                for (Row[] wd : widenedDeletes) {
-                    if ((Integer) wd[1].get(0) != p) {
-                        keys.add(wd[0]);
-                    }
-                }
-                if (!keys.isEmpty()) {
-                    bulkDelete(cx, t, t.plan.partition(p), keys);
-                }
+                bulkDelete(cx, t, t.plan.partition(p), widenedDeletes);
             }
         }
         for (var d : deletes.entrySet()) {
@@ -198,7 +190,7 @@ final class NodeWriter implements AutoCloseable {
         if (t.widened) {
             List<Row> one = List.of(key);
             for (int p : t.plan.partitionsOn(node, nodes)) {
-                if (e.op() == Op.DELETE || p != r.partition() && !(e.op() == Op.UPDATE && e.after().hasUnchanged())) {
+                if (e.op() == Op.DELETE || !(e.op() == Op.UPDATE && e.after().hasUnchanged())) {
                     bulkDelete(cx, t, t.plan.partition(p), one);
                 }
             }
@@ -229,7 +221,7 @@ final class NodeWriter implements AutoCloseable {
         for (int r = 0; r < rows.size(); r++) {
             Row row = rows.get(r);
             for (int j = 0; j < cols.length; j++) {
-                arrays[j][r] = t.codec.text(row, cols[j]);
+                arrays[j][r] = text(t, row, cols[j]);
             }
         }
         try (PreparedStatement ps = cx.prepareStatement(t.sql(part).upsert())) {
@@ -266,7 +258,7 @@ final class NodeWriter implements AutoCloseable {
         try (PreparedStatement ps = cx.prepareStatement(t.partialUpdate(part, present))) {
             int at = 1;
             for (int i = present.nextSetBit(0); i >= 0; i = present.nextSetBit(i + 1)) {
-                ps.setString(at++, t.codec.text(partial, i));
+                ps.setString(at++, text(t, partial, i));
             }
             for (int j = 0; j < t.codec.keySize(); j++) {
                 ps.setString(at++, t.codec.keyText(key, j));
@@ -276,6 +268,12 @@ final class NodeWriter implements AutoCloseable {
                 log.debug("{}: update of {} {} found no row (it may have been deleted later in the stream)", label(), t.id(), key);
             }
         }
+    }
+
+    /** PostgreSQL text of a column value; values filled from the source are already text. */
+    private static String text(TableApply t, Row row, int col) {
+        Object v = row.get(col);
+        return v instanceof ToastFiller.SourceText st ? st.text() : t.codec.text(row, col);
     }
 
     /** TRUNCATE of the table's local tables on this node, in one transaction with the given positions. */

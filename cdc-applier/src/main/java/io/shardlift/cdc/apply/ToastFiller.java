@@ -1,0 +1,99 @@
+package io.shardlift.cdc.apply;
+
+import io.shardlift.cdc.event.ColumnCodec;
+import io.shardlift.cdc.event.Row;
+import io.shardlift.router.Sql;
+import io.shardlift.router.SourceException;
+import io.shardlift.router.spec.ConnInfo;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * Fills the TOASTed columns a change did not carry when the target has no old row to keep them from: the
+ * new row of a primary-key change (decoded as DELETE + INSERT), or a row a widened table's update moved to
+ * another partition. The value is read from the source now; it may be newer than the change, but every
+ * later change of the row follows in the stream, so the row converges to the source's (the argument that
+ * also makes a resumed copy correct). A row gone from the source is skipped: its DELETE follows too.
+ */
+final class ToastFiller implements AutoCloseable {
+
+    /** A column value as PostgreSQL text, read from the source: written verbatim. */
+    record SourceText(String text) {
+    }
+
+    private final ConnInfo source;
+    private final Map<TableApply, String> queries = new ConcurrentHashMap<>();
+    private Connection c;
+    long filled;
+
+    ToastFiller(ConnInfo source) {
+        this.source = source;
+    }
+
+    /** The row with every UNCHANGED column replaced by the source's current value, or null if the row is gone. */
+    Row fill(TableApply t, Row after) {
+        String sql = queries.computeIfAbsent(t, this::query);
+        try {
+            if (c == null || c.isClosed()) {
+                c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                Row key = t.codec.keyOf(after);
+                for (int k = 0; k < t.codec.keySize(); k++) {
+                    ps.setString(k + 1, t.codec.keyText(key, k));
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    Object[] v = new Object[after.size()];
+                    for (int i = 0; i < v.length; i++) {
+                        if (after.isUnchanged(i)) {
+                            String text = rs.getString(i + 1);
+                            v[i] = text == null ? null : new SourceText(text);
+                        } else {
+                            v[i] = after.get(i);
+                        }
+                    }
+                    filled++;
+                    return Row.of(v);
+                }
+            }
+        } catch (SQLException e) {
+            close();
+            throw new SourceException("source " + source.label() + ": cannot read the unchanged TOAST values of " + t.id()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    private String query(TableApply t) {
+        List<String> cols = new ArrayList<>();
+        for (ColumnCodec col : t.codec.columns()) {
+            cols.add(Sql.ident(col.name()) + "::text");
+        }
+        String where = java.util.stream.IntStream.range(0, t.codec.keySize())
+                .mapToObj(k -> Sql.ident(t.codec.column(t.codec.keyIndex(k)).name()) + " = ?::" + t.codec.column(t.codec.keyIndex(k)).type())
+                .collect(Collectors.joining(" AND "));
+        return "SELECT " + String.join(", ", cols) + " FROM " + t.id().quoted() + " WHERE " + where;
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (SQLException ignored) {
+            // reconnected on the next fill
+        }
+        c = null;
+    }
+}

@@ -1,0 +1,89 @@
+package io.shardlift.ops.cli;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.shardlift.ops.workflow.Migration;
+import io.shardlift.router.plan.ClusterPlan;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"The online migration: lays the cluster out, copies every table under the slot's snapshot",
+            "while the change stream is captured into Kafka from the same slot, then applies the changes of each",
+            "table once its copy is in, continuously, until stopped (Ctrl-C / SIGTERM).",
+            "Restartable at any point with the same command."})
+public final class RunCommand implements Callable<Integer> {
+
+    @Mixin
+    SpecOptions specOptions;
+
+    @Option(names = "--jobs", description = "Parallel copy jobs (default: migrate.jobs of the spec).")
+    Integer jobs;
+
+    @Option(names = "--chunk-rows", defaultValue = "250000", description = "Rows per copy chunk (default: ${DEFAULT-VALUE}).")
+    long chunkRows;
+
+    @Option(names = "--data-dir", defaultValue = "shardlift-data",
+            description = "Where the embedded Kafka broker keeps its data between runs (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--status-interval", defaultValue = "5",
+            description = "Seconds between status lines on stderr; 0 turns them off (default: ${DEFAULT-VALUE}).")
+    int statusInterval;
+
+    @Option(names = "--exit-when-caught-up", hidden = true,
+            description = "Stop once copied and caught up (for scripts and tests).")
+    boolean exitWhenCaughtUp;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = command.commandLine().getErr();
+        ClusterPlan plan = Planning.plan(specOptions.load());
+        CountDownLatch stop = new CountDownLatch(1);
+        Migration m = Migration.start(plan, new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir),
+                new SimpleMeterRegistry());
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            m.close();
+        }, "shardlift-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        long nextStatus = 0;
+        try {
+            while (stop.getCount() > 0) {
+                Optional<Throwable> failure = m.failure();
+                if (failure.isPresent()) {
+                    Throwable f = failure.get();
+                    throw f instanceof Exception e ? e : new IllegalStateException(f);
+                }
+                if (System.nanoTime() >= nextStatus && statusInterval > 0) {
+                    m.refreshSourcePosition();
+                    err.println(m.statusLine());
+                    err.flush();
+                    nextStatus = System.nanoTime() + statusInterval * 1_000_000_000L;
+                }
+                if (exitWhenCaughtUp && m.caughtUp()) {
+                    err.println("caught up: " + m.statusLine());
+                    break;
+                }
+                Thread.sleep(200);
+            }
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+                m.close();
+            } catch (IllegalStateException shuttingDown) {
+                // the hook closes it
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,188 @@
+package io.shardlift.ops.workflow;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.shardlift.cdc.apply.Applier;
+import io.shardlift.cdc.apply.ApplierStatus;
+import io.shardlift.cdc.apply.ApplyConfig;
+import io.shardlift.cdc.capture.Capture;
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.TablePlan;
+import io.shardlift.router.spec.KafkaSpec;
+import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.snapshotter.CopyProgress;
+import io.shardlift.snapshotter.SnapshotOptions;
+import io.shardlift.snapshotter.SnapshotResult;
+import io.shardlift.snapshotter.Snapshotter;
+import io.shardlift.testkit.EmbeddedKafkaBroker;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root of an online migration: the broker (when embedded), the applier (which waits for
+ * each table's copy), the snapshot copy, and the capture, started the moment the slot exists. Everything
+ * it does is resumable: a restart reads the durable state on the nodes and in Kafka and goes on.
+ */
+public final class Migration implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Migration.class);
+
+    /**
+     * @param dataDir where the embedded broker keeps its data between runs
+     */
+    public record Options(int jobs, long chunkRows, Path dataDir) {
+    }
+
+    private final ClusterPlan plan;
+    private final EmbeddedKafkaBroker broker;
+    private final String bootstrap;
+    private final Capture capture;
+    private final Applier applier;
+    private final CopyProgress progress;
+    private final Thread snapshotThread;
+    private final AtomicReference<SnapshotResult> snapshot = new AtomicReference<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final AtomicLong sourceLsn = new AtomicLong();
+
+    private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
+        this.plan = plan;
+        MigrationSpec spec = plan.spec();
+        KafkaSpec kafka = spec.kafka();
+        this.broker = kafka.embedded() ? EmbeddedKafkaBroker.openPersistent(options.dataDir().resolve("kafka")) : null;
+        this.bootstrap = broker != null ? broker.bootstrapServers() : kafka.bootstrap();
+        this.progress = new CopyProgress(registry, plan.tables().stream().map(TablePlan::id).toList());
+        this.capture = new Capture(new Capture.Config(spec.source(), spec.replication().slot(), spec.replication().publication(),
+                plan.tables().stream().map(TablePlan::source).toList(),
+                new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
+                        kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
+                Capture.Tuning.DEFAULTS), registry);
+        this.applier = new Applier(ApplyConfig.of(plan, bootstrap), registry);
+        Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
+                .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
+                .register(registry);
+        Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
+                .onSlotReady(capture::start);
+        this.snapshotThread = new Thread(() -> {
+            try {
+                snapshot.set(snapshotter.run());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+                log.error("snapshot failed: {}", e.getMessage());
+            }
+        }, "shardlift-snapshot");
+    }
+
+    /** Starts every stage; returns at once. */
+    public static Migration start(ClusterPlan plan, Options options, MeterRegistry registry) {
+        Migration m = new Migration(plan, options, registry);
+        m.applier.start();
+        m.snapshotThread.start();
+        return m;
+    }
+
+    public ClusterPlan plan() {
+        return plan;
+    }
+
+    public String bootstrapServers() {
+        return bootstrap;
+    }
+
+    public CopyProgress copyProgress() {
+        return progress;
+    }
+
+    public Optional<SnapshotResult> snapshotResult() {
+        return Optional.ofNullable(snapshot.get());
+    }
+
+    public Capture.Status captureStatus() {
+        return capture.status();
+    }
+
+    public ApplierStatus applierStatus() {
+        return applier.status();
+    }
+
+    /** The first failure of any stage, if one has stopped. */
+    public Optional<Throwable> failure() {
+        Throwable f = failure.get();
+        if (f != null) {
+            return Optional.of(f);
+        }
+        Capture.Status cs = capture.status();
+        if (cs.state() == Capture.State.FAILED) {
+            return Optional.of(new io.shardlift.router.SourceException("capture failed: " + cs.error().orElse("unknown")));
+        }
+        ApplierStatus as = applier.status();
+        if (as.state() == Applier.State.FAILED) {
+            return Optional.of(new io.shardlift.router.TargetException("applier failed: " + as.lastError().orElse("unknown")));
+        }
+        return Optional.empty();
+    }
+
+    /** Copy done everywhere, every table applying, and nothing waiting in Kafka. */
+    public boolean caughtUp() {
+        return snapshot.get() != null && applier.caughtUp();
+    }
+
+    /** Reads the source's current WAL position (for the lag in bytes). */
+    public void refreshSourcePosition() {
+        try (Connection c = DriverManager.getConnection(plan.spec().source().jdbcUrl(), plan.spec().source().jdbcProperties());
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            rs.next();
+            sourceLsn.set(io.shardlift.router.Lsn.parse(rs.getString(1)).value());
+        } catch (SQLException e) {
+            log.debug("cannot read the source WAL position: {}", e.getMessage());
+        }
+    }
+
+    public long walLagBytes() {
+        long acked = capture.status().ackedLsn();
+        long now = sourceLsn.get();
+        return acked == 0 || now == 0 ? 0 : Math.max(0, now - acked);
+    }
+
+    /** One line for a terminal: copy, capture and apply. */
+    public String statusLine() {
+        Capture.Status cs = capture.status();
+        ApplierStatus as = applier.status();
+        return (snapshot.get() == null ? progress.line() : "copy done")
+                + " || capture " + cs.state() + " " + String.format("%,d", cs.events()) + " events, WAL lag "
+                + String.format("%,d", walLagBytes()) + " B"
+                + " || apply " + as.state() + " " + as.readyTables().size() + "/" + plan.tables().size() + " tables, "
+                + String.format("%,d", as.eventsApplied()) + " events, " + String.format("%,d", as.consumerLag()) + " queued, commit lag "
+                + as.commitLagMs() + " ms";
+    }
+
+    /** Stops every stage; what each finished is durable and the next run goes on from there. */
+    @Override
+    public void close() {
+        snapshotThread.interrupt();
+        try {
+            snapshotThread.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            capture.close();
+        } catch (RuntimeException e) {
+            log.warn("closing the capture: {}", e.getMessage());
+        }
+        applier.close();
+        if (broker != null) {
+            broker.close();
+        }
+    }
+}
