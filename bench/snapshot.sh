@@ -13,7 +13,7 @@
 # Every server is the machine's PostgreSQL 15, started here with initdb + pg_ctl (as the postgres user when
 # run as root) under bench/out/run-<events>/, on free ports, listening on 127.0.0.1 only, with the same
 # settings; all are stopped on exit. Re-runs wipe bench/out/run-*; results are kept in
-# bench/out/results-<events>.txt.
+# bench/out/results-<events>-<time>.txt.
 #
 # Usage: bench/snapshot.sh [--events N] [--jobs N] [--fsync on|off] [--jfr] [--jar FILE] [--pgcopydb-split SIZE] [--keep]
 set -euo pipefail
@@ -66,7 +66,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$REPO/bench"
 OUT="$BENCH/out"
 RUN="$OUT/run-$EVENTS"
-RESULTS="$OUT/results-$EVENTS.txt"
+RESULTS="$OUT/results-$EVENTS-$(date +%Y%m%d-%H%M%S).txt"
 SCHEMA_SQL="$REPO/testkit/src/main/resources/datasets/sensors_schema.sql"
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 DB=sensors
@@ -267,8 +267,8 @@ phases() { # phases RUNID NAME: the slow statements (>= 200 ms) of a slice, summ
 }
 # machine_busy: CPU seconds the whole machine has been busy since boot (all processes, ours and the others')
 machine_busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
-# sample_cpu PID OUT GROUP...: every 0.5 s while PID runs, appends "seconds machine program group..." to OUT: the
-# cumulative CPU seconds of the whole machine, of the process tree under PID (the program under /usr/bin/time) and
+# sample_cpu PID OUT GROUP...: every 0.5 s while PID runs, appends "seconds machine iowait program group..." to OUT:
+# the cumulative CPU seconds of the whole machine (busy, and idle waiting for I/O), of the process tree under PID (the program under /usr/bin/time) and
 # of each GROUP of servers (comma-separated names), each a process tree under its postmaster. A tree's CPU is the
 # sum over its live processes of their own and their reaped children's user+system time. One awk per sample.
 sample_cpu() {
@@ -282,7 +282,7 @@ sample_cpu() {
   t0=$(now)
   while kill -0 "$pid" 2>/dev/null; do
     { cat /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$(getconf CLK_TCK)" -v t="$(secs "$t0" "$(now)")" -v roots="$roots" '
-      /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz; next }
+      /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz; iow = $6 / hz; next }
       /^[0-9]+ \(/ { p = $1; sub(/^.*\) /, ""); ppid[p] = $2; cpu[p] = ($12 + $13 + $14 + $15) / hz }
       END {
         ng = split(roots, grp, " ")
@@ -290,14 +290,14 @@ sample_cpu() {
         for (p in cpu) { q = p; d = 0
           while (q != "" && q > 1 && !(q in rootof) && d < 64) { q = ppid[q]; d++ }
           if (q in rootof) sum[rootof[q]] += cpu[p] }
-        printf "%s %.2f", t, busy; for (i = 1; i <= ng; i++) printf " %.2f", sum[i]; printf "\n" }' >>"$out"
+        printf "%s %.2f %.2f", t, busy, iow; for (i = 1; i <= ng; i++) printf " %.2f", sum[i]; printf "\n" }' >>"$out"
     sleep 0.5
   done
 }
 # timeline FILE HEADER...: the samples as cores used per interval (1.00 = one core busy)
 timeline() {
   local f=$1; shift
-  printf "      %6s %8s" "t s" "machine"; for h in "$@"; do printf " %8s" "$h"; done; echo
+  printf "      %6s %8s %8s" "t s" "machine" "iowait"; for h in "$@"; do printf " %8s" "$h"; done; echo
   awk '{ if (NR > 1) { dt = $1 - p[1]; if (dt <= 0) next; printf "      %6.1f", $1
          for (i = 2; i <= NF; i++) printf " %8.2f", ($i - p[i]) / dt; printf "\n" }
          for (i = 1; i <= NF; i++) p[i] = $i }' "$f"
@@ -434,10 +434,10 @@ AC=$(ratio "$A_SECS" "$C_SECS")
   echo "dataset:   seed 000 sensors: 10 device types, 1000 devices, $EVENTS events; events heap $(awk -v b="$SRC_HEAP" 'BEGIN { printf "%.1f", b / 1e6 }') MB (pg_table_size), $(awk -v b="$SRC_TOTAL" 'BEGIN { printf "%.1f", b / 1e6 }') MB with its indexes; loaded in $LOAD_SECS s"
   echo "rows/s and MB/s: events rows and events heap MB (source pg_table_size) over the wall time"
   echo
-  printf "%-58s %8s %10s %7s %9s\n" "run" "wall s" "rows/s" "MB/s" "CPU s"
-  printf "%-58s %8s %10s %7s %9s\n" "(a) shardlift snapshot, $NODES nodes, keys+indexes+analyze" "$A_SECS" "$(rate "$EVENTS" "$A_SECS")" "$(mbps "$A_SECS")" "$(sum "$A_CPU" "$A_CPU_SRC" "$A_CPU_NODES")"
-  printf "%-58s %8s %10s %7s %9s\n" "(b) raw binary COPY pipe, 1 unindexed table" "$B_SECS" "$(rate "$EVENTS" "$B_SECS")" "$(mbps "$B_SECS")" "$(sum "$B_CPU_SRC" "$B_CPU_DST")"
-  printf "%-58s %8s %10s %7s %9s\n" "(c) pgcopydb clone, 1 target, keys+indexes+vacuum analyze" "$C_SECS" "$(rate "$EVENTS" "$C_SECS")" "$(mbps "$C_SECS")" "$(sum "$C_CPU" "$C_CPU_SRC" "$C_CPU_DST")"
+  printf "%-66s %8s %10s %7s %9s\n" "run" "wall s" "rows/s" "MB/s" "CPU s"
+  printf "%-66s %8s %10s %7s %9s\n" "(a) shardlift snapshot, $NODES nodes, keys+indexes+analyze" "$A_SECS" "$(rate "$EVENTS" "$A_SECS")" "$(mbps "$A_SECS")" "$(sum "$A_CPU" "$A_CPU_SRC" "$A_CPU_NODES")"
+  printf "%-66s %8s %10s %7s %9s\n" "(b) raw binary COPY pipe, 1 unindexed table" "$B_SECS" "$(rate "$EVENTS" "$B_SECS")" "$(mbps "$B_SECS")" "$(sum "$B_CPU_SRC" "$B_CPU_DST")"
+  printf "%-66s %8s %10s %7s %9s\n" "(c) pgcopydb clone, 1 target, keys+indexes+vacuum analyze${PGCOPYDB_SPLIT:+ (split)}" "$C_SECS" "$(rate "$EVENTS" "$C_SECS")" "$(mbps "$C_SECS")" "$(sum "$C_CPU" "$C_CPU_SRC" "$C_CPU_DST")"
   echo
   echo "a/b = $(ratio "$A_SECS" "$B_SECS")   a/c = $AC   (target a/c <= 0.8: $(awk -v r="$AC" 'BEGIN { print (r <= 0.8 ? "met" : "NOT met") }'))"
   echo "shardlift JVM peak RSS: $((A_RSS_KB / 1024)) MiB (/usr/bin/time -v), JVM options: $JAVA_OPTS_USED"
