@@ -71,6 +71,7 @@ SCHEMA_SQL="$REPO/testkit/src/main/resources/datasets/sensors_schema.sql"
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 DB=sensors
 CMDLINE="bench/snapshot.sh${ARGS[*]+ ${ARGS[*]}}"
+[[ -z "${SHARDLIFT_JAVA_OPTS:-}" ]] || CMDLINE="SHARDLIFT_JAVA_OPTS='$SHARDLIFT_JAVA_OPTS' $CMDLINE"
 
 # ------------------------------------------------------------------ prerequisites
 [[ -x "$PGBIN/initdb" && -x "$PGBIN/pg_ctl" && -x "$PGBIN/psql" ]] \
@@ -448,6 +449,15 @@ AC=$(ratio "$A_SECS" "$C_SECS")
   echo "(a) $A_CMD    [$A_START .. $A_END]"
   sed 's/^/    /' "$RUN/shardlift.out"
   echo "    local partition indexes on the nodes: $A_IDX"
+  # phases from the log's timestamps: the events table's keys start when its last chunk is in
+  awk -v start="$A_START" -v end="$A_END" '
+    function s(t,  a) { split(t, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+    / slot .* created / || / exported a fresh snapshot / { if (!slot) slot = s($1) }
+    /public.events indexed and analyzed/ { m = $0; sub(/.*statements, /, "", m); sub(/ ms.*/, "", m)
+      b = s($1) - m / 1000; if (!ib || b < ib) ib = b }
+    /snapshot complete/ { done = s($1) }
+    END { if (slot && ib && done) printf "  phases: start-up (JVM, plan, layout, publication, slot) %.1f s | copy %.1f s | events keys+indexes+ANALYZE %.1f s | exit %.1f s\n",
+            slot - s(start), ib - slot, done - ib, s(end) - done }' "$RUN/shardlift.err"
   echo "  shardlift log:"
   grep -E 'slot .* created|chunks on|indexed and analyzed|snapshot complete' "$RUN/shardlift.err" | sed 's/^/    /' || true
   echo "  slow statements (>= 200 ms, wall time of each, summed):"
