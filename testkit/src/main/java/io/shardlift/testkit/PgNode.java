@@ -149,6 +149,43 @@ public final class PgNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the server (fast: open sessions are cut, as in a real restart) and starts it again on the same data
+     * and port. Clients see their connections drop and must reconnect.
+     */
+    public void restart() {
+        Path bin;
+        try (var dirs = Files.list(TestKit.binariesDir())) {
+            bin = dirs.filter(d -> Files.isExecutable(d.resolve("bin").resolve("pg_ctl"))).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no pg_ctl under " + TestKit.binariesDir()))
+                    .resolve("bin").resolve("pg_ctl");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        // as zonky does: PostgreSQL refuses to run as root, a user namespace makes it not root
+        boolean root = "root".equals(System.getProperty("user.name"));
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        if (root) {
+            cmd.addAll(java.util.List.of("unshare", "-U"));
+        }
+        Path log = dataDir.resolve("restart.log");
+        cmd.addAll(java.util.List.of(bin.toString(), "-D", dataDir.toString(), "-l", log.toString(), "-m", "fast", "-w", "-t", "60",
+                "restart"));
+        try {
+            // not a pipe: the restarted postmaster would inherit it and hold it open for its whole life
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.resolveSibling("restart-ctl.log").toFile()).start();
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException("restart of node " + name + " failed: "
+                        + Files.readString(log.resolveSibling("restart-ctl.log")) + (Files.exists(log) ? Files.readString(log) : ""));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while restarting node " + name, e);
+        }
+    }
+
     /** SIGKILL to the postmaster: a crash, not a shutdown. The node cannot be used afterwards. */
     public void kill() {
         postmasterPid().flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly);

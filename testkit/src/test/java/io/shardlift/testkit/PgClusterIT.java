@@ -32,4 +32,22 @@ class PgClusterIT {
         ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(15, java.util.concurrent.TimeUnit.SECONDS).join());
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
     }
+
+    @Test
+    void restartKeepsDataAndPortAndDropsSessions() throws Exception {
+        try (PgNode node = PgNode.start("restart")) {
+            node.createDatabase("demo");
+            node.execute("demo", "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1), (2)");
+            int port = node.port();
+            Connection before = node.connect("demo");
+            node.restart();
+            assertThat(node.port()).isEqualTo(port);
+            assertThat(before.isValid(2)).isFalse(); // the old session was cut
+            before.close();
+            try (Connection c = node.connect("demo"); ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM t")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(2);
+            }
+        }
+    }
 }

@@ -84,6 +84,8 @@ public final class Applier implements AutoCloseable {
     private final AtomicReference<String> lastError = new AtomicReference<>();
     private volatile boolean running = true;
     private volatile long consumerLag;
+    /** Whether the group gave this applier its partitions (until then nothing is "queued" that it could see). */
+    private volatile boolean assigned;
     private KafkaConsumer<byte[], byte[]> consumer;
     private Thread thread;
 
@@ -126,13 +128,13 @@ public final class Applier implements AutoCloseable {
     public ApplierStatus status() {
         // with nothing queued the stream is idle, not late
         long commitLag = consumerLag == 0 ? 0 : metrics.commitLagMillis();
-        return new ApplierStatus(state.get(), Set.copyOf(ready), metrics.eventsApplied.get(), consumerLag,
+        return new ApplierStatus(state.get(), Set.copyOf(ready), assigned, metrics.eventsApplied.get(), consumerLag,
                 commitLag, metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()));
     }
 
     /** True when every table is being applied and nothing this applier holds is waiting in Kafka. */
     public boolean caughtUp() {
-        return state.get() == State.APPLYING && ready.size() == byTopic.size() && consumerLag == 0 && barriers.isEmpty();
+        return state.get() == State.APPLYING && ready.size() == byTopic.size() && assigned && consumerLag == 0 && barriers.isEmpty();
     }
 
     private void loop() {
@@ -191,6 +193,10 @@ public final class Applier implements AutoCloseable {
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "shardlift-applier-" + ProcessHandle.current().pid());
+        p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, config.instanceId());
+        // a member that died without a static successor is noticed in 10 s, not Kafka's default 45 s
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "2000");
         return p;
     }
 
@@ -253,6 +259,7 @@ public final class Applier implements AutoCloseable {
                 // resume after the lowest offset any node holds; nodes ahead skip what they have
                 consumer.seek(tp, min + 1);
             }
+            assigned = true;
             log.info("assigned {} partitions", parts.size());
         }
     }

@@ -6,10 +6,11 @@ import java.util.Set;
 
 /**
  * @param readyTables   tables whose copy and indexes are done, so their changes are applied
+ * @param assigned      whether the consumer group has given this applier its partitions yet
  * @param consumerLag   records in Kafka not yet applied, over the partitions this applier holds
  * @param commitLagMs   now minus the source commit time of the last change applied
  * @param appliedLsn    highest source LSN applied
  */
-public record ApplierStatus(Applier.State state, Set<TableId> readyTables, long eventsApplied, long consumerLag,
+public record ApplierStatus(Applier.State state, Set<TableId> readyTables, boolean assigned, long eventsApplied, long consumerLag,
                             long commitLagMs, long appliedLsn, Optional<String> lastError) {
 }

@@ -7,12 +7,15 @@ import java.time.Duration;
  * @param groupId        Kafka consumer group: appliers in several processes with the same group share the work
  * @param maxPollRecords records per poll, i.e. the largest batch a node transaction takes
  * @param retryBudget    how long a node may stay unreachable before the applier stops
+ * @param instanceId     static group membership: a restarted applier with the same id takes its partitions
+ *                       back at once instead of waiting for its dead predecessor's session to time out. Each
+ *                       process of a scaled-out group needs its own.
  */
 public record ApplyConfig(ClusterPlan plan, String bootstrapServers, String topicPrefix, String groupId, int maxPollRecords,
-                          Duration retryBudget) {
+                          Duration retryBudget, String instanceId) {
 
-    public static ApplyConfig of(ClusterPlan plan, String bootstrapServers) {
+    public static ApplyConfig of(ClusterPlan plan, String bootstrapServers, String instanceId) {
         return new ApplyConfig(plan, bootstrapServers, plan.spec().kafka().topicPrefix(),
-                "shardlift-apply-" + plan.spec().replication().slot(), 5000, Duration.ofMinutes(5));
+                "shardlift-apply-" + plan.spec().replication().slot(), 5000, Duration.ofMinutes(5), instanceId);
     }
 }

@@ -65,7 +65,7 @@ public final class Migration implements AutoCloseable {
                 new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
                         kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
                 Capture.Tuning.DEFAULTS), registry);
-        this.applier = new Applier(ApplyConfig.of(plan, bootstrap), registry);
+        this.applier = new Applier(ApplyConfig.of(plan, bootstrap, instanceId(options.dataDir(), spec)), registry);
         Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
@@ -81,6 +81,18 @@ public final class Migration implements AutoCloseable {
                 log.error("snapshot failed: {}", e.getMessage());
             }
         }, "shardlift-snapshot");
+    }
+
+    /** One per host and data directory: the same process restarted gets the same id, two processes differ. */
+    static String instanceId(Path dataDir, MigrationSpec spec) {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        String where = host + ":" + dataDir.toAbsolutePath().normalize() + ":" + spec.replication().slot();
+        return "shardlift-" + Integer.toHexString(where.hashCode());
     }
 
     /** Starts every stage; returns at once. */
@@ -161,7 +173,8 @@ public final class Migration implements AutoCloseable {
         return (snapshot.get() == null ? progress.line() : "copy done")
                 + " || capture " + cs.state() + " " + String.format("%,d", cs.events()) + " events, WAL lag "
                 + String.format("%,d", walLagBytes()) + " B"
-                + " || apply " + as.state() + " " + as.readyTables().size() + "/" + plan.tables().size() + " tables, "
+                + " || apply " + as.state() + (as.assigned() || as.readyTables().isEmpty() ? "" : " (waiting for partitions)") + " "
+                + as.readyTables().size() + "/" + plan.tables().size() + " tables, "
                 + String.format("%,d", as.eventsApplied()) + " events, " + String.format("%,d", as.consumerLag()) + " queued, commit lag "
                 + as.commitLagMs() + " ms";
     }
