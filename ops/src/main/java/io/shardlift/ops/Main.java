@@ -1,5 +1,6 @@
 package io.shardlift.ops;
 
+import io.shardlift.ops.cli.ApplyCommand;
 import io.shardlift.ops.cli.PlanCommand;
 import io.shardlift.ops.cli.RunCommand;
 import io.shardlift.ops.cli.SchemaCommand;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Command;
 /** The {@code shardlift} program. */
 @Command(name = "shardlift", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves a live PostgreSQL database into a sharded PostgreSQL cluster with zero downtime.",
-        subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, ApplyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",

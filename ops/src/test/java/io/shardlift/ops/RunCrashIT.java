@@ -2,7 +2,6 @@ package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.shardlift.testkit.Datasets;
 import io.shardlift.testkit.EmbeddedKafkaBroker;
 import io.shardlift.testkit.PgCluster;
 import io.shardlift.testkit.PgNode;
@@ -27,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RunCrashIT {
 
+    static SensorsMigration env;
     static PgCluster cluster;
     static EmbeddedKafkaBroker kafka;
 
@@ -35,29 +35,21 @@ class RunCrashIT {
 
     @BeforeAll
     static void start() throws Exception {
-        cluster = PgCluster.start("runcrash", 4, "demo");
-        kafka = EmbeddedKafkaBroker.start();
-        try (Connection c = cluster.source().connect("demo"); Statement st = c.createStatement()) {
-            Datasets.createSensors(c);
-            Datasets.loadSensors(c, 10, 1000, 300_000);
-            st.execute(LiveWriter.SCHEMA);
-        }
+        env = SensorsMigration.start("runcrash", 300_000);
+        cluster = env.cluster;
+        kafka = env.kafka;
     }
 
     @AfterAll
     static void stop() {
-        if (kafka != null) {
-            kafka.close();
-        }
-        if (cluster != null) {
-            cluster.close();
+        if (env != null) {
+            env.close();
         }
     }
 
     @Test
     void killedAtFiveMomentsAndRestartedLosesAndDoublesNothingAndRidesOutBrokerAndNodeRestarts() throws Exception {
-        RunIT.cluster = cluster;
-        Path spec = RunIT.spec(dir, "demo", kafka.bootstrapServers());
+        Path spec = env.spec(dir);
         // kept after the test (target/ is the build's): what each run printed, with the moments it was killed
         Path log = Path.of("target", "RunCrashIT-run.log").toAbsolutePath();
         Files.deleteIfExists(log);
@@ -90,7 +82,7 @@ class RunCrashIT {
             assertThat(last.isAlive()).as(last.describe()).isTrue();
             writer.close();
             try {
-                Migrations.awaitMarker(cluster, "demo", "crash-it", RunIT.TOPIC_PARTITIONS * RunIT.TABLES, 180);
+                Migrations.awaitMarker(cluster, "demo", "crash-it", env.partitions(), 180);
             } catch (AssertionError e) {
                 String tail = String.join("\n", Files.readAllLines(log).stream().skip(Math.max(0, Files.readAllLines(log).size() - 80)).toList());
                 throw new AssertionError(e.getMessage() + "\nlast lines of the log:\n" + tail, e);

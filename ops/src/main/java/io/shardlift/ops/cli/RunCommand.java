@@ -33,6 +33,10 @@ public final class RunCommand implements Callable<Integer> {
             description = "Where the embedded Kafka broker keeps its data between runs (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
+    @Option(names = "--instance-id",
+            description = "The applier's member id in the Kafka consumer group (default: derived from host and --data-dir).")
+    String instanceId;
+
     @Option(names = "--status-interval", defaultValue = "5",
             description = "Seconds between status lines on stderr; 0 turns them off (default: ${DEFAULT-VALUE}).")
     int statusInterval;
@@ -49,7 +53,8 @@ public final class RunCommand implements Callable<Integer> {
         PrintWriter err = command.commandLine().getErr();
         ClusterPlan plan = Planning.plan(specOptions.load());
         CountDownLatch stop = new CountDownLatch(1);
-        Migration m = Migration.start(plan, new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir),
+        Migration m = Migration.start(plan, new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir,
+                Optional.ofNullable(instanceId)),
                 new SimpleMeterRegistry());
         Thread hook = new Thread(() -> {
             stop.countDown();

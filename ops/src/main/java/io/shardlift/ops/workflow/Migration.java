@@ -37,9 +37,10 @@ public final class Migration implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
 
     /**
-     * @param dataDir where the embedded broker keeps its data between runs
+     * @param dataDir    where the embedded broker keeps its data between runs
+     * @param instanceId the applier's member id in the consumer group; empty: derived from host and data directory
      */
-    public record Options(int jobs, long chunkRows, Path dataDir) {
+    public record Options(int jobs, long chunkRows, Path dataDir, Optional<String> instanceId) {
     }
 
     private final ClusterPlan plan;
@@ -65,7 +66,8 @@ public final class Migration implements AutoCloseable {
                 new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
                         kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
                 Capture.Tuning.DEFAULTS), registry);
-        this.applier = new Applier(ApplyConfig.of(plan, bootstrap, instanceId(options.dataDir(), spec)), registry);
+        this.applier = new Applier(ApplyConfig.of(plan, bootstrap,
+                options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec))), registry);
         Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
