@@ -38,6 +38,9 @@ final class LiveWriter implements AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
     final AtomicLong commits = new AtomicLong();
     final AtomicLong truncates = new AtomicLong();
+    /** Set when the source refused a write because the table moved (after the cutover); the writer then stops. */
+    final AtomicBoolean fenced = new AtomicBoolean();
+    volatile String fenceMessage;
     private final Thread thread;
     private volatile Throwable failure;
 
@@ -94,7 +97,14 @@ final class LiveWriter implements AutoCloseable {
                     Thread.sleep(5);
                 }
             }
-        } catch (SQLException | InterruptedException | RuntimeException e) {
+        } catch (SQLException e) {
+            if ("25006".equals(e.getSQLState())) {
+                fenced.set(true);
+                fenceMessage = e.getMessage();
+            } else {
+                failure = e;
+            }
+        } catch (InterruptedException | RuntimeException e) {
             failure = e;
         }
     }

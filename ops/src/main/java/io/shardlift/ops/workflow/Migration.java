@@ -6,6 +6,8 @@ import io.shardlift.cdc.apply.Applier;
 import io.shardlift.cdc.apply.ApplierStatus;
 import io.shardlift.cdc.apply.ApplyConfig;
 import io.shardlift.cdc.capture.Capture;
+import io.shardlift.ops.cutover.Cutover;
+import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.router.plan.ClusterPlan;
 import io.shardlift.router.plan.TablePlan;
 import io.shardlift.router.spec.KafkaSpec;
@@ -53,6 +55,10 @@ public final class Migration implements AutoCloseable {
     private final AtomicReference<SnapshotResult> snapshot = new AtomicReference<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong sourceLsn = new AtomicLong();
+    private final Cutover cutover;
+    private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
+    private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
+    private volatile boolean cuttingOver;
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
@@ -71,6 +77,7 @@ public final class Migration implements AutoCloseable {
         Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
+        this.cutover = new Cutover(plan, Cutover.Options.defaults(kafka.topicPartitions() * plan.tables().size()));
         Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
                 .onSlotReady(capture::start);
         this.snapshotThread = new Thread(() -> {
@@ -97,9 +104,10 @@ public final class Migration implements AutoCloseable {
         return "shardlift-" + Integer.toHexString(where.hashCode());
     }
 
-    /** Starts every stage; returns at once. */
+    /** Starts every stage; returns at once. A cutover a crashed process left half done is settled first. */
     public static Migration start(ClusterPlan plan, Options options, MeterRegistry registry) {
         Migration m = new Migration(plan, options, registry);
+        m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
         m.applier.start();
         m.snapshotThread.start();
         return m;
@@ -146,9 +154,19 @@ public final class Migration implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** Copy done everywhere, every table applying, and nothing waiting in Kafka. */
+    /**
+     * Copy done everywhere, the capture streaming and no more than a moment behind the source, every table
+     * applying and nothing waiting in Kafka. The applier alone cannot tell: while the capture is still starting
+     * or behind, the applier's queue is empty too.
+     */
     public boolean caughtUp() {
-        return snapshot.get() != null && applier.caughtUp();
+        Capture.Status cs = capture.status();
+        return snapshot.get() != null && cs.state() == Capture.State.STREAMING && cs.lagMillis() < 2_000 && applier.caughtUp();
+    }
+
+    /** End-to-end lag: the larger of the capture's (source commit to Kafka) and the applier's (commit to node). */
+    long endToEndLagMillis() {
+        return Math.max(capture.status().lagMillis(), applier.status().commitLagMs());
     }
 
     /** Reads the source's current WAL position (for the lag in bytes). */
@@ -166,6 +184,65 @@ public final class Migration implements AutoCloseable {
         long acked = capture.status().ackedLsn();
         long now = sourceLsn.get();
         return acked == 0 || now == 0 ? 0 : Math.max(0, now - acked);
+    }
+
+    /**
+     * The phase, derived from durable state and the stages' own state: PLANNED, COPYING, CATCHING_UP, READY,
+     * CUTTING_OVER, CUT_OVER or FAILED.
+     */
+    public Phase phase() {
+        if (cuttingOver) {
+            return Phase.CUTTING_OVER;
+        }
+        Optional<String> state = cutover.readState();
+        if (state.isPresent() && state.get().startsWith("CUT_OVER")) {
+            return Phase.CUT_OVER;
+        }
+        if (failure().isPresent()) {
+            return Phase.FAILED;
+        }
+        if (snapshot.get() == null) {
+            return progress.tables().stream().anyMatch(t -> t.state() != CopyProgress.State.WAITING || t.chunksDone() > 0)
+                    ? Phase.COPYING : Phase.PLANNED;
+        }
+        return caughtUp() ? Phase.READY : Phase.CATCHING_UP;
+    }
+
+    /** The phases of a migration. */
+    public enum Phase { PLANNED, COPYING, CATCHING_UP, READY, CUTTING_OVER, CUT_OVER, FAILED }
+
+    /**
+     * Runs the cutover, or with {@code dryRun} every check and the lock without changing anything. One at a time:
+     * a second concurrent call is refused.
+     */
+    public CutoverReport cutover(boolean dryRun) {
+        if (!cutoverLock.tryLock()) {
+            throw new IllegalStateException("a cutover is already running");
+        }
+        try {
+            cuttingOver = !dryRun;
+            CutoverReport r = cutover.run(() -> {
+                ApplierStatus as = applier.status();
+                boolean streaming = capture.status().state() == Capture.State.STREAMING;
+                boolean copyDone = snapshot.get() != null && as.readyTables().size() == plan.tables().size() && as.assigned()
+                        && streaming;
+                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), 5_000);
+            }, dryRun);
+            lastCutover.set(r);
+            return r;
+        } finally {
+            cuttingOver = false;
+            cutoverLock.unlock();
+        }
+    }
+
+    public Optional<CutoverReport> lastCutover() {
+        return Optional.ofNullable(lastCutover.get());
+    }
+
+    /** The durable cutover state on node 0 ({@code STATE id note}), if a cutover ever ran. */
+    public Optional<String> cutoverState() {
+        return cutover.readState();
     }
 
     /** One line for a terminal: copy, capture and apply. */
