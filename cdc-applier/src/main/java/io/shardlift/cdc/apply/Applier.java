@@ -87,6 +87,8 @@ public final class Applier implements AutoCloseable {
     /** Whether the group gave this applier its partitions (until then nothing is "queued" that it could see). */
     private volatile boolean assigned;
     private KafkaConsumer<byte[], byte[]> consumer;
+    /** Node 0, for markers and barriers: one connection, reopened when it breaks, not one per record. */
+    private Connection control;
     private Thread thread;
 
     private record Barrier(TableApply table, String topic, String position, long offset, Position pos, long commitMicros) {
@@ -178,6 +180,7 @@ public final class Applier implements AutoCloseable {
             if (consumer != null) {
                 consumer.close(Duration.ofSeconds(5));
             }
+            closeControl();
         }
     }
 
@@ -447,7 +450,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private boolean barrierDone(String topic, Position position) {
-        try (Connection c = connect(0); PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + ControlSchema.BARRIER
+        try (PreparedStatement ps = control().prepareStatement("SELECT 1 FROM " + ControlSchema.BARRIER
                 + " WHERE topic = ? AND position = ? AND kafka_partition = -1")) {
             ps.setString(1, topic);
             ps.setString(2, position.toString());
@@ -455,6 +458,7 @@ public final class Applier implements AutoCloseable {
                 return rs.next();
             }
         } catch (SQLException e) {
+            closeControl();
             throw new TargetException("node 0: cannot read TRUNCATE barriers: " + e.getMessage(), e);
         }
     }
@@ -563,14 +567,33 @@ public final class Applier implements AutoCloseable {
     }
 
     private void execute0(String sql, Object... args) {
-        try (Connection c = connect(0); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (PreparedStatement ps = control().prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 ps.setObject(i + 1, args[i]);
             }
             ps.executeUpdate();
         } catch (SQLException e) {
+            closeControl();
             throw new TargetException("node 0: " + e.getMessage(), e);
         }
+    }
+
+    private Connection control() throws SQLException {
+        if (control == null || control.isClosed()) {
+            control = connect(0);
+        }
+        return control;
+    }
+
+    private void closeControl() {
+        try {
+            if (control != null) {
+                control.close();
+            }
+        } catch (SQLException ignored) {
+            // reopened on next use
+        }
+        control = null;
     }
 
     private Connection connect(int node) throws SQLException {
