@@ -13,13 +13,11 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Both datasets on a real node, and the comparison helpers every migration test relies on.
- * {@code -Ddatasets.bigEvents=1000000} additionally times a load of that many events.
  */
 class DatasetsIT {
 
@@ -342,26 +340,6 @@ class DatasetsIT {
         }
     }
 
-    @Test
-    void bigSensorLoadOnRequest() throws Exception {
-        long big = Long.getLong("datasets.bigEvents", 0);
-        Assumptions.assumeTrue(big > 0, "set -Ddatasets.bigEvents=1000000 to time a big load");
-        node.createDatabase("big");
-        try (Connection c = node.connect("big")) {
-            Datasets.createSensors(c);
-            long t0 = System.nanoTime();
-            Datasets.loadSensors(c, Datasets.DEFAULT_DEVICE_TYPES, Datasets.DEFAULT_DEVICES, big);
-            long loadMs = (System.nanoTime() - t0) / 1_000_000;
-            t0 = System.nanoTime();
-            TableDigest digest = Datasets.tableDigest(c, "public.events", List.of("event_id"));
-            long digestMs = (System.nanoTime() - t0) / 1_000_000;
-            System.out.printf("DatasetsIT: loaded %,d sensor events in %,d ms; digest in %,d ms; size %s%n", big, loadMs,
-                    digestMs, strings(c, "SELECT pg_size_pretty(pg_total_relation_size('public.events'))"));
-            assertThat(digest.rowCount()).isEqualTo(big);
-            assertThat(count(c, "SELECT max(event_id) FROM public.events")).isEqualTo(big);
-            assertThat(count(c, "SELECT nextval(pg_get_serial_sequence('public.events', 'event_id'))")).isEqualTo(big + 1);
-        }
-    }
 
     private static void execute(Connection c, String... statements) throws SQLException {
         try (Statement st = c.createStatement()) {
