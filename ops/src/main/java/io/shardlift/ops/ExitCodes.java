@@ -13,6 +13,8 @@ public final class ExitCodes {
     public static final int SOURCE = 4;
     /** A cluster node could not be reached or refused the layout. */
     public static final int TARGET = 5;
+    /** {@code verify} found rows that differ between the source and the cluster. */
+    public static final int DIFFERENCES = 6;
 
     private ExitCodes() {
     }

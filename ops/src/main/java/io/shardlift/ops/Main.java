@@ -5,6 +5,7 @@ import io.shardlift.ops.cli.PlanCommand;
 import io.shardlift.ops.cli.RunCommand;
 import io.shardlift.ops.cli.SchemaCommand;
 import io.shardlift.ops.cli.SnapshotCommand;
+import io.shardlift.ops.cli.VerifyCommand;
 import io.shardlift.ops.demo.DemoCommand;
 import io.shardlift.router.SourceException;
 import io.shardlift.router.TargetException;
@@ -17,7 +18,8 @@ import picocli.CommandLine.Command;
 /** The {@code shardlift} program. */
 @Command(name = "shardlift", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves a live PostgreSQL database into a sharded PostgreSQL cluster with zero downtime.",
-        subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, ApplyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, ApplyCommand.class,
+            VerifyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -25,7 +27,8 @@ import picocli.CommandLine.Command;
             "2:wrong command-line usage",
             "3:invalid spec, or the source schema cannot be laid out as the spec asks (nothing written)",
             "4:the source could not be reached or read",
-            "5:a cluster node could not be reached or refused the layout"})
+            "5:a cluster node could not be reached or refused the layout",
+            "6:verify found differences between the source and the cluster"})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
