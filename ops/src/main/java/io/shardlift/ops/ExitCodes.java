@@ -13,6 +13,12 @@ public final class ExitCodes {
     public static final int SOURCE = 4;
     /** A cluster node could not be reached or refused the layout. */
     public static final int TARGET = 5;
+    /** The control plane could not be reached, or did not accept the request (token, one already running). */
+    public static final int CONTROL = 6;
+    /** The cutover was refused by a gate (e.g. lag too high): nothing changed, try again later. */
+    public static final int CUTOVER_REFUSED = 7;
+    /** The cutover failed: its steps say how far it got. */
+    public static final int CUTOVER_FAILED = 8;
 
     private ExitCodes() {
     }

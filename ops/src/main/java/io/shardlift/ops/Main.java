@@ -1,9 +1,11 @@
 package io.shardlift.ops;
 
+import io.shardlift.ops.cli.CutoverCommand;
 import io.shardlift.ops.cli.PlanCommand;
 import io.shardlift.ops.cli.RunCommand;
 import io.shardlift.ops.cli.SchemaCommand;
 import io.shardlift.ops.cli.SnapshotCommand;
+import io.shardlift.ops.cli.StatusCommand;
 import io.shardlift.ops.demo.DemoCommand;
 import io.shardlift.router.SourceException;
 import io.shardlift.router.TargetException;
@@ -16,7 +18,7 @@ import picocli.CommandLine.Command;
 /** The {@code shardlift} program. */
 @Command(name = "shardlift", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves a live PostgreSQL database into a sharded PostgreSQL cluster with zero downtime.",
-        subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, StatusCommand.class, CutoverCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
