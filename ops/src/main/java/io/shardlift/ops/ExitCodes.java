@@ -15,6 +15,12 @@ public final class ExitCodes {
     public static final int TARGET = 5;
     /** {@code verify} found rows that differ between the source and the cluster. */
     public static final int DIFFERENCES = 6;
+    /** The control plane could not be reached, or did not accept the request (token, one already running). */
+    public static final int CONTROL = 7;
+    /** The cutover was refused by a gate (e.g. lag too high): nothing changed, try again later. */
+    public static final int CUTOVER_REFUSED = 8;
+    /** The cutover failed: its steps say how far it got. */
+    public static final int CUTOVER_FAILED = 9;
 
     private ExitCodes() {
     }

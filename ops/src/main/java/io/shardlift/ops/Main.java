@@ -1,10 +1,12 @@
 package io.shardlift.ops;
 
 import io.shardlift.ops.cli.ApplyCommand;
+import io.shardlift.ops.cli.CutoverCommand;
 import io.shardlift.ops.cli.PlanCommand;
 import io.shardlift.ops.cli.RunCommand;
 import io.shardlift.ops.cli.SchemaCommand;
 import io.shardlift.ops.cli.SnapshotCommand;
+import io.shardlift.ops.cli.StatusCommand;
 import io.shardlift.ops.cli.VerifyCommand;
 import io.shardlift.ops.demo.DemoCommand;
 import io.shardlift.router.SourceException;
@@ -19,7 +21,7 @@ import picocli.CommandLine.Command;
 @Command(name = "shardlift", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves a live PostgreSQL database into a sharded PostgreSQL cluster with zero downtime.",
         subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, ApplyCommand.class,
-            VerifyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+            StatusCommand.class, CutoverCommand.class, VerifyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -28,7 +30,10 @@ import picocli.CommandLine.Command;
             "3:invalid spec, or the source schema cannot be laid out as the spec asks (nothing written)",
             "4:the source could not be reached or read",
             "5:a cluster node could not be reached or refused the layout",
-            "6:verify found differences between the source and the cluster"})
+            "6:verify found differences between the source and the cluster",
+            "7:the control plane could not be reached or did not accept the request",
+            "8:the cutover was refused by a gate (nothing changed)",
+            "9:the cutover failed (its steps say how far it got)"})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,6 +1,11 @@
 package io.shardlift.ops.cli;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.shardlift.ops.control.ControlPlane;
+import io.shardlift.ops.workflow.MigrationBackend;
+import io.shardlift.router.spec.Problem;
+import io.shardlift.router.spec.SpecException;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.router.plan.ClusterPlan;
 import java.io.PrintWriter;
@@ -53,11 +58,22 @@ public final class RunCommand implements Callable<Integer> {
         PrintWriter err = command.commandLine().getErr();
         ClusterPlan plan = Planning.plan(specOptions.load());
         CountDownLatch stop = new CountDownLatch(1);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Migration m = Migration.start(plan, new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir,
-                Optional.ofNullable(instanceId)),
-                new SimpleMeterRegistry());
+                Optional.ofNullable(instanceId)), registry);
+        ControlPlane control;
+        try {
+            control = ControlPlane.start(plan.spec().control(), new MigrationBackend(m), registry);
+        } catch (java.net.BindException e) {
+            m.close();
+            throw new SpecException(specOptions.config.toString(), java.util.List.of(new Problem("control.listen",
+                    plan.spec().control().listen(), e.getMessage() + " — choose a free address:port for control.listen")));
+        }
+        err.println("control plane on http://" + control.listen() + " (status, metrics, POST /cutover)");
         Thread hook = new Thread(() -> {
             stop.countDown();
+            // a running cutover finishes against a live migration before the migration stops
+            control.close();
             m.close();
         }, "shardlift-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -84,6 +100,7 @@ public final class RunCommand implements Callable<Integer> {
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
+                control.close();
                 m.close();
             } catch (IllegalStateException shuttingDown) {
                 // the hook closes it

@@ -1,27 +1,46 @@
 package io.shardlift.ops.demo;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.cli.PlanReport;
+import io.shardlift.ops.control.ControlPlane;
+import io.shardlift.ops.verify.Verifier;
+import io.shardlift.ops.verify.VerifyOptions;
+import io.shardlift.ops.verify.VerifyReport;
+import io.shardlift.ops.workflow.Migration;
+import io.shardlift.ops.workflow.MigrationBackend;
 import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.LayoutApplier;
+import io.shardlift.router.spec.ControlSpec;
 import io.shardlift.router.spec.MigrationSpec;
 import io.shardlift.router.spec.SpecLoader;
+import io.shardlift.snapshotter.SnapshotResult;
 import io.shardlift.testkit.Datasets;
 import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.EnumSet;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"The embedded default: seed 000's sensor database on an embedded source, laid out on",
-            "embedded shard nodes. Needs nothing installed beyond Java and Maven."})
+        description = {"The embedded default: seed 000's sensor database on an embedded source, migrated online to",
+            "embedded shard nodes through an in-process Kafka broker while sensors keep writing and a reader keeps",
+            "running the outlier query; cut over through the control plane's own HTTP endpoint, verified row by row.",
+            "Needs nothing installed beyond Java and Maven. Exit code 0 only if verify found no difference."})
 public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--nodes", defaultValue = "4", description = "Shard nodes to start (default: ${DEFAULT-VALUE}).")
@@ -30,11 +49,14 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "8", description = "Partitions of devices and events (default: ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--events", defaultValue = "200000", description = "Sensor events on the source (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--events", defaultValue = "300000", description = "Sensor events on the source (default: ${DEFAULT-VALUE}).")
     long events;
 
+    @Option(names = "--writers", defaultValue = "2", description = "Sensor writer threads (default: ${DEFAULT-VALUE}).")
+    int writers;
+
     @Option(names = "--work-dir", defaultValue = "target/shardlift-demo",
-            description = "Where the embedded servers keep their data (default: ${DEFAULT-VALUE}); deleted at the end.")
+            description = "Where the embedded servers and broker keep their data (default: ${DEFAULT-VALUE}); deleted at the end.")
     Path workDir;
 
     @Spec
@@ -44,18 +66,17 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = command.commandLine().getOut();
         long t0 = System.nanoTime();
-        out.printf("== starting an embedded source and %d shard nodes (PostgreSQL %s binaries) ...%n", nodes, "embedded");
+        out.printf("== starting an embedded source and %d shard nodes ...%n", nodes);
         out.flush();
         try (DemoEnvironment env = DemoEnvironment.start(workDir, nodes)) {
             out.printf("   up in %.1f s: source %s, nodes %s%n", secondsSince(t0), env.cluster().source().url(DemoEnvironment.DATABASE),
                     env.cluster().nodes().stream().map(n -> n.host() + ":" + n.port()).toList());
-
             long t1 = System.nanoTime();
             try (Connection c = env.cluster().source().connect(DemoEnvironment.DATABASE)) {
                 Datasets.createSensors(c);
                 Datasets.loadSensors(c, Datasets.DEFAULT_DEVICE_TYPES, Datasets.DEFAULT_DEVICES, events);
             }
-            out.printf("== sensor dataset of seed 000 on the source: %d device types, %d devices, %d events (%.1f s)%n",
+            out.printf("== seed 000's sensor database on the source: %d device types, %d devices, %,d events (%.1f s)%n",
                     Datasets.DEFAULT_DEVICE_TYPES, Datasets.DEFAULT_DEVICES, events, secondsSince(t1));
 
             Path specFile = workDir.resolve("migrate.yml");
@@ -68,23 +89,84 @@ public final class DemoCommand implements Callable<Integer> {
 
             ClusterPlan plan = Planning.plan(spec);
             out.println("== plan:");
-            io.shardlift.ops.cli.PlanReport.summary(plan, out);
+            PlanReport.summary(plan, out);
             out.flush();
 
-            LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.TABLES, LayoutApplier.Stage.INDEXES));
-            out.printf("%n== layout created on %d nodes (run twice: nothing changes)%n", nodes);
-            LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.TABLES, LayoutApplier.Stage.INDEXES));
+            String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            long migrationStart = System.nanoTime();
+            try (DemoTraffic app = new DemoTraffic(env.cluster().source(), DemoEnvironment.DATABASE, writers, Datasets.DEFAULT_DEVICES);
+                 Migration m = Migration.start(plan, new Migration.Options(spec.jobs(), 50_000, workDir.resolve("data"),
+                         Optional.of("demo")), registry);
+                 ControlPlane control = ControlPlane.start(new ControlSpec("127.0.0.1", 0, spec.control().tokenEnv()), new MigrationBackend(m), registry,
+                         name -> name.equals(spec.control().tokenEnv()) ? token : System.getenv(name))) {
+                out.printf("%n== migrating online; sensors write and the outlier query runs the whole time; control plane on http://%s%n",
+                        control.listen());
+                out.flush();
+                long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+                long nextLine = 0;
+                while (!m.caughtUp()) {
+                    if (m.failure().isPresent()) {
+                        throw new IllegalStateException(m.failure().get().getMessage(), m.failure().get());
+                    }
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("not caught up after 10 minutes: " + m.statusLine());
+                    }
+                    if (System.nanoTime() > nextLine) {
+                        m.refreshSourcePosition();
+                        out.println("   " + m.statusLine() + String.format(" || app: %,d writes, %,d reads", app.writes.get(), app.reads.get()));
+                        out.flush();
+                        nextLine = System.nanoTime() + 2_000_000_000L;
+                    }
+                    Thread.sleep(200);
+                }
+                out.println("   caught up: " + m.statusLine());
 
-            out.println("== outlier query on node 0, after (all partitions, local and remote):");
-            out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), Datasets.OUTLIER_QUERY));
-            out.println("== with device_id = 42 (one partition):");
-            out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), Datasets.outlierQueryFor(42)));
+                out.printf("%n== cutover through the control plane: POST http://%s/cutover (bearer token)%n", control.listen());
+                HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+                HttpResponse<String> dry = http.send(HttpRequest.newBuilder(URI.create("http://" + control.listen() + "/cutover?dryRun=true"))
+                        .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                out.println("   dry run: HTTP " + dry.statusCode());
+                HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create("http://" + control.listen() + "/cutover"))
+                        .header("Authorization", "Bearer " + token).timeout(Duration.ofMinutes(2))
+                        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                out.println("   cutover: HTTP " + res.statusCode());
+                var report = m.lastCutover().orElseThrow();
+                report.steps().forEach(s -> out.printf("     %-13s %-8s %5d ms  %s%n", s.name(), s.status(), s.millis(), s.detail()));
+                if (!report.ok()) {
+                    out.println("== cutover did not complete: " + report.reason().orElse(""));
+                    return 1;
+                }
+                long migrationSecs = (System.nanoTime() - migrationStart) / 1_000_000_000L;
 
-            out.println("== not built yet: the online copy (issue #3), the change stream (#4), verify and cutover (#5).");
-            out.printf("== done in %.1f s%n", secondsSince(t0));
-            out.flush();
+                // the source refuses writes now: the sensors wait; verify, then switch them to the cluster
+                out.println("\n== verify, row by row (source fenced, cluster as the cutover left it):");
+                VerifyReport verify = new Verifier(plan, VerifyOptions.withJobs(spec.jobs())).run();
+                verify.print(out);
+                app.switchTo(env.cluster().nodes().get(0));
+                Thread.sleep(3_000);
+
+                out.println("\n== outlier query on node 0, after (every partition: local scans and async foreign scans):");
+                out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), Datasets.OUTLIER_QUERY));
+                out.println("== with device_id = 42 (one partition):");
+                out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), Datasets.outlierQueryFor(42)));
+
+                app.close();
+                SnapshotResult snap = m.snapshotResult().orElseThrow();
+                out.println("== summary");
+                out.printf("   rows copied:           %,d in %.1f s (%,d chunks)%n", snap.rows(), snap.duration().toMillis() / 1000.0,
+                        snap.chunksCopied());
+                out.printf("   migration, online:     %d s from start to cut over%n", migrationSecs);
+                out.printf("   app during migration:  %,d writes (%,d errors, %,d refused by the fence after cutover), %,d outlier reads (%,d errors)%n",
+                        app.writes.get(), app.writeErrors.get(), app.fencedWrites.get(), app.reads.get(), app.readErrors.get());
+                out.printf("   write freeze:          %d ms%n", report.freezeMillis());
+                out.printf("   verify:                %s%n", verify.equal() ? "source and cluster equal, row by row" : "DIFFERENCES FOUND");
+                out.printf("== done in %.1f s%n", secondsSince(t0));
+                out.flush();
+                return verify.equal() ? 0 : io.shardlift.ops.ExitCodes.DIFFERENCES;
+            }
         }
-        return 0;
     }
 
     private static String explain(Connection c, String query) throws SQLException {

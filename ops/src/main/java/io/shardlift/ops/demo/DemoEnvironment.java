@@ -16,18 +16,20 @@ final class DemoEnvironment implements AutoCloseable {
     static final String DATABASE = "demo";
 
     private final PgCluster cluster;
+    private final Path workDir;
     private final Thread shutdownHook;
 
-    private DemoEnvironment(PgCluster cluster) {
+    private DemoEnvironment(PgCluster cluster, Path workDir) {
         this.cluster = cluster;
-        this.shutdownHook = new Thread(cluster::close, "shardlift-demo-shutdown");
+        this.workDir = workDir;
+        this.shutdownHook = new Thread(this::stopAll, "shardlift-demo-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
     static DemoEnvironment start(Path workDir, int nodes) throws Exception {
         Files.createDirectories(workDir);
         System.setProperty(TestKit.DIR_PROPERTY, workDir.toAbsolutePath().toString());
-        return new DemoEnvironment(PgCluster.start("demo", nodes, DATABASE));
+        return new DemoEnvironment(PgCluster.start("demo", nodes, DATABASE), workDir);
     }
 
     PgCluster cluster() {
@@ -70,6 +72,15 @@ final class DemoEnvironment implements AutoCloseable {
         } catch (IllegalStateException alreadyShuttingDown) {
             return;
         }
-        cluster.close();
+        stopAll();
+    }
+
+    private void stopAll() {
+        try {
+            cluster.close();
+        } finally {
+            // the embedded broker's data (the migration's, under data/) goes too
+            io.shardlift.testkit.PgNode.deleteQuietly(workDir.resolve("data"));
+        }
     }
 }

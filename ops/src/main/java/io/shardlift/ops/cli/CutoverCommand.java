@@ -1,0 +1,122 @@
+package io.shardlift.ops.cli;
+
+import io.shardlift.ops.ExitCodes;
+import io.shardlift.ops.control.CutoverResult;
+import io.shardlift.router.spec.ControlSpec;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "cutover", mixinStandardHelpOptions = true,
+        description = {"Asks the control plane of a running `shardlift run` (control.listen of the spec) to cut over:",
+            "fence writes on the source, drain the changes, verify, move sequences, and switch. Prints each step",
+            "with its timing and the write-freeze time. The token is read from the environment variable that",
+            "control.token_env names (default SHARDLIFT_TOKEN), the same one shardlift run reads."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:cut over (with --dry-run: every step would run)",
+            "1:unexpected failure",
+            "2:wrong command-line usage",
+            "3:invalid spec, or the token variable is not set",
+            "7:the control plane could not be reached or did not accept the request (token, one already running)",
+            "8:refused (e.g. lag above the gate): nothing changed, try again later",
+            "9:the cutover failed: its steps say how far it got"})
+public final class CutoverCommand implements Callable<Integer> {
+
+    @Mixin
+    SpecOptions specOptions;
+
+    @Option(names = "--dry-run", description = "Walk every step and check its gates without changing anything.")
+    boolean dryRun;
+
+    @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS",
+            description = "How long to wait for the cutover's answer (default: ${DEFAULT-VALUE}).")
+    long timeoutSeconds;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter out = command.commandLine().getOut();
+        PrintWriter err = command.commandLine().getErr();
+        ControlSpec control = specOptions.load().control();
+        String token = System.getenv(control.tokenEnv());
+        if (token == null || token.isEmpty()) {
+            err.println("shardlift: the environment variable " + control.tokenEnv() + " (control.token_env) is "
+                    + (token == null ? "not set" : "empty") + ": set it to the cutover token, the same value shardlift run has");
+            return ExitCodes.CONFIG;
+        }
+        ControlClient client = new ControlClient(control);
+        String what = dryRun ? "cutover dry run" : "cutover";
+        ControlClient.Reply reply;
+        try {
+            reply = client.post(dryRun ? "/cutover?dryRun=true" : "/cutover", token, Duration.ofSeconds(timeoutSeconds));
+        } catch (ControlClient.Unreachable e) {
+            err.println("shardlift: " + e.getMessage()
+                    + (e.getCause() instanceof java.net.http.HttpTimeoutException
+                    && !(e.getCause() instanceof java.net.http.HttpConnectTimeoutException)
+                    ? "; the " + what + " may still be running: shardlift status shows its state" : ""));
+            return ExitCodes.CONTROL;
+        }
+        Map<String, Object> body = reply.json();
+        if (body.containsKey("outcome")) {
+            CutoverResult result;
+            try {
+                result = CutoverResult.fromMap(body);
+            } catch (IllegalArgumentException e) {
+                err.println("shardlift: the control plane at " + client.where() + " answered " + reply.status()
+                        + " with a result this shardlift cannot read: " + e.getMessage());
+                return ExitCodes.INTERNAL;
+            }
+            out.print(render(what, client, result));
+            out.flush();
+            switch (result.outcome()) {
+                case DONE:
+                    return ExitCodes.OK;
+                case REFUSED:
+                    err.println("shardlift: " + what + " refused: " + result.reason());
+                    return ExitCodes.CUTOVER_REFUSED;
+                default:
+                    err.println("shardlift: " + what + " failed: " + result.reason());
+                    return ExitCodes.CUTOVER_FAILED;
+            }
+        }
+        switch (reply.status()) {
+            case 401:
+                err.println("shardlift: the control plane at " + client.where() + " refused the token in " + control.tokenEnv()
+                        + ": " + reply.error());
+                return ExitCodes.CONTROL;
+            case 500:
+                err.println("shardlift: " + what + " failed: " + reply.error());
+                return ExitCodes.CUTOVER_FAILED;
+            default:
+                err.println("shardlift: the control plane at " + client.where() + " answered " + reply.status() + ": " + reply.error());
+                return ExitCodes.CONTROL;
+        }
+    }
+
+    static String render(String what, ControlClient client, CutoverResult r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(what).append(" at ").append(client.base()).append(":\n");
+        if (!r.steps().isEmpty()) {
+            int width = Math.max(4, r.steps().stream().mapToInt(s -> s.name().length()).max().orElse(4));
+            sb.append(String.format("  %-" + width + "s  %-11s %8s  %s%n", "step", "status", "ms", "detail"));
+            for (CutoverResult.Step s : r.steps()) {
+                sb.append(String.format("  %-" + width + "s  %-11s %,8d  %s%n", s.name(), s.status().name().toLowerCase(java.util.Locale.ROOT),
+                        s.ms(), s.detail()).stripTrailing()).append('\n');
+            }
+        }
+        sb.append("result: ").append(r.outcome()).append(r.dryRun() ? " (dry run)" : "");
+        if (r.reason() != null) {
+            sb.append(": ").append(r.reason());
+        }
+        sb.append(String.format("; steps %,d ms, writes frozen %,d ms%n", r.stepsMs(), r.writeFreezeMs()));
+        return sb.toString();
+    }
+}

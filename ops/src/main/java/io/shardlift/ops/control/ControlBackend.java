@@ -1,0 +1,37 @@
+package io.shardlift.ops.control;
+
+import java.util.Map;
+
+/**
+ * What the control plane asks of the running migration. shardlift's composition root implements it; the
+ * control plane knows nothing of the stages behind it.
+ *
+ * <p>Threads: {@link #phase()}, {@link #status()}, {@link #ready()} and {@link #cutoverState()} are called on
+ * a small worker pool, possibly at the same time as each other and as a running cutover, so they must be
+ * thread-safe; they should answer in well under a second (a health probe waits for them). {@link #cutover}
+ * runs on its own thread, never on the event loop, and never twice at once.
+ *
+ * <p>Maps returned here are written as JSON as they are: keys are strings, values are strings, numbers,
+ * booleans, null, lists and maps of the same.
+ */
+public interface ControlBackend {
+
+    /** The migration's phase, e.g. COPYING, CATCHING_UP, READY, CUTTING_OVER, CUT_OVER, FAILED. */
+    String phase();
+
+    /** Everything an operator watches: phase, per-table copy progress, lag, rates, last error, cutover state. */
+    Map<String, Object> status();
+
+    /** True once the copy is done and the changes have caught up: what {@code /health/ready} answers. */
+    boolean ready();
+
+    /**
+     * Runs the cutover, or with {@code dryRun} walks the same steps without changing anything. A gate that
+     * refuses (lag too high, not caught up) returns {@link CutoverResult#refused}; a failure it can describe
+     * returns {@link CutoverResult#failed}; an exception is reported to the caller as a failed cutover.
+     */
+    CutoverResult cutover(boolean dryRun) throws Exception;
+
+    /** The current or last cutover: steps done, timings, result. */
+    Map<String, Object> cutoverState();
+}

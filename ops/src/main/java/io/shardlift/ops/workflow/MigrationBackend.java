@@ -1,0 +1,99 @@
+package io.shardlift.ops.workflow;
+
+import io.shardlift.cdc.apply.ApplierStatus;
+import io.shardlift.cdc.capture.Capture;
+import io.shardlift.ops.control.ControlBackend;
+import io.shardlift.ops.control.CutoverResult;
+import io.shardlift.ops.cutover.CutoverReport;
+import io.shardlift.snapshotter.CopyProgress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The running migration as the control plane sees it. */
+public final class MigrationBackend implements ControlBackend {
+
+    private final Migration m;
+
+    public MigrationBackend(Migration m) {
+        this.m = m;
+    }
+
+    @Override
+    public String phase() {
+        return m.phase().name();
+    }
+
+    @Override
+    public Map<String, Object> status() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("phase", phase());
+        List<Map<String, Object>> tables = new ArrayList<>();
+        for (CopyProgress.TableView t : m.copyProgress().tables()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("table", t.table().toString());
+            row.put("copy", m.snapshotResult().isPresent() ? "DONE" : t.state().name());
+            row.put("rows", t.rows());
+            row.put("bytes", t.bytes());
+            row.put("estimatedRows", t.estimatedRows());
+            row.put("chunksDone", t.chunksDone());
+            row.put("chunks", t.chunks());
+            tables.add(row);
+        }
+        s.put("tables", tables);
+        Capture.Status cs = m.captureStatus();
+        Map<String, Object> capture = new LinkedHashMap<>();
+        capture.put("state", cs.state().name());
+        capture.put("events", cs.events());
+        capture.put("lagMs", cs.lagMillis());
+        capture.put("walLagBytes", m.walLagBytes());
+        cs.error().ifPresent(e -> capture.put("error", e));
+        s.put("capture", capture);
+        ApplierStatus as = m.applierStatus();
+        Map<String, Object> apply = new LinkedHashMap<>();
+        apply.put("state", as.state().name());
+        apply.put("readyTables", as.readyTables().size());
+        apply.put("events", as.eventsApplied());
+        apply.put("queued", as.consumerLag());
+        apply.put("commitLagMs", as.commitLagMs());
+        as.lastError().ifPresent(e -> apply.put("error", e));
+        s.put("apply", apply);
+        s.put("lastError", m.failure().map(Throwable::getMessage).orElse(null));
+        s.put("cutover", cutoverState());
+        return s;
+    }
+
+    @Override
+    public boolean ready() {
+        return m.caughtUp();
+    }
+
+    @Override
+    public CutoverResult cutover(boolean dryRun) {
+        return toResult(m.cutover(dryRun), dryRun);
+    }
+
+    @Override
+    public Map<String, Object> cutoverState() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("state", m.cutoverState().orElse(null));
+        m.lastCutover().ifPresent(r -> s.put("last", toResult(r, r.outcome() == CutoverReport.Outcome.DRY_RUN).toMap()));
+        return s;
+    }
+
+    static CutoverResult toResult(CutoverReport r, boolean dryRun) {
+        List<CutoverResult.Step> steps = r.steps().stream().map(st -> new CutoverResult.Step(st.name(), switch (st.status()) {
+            case "done", "passed" -> CutoverResult.StepStatus.DONE;
+            case "dry-run" -> CutoverResult.StepStatus.DRY_RUN;
+            case "refused" -> CutoverResult.StepStatus.REFUSED;
+            case "rollback" -> CutoverResult.StepStatus.ROLLED_BACK;
+            default -> CutoverResult.StepStatus.FAILED;
+        }, st.millis(), st.detail())).toList();
+        return switch (r.outcome()) {
+            case DONE, DRY_RUN -> CutoverResult.done(dryRun, steps, r.freezeMillis());
+            case REFUSED -> CutoverResult.refused(dryRun, r.reason().orElse("refused"), steps);
+            case ROLLED_BACK -> CutoverResult.failed(dryRun, r.reason().orElse("rolled back"), steps, r.freezeMillis());
+        };
+    }
+}

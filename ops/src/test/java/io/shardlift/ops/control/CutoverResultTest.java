@@ -1,0 +1,56 @@
+package io.shardlift.ops.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.shardlift.ops.control.CutoverResult.Outcome;
+import io.shardlift.ops.control.CutoverResult.Step;
+import io.shardlift.ops.control.CutoverResult.StepStatus;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CutoverResultTest {
+
+    static final List<Step> STEPS = List.of(new Step("precheck-lag", StepStatus.DONE, 3, "lag 0.4 s, allowed 5 s"),
+            Step.of("fence-writes", StepStatus.DONE, 120), new Step("verify", StepStatus.NOT_RUN, 0, null));
+
+    @Test
+    void jsonRoundTrip() throws Exception {
+        for (CutoverResult r : List.of(CutoverResult.done(false, STEPS, 312), CutoverResult.done(true, STEPS, 0),
+                CutoverResult.refused(false, "lag 12 s is above the allowed 5 s", STEPS.subList(0, 1)),
+                CutoverResult.failed(false, "verify: 3 rows differ", STEPS, 80))) {
+            String json = ControlRoutes.MAPPER.writeValueAsString(r.toMap());
+            Map<String, Object> back = ControlRoutes.MAPPER.readValue(json, new TypeReference<Map<String, Object>>() { });
+            assertThat(CutoverResult.fromMap(back)).isEqualTo(r);
+        }
+    }
+
+    @Test
+    void jsonShape() throws Exception {
+        String json = ControlRoutes.MAPPER.writeValueAsString(CutoverResult.done(false, STEPS.subList(0, 2), 312).toMap());
+        assertThat(json).isEqualTo("{\"outcome\":\"DONE\",\"ok\":true,\"dryRun\":false,\"reason\":null,\"writeFreezeMs\":312,"
+                + "\"stepsMs\":123,\"steps\":[{\"name\":\"precheck-lag\",\"status\":\"DONE\",\"ms\":3,\"detail\":\"lag 0.4 s, allowed 5 s\"},"
+                + "{\"name\":\"fence-writes\",\"status\":\"DONE\",\"ms\":120,\"detail\":\"\"}]}");
+    }
+
+    @Test
+    void validates() {
+        assertThatThrownBy(() -> CutoverResult.refused(false, " ", List.of())).hasMessageContaining("REFUSED needs a reason");
+        assertThatThrownBy(() -> new CutoverResult(Outcome.DONE, false, "why", List.of(), 0)).hasMessageContaining("DONE has no reason");
+        assertThatThrownBy(() -> CutoverResult.done(false, List.of(), -1)).hasMessageContaining("writeFreezeMs must be >= 0");
+        assertThatThrownBy(() -> Step.of("", StepStatus.DONE, 1)).hasMessageContaining("needs a name");
+        assertThatThrownBy(() -> Step.of("x", StepStatus.DONE, -1)).hasMessageContaining("step x: ms must be >= 0");
+        assertThatThrownBy(() -> CutoverResult.fromMap(Map.of("outcome", "MAYBE"))).hasMessageContaining("outcome must be one of");
+        assertThatThrownBy(() -> CutoverResult.fromMap(Map.of("outcome", "DONE", "writeFreezeMs", 1)))
+                .hasMessageContaining("steps must be a list");
+    }
+
+    @Test
+    void httpStatusPerOutcome() {
+        assertThat(ControlRoutes.statusOf(CutoverResult.done(false, STEPS, 1))).isEqualTo(200);
+        assertThat(ControlRoutes.statusOf(CutoverResult.refused(false, "lag", STEPS))).isEqualTo(422);
+        assertThat(ControlRoutes.statusOf(CutoverResult.failed(false, "boom", STEPS, 1))).isEqualTo(500);
+    }
+}

@@ -1,0 +1,110 @@
+package io.shardlift.ops.control;
+
+import io.shardlift.ops.control.CutoverResult.Step;
+import io.shardlift.ops.control.CutoverResult.StepStatus;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/** A backend the tests steer: what it answers, and a record of every cutover call and the thread it ran on. */
+final class TestBackend implements ControlBackend {
+
+    volatile String phase;
+    volatile boolean ready;
+    volatile RuntimeException statusFailure;
+    volatile Function<Boolean, CutoverResult> cutover;
+    volatile Exception cutoverFailure;
+    /** When set, cutover() counts {@code entered} down and waits for {@code release}. */
+    volatile CountDownLatch entered;
+    volatile CountDownLatch release;
+    final List<Boolean> cutoverCalls = new CopyOnWriteArrayList<>();
+    final List<String> cutoverThreads = new CopyOnWriteArrayList<>();
+    volatile boolean interrupted;
+    volatile boolean finished;
+
+    TestBackend() {
+        reset();
+    }
+
+    void reset() {
+        phase = "COPYING";
+        ready = false;
+        statusFailure = null;
+        cutover = TestBackend::steps;
+        cutoverFailure = null;
+        entered = null;
+        release = null;
+        cutoverCalls.clear();
+        cutoverThreads.clear();
+        interrupted = false;
+        finished = false;
+    }
+
+    static CutoverResult steps(boolean dryRun) {
+        StepStatus s = dryRun ? StepStatus.DRY_RUN : StepStatus.DONE;
+        return CutoverResult.done(dryRun, List.of(new Step("precheck-lag", s, 2, "lag 0.1 s, allowed 5 s"),
+                Step.of("fence-writes", s, 15), Step.of("drain", s, 230), Step.of("verify", s, 40),
+                Step.of("move-sequences", s, 5), Step.of("install-write-fence", s, 3)), dryRun ? 0 : 290);
+    }
+
+    @Override
+    public String phase() {
+        return phase;
+    }
+
+    @Override
+    public Map<String, Object> status() {
+        if (statusFailure != null) {
+            throw statusFailure;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("phase", phase);
+        m.put("tables", List.of(
+                Map.of("table", "public.devices", "state", "done", "rows", 1200),
+                Map.of("table", "public.events", "state", "copying", "rows", 50000)));
+        m.put("lag", Map.of("walBytes", 4096, "seconds", 0.25));
+        m.put("lastError", null);
+        return m;
+    }
+
+    @Override
+    public boolean ready() {
+        return ready;
+    }
+
+    @Override
+    public CutoverResult cutover(boolean dryRun) throws Exception {
+        cutoverCalls.add(dryRun);
+        cutoverThreads.add(Thread.currentThread().getName());
+        CountDownLatch in = entered;
+        if (in != null) {
+            in.countDown();
+            try {
+                if (!release.await(20, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("the test never released the cutover");
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+                throw e;
+            }
+        }
+        if (cutoverFailure != null) {
+            throw cutoverFailure;
+        }
+        CutoverResult r = cutover.apply(dryRun);
+        finished = true;
+        return r;
+    }
+
+    @Override
+    public Map<String, Object> cutoverState() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("state", cutoverCalls.isEmpty() ? "NOT_STARTED" : "DONE");
+        m.put("calls", cutoverCalls.size());
+        return m;
+    }
+}
