@@ -128,10 +128,20 @@ public final class DemoCommand implements Callable<Integer> {
                         .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.noBody()).build(),
                         HttpResponse.BodyHandlers.ofString());
                 out.println("   dry run: HTTP " + dry.statusCode());
-                HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create("http://" + control.listen() + "/cutover"))
-                        .header("Authorization", "Bearer " + token).timeout(Duration.ofMinutes(2))
-                        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-                out.println("   cutover: HTTP " + res.statusCode());
+                HttpResponse<String> res;
+                for (int attempt = 1; ; attempt++) {
+                    res = http.send(HttpRequest.newBuilder(URI.create("http://" + control.listen() + "/cutover"))
+                            .header("Authorization", "Bearer " + token).timeout(Duration.ofMinutes(2))
+                            .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                    out.println("   cutover: HTTP " + res.statusCode());
+                    // 422: a gate refused (the lag), nothing changed: an operator waits and asks again
+                    if (res.statusCode() != 422 || attempt == 10) {
+                        break;
+                    }
+                    out.println("   refused: " + m.lastCutover().flatMap(r -> r.reason()).orElse("") + "; asking again in 3 s");
+                    out.flush();
+                    Thread.sleep(3_000);
+                }
                 var report = m.lastCutover().orElseThrow();
                 report.steps().forEach(s -> out.printf("     %-13s %-8s %5d ms  %s%n", s.name(), s.status(), s.millis(), s.detail()));
                 if (!report.ok()) {

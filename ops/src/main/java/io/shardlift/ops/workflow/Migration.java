@@ -55,6 +55,7 @@ public final class Migration implements AutoCloseable {
     private final AtomicReference<SnapshotResult> snapshot = new AtomicReference<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final AtomicLong sourceLsn = new AtomicLong();
+    private volatile long sourceLsnReadAt;
     private final Cutover cutover;
     private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
@@ -161,8 +162,19 @@ public final class Migration implements AutoCloseable {
      */
     public boolean caughtUp() {
         Capture.Status cs = capture.status();
-        return snapshot.get() != null && cs.state() == Capture.State.STREAMING && cs.lagMillis() < 2_000 && applier.caughtUp();
+        if (snapshot.get() == null || cs.state() != Capture.State.STREAMING || cs.ackedLsn() == 0 || cs.lagMillis() >= 2_000
+                || !applier.caughtUp()) {
+            return false;
+        }
+        // the capture's own lag reads 0 before its first batch: compare what Kafka holds with the source's WAL now
+        if (System.nanoTime() - sourceLsnReadAt > 500_000_000L) {
+            refreshSourcePosition();
+        }
+        return walLagBytes() < CAUGHT_UP_WAL_BYTES;
     }
+
+    /** WAL the capture may still have to read while counting as caught up: a few in-flight transactions. */
+    static final long CAUGHT_UP_WAL_BYTES = 4L << 20;
 
     /** End-to-end lag: the larger of the capture's (source commit to Kafka) and the applier's (commit to node). */
     long endToEndLagMillis() {
@@ -175,6 +187,7 @@ public final class Migration implements AutoCloseable {
              Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
             rs.next();
             sourceLsn.set(io.shardlift.router.Lsn.parse(rs.getString(1)).value());
+            sourceLsnReadAt = System.nanoTime();
         } catch (SQLException e) {
             log.debug("cannot read the source WAL position: {}", e.getMessage());
         }
