@@ -57,6 +57,13 @@ final class SensorsMigration implements AutoCloseable {
         return f;
     }
 
+    /** The spec with a control plane on {@code port} whose token is in the variable {@code tokenEnv}. */
+    Path spec(Path dir, int controlPort, String tokenEnv) throws Exception {
+        Path f = spec(dir);
+        Files.writeString(f, Files.readString(f) + "control:\n  listen: 127.0.0.1:" + controlPort + "\n  token_env: " + tokenEnv + "\n");
+        return f;
+    }
+
     /** Every partition of every table topic. */
     int partitions() {
         return TOPIC_PARTITIONS * TABLES;
