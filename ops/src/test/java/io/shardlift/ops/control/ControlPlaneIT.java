@@ -491,10 +491,10 @@ class ControlPlaneIT {
     void commandsHaveHelpWithTheirExitCodes() {
         Cli status = cli("status", "--help");
         assertThat(status.code()).isZero();
-        assertThat(status.out()).contains("Usage: shardlift status", "--json", "6   the control plane could not be reached");
+        assertThat(status.out()).contains("Usage: shardlift status", "--json", "7   the control plane could not be reached");
         Cli cutover = cli("cutover", "--help");
         assertThat(cutover.code()).isZero();
-        assertThat(cutover.out()).contains("Usage: shardlift cutover", "--dry-run", "SHARDLIFT_TOKEN", "7   refused");
+        assertThat(cutover.out()).contains("Usage: shardlift cutover", "--dry-run", "SHARDLIFT_TOKEN", "8   refused");
         assertThat(cli("--help").out()).contains("status", "cutover");
     }
 
