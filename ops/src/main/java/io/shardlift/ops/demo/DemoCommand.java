@@ -134,8 +134,9 @@ public final class DemoCommand implements Callable<Integer> {
                             .header("Authorization", "Bearer " + token).timeout(Duration.ofMinutes(2))
                             .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
                     out.println("   cutover: HTTP " + res.statusCode());
-                    // 422: a gate refused (the lag), nothing changed: an operator waits and asks again
-                    if (res.statusCode() != 422 || attempt == 10) {
+                    // 422: a gate refused (the lag), nothing changed: an operator waits and asks again, for up to
+                    // three minutes (a busy machine can leave the capture seconds behind just after the copy)
+                    if (res.statusCode() != 422 || attempt == 60) {
                         break;
                     }
                     out.println("   refused: " + m.lastCutover().flatMap(r -> r.reason()).orElse("") + "; asking again in 3 s");
