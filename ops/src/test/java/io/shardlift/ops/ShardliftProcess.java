@@ -38,6 +38,8 @@ final class ShardliftProcess {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
         Process p = pb.start();
+        // a test that fails before its kill() must not leave the program running after the test JVM exits
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly, "kill-shardlift-" + p.pid()));
         return new ShardliftProcess(p, log);
     }
 
