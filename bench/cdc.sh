@@ -30,7 +30,7 @@
 # in bench/out/cdc-results-<variant>-<time>.txt.
 #
 # Usage: bench/cdc.sh [--events N] [--duration S] [--clients N] [--source-pk event_id|event_id,device_id]
-#                     [--warmup S] [--hb-ms MS] [--jfr] [--jar FILE] [--fsync on|off] [--keep]
+#                     [--warmup S] [--hb-ms MS] [--drain S] [--jfr] [--jar FILE] [--fsync on|off] [--keep]
 set -euo pipefail
 
 EVENTS=200000
@@ -67,8 +67,10 @@ Usage: bench/cdc.sh [options]
                     stopped (shardlift: SIGTERM; native: ALTER SUBSCRIPTION ... DISABLE), S seconds of the same load,
                     then the consumer started again (shardlift: the same ./shardlift run, a new JVM; native: ENABLE)
                     and timed until it has applied the backlog (default 0: not measured)
-  --jfr             record a JFR profile of the shardlift JVM over (a)'s measured window (jcmd JFR.start/stop,
-                    settings=profile) and print its top frames and threads (slows (a) a little)
+  --jfr             record a JFR profile of the shardlift JVM (jcmd JFR.start/stop, settings=profile) and print the
+                    top frames, threads and compilations of (a)'s measured window. The recording starts before the
+                    warm-up: starting it stalls the capture for seconds (JFR instruments JDK classes, compiled code
+                    that uses them is thrown away and compiled again), which must not fall into the window
   --jar FILE        run this shardlift jar with java instead of the ./shardlift launcher (when the tree does not build)
   --fsync on|off    fsync of every server (default on)
   --keep            leave the servers running at the end (stop them with the pg_ctl lines printed)
@@ -373,6 +375,9 @@ probe() {
 measure() {
   local id=$1 db=$2 tport=$3 ttable=$4 troots=$5 jvm=${6:-} slot=${7:-} start_id flag hb_pid poll_pid n
   local roots="$$ $(postmaster source) $troots${jvm:+ $jvm}"
+  if [[ -n "$jvm" && "$JFR" -eq 1 ]]; then
+    jcmd "$jvm" JFR.start name=cdc settings=profile filename="$RUN/shardlift-$id.jfr" >"$RUN/$id-jfr.log" 2>&1 || say "JFR.start failed (see $RUN/$id-jfr.log)"
+  fi
   if [[ "$WARMUP" -gt 0 ]]; then
     say "($id) warm-up: the same load for $WARMUP s, then until caught up ..."
     "$PGBIN/pgbench" -h 127.0.0.1 -p "$SRC" -U postgres -d "$db" "${PGBENCH_ARGS[@]}" -T "$WARMUP" >"$RUN/$id-warmup.pgbench" 2>&1 \
@@ -410,9 +415,6 @@ measure() {
   sleep "$IDLE"
   say "($id) load: $PGBENCH_SHOWN ..."
   [[ -z "$jvm" ]] || { jvm_threads "$jvm" >"$RUN/$id-threads0.txt"; M_JIT0=$(jit_counters "$jvm"); }
-  if [[ -n "$jvm" && "$JFR" -eq 1 ]]; then
-    jcmd "$jvm" JFR.start name=cdc settings=profile filename="$RUN/shardlift-$id.jfr" >"$RUN/$id-jfr.log" 2>&1 || say "JFR.start failed (see $RUN/$id-jfr.log)"
-  fi
   M_CPU0=$(cpu_snapshot $roots)
   M_T0=$(now); M_START=$(clock)
   "$PGBIN/pgbench" -h 127.0.0.1 -p "$SRC" -U postgres -d "$db" "${PGBENCH_ARGS[@]}" -T "$DURATION" -P 5 >"$RUN/$id.pgbench" 2>&1 \
@@ -782,15 +784,23 @@ threads_top() { # the JVM's threads by CPU over the window, names as the kernel 
   timeline_cpu "$RUN/b-cpu.txt" "$B_T0" bench source native
   if [[ "$JFR" -eq 1 && -f "$RUN/shardlift-a.jfr" ]]; then
     echo
-    echo "(a) JFR execution samples over the measured window ($RUN/shardlift-a.jfr), by thread:"
-    jfr print --events jdk.ExecutionSample "$RUN/shardlift-a.jfr" >"$RUN/shardlift-a.samples.txt"
+    # the recording spans warm-up and window: keep the events that started inside the window (jfr prints UTC times here)
+    jfr_window() {
+      TZ=UTC jfr print --events "$1" "$RUN/shardlift-a.jfr" | awk -v from="$(date -u -d "@$A_T0" +%H:%M:%S.%3N)" -v to="$(date -u -d "@$A_SEEN_FINAL" +%H:%M:%S.%3N)" '
+        /^[a-z.A-Z]+ \{$/ { n = 0; keep = 0 }
+        { block[++n] = $0 }
+        /^  startTime = / { t = $3; keep = (t >= from && t <= to) }
+        /^\}$/ { if (keep) for (i = 1; i <= n; i++) print block[i]; n = 0 }'
+    }
+    echo "(a) JFR execution samples over the measured window ($RUN/shardlift-a.jfr, recorded from the warm-up on), by thread:"
+    jfr_window jdk.ExecutionSample >"$RUN/shardlift-a.samples.txt"
     awk '/sampledThread = / { s = $0; sub(/.*sampledThread = "/, "", s); sub(/".*/, "", s); gsub(/-[0-9]+/, "-N", s); gsub(/#[0-9]+/, "#N", s); sub(/[0-9]+$/, "N", s); c[s]++; n++ }
          END { for (k in c) printf "    %6d %5.1f%%  %s\n", c[k], 100 * c[k] / n, k }' "$RUN/shardlift-a.samples.txt" | sort -rn | top 15
     echo "(a) top frames:"
     awk '/stackTrace = \[/ { getline; sub(/^[ \t]+/, ""); sub(/[ \t]+line:.*/, ""); c[$0]++; n++ }
          END { for (f in c) printf "    %6d %5.1f%%  %s\n", c[f], 100 * c[f] / n, f }' "$RUN/shardlift-a.samples.txt" | sort -rn | top 25
     echo "(a) JIT compilations over 100 ms during the window (jdk.Compilation at the profile threshold), by level, and the longest:"
-    jfr print --events jdk.Compilation "$RUN/shardlift-a.jfr" | awk '
+    jfr_window jdk.Compilation | awk '
       /duration = / { d = $3; u = $4; if (u ~ /^s/) d *= 1000; else if (u ~ /^us/) d /= 1000; else if (u ~ /^ns/) d /= 1e6 }
       /method = / { m = $0; sub(/^[ \t]*method = /, "", m) }
       /compileLevel = / { lv = $3; n[lv]++; t[lv] += d; if (d > 100) print d, "level " lv, m > "/dev/stderr" }
