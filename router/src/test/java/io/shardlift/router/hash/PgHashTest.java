@@ -350,16 +350,22 @@ class PgHashTest {
         long sink = 0;
         for (int i = 0; i < 20_000; i++) {
             sink += hasher.rowHashBinary(bufs, offs, lens);
-        }
-        long threadId = Thread.currentThread().getId();
-        long before = counter.getThreadAllocatedBytes(threadId);
-        for (int i = 0; i < 100_000; i++) {
             sink += hasher.remainderBinary(bufs, offs, lens, 7);
         }
-        long allocated = counter.getThreadAllocatedBytes(threadId) - before;
+        long threadId = Thread.currentThread().getId();
+        // The counter also sees one-off allocations that are not the hasher's (JIT deoptimisation,
+        // TLAB bookkeeping), a few KB at random. Any allocation per row is at least 16 bytes a row,
+        // 1.6 MB per round, so the fewest bytes of five rounds against one byte a row tells the two apart.
+        long fewest = Long.MAX_VALUE;
+        for (int round = 0; round < 5; round++) {
+            long before = counter.getThreadAllocatedBytes(threadId);
+            for (int i = 0; i < 100_000; i++) {
+                sink += hasher.remainderBinary(bufs, offs, lens, 7);
+            }
+            fewest = Math.min(fewest, counter.getThreadAllocatedBytes(threadId) - before);
+        }
         assertThat(sink).isNotZero();
-        // 100,000 rows: anything per row would be megabytes; allow for the counter's own bookkeeping
-        assertThat(allocated).as("bytes allocated for 100,000 binary rows").isLessThan(4096);
+        assertThat(fewest).as("fewest bytes allocated for 100,000 binary rows in five rounds").isLessThan(100_000);
     }
 
     @Test
