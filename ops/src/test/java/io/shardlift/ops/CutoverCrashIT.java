@@ -1,6 +1,7 @@
 package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.ServerSocket;
 import java.net.URI;
@@ -21,9 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code shardlift run} killed with SIGKILL in the middle of its cutover, with the write fence held on the
- * source: on restart the cutover is settled as rolled back, the source takes writes again, and a second
- * cutover over HTTP completes with source and cluster equal row by row.
+ * {@code shardlift run} killed with SIGKILL at the two worst moments of its cutover. In the drain, with the write
+ * fence held on the source: on restart the cutover is settled as rolled back and the source takes writes again.
+ * Just past the point of no return, before the outcome was recorded: on restart the cutover is settled as done,
+ * the foreign keys validated, the source refuses writes, and source and cluster are equal row by row.
  */
 class CutoverCrashIT {
 
@@ -57,12 +59,11 @@ class CutoverCrashIT {
         String[] args = {"run", "--config", spec.toString(), "--status-interval", "1"};
         HttpClient http = HttpClient.newHttpClient();
 
-        ShardliftProcess run = ShardliftProcess.start(log, tokenEnv, args);
+        // the first run stops inside the drain: marker emitted, the source's tables fenced, nothing committed
+        ShardliftProcess run = ShardliftProcess.start(log, withFailpoint(tokenEnv, "cutover.drain"), args);
         awaitReady(http, port, run);
-        // the broker goes away: the cutover's marker cannot get through, so the drain waits with the fence held
-        env.kafka.stop();
         CompletableFuture<HttpResponse<String>> pending = http.sendAsync(cutover(port), HttpResponse.BodyHandlers.ofString());
-        long deadline = System.nanoTime() + 60_000_000_000L;
+        long deadline = System.nanoTime() + 120_000_000_000L;
         while (count(env.cluster.source(), "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
                 + " WHERE c.relname = 'events' AND l.mode = 'ExclusiveLock' AND l.granted") == 0) {
             assertThat(System.nanoTime()).as(run.describe()).isLessThan(deadline);
@@ -71,7 +72,6 @@ class CutoverCrashIT {
         assertThat(meta("cutover")).startsWith("CUTTING_OVER");
         run.kill(); // in the middle of the cutover, the source's tables fenced
         pending.handle((r, e) -> null).join();
-        env.kafka.restart();
 
         // the lock died with the process: the source takes writes again, no write fence was left behind
         try (Connection c = env.cluster.source().connect(SensorsMigration.DB); Statement st = c.createStatement()) {
@@ -79,22 +79,53 @@ class CutoverCrashIT {
         }
         assertThat(count(env.cluster.source(), "SELECT count(*) FROM pg_trigger WHERE tgname = 'shardlift_moved'")).isZero();
 
-        ShardliftProcess again = ShardliftProcess.start(log, tokenEnv, args);
+        // the second run settles the first as rolled back, then stops just past the point of no return:
+        // the fence committed, its state on node 0 not yet recorded
+        ShardliftProcess again = ShardliftProcess.start(log, withFailpoint(tokenEnv, "cutover.released"), args);
         awaitReady(http, port, again);
         assertThat(meta("cutover")).startsWith("ROLLED_BACK");
-        HttpResponse<String> done = null;
-        for (int attempt = 0; attempt < 10; attempt++) {
-            done = http.send(cutover(port), HttpResponse.BodyHandlers.ofString());
-            if (done.statusCode() != 422) {
-                break; // 422: the lag gate refused while the restarted pipeline caught up; ask again
-            }
-            Thread.sleep(2_000);
-        }
-        assertThat(done.statusCode()).as(done.body() + "\n" + again.describe()).isEqualTo(200);
-        assertThat(meta("cutover")).startsWith("CUT_OVER");
-        Migrations.assertEqual(env.cluster, SensorsMigration.DB);
         assertThat(Files.readString(log)).contains("rolled back, the source is writable");
+        deadline = System.nanoTime() + 120_000_000_000L;
+        while (count(env.cluster.source(), "SELECT count(*) FROM pg_trigger WHERE tgname = 'shardlift_moved'") < 3) {
+            assertThat(System.nanoTime()).as(again.describe()).isLessThan(deadline);
+            CompletableFuture<HttpResponse<String>> asked = http.sendAsync(cutover(port), HttpResponse.BodyHandlers.ofString());
+            // 422: the lag gate refused while the restarted pipeline caught up; ask again. Past the point of no
+            // return the request never answers: the process waits at its failpoint
+            HttpResponse<String> r = asked.completeOnTimeout(null, 5, java.util.concurrent.TimeUnit.SECONDS).join();
+            assertThat(r == null || r.statusCode() == 422).as(r == null ? "" : r.body()).isTrue();
+            if (r != null) {
+                Thread.sleep(2_000);
+            }
+        }
+        assertThat(meta("cutover")).startsWith("CUTTING_OVER");
         again.kill();
+
+        // the third run finds the source fenced for good: the cutover is settled as done, foreign keys validated
+        ShardliftProcess third = ShardliftProcess.start(log, tokenEnv, args);
+        deadline = System.nanoTime() + 120_000_000_000L;
+        while (!meta("cutover").startsWith("CUT_OVER")) {
+            assertThat(third.isAlive()).as(third.describe()).isTrue();
+            assertThat(System.nanoTime()).as(third.describe()).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        assertThat(meta("cutover")).contains("finished after a restart");
+        assertThat(count(env.cluster.nodes().get(0), "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated"))
+                .isZero();
+        assertThat(count(env.cluster.nodes().get(0), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")).isPositive();
+        assertThatThrownBy(() -> {
+            try (Connection c = env.cluster.source().connect(SensorsMigration.DB); Statement st = c.createStatement()) {
+                st.execute("INSERT INTO public.events (device_id, payload) VALUES (7, '{}')");
+            }
+        }).hasMessageContaining("moved to the sharded cluster");
+        Migrations.assertEqual(env.cluster, SensorsMigration.DB);
+        assertThat(Files.readString(log)).contains("had passed its point of no return before the restart");
+        third.kill();
+    }
+
+    static Map<String, String> withFailpoint(Map<String, String> env, String failpoint) {
+        Map<String, String> m = new java.util.HashMap<>(env);
+        m.put("SHARDLIFT_FAILPOINTS", failpoint);
+        return m;
     }
 
     static HttpRequest cutover(int port) {

@@ -205,6 +205,9 @@ public final class Applier implements AutoCloseable {
         // a member that died without a static successor is noticed in 10 s, not Kafka's default 45 s
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "2000");
+        // a partition resumed after a TRUNCATE barrier is fetched only once the fetch already waiting at the
+        // broker returns: with Kafka's 500 ms that was most of a cutover's freeze (measured: 450 ms)
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "25");
         return p;
     }
 
@@ -295,6 +298,7 @@ public final class Applier implements AutoCloseable {
 
     private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
         NodeBatch[] batches = newBatches();
+        List<Object[]> markers = new ArrayList<>();
         for (TopicPartition tp : records.partitions()) {
             TableApply t = byTopic.get(tp.topic());
             TopicPartitionKey key = new TopicPartitionKey(tp.topic(), tp.partition());
@@ -305,14 +309,20 @@ public final class Applier implements AutoCloseable {
             for (ConsumerRecord<byte[], byte[]> rec : records.records(tp)) {
                 ChangeEvent e = t.codec.decode(rec.value());
                 long offset = rec.offset();
-                if (e.op() == Op.MARKER || e.op() == Op.TRUNCATE) {
+                if (e.op() == Op.MARKER) {
+                    // no flush here: the marker is recorded once every node committed this poll's batches, which
+                    // hold everything before it in its partition (a cutover waits on markers: one commit per poll)
+                    for (int i = 0; i < n; i++) {
+                        if (offset > applied[i]) {
+                            batches[i].advance(key, offset, e.position(), e.commitTimeMicros());
+                        }
+                    }
+                    markers.add(new Object[] {e.marker().orElseThrow(), tp.topic(), tp.partition(), e.position().lsn()});
+                    continue;
+                }
+                if (e.op() == Op.TRUNCATE) {
                     flush(batches);
                     batches = newBatches();
-                    if (e.op() == Op.MARKER) {
-                        advanceEverywhere(key, offset, e);
-                        recordMarker(tp, e);
-                        continue;
-                    }
                     if (barrierDone(tp.topic(), e.position())) {
                         advanceEverywhere(key, offset, e);
                         continue;
@@ -329,6 +339,7 @@ public final class Applier implements AutoCloseable {
             }
         }
         flush(batches);
+        recordMarkers(markers);
     }
 
     private void route(TableApply t, ChangeEvent e, TopicPartitionKey tp, long offset, long[] applied, NodeBatch[] batches) {
@@ -449,9 +460,25 @@ public final class Applier implements AutoCloseable {
         flush(b);
     }
 
-    private void recordMarker(TopicPartition tp, ChangeEvent e) {
-        execute0("INSERT INTO " + ControlSchema.MARKER + " (marker, topic, kafka_partition, lsn) VALUES (?, ?, ?, ?)"
-                + " ON CONFLICT DO NOTHING", e.marker().orElseThrow(), tp.topic(), tp.partition(), e.position().lsn());
+    /** Markers (marker, topic, partition, lsn) whose partitions applied past them on every node, in one statement. */
+    private void recordMarkers(List<Object[]> markers) {
+        if (markers.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = control().prepareStatement("INSERT INTO " + ControlSchema.MARKER
+                + " (marker, topic, kafka_partition, lsn) SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[])"
+                + " ON CONFLICT DO NOTHING")) {
+            Connection c = ps.getConnection();
+            for (int col = 0; col < 4; col++) {
+                int k = col;
+                Object[] values = markers.stream().map(m -> m[k]).toArray();
+                ps.setArray(col + 1, c.createArrayOf(col < 2 ? "text" : col == 2 ? "int4" : "int8", values));
+            }
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            closeControl();
+            throw new TargetException("node 0: recording cutover markers: " + e.getMessage(), e);
+        }
     }
 
     private boolean barrierDone(String topic, Position position) {

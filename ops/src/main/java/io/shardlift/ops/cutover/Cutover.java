@@ -28,6 +28,8 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -37,12 +39,16 @@ import org.slf4j.LoggerFactory;
  * The cutover as named steps, each with a dry-run twin, in this order:
  * <ol>
  *   <li>{@code gate}: refuses, with the reason, unless the copy is done and the lag is within bounds;</li>
+ *   <li>{@code pre-drain}: a first marker through the whole change stream with writes still flowing, so that the
+ *       freeze drains only the changes of the last pipeline latency, not a backlog; a stalled stream refuses here,
+ *       before any write waits;</li>
  *   <li>{@code fence}: LOCK the migrated tables on the source IN EXCLUSIVE MODE (reads go on) with a short
  *       lock_timeout, retried; the transaction holding the lock stays open;</li>
  *   <li>{@code marker}: a logical message into the WAL, after every write the lock waited for;</li>
- *   <li>{@code drain}: wait until every partition of every topic has applied past the marker on every node;</li>
- *   <li>{@code verify}: rows per table on the source (fenced) and on the cluster must be equal;</li>
- *   <li>{@code foreign-keys}: created on the nodes, NOT VALID (no scan inside the freeze);</li>
+ *   <li>{@code drain}: wait until every partition of every topic has applied past the marker on every node (the
+ *       source's rows are counted meanwhile);</li>
+ *   <li>{@code verify}: rows per table on the source (fenced) and on the cluster must be equal; alongside it,</li>
+ *   <li>{@code foreign-keys}: created on the nodes, NOT VALID (no scan inside the freeze), and</li>
  *   <li>{@code sequences}: every node's sequence moved past the source's value, interleaved across nodes;</li>
  *   <li>{@code write-fence}: a trigger on every migrated source table refusing writes with a message that
  *       says where the table went, in the fence transaction;</li>
@@ -99,18 +105,32 @@ public final class Cutover {
         if (!dryRun) {
             saveState(id, "CUTTING_OVER", null);
         }
-        Connection fence = null;
         long fencedAt = 0;
-        try {
-            fence = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
-            fence.setAutoCommit(false);
+        boolean committed = false;
+        // every connection the freeze needs is opened before it, and the work inside it runs on its own threads
+        // (the common pool has one thread on a 2-core machine)
+        ExecutorService pool = Executors.newFixedThreadPool(4 + 3 * plan.nodeCount() + plan.tables().size(), r -> {
+            Thread th = new Thread(r, "shardlift-cutover");
+            th.setDaemon(true);
+            return th;
+        });
+        try (Links links = Links.open(plan, Math.min(plan.tables().size(), 8))) {
+            // the change stream catches up to now while writes still flow: the freeze only drains what
+            // arrives after this point, a pipeline latency's worth of changes instead of the whole backlog
             t = System.nanoTime();
-            int attempts = lock(fence);
+            String pre = "pre-" + id;
+            String preLsn = emitMarker(links.source(0), pre);
+            awaitMarker(links.node(0), pre);
+            step("pre-drain", "done", t, "every one of " + options.markerPartitions() + " partitions applied past " + preLsn
+                    + " with writes flowing; the drain inside the freeze takes about as long");
+
+            t = System.nanoTime();
+            int attempts = lock(links.fence());
             fencedAt = System.nanoTime();
             step("fence", "done", t, "LOCK ... IN EXCLUSIVE MODE on " + plan.tables().size() + " tables after " + attempts
                     + " attempt(s); reads go on");
             if (dryRun) {
-                fence.rollback();
+                links.fence().rollback();
                 long freeze = (System.nanoTime() - fencedAt) / 1_000_000;
                 step("marker", "dry-run", System.nanoTime(), "would emit a WAL marker and wait for " + options.markerPartitions()
                         + " partitions to apply past it");
@@ -124,34 +144,49 @@ public final class Cutover {
 
             t = System.nanoTime();
             String marker = "cutover-" + id;
-            String lsn = emitMarker(marker);
+            String lsn = emitMarker(links.source(0), marker);
             step("marker", "done", t, marker + " at " + lsn);
 
+            // the source's rows are fenced, so its counts can run while the stream drains
             t = System.nanoTime();
-            awaitMarker(marker);
+            List<CompletableFuture<Long>> sourceCounts = sourceCounts(links, pool);
+            Failpoints.hang("cutover.drain");
+            awaitMarker(links.node(0), marker);
             step("drain", "done", t, "every one of " + options.markerPartitions() + " partitions applied past " + lsn);
 
+            // verify, foreign keys and sequences touch different things and run side by side: counts read the
+            // partitions, NOT VALID keys take no scan, sequences are their own objects. Should verify fail, the keys
+            // and the moved sequences are harmless (see the class comment)
+            long after = System.nanoTime();
+            CompletableFuture<Long> fks = CompletableFuture.supplyAsync(() -> timed(() -> foreignKeys(links, pool)), pool);
+            CompletableFuture<String> seqs = CompletableFuture.supplyAsync(() -> moveSequences(links, pool), pool);
+            String counts = verifyCounts(links, sourceCounts, pool);
+            step("verify", "done", after, counts);
+            long fkMillis = join(fks);
+            steps.add(new Step("foreign-keys", "done", fkMillis, plan.nodes().get(0).foreignKeys().size()
+                    + " per node, NOT VALID (alongside verify)"));
+            log.info("cutover step foreign-keys: done ({} ms)", fkMillis);
             t = System.nanoTime();
-            String counts = verifyCounts(fence);
-            step("verify", "done", t, counts);
+            String moved = join(seqs);
+            step("sequences", "done", t, moved + " (alongside verify)");
 
             t = System.nanoTime();
-            LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.FOREIGN_KEYS));
-            step("foreign-keys", "done", t, plan.nodes().get(0).foreignKeys().size() + " per node, NOT VALID");
-
-            t = System.nanoTime();
-            String seqs = moveSequences(fence);
-            step("sequences", "done", t, seqs);
-
-            t = System.nanoTime();
-            installWriteFence(fence, id);
+            installWriteFence(links.fence(), id);
             step("write-fence", "done", t, "writes to the " + plan.tables().size() + " source tables now fail with a message naming the cluster");
 
             t = System.nanoTime();
-            fence.commit(); // the point of no return
+            links.fence().commit(); // the point of no return
             long freeze = (System.nanoTime() - fencedAt) / 1_000_000;
             step("release", "done", t, "POINT OF NO RETURN passed: the cluster is the database now; writes were frozen " + freeze + " ms");
-            saveState(id, "CUT_OVER", null);
+            committed = true;
+            Failpoints.hang("cutover.released");
+            try {
+                saveState(id, "CUT_OVER", null);
+            } catch (RuntimeException e) {
+                // the source's triggers say it committed: the next start settles the state (recover())
+                log.warn("cutover {} committed but its state could not be recorded on node 0 ({}); the next start records it", id,
+                        e.getMessage());
+            }
             log.info("cutover {} done: writes frozen {} ms", id, freeze);
 
             t = System.nanoTime();
@@ -166,8 +201,11 @@ public final class Cutover {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
+            if (committed) { // past the point of no return only the validation can fail, and it does not throw
+                throw new IllegalStateException("cutover " + id + " committed, then: " + e.getMessage(), e);
+            }
             long freeze = fencedAt == 0 ? 0 : (System.nanoTime() - fencedAt) / 1_000_000;
-            rollback(fence);
+            // closing the links (try-with-resources, before this block) rolled the fence transaction back
             String reason = e.getMessage();
             step("rollback", "done", System.nanoTime(), "released the source; nothing was cut over: " + reason);
             if (!dryRun) {
@@ -175,13 +213,7 @@ public final class Cutover {
             }
             return report(id, dryRun ? Outcome.REFUSED : Outcome.ROLLED_BACK, Optional.ofNullable(reason), freeze, false);
         } finally {
-            if (fence != null) {
-                try {
-                    fence.close();
-                } catch (SQLException ignored) {
-                    // closing rolls back whatever is left
-                }
-            }
+            pool.shutdownNow();
         }
     }
 
@@ -218,9 +250,8 @@ public final class Cutover {
         }
     }
 
-    private String emitMarker(String marker) throws SQLException {
-        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
-             PreparedStatement ps = c.prepareStatement("SELECT pg_logical_emit_message(true, 'shardlift', ?)::text")) {
+    private static String emitMarker(Connection source, String marker) throws SQLException {
+        try (PreparedStatement ps = source.prepareStatement("SELECT pg_logical_emit_message(true, 'shardlift', ?)::text")) {
             ps.setString(1, marker);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -229,11 +260,9 @@ public final class Cutover {
         }
     }
 
-    private void awaitMarker(String marker) throws SQLException, InterruptedException {
+    private void awaitMarker(Connection node0, String marker) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + options.drainTimeout().toNanos();
-        ConnInfo n0 = plan.spec().nodes().get(0);
-        try (Connection c = DriverManager.getConnection(n0.jdbcUrl(), n0.jdbcProperties());
-             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + ControlSchema.MARKER + " WHERE marker = ?")) {
+        try (PreparedStatement ps = node0.prepareStatement("SELECT count(*) FROM " + ControlSchema.MARKER + " WHERE marker = ?")) {
             ps.setString(1, marker);
             while (true) {
                 try (ResultSet rs = ps.executeQuery()) {
@@ -244,38 +273,51 @@ public final class Cutover {
                     }
                     if (System.nanoTime() > deadline) {
                         throw new TargetException("only " + seen + " of " + options.markerPartitions() + " partitions applied past the"
-                                + " cutover marker in " + options.drainTimeout().toSeconds() + " s — check the applier (shardlift status)");
+                                + " cutover marker " + marker + " in " + options.drainTimeout().toSeconds()
+                                + " s — check the applier (shardlift status)");
                     }
                 }
-                Thread.sleep(2);
+                Thread.sleep(1);
             }
         }
     }
 
-    /** Row counts per table: the source inside the fence, the cluster per node (local tables only), in parallel. */
-    private String verifyCounts(Connection fence) throws SQLException {
+    /** Rows per table on the source, each table on its own connection; the fence keeps them still. */
+    private List<CompletableFuture<Long>> sourceCounts(Links links, ExecutorService pool) {
+        List<CompletableFuture<Long>> out = new ArrayList<>();
+        for (int i = 0; i < plan.tables().size(); i++) {
+            TablePlan t = plan.tables().get(i);
+            Connection c = links.source(i % links.sourceCount());
+            out.add(CompletableFuture.supplyAsync(() -> {
+                synchronized (c) { // more tables than connections: they take turns
+                    try (Statement st = c.createStatement();
+                         ResultSet rs = st.executeQuery("SELECT count(*) FROM " + t.id().quoted())) {
+                        rs.next();
+                        return rs.getLong(1);
+                    } catch (SQLException e) {
+                        throw new SourceException("source " + source.label() + ": counting " + t.id() + ": " + e.getMessage(), e);
+                    }
+                }
+            }, pool));
+        }
+        return out;
+    }
+
+    /** Row counts per table: the source (fenced) against the cluster, every node at once. */
+    private String verifyCounts(Links links, List<CompletableFuture<Long>> sourceCounts, ExecutorService pool) {
         int n = plan.nodeCount();
         List<CompletableFuture<long[]>> perNode = new ArrayList<>();
         for (int k = 0; k < n; k++) {
             int node = k;
-            perNode.add(CompletableFuture.supplyAsync(() -> nodeCounts(node)));
+            perNode.add(CompletableFuture.supplyAsync(() -> nodeCounts(links.node(node), node), pool));
         }
         long[] src = new long[plan.tables().size()];
-        try (Statement st = fence.createStatement()) {
-            for (int i = 0; i < src.length; i++) {
-                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + plan.tables().get(i).id().quoted())) {
-                    rs.next();
-                    src[i] = rs.getLong(1);
-                }
-            }
+        for (int i = 0; i < src.length; i++) {
+            src[i] = join(sourceCounts.get(i));
         }
         long[][] nodes = new long[n][];
-        try {
-            for (int k = 0; k < n; k++) {
-                nodes[k] = perNode.get(k).join();
-            }
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new TargetException(e.getCause().getMessage(), e.getCause());
+        for (int k = 0; k < n; k++) {
+            nodes[k] = join(perNode.get(k));
         }
         List<String> diffs = new ArrayList<>();
         long total = 0;
@@ -305,80 +347,141 @@ public final class Cutover {
         return total + " rows in " + src.length + " tables equal on the source and the cluster";
     }
 
-    private long[] nodeCounts(int node) {
-        ConnInfo ci = plan.spec().nodes().get(node);
+    /** One round trip: a column per table, each the sum over the node's local partitions. */
+    private long[] nodeCounts(Connection c, int node) {
+        List<String> columns = new ArrayList<>();
+        for (TablePlan t : plan.tables()) {
+            List<Integer> local = t.partitionsOn(node, plan.nodeCount());
+            columns.add(local.isEmpty() ? "0::bigint" : local.stream()
+                    .map(p -> "(SELECT count(*) FROM ONLY " + t.partition(p).quoted() + ")").collect(Collectors.joining(" + ")));
+        }
         long[] out = new long[plan.tables().size()];
-        try (Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties()); Statement st = c.createStatement()) {
-            for (int i = 0; i < out.length; i++) {
-                TablePlan t = plan.tables().get(i);
-                String from = t.partitionsOn(node, plan.nodeCount()).stream()
-                        .map(p -> "SELECT count(*) AS c FROM ONLY " + t.partition(p).quoted()).collect(Collectors.joining(" UNION ALL "));
-                try (ResultSet rs = st.executeQuery("SELECT coalesce(sum(c), 0) FROM (" + from + ") x")) {
-                    rs.next();
-                    out[i] = rs.getLong(1);
+        synchronized (c) {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT " + String.join(", ", columns))) {
+                rs.next();
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = rs.getLong(i + 1);
                 }
+                return out;
+            } catch (SQLException e) {
+                throw new TargetException("node " + node + " (" + plan.spec().nodes().get(node).label() + "): counting rows: "
+                        + e.getMessage(), e);
             }
-            return out;
-        } catch (SQLException e) {
-            throw new TargetException("node " + node + " (" + ci.label() + "): counting rows: " + e.getMessage(), e);
         }
     }
 
     /** Node k continues at base + k*inc, stepping N*inc: no two nodes ever hand out the same value. */
-    private String moveSequences(Connection fence) throws SQLException {
-        if (plan.sequences().isEmpty()) {
+    private String moveSequences(Links links, ExecutorService pool) {
+        List<SequenceInfo> seqs = plan.sequences();
+        if (seqs.isEmpty()) {
             return "no sequences";
         }
-        List<String> done = new ArrayList<>();
-        for (SequenceInfo s : plan.sequences()) {
-            long last;
-            boolean called;
-            try (Statement st = fence.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT last_value, is_called FROM " + s.id().quoted())) {
+        long[] base = new long[seqs.size()];
+        String read = seqs.stream().map(s -> "(SELECT CASE WHEN is_called THEN last_value + " + s.increment()
+                + " ELSE last_value END FROM " + s.id().quoted() + ")").collect(Collectors.joining(", "));
+        synchronized (links.fence()) {
+            try (Statement st = links.fence().createStatement(); ResultSet rs = st.executeQuery("SELECT " + read)) {
                 rs.next();
-                last = rs.getLong(1);
-                called = rs.getBoolean(2);
-            }
-            long base = called ? last + s.increment() : last;
-            for (int k = 0; k < plan.nodeCount(); k++) {
-                ConnInfo ci = plan.spec().nodes().get(k);
-                try (Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties());
-                     PreparedStatement ps = c.prepareStatement("SELECT setval(?::regclass, ?, false)")) {
-                    ps.setString(1, s.id().quoted());
-                    ps.setLong(2, base + (long) k * s.increment());
-                    ps.execute();
+                for (int i = 0; i < base.length; i++) {
+                    base[i] = rs.getLong(i + 1);
                 }
+            } catch (SQLException e) {
+                throw new SourceException("source " + source.label() + ": reading sequences: " + e.getMessage(), e);
             }
-            done.add(s.id() + " from " + base);
+        }
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (int k = 0; k < plan.nodeCount(); k++) {
+            int node = k;
+            String set = java.util.stream.IntStream.range(0, seqs.size()).mapToObj(i -> "setval(" + literal(seqs.get(i).id().quoted())
+                    + "::regclass, " + (base[i] + (long) node * seqs.get(i).increment()) + ", false)").collect(Collectors.joining(", "));
+            Connection c = links.nodeAux(node);
+            all.add(CompletableFuture.runAsync(() -> {
+                synchronized (c) {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SELECT " + set);
+                    } catch (SQLException e) {
+                        throw new TargetException("node " + node + ": moving sequences: " + e.getMessage(), e);
+                    }
+                }
+            }, pool));
+        }
+        all.forEach(Cutover::join);
+        List<String> done = new ArrayList<>();
+        for (int i = 0; i < seqs.size(); i++) {
+            done.add(seqs.get(i).id() + " from " + base[i]);
         }
         return String.join(", ", done);
     }
 
+    private static long timed(Runnable r) {
+        long t = System.nanoTime();
+        r.run();
+        return (System.nanoTime() - t) / 1_000_000;
+    }
+
+    /** Every node's foreign keys, NOT VALID, each node in one transaction on its second connection. */
+    private void foreignKeys(Links links, ExecutorService pool) {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (int k = 0; k < plan.nodeCount(); k++) {
+            int node = k;
+            List<io.shardlift.router.plan.Ddl> ddl = plan.nodes().get(k).foreignKeys();
+            if (ddl.isEmpty()) {
+                continue;
+            }
+            Connection c = links.nodeAux(node);
+            all.add(CompletableFuture.runAsync(() -> {
+                synchronized (c) {
+                    try (Statement st = c.createStatement()) {
+                        c.setAutoCommit(false);
+                        st.execute("SET LOCAL lock_timeout = '10s'");
+                        st.execute(ddl.stream().map(io.shardlift.router.plan.Ddl::sql).collect(Collectors.joining(";\n")));
+                        c.commit();
+                    } catch (SQLException e) {
+                        try {
+                            c.rollback();
+                        } catch (SQLException ignored) {
+                            // the connection is closed with the cutover
+                        }
+                        throw new TargetException("node " + node + " (" + plan.spec().nodes().get(node).label()
+                                + "): creating foreign keys: " + e.getMessage(), e);
+                    } finally {
+                        try {
+                            c.setAutoCommit(true);
+                        } catch (SQLException ignored) {
+                            // closed with the cutover
+                        }
+                    }
+                }
+            }, pool));
+        }
+        all.forEach(Cutover::join);
+    }
+
     private void installWriteFence(Connection fence, String id) throws SQLException {
         String where = plan.spec().nodes().stream().map(ConnInfo::label).collect(Collectors.joining(", "));
-        try (Statement st = fence.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS \"shardlift\"");
-            st.execute("CREATE OR REPLACE FUNCTION " + FENCE_FUNCTION + "() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
-                    + " RAISE EXCEPTION 'table %.% moved to the sharded cluster at cutover %', TG_TABLE_SCHEMA, TG_TABLE_NAME, "
-                    + literal(id + " (" + OffsetDateTime.now() + ")")
-                    + " USING ERRCODE = 'read_only_sql_transaction', HINT = " + literal("write to the cluster: " + where) + ";"
-                    + " END $f$");
-            for (TablePlan t : plan.tables()) {
-                st.execute("DROP TRIGGER IF EXISTS " + ident(TRIGGER) + " ON " + t.id().quoted());
-                st.execute("CREATE TRIGGER " + ident(TRIGGER) + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
-                        + t.id().quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION " + FENCE_FUNCTION + "()");
+        StringBuilder sql = new StringBuilder("CREATE SCHEMA IF NOT EXISTS \"shardlift\";\n");
+        sql.append("CREATE OR REPLACE FUNCTION " + FENCE_FUNCTION + "() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+                + " RAISE EXCEPTION 'table %.% moved to the sharded cluster at cutover %', TG_TABLE_SCHEMA, TG_TABLE_NAME, "
+                + literal(id + " (" + OffsetDateTime.now() + ")")
+                + " USING ERRCODE = 'read_only_sql_transaction', HINT = " + literal("write to the cluster: " + where) + ";"
+                + " END $f$;\n");
+        for (TablePlan t : plan.tables()) {
+            sql.append("DROP TRIGGER IF EXISTS " + ident(TRIGGER) + " ON " + t.id().quoted() + ";\n");
+            sql.append("CREATE TRIGGER " + ident(TRIGGER) + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
+                    + t.id().quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION " + FENCE_FUNCTION + "();\n");
+        }
+        synchronized (fence) {
+            try (Statement st = fence.createStatement()) {
+                st.execute(sql.toString()); // one round trip
             }
         }
     }
 
-    private static void rollback(Connection fence) {
-        if (fence == null) {
-            return;
-        }
+    private static <T> T join(CompletableFuture<T> f) {
         try {
-            fence.rollback();
-        } catch (SQLException ignored) {
-            // closing the connection releases the lock too
+            return f.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         }
     }
 
