@@ -1,5 +1,7 @@
 package io.shardlift.cdc.apply;
 
+import static io.shardlift.router.Sql.literal;
+
 import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.event.ChangeEvent;
 import io.shardlift.cdc.event.Op;
@@ -465,16 +467,18 @@ public final class Applier implements AutoCloseable {
         if (markers.isEmpty()) {
             return;
         }
-        try (PreparedStatement ps = control().prepareStatement("INSERT INTO " + ControlSchema.MARKER
+        // the NOTIFY wakes a cutover waiting for these rows (delivered at commit, with them)
+        try (PreparedStatement ps = control().prepareStatement("WITH ins AS (INSERT INTO " + ControlSchema.MARKER
                 + " (marker, topic, kafka_partition, lsn) SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[])"
-                + " ON CONFLICT DO NOTHING")) {
+                + " ON CONFLICT DO NOTHING RETURNING 1) SELECT pg_notify(" + literal(ControlSchema.MARKER_CHANNEL)
+                + ", count(*)::text) FROM ins")) {
             Connection c = ps.getConnection();
             for (int col = 0; col < 4; col++) {
                 int k = col;
                 Object[] values = markers.stream().map(m -> m[k]).toArray();
                 ps.setArray(col + 1, c.createArrayOf(col < 2 ? "text" : col == 2 ? "int4" : "int8", values));
             }
-            ps.executeUpdate();
+            ps.execute();
         } catch (SQLException e) {
             closeControl();
             throw new TargetException("node 0: recording cutover markers: " + e.getMessage(), e);

@@ -32,6 +32,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +43,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code pre-drain}: a first marker through the whole change stream with writes still flowing, so that the
  *       freeze drains only the changes of the last pipeline latency, not a backlog; a stalled stream refuses here,
  *       before any write waits;</li>
+ *   <li>{@code fence-function}: the function the write-fence triggers will call, created before the freeze;</li>
  *   <li>{@code fence}: LOCK the migrated tables on the source IN EXCLUSIVE MODE (reads go on) with a short
  *       lock_timeout, retried; the transaction holding the lock stays open;</li>
  *   <li>{@code marker}: a logical message into the WAL, after every write the lock waited for;</li>
@@ -79,10 +81,22 @@ public final class Cutover {
         }
     }
 
+    /** A pre-drain round longer than this is followed by another, up to {@link #PRE_DRAIN_ROUNDS} rounds. */
+    static final long PRE_DRAIN_ROUND_MS = 1_000;
+    static final int PRE_DRAIN_ROUNDS = 10;
+
+    /** The pre-drain found the change stream too slow to cut over now; nothing was fenced. */
+    static final class Refusal extends RuntimeException {
+        Refusal(String message) {
+            super(message);
+        }
+    }
+
     private final ClusterPlan plan;
     private final Options options;
     private final ConnInfo source;
     private final List<Step> steps = new ArrayList<>();
+    private long lockRequestedAt;
 
     public Cutover(ClusterPlan plan, Options options) {
         this.plan = plan;
@@ -114,19 +128,40 @@ public final class Cutover {
             th.setDaemon(true);
             return th;
         });
-        try (Links links = Links.open(plan, Math.min(plan.tables().size(), 8))) {
+        try (Links links = Links.open(plan, 1 + Math.min(plan.tables().size(), 8))) {
             // the change stream catches up to now while writes still flow: the freeze only drains what
             // arrives after this point, a pipeline latency's worth of changes instead of the whole backlog
+            // a round carries a marker end to end; while a round is slow there was a backlog, and the changes written
+            // during it are the next round's backlog: repeat until a round is short, as its length is the drain's
             t = System.nanoTime();
-            String pre = "pre-" + id;
-            String preLsn = emitMarker(links.source(0), pre);
-            awaitMarker(links.node(0), pre);
-            step("pre-drain", "done", t, "every one of " + options.markerPartitions() + " partitions applied past " + preLsn
-                    + " with writes flowing; the drain inside the freeze takes about as long");
+            String preLsn;
+            long roundMs;
+            int rounds = 0;
+            do {
+                rounds++;
+                long r0 = System.nanoTime();
+                String pre = "pre-" + id + "-" + rounds;
+                preLsn = emitMarker(links.source(0), pre);
+                awaitMarker(links.node(0), pre);
+                roundMs = (System.nanoTime() - r0) / 1_000_000;
+            } while (roundMs > PRE_DRAIN_ROUND_MS && rounds < PRE_DRAIN_ROUNDS);
+            if (roundMs > options.maxLagMs()) {
+                throw new Refusal("the change stream took " + roundMs + " ms to carry a marker to every node, " + rounds
+                        + " times in a row; the freeze would last as long: cut over once it keeps up (shardlift status)");
+            }
+            step("pre-drain", "done", t, rounds + " round(s), the last " + roundMs + " ms: every one of " + options.markerPartitions()
+                    + " partitions applied past " + preLsn + " with writes flowing; the drain inside the freeze takes about as long");
+
+            if (!dryRun) {
+                t = System.nanoTime();
+                createFenceFunction(links.source(0), id); // before the freeze: the triggers inside it only point here
+                step("fence-function", "done", t, FENCE_FUNCTION + " created; no trigger uses it yet");
+            }
 
             t = System.nanoTime();
             int attempts = lock(links.fence());
-            fencedAt = System.nanoTime();
+            // writers queue behind a LOCK that is waiting, so the freeze starts when the attempt that got it began
+            fencedAt = lockRequestedAt;
             step("fence", "done", t, "LOCK ... IN EXCLUSIVE MODE on " + plan.tables().size() + " tables after " + attempts
                     + " attempt(s); reads go on");
             if (dryRun) {
@@ -142,14 +177,14 @@ public final class Cutover {
                 return report(id, Outcome.DRY_RUN, Optional.empty(), freeze, false);
             }
 
+            // the source's rows are fenced, so its counts run while the marker goes through and the stream drains
+            List<CompletableFuture<Long>> sourceCounts = sourceCounts(links, pool);
             t = System.nanoTime();
             String marker = "cutover-" + id;
             String lsn = emitMarker(links.source(0), marker);
             step("marker", "done", t, marker + " at " + lsn);
 
-            // the source's rows are fenced, so its counts can run while the stream drains
             t = System.nanoTime();
-            List<CompletableFuture<Long>> sourceCounts = sourceCounts(links, pool);
             Failpoints.hang("cutover.drain");
             awaitMarker(links.node(0), marker);
             step("drain", "done", t, "every one of " + options.markerPartitions() + " partitions applied past " + lsn);
@@ -171,7 +206,7 @@ public final class Cutover {
             step("sequences", "done", t, moved + " (alongside verify)");
 
             t = System.nanoTime();
-            installWriteFence(links.fence(), id);
+            installWriteFence(links.fence());
             step("write-fence", "done", t, "writes to the " + plan.tables().size() + " source tables now fail with a message naming the cluster");
 
             t = System.nanoTime();
@@ -207,11 +242,17 @@ public final class Cutover {
             long freeze = fencedAt == 0 ? 0 : (System.nanoTime() - fencedAt) / 1_000_000;
             // closing the links (try-with-resources, before this block) rolled the fence transaction back
             String reason = e.getMessage();
-            step("rollback", "done", System.nanoTime(), "released the source; nothing was cut over: " + reason);
+            if (e instanceof Refusal) {
+                step("pre-drain", "refused", t, reason);
+            } else {
+                step("rollback", "done", System.nanoTime(), "released the source; nothing was cut over: " + reason);
+            }
             if (!dryRun) {
                 saveState(id, "ROLLED_BACK", reason);
             }
-            return report(id, dryRun ? Outcome.REFUSED : Outcome.ROLLED_BACK, Optional.ofNullable(reason), freeze, false);
+            // nothing was fenced yet: a refusal, to ask again, like the gate's
+            Outcome outcome = dryRun || fencedAt == 0 ? Outcome.REFUSED : Outcome.ROLLED_BACK;
+            return report(id, outcome, Optional.ofNullable(reason), freeze, false);
         } finally {
             pool.shutdownNow();
         }
@@ -232,6 +273,7 @@ public final class Cutover {
         String tables = plan.tables().stream().map(t -> t.id().quoted()).collect(Collectors.joining(", "));
         for (int attempt = 1; ; attempt++) {
             try (Statement st = fence.createStatement()) {
+                lockRequestedAt = System.nanoTime();
                 st.execute("SAVEPOINT fence");
                 st.execute("SET LOCAL lock_timeout = '" + options.lockTimeout().toMillis() + "ms'");
                 st.execute("LOCK TABLE " + tables + " IN EXCLUSIVE MODE");
@@ -260,8 +302,13 @@ public final class Cutover {
         }
     }
 
+    /**
+     * Waits until node 0 holds the marker's row for every partition: woken by the applier's NOTIFY, so the freeze
+     * does not poll the node it waits on (and every 50 ms in any case).
+     */
     private void awaitMarker(Connection node0, String marker) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + options.drainTimeout().toNanos();
+        PGConnection pg = node0.unwrap(PGConnection.class);
         try (PreparedStatement ps = node0.prepareStatement("SELECT count(*) FROM " + ControlSchema.MARKER + " WHERE marker = ?")) {
             ps.setString(1, marker);
             while (true) {
@@ -277,7 +324,10 @@ public final class Cutover {
                                 + " s — check the applier (shardlift status)");
                     }
                 }
-                Thread.sleep(1);
+                pg.getNotifications(50);
+                if (Thread.interrupted()) {
+                    throw new InterruptedException("interrupted while draining");
+                }
             }
         }
     }
@@ -287,7 +337,7 @@ public final class Cutover {
         List<CompletableFuture<Long>> out = new ArrayList<>();
         for (int i = 0; i < plan.tables().size(); i++) {
             TablePlan t = plan.tables().get(i);
-            Connection c = links.source(i % links.sourceCount());
+            Connection c = links.source(1 + i % (links.sourceCount() - 1)); // source(0) emits the markers
             out.add(CompletableFuture.supplyAsync(() -> {
                 synchronized (c) { // more tables than connections: they take turns
                     try (Statement st = c.createStatement();
@@ -394,7 +444,7 @@ public final class Cutover {
             int node = k;
             String set = java.util.stream.IntStream.range(0, seqs.size()).mapToObj(i -> "setval(" + literal(seqs.get(i).id().quoted())
                     + "::regclass, " + (base[i] + (long) node * seqs.get(i).increment()) + ", false)").collect(Collectors.joining(", "));
-            Connection c = links.nodeAux(node);
+            Connection c = links.nodeSeq(node);
             all.add(CompletableFuture.runAsync(() -> {
                 synchronized (c) {
                     try (Statement st = c.createStatement()) {
@@ -457,14 +507,22 @@ public final class Cutover {
         all.forEach(Cutover::join);
     }
 
-    private void installWriteFence(Connection fence, String id) throws SQLException {
+    /** The function the write-fence triggers call; created before the freeze, harmless while no trigger calls it. */
+    private void createFenceFunction(Connection source, String id) throws SQLException {
         String where = plan.spec().nodes().stream().map(ConnInfo::label).collect(Collectors.joining(", "));
-        StringBuilder sql = new StringBuilder("CREATE SCHEMA IF NOT EXISTS \"shardlift\";\n");
-        sql.append("CREATE OR REPLACE FUNCTION " + FENCE_FUNCTION + "() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
-                + " RAISE EXCEPTION 'table %.% moved to the sharded cluster at cutover %', TG_TABLE_SCHEMA, TG_TABLE_NAME, "
-                + literal(id + " (" + OffsetDateTime.now() + ")")
-                + " USING ERRCODE = 'read_only_sql_transaction', HINT = " + literal("write to the cluster: " + where) + ";"
-                + " END $f$;\n");
+        try (Statement st = source.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS \"shardlift\";\n"
+                    + "CREATE OR REPLACE FUNCTION " + FENCE_FUNCTION + "() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+                    + " RAISE EXCEPTION 'table %.% moved to the sharded cluster at cutover %', TG_TABLE_SCHEMA, TG_TABLE_NAME, "
+                    + literal(id + " (" + OffsetDateTime.now() + ")")
+                    + " USING ERRCODE = 'read_only_sql_transaction', HINT = " + literal("write to the cluster: " + where) + ";"
+                    + " END $f$");
+        }
+    }
+
+    /** The triggers, in the fence transaction: they take over from the lock when it commits. */
+    private void installWriteFence(Connection fence) throws SQLException {
+        StringBuilder sql = new StringBuilder();
         for (TablePlan t : plan.tables()) {
             sql.append("DROP TRIGGER IF EXISTS " + ident(TRIGGER) + " ON " + t.id().quoted() + ";\n");
             sql.append("CREATE TRIGGER " + ident(TRIGGER) + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "

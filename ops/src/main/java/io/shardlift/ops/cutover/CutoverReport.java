@@ -9,7 +9,7 @@ import java.util.Optional;
  * @param outcome     DONE, REFUSED (a gate said no; nothing changed), ROLLED_BACK (a step failed before the point of
  *                    no return; the source is writable as before), DRY_RUN
  * @param reason      why it was refused or rolled back
- * @param freezeMillis how long writes to the source were blocked (lock granted to release), 0 if never fenced
+ * @param freezeMillis how long writes to the source were blocked (from the LOCK request that was granted to the release), 0 if never fenced
  */
 public record CutoverReport(String id, Outcome outcome, Optional<String> reason, List<Step> steps, long freezeMillis,
                             boolean pointOfNoReturnPassed) {

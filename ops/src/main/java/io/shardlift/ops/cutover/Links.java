@@ -3,6 +3,7 @@ package io.shardlift.ops.cutover;
 import io.shardlift.router.SourceException;
 import io.shardlift.router.TargetException;
 import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.ControlSchema;
 import io.shardlift.router.spec.ConnInfo;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -12,7 +13,7 @@ import java.util.List;
 
 /**
  * The connections a cutover uses, all opened before the write freeze begins so none of it is spent on
- * connecting: the fence transaction, a few more source connections for counting, two per node.
+ * connecting: the fence transaction, one source connection for markers and a few for counting, three per node.
  * Closing rolls the fence transaction back if it was not committed.
  */
 final class Links implements AutoCloseable {
@@ -22,6 +23,7 @@ final class Links implements AutoCloseable {
     private final List<Connection> source = new ArrayList<>();
     private final List<Connection> nodes = new ArrayList<>();
     private final List<Connection> nodesAux = new ArrayList<>();
+    private final List<Connection> nodesSeq = new ArrayList<>();
 
     private Links() {
     }
@@ -43,7 +45,13 @@ final class Links implements AutoCloseable {
             ConnInfo n = plan.spec().nodes().get(k);
             try {
                 l.nodes.add(l.connect(n));
+                if (k == 0) {
+                    try (java.sql.Statement st = l.nodes.get(0).createStatement()) {
+                        st.execute("LISTEN " + io.shardlift.router.Sql.ident(ControlSchema.MARKER_CHANNEL));
+                    }
+                }
                 l.nodesAux.add(l.connect(n));
+                l.nodesSeq.add(l.connect(n));
             } catch (SQLException e) {
                 l.close();
                 throw new TargetException("node " + k + " (" + n.label() + "): cannot connect for the cutover: " + e.getMessage(), e);
@@ -77,6 +85,11 @@ final class Links implements AutoCloseable {
     /** A second connection to node k, for work that runs beside what the first does. */
     Connection nodeAux(int k) {
         return nodesAux.get(k);
+    }
+
+    /** A third connection to node k, for the sequences. */
+    Connection nodeSeq(int k) {
+        return nodesSeq.get(k);
     }
 
     @Override

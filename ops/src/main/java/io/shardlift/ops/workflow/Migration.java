@@ -24,6 +24,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -60,6 +61,8 @@ public final class Migration implements AutoCloseable {
     private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
     private volatile boolean cuttingOver;
+    private final LagProbe probe;
+    private volatile boolean cutOver;
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
@@ -79,6 +82,13 @@ public final class Migration implements AutoCloseable {
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
         this.cutover = new Cutover(plan, Cutover.Options.defaults(kafka.topicPartitions() * plan.tables().size()));
+        // probes only while the stream runs for a cutover to come: not during the copy, nor a cutover, nor after one
+        this.probe = new LagProbe(plan, kafka.topicPartitions() * plan.tables().size(), () -> snapshot.get() != null
+                && !cutOver && !cutoverLock.isLocked() && capture.status().state() == Capture.State.STREAMING
+                && applier.status().readyTables().size() == plan.tables().size());
+        Gauge.builder("shardlift.lag.end_to_end.ms", this, m -> m.probe.lagMillis().orElse(-1))
+                .description("a marker's round trip from the source's WAL through Kafka to every node (-1: none yet)")
+                .register(registry);
         Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
                 .onSlotReady(capture::start);
         this.snapshotThread = new Thread(() -> {
@@ -109,8 +119,10 @@ public final class Migration implements AutoCloseable {
     public static Migration start(ClusterPlan plan, Options options, MeterRegistry registry) {
         Migration m = new Migration(plan, options, registry);
         m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
+        m.cutOver = m.cutover.readState().map(st -> st.startsWith("CUT_OVER")).orElse(false);
         m.applier.start();
         m.snapshotThread.start();
+        m.probe.start();
         return m;
     }
 
@@ -166,6 +178,11 @@ public final class Migration implements AutoCloseable {
                 || !applier.caughtUp()) {
             return false;
         }
+        // the decisive test: a marker went all the way, quickly, and the one under way is not late
+        OptionalLong endToEnd = probe.lagMillis();
+        if (endToEnd.isEmpty() || endToEnd.getAsLong() >= CAUGHT_UP_MS) {
+            return false;
+        }
         // the capture's own lag reads 0 before its first batch: compare what Kafka holds with the source's WAL now
         if (System.nanoTime() - sourceLsnReadAt > 500_000_000L) {
             refreshSourcePosition();
@@ -173,12 +190,20 @@ public final class Migration implements AutoCloseable {
         return walLagBytes() < CAUGHT_UP_WAL_BYTES;
     }
 
+    /** The longest end-to-end round trip that still counts as caught up. */
+    static final long CAUGHT_UP_MS = 2_000;
+
+    /** The end-to-end lag the lag probe measured, if a probe has gone all the way yet. */
+    public OptionalLong endToEndProbeMillis() {
+        return probe.lagMillis();
+    }
+
     /** WAL the capture may still have to read while counting as caught up: a few in-flight transactions. */
     static final long CAUGHT_UP_WAL_BYTES = 4L << 20;
 
     /** End-to-end lag: the larger of the capture's (source commit to Kafka) and the applier's (commit to node). */
     long endToEndLagMillis() {
-        return Math.max(capture.status().lagMillis(), applier.status().commitLagMs());
+        return Math.max(Math.max(capture.status().lagMillis(), applier.status().commitLagMs()), probe.lagMillis().orElse(0));
     }
 
     /** Reads the source's current WAL position (for the lag in bytes). */
@@ -242,6 +267,9 @@ public final class Migration implements AutoCloseable {
                 return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), 5_000);
             }, dryRun);
             lastCutover.set(r);
+            if (r.outcome() == CutoverReport.Outcome.DONE) {
+                cutOver = true;
+            }
             return r;
         } finally {
             cuttingOver = false;
@@ -274,6 +302,7 @@ public final class Migration implements AutoCloseable {
     /** Stops every stage; what each finished is durable and the next run goes on from there. */
     @Override
     public void close() {
+        probe.close();
         snapshotThread.interrupt();
         try {
             snapshotThread.join(30_000);

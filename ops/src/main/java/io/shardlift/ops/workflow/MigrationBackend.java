@@ -42,6 +42,8 @@ public final class MigrationBackend implements ControlBackend {
             tables.add(row);
         }
         s.put("tables", tables);
+        // a marker's round trip through the whole stream; null until one has gone all the way
+        s.put("endToEndLagMs", m.endToEndProbeMillis().isPresent() ? m.endToEndProbeMillis().getAsLong() : null);
         Capture.Status cs = m.captureStatus();
         Map<String, Object> capture = new LinkedHashMap<>();
         capture.put("state", cs.state().name());

@@ -26,6 +26,8 @@ public final class ControlSchema {
     public static final String BARRIER = SCHEMA + ".\"barrier\"";
     /** Node 0 only: per marker, the Kafka partitions that applied everything before it on every node. */
     public static final String MARKER = SCHEMA + ".\"marker\"";
+    /** The channel node 0 NOTIFYs when marker rows were recorded. */
+    public static final String MARKER_CHANNEL = "shardlift_marker";
 
     static final List<String> DDL = List.of(
             "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,

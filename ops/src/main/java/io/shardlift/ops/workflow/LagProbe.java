@@ -1,0 +1,162 @@
+package io.shardlift.ops.workflow;
+
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.ControlSchema;
+import io.shardlift.router.spec.ConnInfo;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.OptionalLong;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The change stream's lag measured end to end, the way the cutover drains: a marker written into the source's WAL
+ * and timed until every partition of every topic has applied past it on every node. Position- and timestamp-based
+ * lags cannot tell a capture that is reading a backlog from one that is current (measured: a capture 30 s behind
+ * after the copy looked caught up, heartbeats and WAL from other databases blur both); a marker cannot be early.
+ * One probe at a time, a new one every half second while {@code active} says so; old probe rows are deleted.
+ */
+final class LagProbe implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(LagProbe.class);
+    static final String PREFIX = "probe-";
+
+    private final ClusterPlan plan;
+    private final int markerPartitions;
+    private final BooleanSupplier active;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "shardlift-lag-probe");
+        t.setDaemon(true);
+        return t;
+    });
+    private final String run = Long.toHexString(System.nanoTime());
+    private Connection source;
+    private Connection node0;
+    private long sequence;
+    private String outstanding;
+    private volatile long emittedAt;
+    private volatile boolean pending;
+    private volatile long lastRoundTripMs = -1;
+    private long nextCleanup;
+
+    LagProbe(ClusterPlan plan, int markerPartitions, BooleanSupplier active) {
+        this.plan = plan;
+        this.markerPartitions = markerPartitions;
+        this.active = active;
+    }
+
+    void start() {
+        timer.scheduleWithFixedDelay(this::tick, 500, 500, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The last round trip, or how long the probe under way has been travelling if that is longer; empty until a
+     * probe has gone all the way.
+     */
+    OptionalLong lagMillis() {
+        long last = lastRoundTripMs;
+        if (last < 0) {
+            return OptionalLong.empty();
+        }
+        long travelling = pending ? (System.nanoTime() - emittedAt) / 1_000_000 : 0;
+        return OptionalLong.of(Math.max(last, travelling));
+    }
+
+    private void tick() {
+        try {
+            if (!active.getAsBoolean()) {
+                pending = false;
+                outstanding = null;
+                return;
+            }
+            if (outstanding == null) {
+                outstanding = PREFIX + run + "-" + (++sequence);
+                emit(outstanding);
+                emittedAt = System.nanoTime();
+                pending = true;
+                return;
+            }
+            if (applied(outstanding)) {
+                lastRoundTripMs = (System.nanoTime() - emittedAt) / 1_000_000;
+                pending = false;
+                outstanding = null;
+            }
+            if (System.nanoTime() > nextCleanup) {
+                cleanup();
+                nextCleanup = System.nanoTime() + 60_000_000_000L;
+            }
+        } catch (SQLException | RuntimeException e) {
+            log.debug("lag probe: {}", e.getMessage());
+            closeQuietly();
+            outstanding = null; // a lost probe is replaced; the one travelling meanwhile still counts as lag
+        }
+    }
+
+    private void emit(String marker) throws SQLException {
+        if (source == null || source.isClosed()) {
+            ConnInfo s = plan.spec().source();
+            source = DriverManager.getConnection(s.jdbcUrl(), s.jdbcProperties());
+        }
+        try (PreparedStatement ps = source.prepareStatement("SELECT pg_logical_emit_message(true, 'shardlift', ?)")) {
+            ps.setString(1, marker);
+            ps.execute();
+        }
+    }
+
+    private Connection node0() throws SQLException {
+        if (node0 == null || node0.isClosed()) {
+            ConnInfo n = plan.spec().nodes().get(0);
+            node0 = DriverManager.getConnection(n.jdbcUrl(), n.jdbcProperties());
+        }
+        return node0;
+    }
+
+    private boolean applied(String marker) throws SQLException {
+        try (PreparedStatement ps = node0().prepareStatement("SELECT count(*) FROM " + ControlSchema.MARKER + " WHERE marker = ?")) {
+            ps.setString(1, marker);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) >= markerPartitions;
+            }
+        }
+    }
+
+    private void cleanup() throws SQLException {
+        try (PreparedStatement ps = node0().prepareStatement("DELETE FROM " + ControlSchema.MARKER
+                + " WHERE marker LIKE '" + PREFIX + "%' AND applied_at < now() - interval '1 minute'")) {
+            ps.executeUpdate();
+        }
+    }
+
+    private void closeQuietly() {
+        for (Connection c : new Connection[] {source, node0}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (SQLException ignored) {
+                // reopened on the next tick
+            }
+        }
+        source = null;
+        node0 = null;
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        try {
+            timer.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeQuietly();
+    }
+}
