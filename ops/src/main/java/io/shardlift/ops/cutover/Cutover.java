@@ -163,7 +163,9 @@ public final class Cutover {
             // writers queue behind a LOCK that is waiting, so the freeze starts when the attempt that got it began
             fencedAt = lockRequestedAt;
             step("fence", "done", t, "LOCK ... IN EXCLUSIVE MODE on " + plan.tables().size() + " tables after " + attempts
-                    + " attempt(s); reads go on");
+                    + " attempt(s)" + (attempts > 1 ? " (" + (attempts - 1) + " timed out after " + options.lockTimeout().toMillis()
+                    + " ms each, writers waiting behind them; with the pauses between, " + (fencedAt - t) / 1_000_000
+                    + " ms before the freeze began)" : "") + "; reads go on");
             if (dryRun) {
                 links.fence().rollback();
                 long freeze = (System.nanoTime() - fencedAt) / 1_000_000;
