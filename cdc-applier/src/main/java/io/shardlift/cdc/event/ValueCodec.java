@@ -43,11 +43,8 @@ abstract class ValueCodec {
         };
     }
 
-    static ValueCodec array(ValueCodec element) {
-        return new ArrayCodec(element);
-    }
-
-    static final ValueCodec INTEGER = new ValueCodec() {
+    /** Values held as a Java long (integers, days, microseconds), written zig-zag varint; only the text differs. */
+    private abstract static class LongCodec extends ValueCodec {
         @Override
         void write(BinaryOut out, Object v) {
             out.writeZigZag((Long) v);
@@ -57,7 +54,13 @@ abstract class ValueCodec {
         Object read(BinaryIn in) {
             return in.readZigZag();
         }
+    }
 
+    static ValueCodec array(ValueCodec element) {
+        return new ArrayCodec(element);
+    }
+
+    static final ValueCodec INTEGER = new LongCodec() {
         @Override
         String toText(Object v) {
             return v.toString();
@@ -210,17 +213,7 @@ abstract class ValueCodec {
         }
     };
 
-    static final ValueCodec DATE = new ValueCodec() {
-        @Override
-        void write(BinaryOut out, Object v) {
-            out.writeZigZag((Long) v);
-        }
-
-        @Override
-        Object read(BinaryIn in) {
-            return in.readZigZag();
-        }
-
+    static final ValueCodec DATE = new LongCodec() {
         @Override
         String toText(Object v) {
             StringBuilder sb = new StringBuilder(16);
@@ -233,17 +226,7 @@ abstract class ValueCodec {
         }
     };
 
-    static final ValueCodec TIME = new ValueCodec() {
-        @Override
-        void write(BinaryOut out, Object v) {
-            out.writeZigZag((Long) v);
-        }
-
-        @Override
-        Object read(BinaryIn in) {
-            return in.readZigZag();
-        }
-
+    static final ValueCodec TIME = new LongCodec() {
         @Override
         String toText(Object v) {
             long micros = (Long) v;
@@ -253,17 +236,7 @@ abstract class ValueCodec {
         }
     };
 
-    static final ValueCodec TIMESTAMP = new ValueCodec() {
-        @Override
-        void write(BinaryOut out, Object v) {
-            out.writeZigZag((Long) v);
-        }
-
-        @Override
-        Object read(BinaryIn in) {
-            return in.readZigZag();
-        }
-
+    static final ValueCodec TIMESTAMP = new LongCodec() {
         @Override
         String toText(Object v) {
             long micros = (Long) v;

@@ -311,7 +311,7 @@ public final class Cutover {
     private void awaitMarker(Connection node0, String marker) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + options.drainTimeout().toNanos();
         PGConnection pg = node0.unwrap(PGConnection.class);
-        try (PreparedStatement ps = node0.prepareStatement("SELECT count(*) FROM " + ControlSchema.MARKER + " WHERE marker = ?")) {
+        try (PreparedStatement ps = node0.prepareStatement(ControlSchema.MARKER_COUNT)) {
             ps.setString(1, marker);
             while (true) {
                 try (ResultSet rs = ps.executeQuery()) {

@@ -119,7 +119,7 @@ final class LagProbe implements AutoCloseable {
     }
 
     private boolean applied(String marker) throws SQLException {
-        try (PreparedStatement ps = node0().prepareStatement("SELECT count(*) FROM " + ControlSchema.MARKER + " WHERE marker = ?")) {
+        try (PreparedStatement ps = node0().prepareStatement(ControlSchema.MARKER_COUNT)) {
             ps.setString(1, marker);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

@@ -28,6 +28,8 @@ public final class ControlSchema {
     public static final String MARKER = SCHEMA + ".\"marker\"";
     /** The channel node 0 NOTIFYs when marker rows were recorded. */
     public static final String MARKER_CHANNEL = "shardlift_marker";
+    /** How many partitions applied past marker {@code ?} on every node (a marker is through once all have). */
+    public static final String MARKER_COUNT = "SELECT count(*) FROM " + MARKER + " WHERE marker = ?";
 
     static final List<String> DDL = List.of(
             "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,
