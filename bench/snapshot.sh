@@ -196,7 +196,7 @@ chown "$PG_OWNER" "$RUN/pg" "$RUN/sock"
 # the shardlift program: built (if the sources changed) before anything is timed
 if [[ -n "$JAR" ]]; then
   # the launcher's own default JVM options
-  SHARDLIFT=(java ${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC} -jar "$JAR")
+  SHARDLIFT=(java ${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC -XX:TieredStopAtLevel=1} -jar "$JAR")
 else
   say "checking that ./shardlift runs (the launcher builds ops/target/shardlift.jar if sources changed) ..."
   (cd "$REPO" && ./shardlift --version >"$RUN/launcher-build.log" 2>&1) || {
@@ -346,7 +346,7 @@ NODE_NAMES=(); for ((i = 0; i < NODES; i++)); do NODE_NAMES+=("node$i"); done
 checkpoint_all
 mark_logs source "${NODE_NAMES[@]}"
 JFR_FILE="$RUN/shardlift.jfr"
-JAVA_OPTS_USED="${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC}"
+JAVA_OPTS_USED="${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC -XX:TieredStopAtLevel=1}"
 if [[ "$JFR" -eq 1 ]]; then
   JAVA_OPTS_USED="$JAVA_OPTS_USED -XX:StartFlightRecording=filename=$JFR_FILE,settings=profile"
   export SHARDLIFT_JAVA_OPTS="$JAVA_OPTS_USED"
@@ -364,12 +364,12 @@ a_pid=$!
 sample_cpu "$a_pid" "$RUN/a-cpu.txt" source "$(IFS=,; echo "${NODE_NAMES[*]}")" &
 a_sampler=$!
 a_rc=0; wait "$a_pid" || a_rc=$?
+ta1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
 wait "$a_sampler" || true
 if [[ "$a_rc" -ne 0 ]]; then
   tail -30 "$RUN/shardlift.err" >&2
   die "(a) shardlift snapshot failed (exit $a_rc); log: $RUN/shardlift.err"
 fi
-ta1=$(now)
 A_BUSY=$(secs "$busy_a0" "$(machine_busy)")
 A_END=$(clock)
 slice_logs a source "${NODE_NAMES[@]}"
@@ -401,12 +401,12 @@ c_pid=$!
 sample_cpu "$c_pid" "$RUN/c-cpu.txt" source pgcopydb &
 c_sampler=$!
 c_rc=0; wait "$c_pid" || c_rc=$?
+tc1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
 wait "$c_sampler" || true
 if [[ "$c_rc" -ne 0 ]]; then
   tail -30 "$RUN/pgcopydb.err" >&2
   die "(c) pgcopydb clone failed (exit $c_rc); log: $RUN/pgcopydb.err"
 fi
-tc1=$(now)
 C_BUSY=$(secs "$busy_c0" "$(machine_busy)")
 C_END=$(clock)
 slice_logs c source pgcopydb

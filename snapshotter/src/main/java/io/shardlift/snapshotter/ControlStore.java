@@ -19,18 +19,94 @@ import java.util.Set;
  * Reads and writes the copy's durable state in the nodes' {@code shardlift} schema. Node 0 holds the
  * cluster-wide facts (chunk plans, per-table copy state, the consistent point); every node holds which
  * chunks and indexes it has, written in the transaction that wrote them.
+ *
+ * <p>One connection per node serves every read and write of the store, for the store's life: a PostgreSQL
+ * backend costs a fork and a catalog cache warm-up (40 ms of node CPU each on the benchmark machine), and a
+ * snapshot used to open some 50 of them for control statements alone. A connection lost between two calls
+ * (a node restarted) is replaced once, transparently; a second failure is the caller's.
  */
-final class ControlStore {
+final class ControlStore implements AutoCloseable {
 
     private final List<ConnInfo> nodes;
+    private final Connection[] shared;
+    private final Object[] locks;
 
     ControlStore(List<ConnInfo> nodes) {
         this.nodes = List.copyOf(nodes);
+        this.shared = new Connection[nodes.size()];
+        this.locks = new Object[nodes.size()];
+        for (int n = 0; n < locks.length; n++) {
+            locks[n] = new Object();
+        }
     }
 
+    /** A new connection of the caller's own, for work that needs its own transaction or session (copy, indexes). */
     Connection connect(int node) throws SQLException {
         ConnInfo c = nodes.get(node);
         return DriverManager.getConnection(c.jdbcUrl(), c.jdbcProperties());
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T on(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code work} on the node's shared connection (autocommit), again on a fresh one if the connection was lost. */
+    private <T> T withShared(int node, Work<T> work) throws SQLException {
+        synchronized (locks[node]) {
+            for (int attempt = 1; ; attempt++) {
+                boolean fresh = shared[node] == null;
+                if (fresh) {
+                    shared[node] = connect(node);
+                }
+                try {
+                    return work.on(shared[node]);
+                } catch (SQLException e) {
+                    if (!shared[node].getAutoCommit()) {
+                        rollbackQuietly(shared[node]);
+                        shared[node].setAutoCommit(true);
+                    }
+                    if (fresh || attempt > 1 || !connectionLost(e)) {
+                        throw e;
+                    }
+                    closeQuietly(shared[node]);
+                    shared[node] = null;
+                }
+            }
+        }
+    }
+
+    private static boolean connectionLost(SQLException e) {
+        String state = e.getSQLState();
+        return state == null || state.startsWith("08") || state.startsWith("57P");
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // the connection is replaced or the caller sees the first error
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException ignored) {
+            // already gone
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int n = 0; n < shared.length; n++) {
+            synchronized (locks[n]) {
+                if (shared[n] != null) {
+                    closeQuietly(shared[n]);
+                    shared[n] = null;
+                }
+            }
+        }
     }
 
     String label(int node) {
@@ -45,33 +121,35 @@ final class ControlStore {
     }
 
     Optional<TableState> tableState(TableId table) {
-        try (Connection c = connect(0)) {
-            String keyColumn;
-            long est;
-            boolean copied;
-            try (PreparedStatement ps = c.prepareStatement("SELECT key_column, chunks, estimated_rows, copied_at IS NOT NULL FROM "
-                    + ControlSchema.COPY_TABLE + " WHERE table_name = ?")) {
-                ps.setString(1, table.toString());
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        return Optional.empty();
-                    }
-                    keyColumn = rs.getString(1);
-                    est = rs.getLong(3);
-                    copied = rs.getBoolean(4);
-                }
-            }
-            List<Chunk> chunks = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT chunk, lo, hi FROM " + ControlSchema.COPY_CHUNK
-                    + " WHERE table_name = ? ORDER BY chunk")) {
-                ps.setString(1, table.toString());
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        chunks.add(new Chunk(rs.getInt(1), Optional.ofNullable(rs.getString(2)), Optional.ofNullable(rs.getString(3))));
+        try {
+            return withShared(0, c -> {
+                String keyColumn;
+                long est;
+                boolean copied;
+                try (PreparedStatement ps = c.prepareStatement("SELECT key_column, chunks, estimated_rows, copied_at IS NOT NULL FROM "
+                        + ControlSchema.COPY_TABLE + " WHERE table_name = ?")) {
+                    ps.setString(1, table.toString());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            return Optional.empty();
+                        }
+                        keyColumn = rs.getString(1);
+                        est = rs.getLong(3);
+                        copied = rs.getBoolean(4);
                     }
                 }
-            }
-            return Optional.of(new TableState(keyColumn, chunks, est, copied));
+                List<Chunk> chunks = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT chunk, lo, hi FROM " + ControlSchema.COPY_CHUNK
+                        + " WHERE table_name = ? ORDER BY chunk")) {
+                    ps.setString(1, table.toString());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            chunks.add(new Chunk(rs.getInt(1), Optional.ofNullable(rs.getString(2)), Optional.ofNullable(rs.getString(3))));
+                        }
+                    }
+                }
+                return Optional.of(new TableState(keyColumn, chunks, est, copied));
+            });
         } catch (SQLException e) {
             throw new TargetException(label(0) + ": cannot read the copy state of " + table + ": " + e.getMessage(), e);
         }
@@ -79,27 +157,31 @@ final class ControlStore {
 
     /** Fixes a table's chunks before its first row is copied; they never change afterwards. */
     void saveChunkPlan(TableId table, String keyColumn, List<Chunk> chunks, long estimatedRows) {
-        try (Connection c = connect(0)) {
-            c.setAutoCommit(false);
-            try (PreparedStatement t = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_TABLE
-                    + " (table_name, key_column, chunks, estimated_rows) VALUES (?, ?, ?, ?)");
-                 PreparedStatement ch = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_CHUNK
-                         + " (table_name, chunk, lo, hi) VALUES (?, ?, ?, ?)")) {
-                t.setString(1, table.toString());
-                t.setString(2, keyColumn);
-                t.setInt(3, chunks.size());
-                t.setLong(4, estimatedRows);
-                t.executeUpdate();
-                for (Chunk k : chunks) {
-                    ch.setString(1, table.toString());
-                    ch.setInt(2, k.index());
-                    ch.setString(3, k.lo().orElse(null));
-                    ch.setString(4, k.hi().orElse(null));
-                    ch.addBatch();
+        try {
+            withShared(0, c -> {
+                c.setAutoCommit(false);
+                try (PreparedStatement t = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_TABLE
+                        + " (table_name, key_column, chunks, estimated_rows) VALUES (?, ?, ?, ?)");
+                     PreparedStatement ch = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_CHUNK
+                             + " (table_name, chunk, lo, hi) VALUES (?, ?, ?, ?)")) {
+                    t.setString(1, table.toString());
+                    t.setString(2, keyColumn);
+                    t.setInt(3, chunks.size());
+                    t.setLong(4, estimatedRows);
+                    t.executeUpdate();
+                    for (Chunk k : chunks) {
+                        ch.setString(1, table.toString());
+                        ch.setInt(2, k.index());
+                        ch.setString(3, k.lo().orElse(null));
+                        ch.setString(4, k.hi().orElse(null));
+                        ch.addBatch();
+                    }
+                    ch.executeBatch();
                 }
-                ch.executeBatch();
-            }
-            c.commit();
+                c.commit();
+                c.setAutoCommit(true);
+                return null;
+            });
         } catch (SQLException e) {
             throw new TargetException(label(0) + ": cannot record the chunks of " + table + ": " + e.getMessage(), e);
         }
@@ -117,28 +199,34 @@ final class ControlStore {
 
     /** Chunks of {@code table} whose rows {@code node} holds. */
     Set<Integer> doneChunks(int node, TableId table) {
-        try (Connection c = connect(node); PreparedStatement ps = c.prepareStatement(
-                "SELECT chunk FROM " + ControlSchema.COPY_DONE + " WHERE table_name = ?")) {
-            ps.setString(1, table.toString());
-            Set<Integer> done = new HashSet<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    done.add(rs.getInt(1));
+        try {
+            return withShared(node, c -> {
+                try (PreparedStatement ps = c.prepareStatement("SELECT chunk FROM " + ControlSchema.COPY_DONE + " WHERE table_name = ?")) {
+                    ps.setString(1, table.toString());
+                    Set<Integer> done = new HashSet<>();
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            done.add(rs.getInt(1));
+                        }
+                    }
+                    return done;
                 }
-            }
-            return done;
+            });
         } catch (SQLException e) {
             throw new TargetException(label(node) + ": cannot read the copy progress: " + e.getMessage(), e);
         }
     }
 
     boolean indexed(int node, TableId table) {
-        try (Connection c = connect(node); PreparedStatement ps = c.prepareStatement(
-                "SELECT 1 FROM " + ControlSchema.COPY_INDEX + " WHERE table_name = ?")) {
-            ps.setString(1, table.toString());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
+        try {
+            return withShared(node, c -> {
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + ControlSchema.COPY_INDEX + " WHERE table_name = ?")) {
+                    ps.setString(1, table.toString());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        return rs.next();
+                    }
+                }
+            });
         } catch (SQLException e) {
             throw new TargetException(label(node) + ": cannot read the index progress: " + e.getMessage(), e);
         }
@@ -150,23 +238,30 @@ final class ControlStore {
     }
 
     Optional<String> meta(String key) {
-        try (Connection c = connect(0); PreparedStatement ps = c.prepareStatement(
-                "SELECT value FROM " + ControlSchema.META + " WHERE key = ?")) {
-            ps.setString(1, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
-            }
+        try {
+            return withShared(0, c -> {
+                try (PreparedStatement ps = c.prepareStatement("SELECT value FROM " + ControlSchema.META + " WHERE key = ?")) {
+                    ps.setString(1, key);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+                    }
+                }
+            });
         } catch (SQLException e) {
             throw new TargetException(label(0) + ": cannot read " + key + ": " + e.getMessage(), e);
         }
     }
 
     private void update(int node, String sql, String... args) {
-        try (Connection c = connect(node); PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setString(i + 1, args[i]);
-            }
-            ps.executeUpdate();
+        try {
+            withShared(node, c -> {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    for (int i = 0; i < args.length; i++) {
+                        ps.setString(i + 1, args[i]);
+                    }
+                    return ps.executeUpdate();
+                }
+            });
         } catch (SQLException e) {
             throw new TargetException(label(node) + ": " + e.getMessage(), e);
         }

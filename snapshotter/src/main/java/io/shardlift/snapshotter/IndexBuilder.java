@@ -24,18 +24,21 @@ import org.slf4j.LoggerFactory;
  * unindexed table and indexing once is faster than maintaining the index row by row), then ANALYZEs the
  * local partitions so the nodes plan well from the first query.
  */
-final class IndexBuilder {
+final class IndexBuilder implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(IndexBuilder.class);
 
     private final ClusterPlan plan;
     private final ControlStore store;
     private final ExecutorService pool;
+    /** One session per node for every table's builds (they run one table at a time per node): a backend is not free. */
+    private final Connection[] sessions;
 
     IndexBuilder(ClusterPlan plan, ControlStore store, ExecutorService pool) {
         this.plan = plan;
         this.store = store;
         this.pool = pool;
+        this.sessions = new Connection[plan.nodeCount()];
     }
 
     /** Builds the table's indexes on each node that has not recorded them yet, all nodes at once. */
@@ -59,8 +62,8 @@ final class IndexBuilder {
         }
         long t0 = System.nanoTime();
         List<Ddl> ddl = plan.nodes().get(node).indexes(id);
-        try (Connection c = store.connect(node); Statement st = c.createStatement()) {
-            st.execute("SET maintenance_work_mem = '256MB'");
+        try (Statement st = session(node).createStatement()) {
+            Connection c = st.getConnection();
             for (Ddl d : ddl) {
                 st.execute(d.sql());
             }
@@ -73,9 +76,39 @@ final class IndexBuilder {
                 ps.executeUpdate();
             }
         } catch (SQLException e) {
+            drop(node);
             throw new TargetException(store.label(node) + ": building the keys and indexes of " + id + ": " + e.getMessage(), e);
         }
         log.info("{}: {} indexed and analyzed ({} statements, {} ms)", store.label(node), id, ddl.size(),
                 (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    private synchronized Connection session(int node) throws SQLException {
+        if (sessions[node] == null) {
+            Connection c = store.connect(node);
+            try (Statement st = c.createStatement()) {
+                st.execute("SET maintenance_work_mem = '256MB'");
+            }
+            sessions[node] = c;
+        }
+        return sessions[node];
+    }
+
+    private synchronized void drop(int node) {
+        if (sessions[node] != null) {
+            try {
+                sessions[node].close();
+            } catch (SQLException ignored) {
+                // a broken session is what got us here
+            }
+            sessions[node] = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int n = 0; n < sessions.length; n++) {
+            drop(n);
+        }
     }
 }

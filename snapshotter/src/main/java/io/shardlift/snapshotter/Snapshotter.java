@@ -74,6 +74,14 @@ public final class Snapshotter {
     }
 
     public SnapshotResult run() throws InterruptedException {
+        try {
+            return copyAll();
+        } finally {
+            store.close();
+        }
+    }
+
+    private SnapshotResult copyAll() throws InterruptedException {
         long t0 = System.nanoTime();
         LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.TABLES));
         List<TableId> ids = plan.tables().stream().map(TablePlan::id).toList();
@@ -103,6 +111,7 @@ public final class Snapshotter {
             ExecutorService indexPool = Executors.newFixedThreadPool(Math.max(2, plan.nodeCount()), daemon("shardlift-index"));
             ExecutorService tablePool = Executors.newSingleThreadExecutor(daemon("shardlift-index-table"));
             List<CopyWorker> workers = new ArrayList<>();
+            IndexBuilder indexes = new IndexBuilder(plan, store, indexPool);
             try {
                 if (anyCopy) {
                     for (int j = 0; j < options.jobs(); j++) {
@@ -111,7 +120,6 @@ public final class Snapshotter {
                 }
                 // every job has imported the snapshot: the exporting connection may go
                 snapshot.close();
-                IndexBuilder indexes = new IndexBuilder(plan, store, indexPool);
                 List<Future<?>> indexJobs = new ArrayList<>();
                 AtomicReference<Throwable> failure = new AtomicReference<>();
 
@@ -174,6 +182,7 @@ public final class Snapshotter {
                 workers.forEach(CopyWorker::close);
                 tablePool.shutdownNow();
                 indexPool.shutdownNow();
+                indexes.close();
             }
             for (CopyProgress.TableView v : progress.tables()) {
                 rows += v.rows();
