@@ -346,6 +346,12 @@ public final class Applier implements AutoCloseable {
     }
 
     private void route(TableApply t, ChangeEvent e, TopicPartitionKey tp, long offset, long[] applied, NodeBatch[] batches) {
+        // A source INSERT of a widened table goes to the owner alone, with no sweep of the other partitions: the key
+        // did not exist on the source just before it, so the cluster holds no old copy of it. Where a copy taken later
+        // (a resumed snapshot) holds the key elsewhere, the key changed after this INSERT, and that change, an UPDATE or
+        // DELETE, comes later in the stream and sweeps every node. A key the cluster held from an earlier life was
+        // deleted before the INSERT, and that DELETE swept it. So inserts, most of a write load, cost one node, not all.
+        boolean freshInsert = t.widened && e.op() == Op.INSERT;
         // a key change's new row, or a widened table's update that may have moved the row, cannot keep
         // TOAST values from an old row on the target: take them from the source
         if (e.op() != Op.DELETE && e.after().hasUnchanged() && (e.op() == Op.INSERT || t.widened)) {
@@ -371,7 +377,7 @@ public final class Applier implements AutoCloseable {
             key = t.codec.keyOf(e.after());
             partition = t.partitionOfRow(e.after());
             // a widened table's full image may have moved the row: every node drops its old copy
-            everyNode = !t.plan.sharded() || t.widened;
+            everyNode = !t.plan.sharded() || (t.widened && !freshInsert);
         }
         int owner = t.plan.sharded() && partition >= 0 ? t.route.nodeOfPartition(partition) : -1;
         for (int i = 0; i < n; i++) {
@@ -379,7 +385,7 @@ public final class Applier implements AutoCloseable {
                 continue; // this node has it already
             }
             if (everyNode || i == owner) {
-                batches[i].add(t, e, key, partition);
+                batches[i].add(t, e, key, partition, freshInsert);
             }
             batches[i].advance(tp, offset, e.position(), e.commitTimeMicros());
         }

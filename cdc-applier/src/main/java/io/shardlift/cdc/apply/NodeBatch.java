@@ -20,6 +20,11 @@ final class NodeBatch {
         Op op;          // INSERT (full image, upsert), UPDATE (partial image), DELETE
         Row row;        // full or partial image; null for DELETE
         int partition;  // destination partition (widened tables: where the row now lives)
+        /**
+         * Only a source INSERT was folded here (widened tables): the key did not exist on the source just before,
+         * so no node holds an old copy to remove (see {@link Applier}'s route).
+         */
+        boolean fresh;
 
         Net(Op op, Row row, int partition) {
             this.op = op;
@@ -64,6 +69,11 @@ final class NodeBatch {
      * the partition of the key (DELETE); -1 for a widened table's DELETE, whose partition is unknown.
      */
     void add(TableApply t, ChangeEvent e, Row key, int partition) {
+        add(t, e, key, partition, false);
+    }
+
+    /** As {@link #add(TableApply, ChangeEvent, Row, int)}; {@code freshInsert}: the event is a source INSERT. */
+    void add(TableApply t, ChangeEvent e, Row key, int partition, boolean freshInsert) {
         events++;
         ordered.add(new Routed(t, e, partition));
         // widened tables fold by source key across partitions: the row may move between them
@@ -78,6 +88,7 @@ final class NodeBatch {
                 cur.op = Op.DELETE;
                 cur.row = null;
                 cur.partition = partition;
+                cur.fresh = false;
             }
             return;
         }
@@ -85,11 +96,14 @@ final class NodeBatch {
         boolean partial = op == Op.UPDATE && after.hasUnchanged();
         if (!partial) {
             if (cur == null) {
-                byKey.put(key, new Net(Op.INSERT, after, partition));
+                Net net = new Net(Op.INSERT, after, partition);
+                net.fresh = freshInsert;
+                byKey.put(key, net);
             } else {
                 cur.op = Op.INSERT;
                 cur.row = after;
                 cur.partition = partition;
+                cur.fresh = false;
             }
             return;
         }
@@ -101,6 +115,7 @@ final class NodeBatch {
         } else {
             cur.row = merge(cur.row, after);
             cur.partition = partition;
+            cur.fresh = false;
             // a full image merged with a partial one is still full; partial over partial stays partial
         }
     }

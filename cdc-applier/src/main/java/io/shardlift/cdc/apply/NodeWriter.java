@@ -135,7 +135,7 @@ final class NodeWriter implements AutoCloseable {
                     // folded by source key: a delete's partition is unknown, and a full image may have moved the
                     // row, even within one partition (two sharding keys that hash alike): remove every old copy,
                     // then write the row where it now lives (deletes run before upserts)
-                    if (n.op != Op.UPDATE) {
+                    if (n.op != Op.UPDATE && !n.fresh) {
                         widenedDeletes.add(e.getKey());
                     }
                     if (n.op == Op.DELETE) {
