@@ -551,6 +551,15 @@ public final class Cutover {
      */
     public Optional<String> recover() {
         Optional<String> state = readState();
+        if (state.isPresent() && state.get().startsWith("CUT_OVER")) {
+            // CUT_OVER is recorded at the point of no return and the keys are validated after it, writes flowing:
+            // a process stopped in between left them NOT VALID, and no later cutover would validate them
+            if (unvalidatedForeignKeys() > 0) {
+                LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.VALIDATE_FOREIGN_KEYS));
+                log.info("foreign keys left NOT VALID after the cutover by a stopped process: validated");
+            }
+            return Optional.empty();
+        }
         if (state.isEmpty() || !state.get().startsWith("CUTTING_OVER")) {
             return Optional.empty();
         }
@@ -568,8 +577,9 @@ public final class Cutover {
         }
         String id = state.get().substring(state.get().indexOf(' ') + 1);
         if (committed) {
-            saveState(id, "CUT_OVER", "finished after a restart");
+            // keys first: CUT_OVER promises them validated, and a stop in between repeats this idempotent step
             LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.FOREIGN_KEYS, LayoutApplier.Stage.VALIDATE_FOREIGN_KEYS));
+            saveState(id, "CUT_OVER", "finished after a restart");
             log.info("cutover {} had passed its point of no return before the restart: done", id);
             return Optional.of("CUT_OVER");
         }
@@ -596,6 +606,35 @@ public final class Cutover {
         } catch (SQLException e) {
             throw new TargetException("node 0: cannot read the cutover state: " + e.getMessage(), e);
         }
+    }
+
+    /** Foreign keys of the migrated tables that some node holds NOT VALID. */
+    private long unvalidatedForeignKeys() {
+        long n = 0;
+        for (int k = 0; k < plan.nodeCount(); k++) {
+            ConnInfo node = plan.spec().nodes().get(k);
+            // the keys live on the local tables: the local partitions of sharded tables, reference tables themselves
+            List<String> local = new ArrayList<>();
+            for (TablePlan t : plan.tables()) {
+                if (t.sharded()) {
+                    t.partitionsOn(k, plan.nodeCount()).forEach(p -> local.add(t.partition(p).quoted()));
+                } else {
+                    local.add(t.id().quoted());
+                }
+            }
+            try (Connection c = DriverManager.getConnection(node.jdbcUrl(), node.jdbcProperties());
+                 PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_catalog.pg_constraint WHERE contype = 'f'"
+                         + " AND NOT convalidated AND conrelid = ANY (?::regclass[])")) {
+                ps.setArray(1, c.createArrayOf("text", local.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    n += rs.getLong(1);
+                }
+            } catch (SQLException e) {
+                throw new TargetException(node.label() + ": cannot read the foreign keys: " + e.getMessage(), e);
+            }
+        }
+        return n;
     }
 
     private void saveState(String id, String state, String note) {
