@@ -37,7 +37,7 @@ EVENTS=200000
 DURATION=60
 CLIENTS=4
 THREADS=2
-WARMUP=10
+WARMUP=120
 IDLE=3
 HB_MS=200
 POLL_MS=25
@@ -60,8 +60,9 @@ Usage: bench/cdc.sh [options]
   --clients N       pgbench clients (default 4; pgbench threads: min(2, N))
   --source-pk K     the source's primary key of events: event_id (the seed's, default; the spec then needs
                     widen_unique: true) or event_id,device_id (the sharding key included; no widening)
-  --warmup S        seconds of the same load before the measured one, then wait until caught up (default 10;
-                    0: none), so that the measured window does not pay for JIT compilation and cold caches
+  --warmup S        seconds of the same load before the measured one, then wait until caught up (default 120;
+                    0: none), so that the measured window is the steady state a migration streams in for hours:
+                    with 10 s, C2 still compiled ~3,000 methods in the window, 14-16 of the JVM's 36-38 CPU s
   --hb-ms MS        milliseconds between heartbeat rows (default 200)
   --drain S         also measure each pipeline's capacity without the load competing for the CPU: with the consumer
                     stopped (shardlift: SIGTERM; native: ALTER SUBSCRIPTION ... DISABLE), S seconds of the same load,

@@ -89,7 +89,8 @@ final class ControlStore implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(Connection c) {
+    /** Closes a connection that is done with or broken; nothing of it is worth an error any more. */
+    static void closeQuietly(Connection c) {
         try {
             c.close();
         } catch (SQLException ignored) {

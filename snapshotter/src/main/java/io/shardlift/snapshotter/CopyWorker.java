@@ -188,11 +188,7 @@ final class CopyWorker implements AutoCloseable {
 
     private void closeNode(int n) {
         if (nodes[n] != null) {
-            try {
-                nodes[n].close();
-            } catch (SQLException ignored) {
-                // reconnected on the next attempt
-            }
+            ControlStore.closeQuietly(nodes[n]); // reconnected on the next attempt
             nodes[n] = null;
         }
     }

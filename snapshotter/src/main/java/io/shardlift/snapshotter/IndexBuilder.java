@@ -96,11 +96,7 @@ final class IndexBuilder implements AutoCloseable {
 
     private synchronized void drop(int node) {
         if (sessions[node] != null) {
-            try {
-                sessions[node].close();
-            } catch (SQLException ignored) {
-                // a broken session is what got us here
-            }
+            ControlStore.closeQuietly(sessions[node]);
             sessions[node] = null;
         }
     }
