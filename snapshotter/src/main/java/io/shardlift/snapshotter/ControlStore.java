@@ -62,15 +62,25 @@ final class ControlStore implements AutoCloseable {
                 try {
                     return work.on(shared[node]);
                 } catch (SQLException e) {
-                    if (!shared[node].getAutoCommit()) {
-                        rollbackQuietly(shared[node]);
-                        shared[node].setAutoCommit(true);
+                    boolean lost = connectionLost(e);
+                    if (!lost) {
+                        try {
+                            if (!shared[node].getAutoCommit()) {
+                                shared[node].rollback();
+                                shared[node].setAutoCommit(true);
+                            }
+                        } catch (SQLException unusable) {
+                            lost = true;
+                        }
                     }
-                    if (fresh || attempt > 1 || !connectionLost(e)) {
+                    if (lost) {
+                        // never reuse a connection in doubt: the next call opens a fresh one
+                        closeQuietly(shared[node]);
+                        shared[node] = null;
+                    }
+                    if (fresh || attempt > 1 || !lost) {
                         throw e;
                     }
-                    closeQuietly(shared[node]);
-                    shared[node] = null;
                 }
             }
         }
@@ -79,14 +89,6 @@ final class ControlStore implements AutoCloseable {
     private static boolean connectionLost(SQLException e) {
         String state = e.getSQLState();
         return state == null || state.startsWith("08") || state.startsWith("57P");
-    }
-
-    private static void rollbackQuietly(Connection c) {
-        try {
-            c.rollback();
-        } catch (SQLException ignored) {
-            // the connection is replaced or the caller sees the first error
-        }
     }
 
     /** Closes a connection that is done with or broken; nothing of it is worth an error any more. */

@@ -206,6 +206,40 @@ class SnapshotIT {
         assertThat(count(cluster.nodes().get(1), "quiet", "SELECT count(*) FROM public.events")).isEqualTo(120_000);
     }
 
+    @Test
+    void theControlStoreRidesOutANodeRestartBetweenTwoCalls() throws Exception {
+        createDb("ctl", 10);
+        ClusterPlan plan = plan("ctl");
+        snapshot(plan, 1_000); // lays the control schema out
+        ControlStore store = new ControlStore(plan.spec().nodes());
+        try {
+            store.putMeta("probe", "before");
+            List<Long> first = clientPids(cluster.nodes().get(0), "ctl");
+            store.putMeta("probe", "again");
+            assertThat(first).as("the store's one session on node 0").hasSize(1);
+            assertThat(clientPids(cluster.nodes().get(0), "ctl")).as("the second call reuses the first one's session")
+                    .isEqualTo(first);
+            cluster.nodes().get(0).restart(); // the store's session is cut
+            store.putMeta("probe", "after a restart");
+            assertThat(store.meta("probe")).contains("after a restart");
+        } finally {
+            store.close();
+        }
+    }
+
+    /** Backends of clients connected to the database now. */
+    static List<Long> clientPids(PgNode n, String db) throws SQLException {
+        List<Long> pids = new ArrayList<>();
+        try (Connection c = n.connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity WHERE datname = '" + db
+                     + "' AND backend_type = 'client backend' ORDER BY pid")) {
+            while (rs.next()) {
+                pids.add(rs.getLong(1));
+            }
+        }
+        return pids;
+    }
+
     /** Sessions ever opened on the database, once every other session there has ended (and so reported). */
     static long sessions(PgNode n, String db) throws SQLException, InterruptedException {
         try (Connection c = n.connect("postgres"); Statement st = c.createStatement()) {
