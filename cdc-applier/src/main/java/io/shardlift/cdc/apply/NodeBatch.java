@@ -26,10 +26,11 @@ final class NodeBatch {
          */
         boolean fresh;
 
-        Net(Op op, Row row, int partition) {
+        Net(Op op, Row row, int partition, boolean fresh) {
             this.op = op;
             this.row = row;
             this.partition = partition;
+            this.fresh = fresh;
         }
     }
 
@@ -67,12 +68,8 @@ final class NodeBatch {
     /**
      * Folds an event into the net effect. {@code partition} is where the row lives (INSERT/UPDATE) or
      * the partition of the key (DELETE); -1 for a widened table's DELETE, whose partition is unknown.
+     * {@code freshInsert}: the event is a source INSERT of a widened table (see {@link Net#fresh}).
      */
-    void add(TableApply t, ChangeEvent e, Row key, int partition) {
-        add(t, e, key, partition, false);
-    }
-
-    /** As {@link #add(TableApply, ChangeEvent, Row, int)}; {@code freshInsert}: the event is a source INSERT. */
     void add(TableApply t, ChangeEvent e, Row key, int partition, boolean freshInsert) {
         events++;
         ordered.add(new Routed(t, e, partition));
@@ -83,7 +80,7 @@ final class NodeBatch {
         Op op = e.op();
         if (op == Op.DELETE) {
             if (cur == null) {
-                byKey.put(key, new Net(Op.DELETE, null, partition));
+                byKey.put(key, new Net(Op.DELETE, null, partition, false));
             } else {
                 cur.op = Op.DELETE;
                 cur.row = null;
@@ -96,9 +93,7 @@ final class NodeBatch {
         boolean partial = op == Op.UPDATE && after.hasUnchanged();
         if (!partial) {
             if (cur == null) {
-                Net net = new Net(Op.INSERT, after, partition);
-                net.fresh = freshInsert;
-                byKey.put(key, net);
+                byKey.put(key, new Net(Op.INSERT, after, partition, freshInsert));
             } else {
                 cur.op = Op.INSERT;
                 cur.row = after;
@@ -108,7 +103,7 @@ final class NodeBatch {
             return;
         }
         if (cur == null) {
-            byKey.put(key, new Net(Op.UPDATE, after, partition));
+            byKey.put(key, new Net(Op.UPDATE, after, partition, false));
         } else if (cur.op == Op.DELETE) {
             // an update of a row deleted earlier in this batch changes nothing
             return;

@@ -35,7 +35,6 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     private final List<TablePlan> tableList;
     private final Map<String, Integer> partitions;
     private final Producer<byte[], byte[]> producer;
-    private final String transactionTopic;
     private final String messageTopic;
     private final String heartbeatTopic;
     private final String markerPrefix;
@@ -57,7 +56,6 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             this.partitions.put(t.topic, partitions);
         }
         this.producer = producer;
-        this.transactionTopic = topicPrefix + ".transaction";
         this.messageTopic = topicPrefix + ".message";
         this.heartbeatTopic = "__debezium-heartbeat." + topicPrefix;
         this.markerPrefix = markerPrefix;
@@ -108,7 +106,7 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             stats.maxLsn = Math.max(stats.maxLsn, l);
         }
         String topic = r.topic();
-        if (topic.equals(heartbeatTopic) || topic.equals(transactionTopic)) {
+        if (topic.equals(heartbeatTopic)) {
             return; // carry only offsets: marked processed with the batch so the slot moves on a quiet source
         }
         Struct value = (Struct) r.value();

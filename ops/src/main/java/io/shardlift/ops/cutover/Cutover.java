@@ -4,6 +4,7 @@ import static io.shardlift.router.Sql.ident;
 import static io.shardlift.router.Sql.literal;
 
 import io.shardlift.router.SourceException;
+import io.shardlift.router.TableId;
 import io.shardlift.router.TargetException;
 import io.shardlift.router.catalog.SequenceInfo;
 import io.shardlift.router.plan.ClusterPlan;
@@ -613,19 +614,12 @@ public final class Cutover {
         long n = 0;
         for (int k = 0; k < plan.nodeCount(); k++) {
             ConnInfo node = plan.spec().nodes().get(k);
-            // the keys live on the local tables: the local partitions of sharded tables, reference tables themselves
-            List<String> local = new ArrayList<>();
-            for (TablePlan t : plan.tables()) {
-                if (t.sharded()) {
-                    t.partitionsOn(k, plan.nodeCount()).forEach(p -> local.add(t.partition(p).quoted()));
-                } else {
-                    local.add(t.id().quoted());
-                }
-            }
+            // the keys live on the local tables
+            Object[] local = plan.localTables(k).stream().map(TableId::quoted).toArray();
             try (Connection c = DriverManager.getConnection(node.jdbcUrl(), node.jdbcProperties());
                  PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_catalog.pg_constraint WHERE contype = 'f'"
                          + " AND NOT convalidated AND conrelid = ANY (?::regclass[])")) {
-                ps.setArray(1, c.createArrayOf("text", local.toArray()));
+                ps.setArray(1, c.createArrayOf("text", local));
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     n += rs.getLong(1);

@@ -7,6 +7,7 @@ import io.shardlift.ops.verify.VerifyReport.TableReport;
 import io.shardlift.router.Lsn;
 import io.shardlift.router.TargetException;
 import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.TableId;
 import io.shardlift.router.plan.TablePlan;
 import java.sql.Array;
 import java.sql.Connection;
@@ -245,10 +246,7 @@ public final class Verifier {
 
     /** Refuses a node that lacks a table it should hold, naming what is missing, before anything is compared. */
     private void requireLayout(Lane lane, int node) {
-        List<String> expected = new ArrayList<>();
-        for (TablePlan t : plan.tables()) {
-            t.partitionsOn(node, plan.nodeCount()).forEach(p -> expected.add(t.partition(p).quoted()));
-        }
+        List<String> expected = plan.localTables(node).stream().map(TableId::quoted).toList();
         Connection c = lane.connection(node);
         List<String> missing = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT r FROM unnest(CAST(? AS text[])) r WHERE to_regclass(r) IS NULL")) {

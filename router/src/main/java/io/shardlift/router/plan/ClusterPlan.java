@@ -34,4 +34,9 @@ public record ClusterPlan(
     public int nodeCount() {
         return nodes.size();
     }
+
+    /** The tables {@code node} holds locally: the partitions it owns of each sharded table, each reference table. */
+    public List<TableId> localTables(int node) {
+        return tables.stream().flatMap(t -> t.partitionsOn(node, nodeCount()).stream().map(t::partition)).toList();
+    }
 }
