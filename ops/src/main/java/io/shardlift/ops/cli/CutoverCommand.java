@@ -16,14 +16,16 @@ import picocli.CommandLine.Spec;
         description = {"Asks the control plane of a running `shardlift run` (control.listen of the spec) to cut over:",
             "fence writes on the source, drain the changes, verify, move sequences, and switch. Prints each step",
             "with its timing and the write-freeze time. The token is read from the environment variable that",
-            "control.token_env names (default SHARDLIFT_TOKEN), the same one shardlift run reads."},
+            "control.token_env names (default SHARDLIFT_TOKEN), the same one shardlift run reads.",
+            "A cutover runs once: after it is done every later request, dry runs too, is refused (exit 7)."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:cut over (with --dry-run: every step would run)",
             "1:unexpected failure",
             "2:wrong command-line usage",
             "3:invalid spec, or the token variable is not set",
-            "7:the control plane could not be reached or did not accept the request (token, one already running)",
+            "7:the control plane could not be reached or did not accept the request (token, one already running,",
+            "  the cutover already done)",
             "8:refused (e.g. lag above the gate): nothing changed, try again later",
             "9:the cutover failed: its steps say how far it got"})
 public final class CutoverCommand implements Callable<Integer> {
@@ -31,12 +33,15 @@ public final class CutoverCommand implements Callable<Integer> {
     @Mixin
     SpecOptions specOptions;
 
-    @Option(names = "--dry-run", description = "Walk every step and check its gates without changing anything.")
+    @Option(names = "--dry-run", description = {"Walk every step and check its gates without changing anything. It does take",
+            "the source LOCK for a moment (writers wait for it) to prove the fence can be taken, then releases it."})
     boolean dryRun;
 
     @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS",
-            description = "How long to wait for the cutover's answer (default: ${DEFAULT-VALUE}).")
+            description = "How long to wait for the cutover's answer, 1 to " + MAX_TIMEOUT_SECONDS + " (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
+
+    static final long MAX_TIMEOUT_SECONDS = 86_400;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec command;
@@ -45,6 +50,10 @@ public final class CutoverCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
+        if (timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--timeout must be 1 to " + MAX_TIMEOUT_SECONDS
+                    + " seconds but is " + timeoutSeconds);
+        }
         ControlSpec control = specOptions.load().control();
         String token = System.getenv(control.tokenEnv());
         if (token == null || token.isEmpty()) {

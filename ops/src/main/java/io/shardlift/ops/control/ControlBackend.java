@@ -28,7 +28,9 @@ public interface ControlBackend {
     /**
      * Runs the cutover, or with {@code dryRun} walks the same steps without changing anything. A gate that
      * refuses (lag too high, not caught up) returns {@link CutoverResult#refused}; a failure it can describe
-     * returns {@link CutoverResult#failed}; an exception is reported to the caller as a failed cutover.
+     * returns {@link CutoverResult#failed}; a request the state does not allow (the cutover is done, or one is under
+     * way) throws {@link CutoverConflict} having changed nothing; any other exception is reported to the caller as a
+     * failed cutover.
      */
     CutoverResult cutover(boolean dryRun) throws Exception;
 

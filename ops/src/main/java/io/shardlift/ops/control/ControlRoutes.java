@@ -65,12 +65,13 @@ final class ControlRoutes {
         r.get("/metrics").handler(ctx -> blocking(ctx, "metrics", registry::scrape,
                 text -> ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, PROMETHEUS_TEXT).end(text)));
         r.get("/cutover").handler(ctx -> blocking(ctx, "cutover state", backend::cutoverState, s -> json(ctx, 200, s)));
-        // POST /cutover takes no body; reading (and bounding) one anyway keeps a client that sends one from
-        // stalling the connection when the answer comes before the body was read
-        r.post("/cutover").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES)).handler(this::cutover);
+        // parameters may come in a small body (a form or JSON); it is read, bounded, and parsed by CutoverRequest
+        r.post("/cutover").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setMergeFormAttributes(false))
+                .handler(this::cutover);
         r.errorHandler(404, ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().path()
                 + " (there are GET /health/live, /health/ready, /status, /metrics, /cutover and POST /cutover)"));
-        r.errorHandler(413, ctx -> error(ctx, 413, "POST /cutover takes no body"));
+        r.errorHandler(413, ctx -> error(ctx, 413, "the body of POST /cutover is limited to " + MAX_BODY_BYTES
+                + " bytes; it takes only dryRun=true or dryRun=false"));
         r.errorHandler(405, ctx -> error(ctx, 405, ctx.request().method() + " is not allowed on " + ctx.request().path()));
         r.errorHandler(500, ctx -> {
             Throwable f = ctx.failure();
@@ -114,7 +115,9 @@ final class ControlRoutes {
         }
         CutoverRequest request;
         try {
-            request = CutoverRequest.parse(queryOf(ctx.queryParams()));
+            io.vertx.core.buffer.Buffer body = ctx.body() == null ? null : ctx.body().buffer();
+            request = CutoverRequest.parse(queryOf(ctx.queryParams()), ctx.request().getHeader(HttpHeaders.CONTENT_TYPE),
+                    body == null ? new byte[0] : body.getBytes());
         } catch (IllegalArgumentException e) {
             error(ctx, 400, e.getMessage());
             return;
@@ -135,6 +138,14 @@ final class ControlRoutes {
                 .onComplete(ar -> {
                     running.set(null);
                     long ms = (System.nanoTime() - t0) / 1_000_000;
+                    if (ar.failed() && ar.cause() instanceof CutoverConflict c) {
+                        log.info("cutover{} from {} refused: {}", dryRun ? " dry run" : "", from, c.getMessage());
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("error", c.getMessage());
+                        m.put("cutover", c.cutover());
+                        json(ctx, 409, m);
+                        return;
+                    }
                     if (ar.failed()) {
                         Throwable e = ar.cause();
                         log.error("cutover{} failed after {} ms: {}", dryRun ? " dry run" : "", ms, e.toString(), e);

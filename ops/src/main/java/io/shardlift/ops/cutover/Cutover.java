@@ -45,8 +45,13 @@ import org.slf4j.LoggerFactory;
  *       freeze drains only the changes of the last pipeline latency, not a backlog; a stalled stream refuses here,
  *       before any write waits;</li>
  *   <li>{@code fence-function}: the function the write-fence triggers will call, created before the freeze;</li>
- *   <li>{@code fence}: LOCK the migrated tables on the source IN EXCLUSIVE MODE (reads go on) with a short
- *       lock_timeout, retried; the transaction holding the lock stays open;</li>
+ *   <li>{@code fence-wait}: waits, without queueing behind anything, until no transaction older than a few tens of
+ *       milliseconds holds a lock on the migrated tables (refuses, naming it, if one stays), so that the LOCK that
+ *       follows waits only for short transactions already in flight instead of stalling every writer behind a long
+ *       one;</li>
+ *   <li>{@code fence}: LOCK the migrated tables on the source IN EXCLUSIVE MODE (reads go on) with a lock_timeout long
+ *       enough for those to finish; the transaction holding the lock stays open. The write freeze counts from the
+ *       first LOCK attempt: writers queue behind a LOCK that waits, so that is when they stop;</li>
  *   <li>{@code marker}: a logical message into the WAL, after every write the lock waited for;</li>
  *   <li>{@code drain}: wait until every partition of every topic has applied past the marker on every node (the
  *       source's rows are counted meanwhile);</li>
@@ -60,8 +65,9 @@ import org.slf4j.LoggerFactory;
  * </ol>
  * Before {@code release} any failure rolls back: the fence transaction is rolled back (no lock, no trigger) and
  * what was done on the nodes (NOT VALID foreign keys, sequences moved ahead) is harmless. The state is kept on
- * node 0 ({@code shardlift.meta}, key {@code cutover}); a process that died mid-cutover settles it on restart
- * from what the source says: triggers present means it committed.
+ * node 0 ({@code shardlift.meta}, key {@code cutover}, see {@link CutoverState}); a process that died mid-cutover
+ * settles it on restart from what the source says: triggers present means it committed. Once CUT_OVER, every later
+ * request (real or dry run) is refused with {@link Conflict} and changes nothing.
  */
 public final class Cutover {
 
@@ -75,10 +81,21 @@ public final class Cutover {
     public record Gate(boolean copyDone, long commitLagMs, long queuedRecords, long maxLagMs) {
     }
 
-    /** @param markerPartitions partitions across every table topic: each must apply past the marker */
-    public record Options(long maxLagMs, Duration lockTimeout, int lockAttempts, Duration drainTimeout, int markerPartitions) {
+    /**
+     * @param markerPartitions partitions across every table topic: each must apply past the marker
+     * @param lockTimeout      how long the LOCK waits for the short transactions in flight: writers behind it wait as long
+     * @param lockAttempts     LOCK attempts, each after the tables were found quiet again; a failed one stalled writers
+     * @param quietAge         a transaction holding the tables for longer than this is waited for before the LOCK
+     * @param quietBound       how long to wait for such transactions before refusing (nothing fenced)
+     */
+    public record Options(long maxLagMs, Duration lockTimeout, int lockAttempts, Duration drainTimeout, int markerPartitions,
+                          Duration quietAge, Duration quietBound) {
+        public Options(long maxLagMs, Duration lockTimeout, int lockAttempts, Duration drainTimeout, int markerPartitions) {
+            this(maxLagMs, lockTimeout, lockAttempts, drainTimeout, markerPartitions, Duration.ofMillis(50), Duration.ofSeconds(5));
+        }
+
         public static Options defaults(int markerPartitions) {
-            return new Options(5_000, Duration.ofMillis(200), 25, Duration.ofSeconds(30), markerPartitions);
+            return new Options(5_000, Duration.ofMillis(500), 3, Duration.ofSeconds(30), markerPartitions);
         }
     }
 
@@ -86,18 +103,41 @@ public final class Cutover {
     static final long PRE_DRAIN_ROUND_MS = 1_000;
     static final int PRE_DRAIN_ROUNDS = 10;
 
-    /** The pre-drain found the change stream too slow to cut over now; nothing was fenced. */
+    /** A step found it cannot go on now (the stream too slow, the tables held too long); nothing was fenced. */
     static final class Refusal extends RuntimeException {
-        Refusal(String message) {
+        final String step;
+
+        Refusal(String step, String message) {
             super(message);
+            this.step = step;
         }
+    }
+
+    /**
+     * The request does not fit the durable state: the cutover is done (CUT_OVER) or one is under way. Nothing was
+     * changed; the message names the cutover and when it was recorded.
+     */
+    public static final class Conflict extends IllegalStateException {
+        private final transient CutoverState state;
+
+        Conflict(CutoverState state, String message) {
+            super(message);
+            this.state = state;
+        }
+
+        public CutoverState state() {
+            return state;
+        }
+    }
+
+    /** What the fence step did: when the first LOCK attempt began, how many it took, the stalls of the failed ones. */
+    private record Fenced(long firstAttemptAt, int attempts, List<Long> stallsMs, long waitedMs) {
     }
 
     private final ClusterPlan plan;
     private final Options options;
     private final ConnInfo source;
     private final List<Step> steps = new ArrayList<>();
-    private long lockRequestedAt;
 
     public Cutover(ClusterPlan plan, Options options) {
         this.plan = plan;
@@ -109,6 +149,7 @@ public final class Cutover {
     public CutoverReport run(Supplier<Gate> gateSupplier, boolean dryRun) {
         String id = (dryRun ? "dry-" : "c-") + UUID.randomUUID().toString().substring(0, 8);
         steps.clear();
+        refuseUnlessStartable(dryRun); // durable state decides: nothing below runs once a cutover is done
         Gate gate = gateSupplier.get();
         long t = System.nanoTime();
         Optional<String> refusal = refusal(gate);
@@ -118,7 +159,12 @@ public final class Cutover {
             return report(id, Outcome.REFUSED, refusal, 0, false);
         }
         if (!dryRun) {
-            saveState(id, "CUTTING_OVER", null);
+            try {
+                transition(id, CutoverState.State.CUTTING_OVER, null);
+            } catch (CutoverState.IllegalTransition e) {
+                // another cutover got there between the check above and now
+                throw conflict(e.current().orElseThrow(), dryRun);
+            }
         }
         long fencedAt = 0;
         boolean committed = false;
@@ -147,7 +193,7 @@ public final class Cutover {
                 roundMs = (System.nanoTime() - r0) / 1_000_000;
             } while (roundMs > PRE_DRAIN_ROUND_MS && rounds < PRE_DRAIN_ROUNDS);
             if (roundMs > options.maxLagMs()) {
-                throw new Refusal("the change stream took " + roundMs + " ms to carry a marker to every node, " + rounds
+                throw new Refusal("pre-drain", "the change stream took " + roundMs + " ms to carry a marker to every node, " + rounds
                         + " times in a row; the freeze would last as long: cut over once it keeps up (shardlift status)");
             }
             step("pre-drain", "done", t, rounds + " round(s), the last " + roundMs + " ms: every one of " + options.markerPartitions()
@@ -160,13 +206,16 @@ public final class Cutover {
             }
 
             t = System.nanoTime();
-            int attempts = lock(links.fence());
-            // writers queue behind a LOCK that is waiting, so the freeze starts when the attempt that got it began
-            fencedAt = lockRequestedAt;
-            step("fence", "done", t, "LOCK ... IN EXCLUSIVE MODE on " + plan.tables().size() + " tables after " + attempts
-                    + " attempt(s)" + (attempts > 1 ? " (" + (attempts - 1) + " timed out after " + options.lockTimeout().toMillis()
-                    + " ms each, writers waiting behind them; with the pauses between, " + (fencedAt - t) / 1_000_000
-                    + " ms before the freeze began)" : "") + "; reads go on");
+            Fenced fenced = lock(links, t);
+            // writers queue behind a LOCK that waits, so they stop at the first attempt: that is where the freeze starts,
+            // the stalls of attempts that timed out included
+            fencedAt = fenced.firstAttemptAt();
+            step("fence", "done", fencedAt, "LOCK ... IN EXCLUSIVE MODE on " + plan.tables().size() + " tables granted "
+                    + (System.nanoTime() - fencedAt) / 1_000_000 + " ms after the first attempt, " + fenced.attempts() + " attempt(s)"
+                    + (fenced.stallsMs().isEmpty() ? "" : " (" + fenced.stallsMs().size() + " timed out after "
+                    + fenced.stallsMs().stream().map(ms -> ms + " ms").collect(Collectors.joining(", ")) + ", stalling writers that long;"
+                    + " the freeze counts from the first)") + "; reads go on"
+                    + (dryRun ? "; dry run: the lock is taken for real, to prove the fence can be taken, and released at once" : ""));
             if (dryRun) {
                 links.fence().rollback();
                 long freeze = (System.nanoTime() - fencedAt) / 1_000_000;
@@ -176,7 +225,7 @@ public final class Cutover {
                 step("foreign-keys", "dry-run", System.nanoTime(), plan.nodes().get(0).foreignKeys().size() + " per node, NOT VALID");
                 step("sequences", "dry-run", System.nanoTime(), plan.sequences().size() + " sequences");
                 step("write-fence", "dry-run", System.nanoTime(), "would refuse writes to " + plan.tables().size() + " source tables");
-                step("release", "dry-run", System.nanoTime(), "lock released; nothing changed");
+                step("release", "dry-run", System.nanoTime(), "lock released after " + freeze + " ms (writers waited for it); nothing changed");
                 return report(id, Outcome.DRY_RUN, Optional.empty(), freeze, false);
             }
 
@@ -219,7 +268,7 @@ public final class Cutover {
             committed = true;
             Failpoints.hang("cutover.released");
             try {
-                saveState(id, "CUT_OVER", null);
+                transition(id, CutoverState.State.CUT_OVER, null);
             } catch (RuntimeException e) {
                 // the source's triggers say it committed: the next start settles the state (recover())
                 log.warn("cutover {} committed but its state could not be recorded on node 0 ({}); the next start records it", id,
@@ -245,13 +294,13 @@ public final class Cutover {
             long freeze = fencedAt == 0 ? 0 : (System.nanoTime() - fencedAt) / 1_000_000;
             // closing the links (try-with-resources, before this block) rolled the fence transaction back
             String reason = e.getMessage();
-            if (e instanceof Refusal) {
-                step("pre-drain", "refused", t, reason);
+            if (e instanceof Refusal r) {
+                step(r.step, "refused", t, reason);
             } else {
                 step("rollback", "done", System.nanoTime(), "released the source; nothing was cut over: " + reason);
             }
             if (!dryRun) {
-                saveState(id, "ROLLED_BACK", reason);
+                transition(id, CutoverState.State.ROLLED_BACK, reason);
             }
             // nothing was fenced yet: a refusal, to ask again, like the gate's
             Outcome outcome = dryRun || fencedAt == 0 ? Outcome.REFUSED : Outcome.ROLLED_BACK;
@@ -272,25 +321,94 @@ public final class Cutover {
         return Optional.empty();
     }
 
-    private int lock(Connection fence) throws SQLException, InterruptedException {
-        String tables = plan.tables().stream().map(t -> t.id().quoted()).collect(Collectors.joining(", "));
+    /**
+     * Takes the fence. A LOCK that waits makes every writer queue behind it, so it is asked for only once no
+     * transaction older than {@code quietAge} holds the tables (found by polling, which queues nobody): then it waits
+     * for short transactions only. An attempt that times out anyway (a transaction began just before it and ran long)
+     * stalled the writers for its timeout; that stall is reported and counted in the freeze.
+     */
+    private Fenced lock(Links links, long t) throws SQLException, InterruptedException {
+        String tables = plan.tables().stream().map(tp -> tp.id().quoted()).collect(Collectors.joining(", "));
+        Connection fence = links.fence();
+        List<Long> stalls = new ArrayList<>();
+        long first = 0;
+        long waited = 0;
         for (int attempt = 1; ; attempt++) {
+            long w = System.nanoTime();
+            String quiet = awaitQuiet(links.source(0));
+            waited += (System.nanoTime() - w) / 1_000_000;
+            if (attempt == 1) {
+                step("fence-wait", "done", t, quiet + "; writes flowing meanwhile");
+            }
+            long at = System.nanoTime();
+            if (first == 0) {
+                first = at;
+            }
             try (Statement st = fence.createStatement()) {
-                lockRequestedAt = System.nanoTime();
                 st.execute("SAVEPOINT fence");
                 st.execute("SET LOCAL lock_timeout = '" + options.lockTimeout().toMillis() + "ms'");
                 st.execute("LOCK TABLE " + tables + " IN EXCLUSIVE MODE");
                 st.execute("SET LOCAL lock_timeout = 0");
-                return attempt;
+                return new Fenced(first, attempt, List.copyOf(stalls), waited);
             } catch (SQLException e) {
-                if (!"55P03".equals(e.getSQLState()) || attempt >= options.lockAttempts()) {
-                    throw new SourceException("source: could not fence writes (" + e.getMessage() + ") after " + attempt
-                            + " attempts — a long transaction holds the tables; retry the cutover when it ends", e);
+                if (!"55P03".equals(e.getSQLState())) {
+                    throw new SourceException("source " + source.label() + ": could not fence writes: " + e.getMessage(), e);
                 }
+                stalls.add((System.nanoTime() - at) / 1_000_000);
                 try (Statement st = fence.createStatement()) {
                     st.execute("ROLLBACK TO SAVEPOINT fence");
                 }
-                Thread.sleep(Math.min(500, 20L * attempt));
+                if (attempt >= options.lockAttempts()) {
+                    throw new Refusal("fence", "the LOCK on the source's tables timed out " + attempt + " times after "
+                            + options.lockTimeout().toMillis() + " ms (writers stalled " + stalls.stream().map(ms -> ms + " ms")
+                            .collect(Collectors.joining(", ")) + "), each time a transaction that began just before it held"
+                            + " them longer; nothing was fenced: cut over again, or when the writes are shorter");
+                }
+            }
+        }
+    }
+
+    /**
+     * Transactions that hold a lock conflicting with EXCLUSIVE (anything but a plain read's) on a migrated table and
+     * began more than {@code ?} ms ago, the oldest first. Sessions of other roles show no xact_start to a user
+     * without pg_read_all_stats: those are not waited for here, the LOCK's timeout bounds them.
+     */
+    static final String HOLDERS = "SELECT a.pid, (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::bigint,"
+            + " coalesce(a.application_name, ''), coalesce(a.state, '')"
+            + " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+            + " WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
+            + " AND l.relation = ANY (?::regclass[]) AND l.mode <> 'AccessShareLock' AND l.pid <> pg_backend_pid()"
+            + " AND a.xact_start < clock_timestamp() - ? * interval '1 millisecond'"
+            + " ORDER BY a.xact_start LIMIT 1";
+
+    /** Polls until no transaction older than {@code quietAge} holds the tables; refuses if one stays past the bound. */
+    private String awaitQuiet(Connection source) throws SQLException, InterruptedException {
+        long start = System.nanoTime();
+        long deadline = start + options.quietBound().toNanos();
+        int polls = 0;
+        long longest = 0;
+        try (PreparedStatement ps = source.prepareStatement(HOLDERS)) {
+            ps.setArray(1, source.createArrayOf("text", plan.tables().stream().map(tp -> tp.id().quoted()).toArray()));
+            ps.setLong(2, options.quietAge().toMillis());
+            while (true) {
+                polls++;
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return polls == 1 ? "no transaction older than " + options.quietAge().toMillis() + " ms held the tables"
+                                : "waited " + (System.nanoTime() - start) / 1_000_000 + " ms until no transaction older than "
+                                + options.quietAge().toMillis() + " ms held the tables (the longest had held them " + longest + " ms)";
+                    }
+                    long age = rs.getLong(2);
+                    longest = Math.max(longest, age);
+                    if (System.nanoTime() > deadline) {
+                        int pid = rs.getInt(1);
+                        throw new Refusal("fence-wait", "a transaction on the source has held the migrated tables for " + age
+                                + " ms: pid " + pid + " (application_name '" + rs.getString(3) + "', state '" + rs.getString(4)
+                                + "'); the fence would stall every writer until it ends, so nothing was fenced: cut over once it"
+                                + " has ended (or end it: SELECT pg_terminate_backend(" + pid + "))");
+                    }
+                }
+                Thread.sleep(10);
             }
         }
     }
@@ -423,7 +541,11 @@ public final class Cutover {
         }
     }
 
-    /** Node k continues at base + k*inc, stepping N*inc: no two nodes ever hand out the same value. */
+    /**
+     * Node k continues at base + k*inc, stepping N*inc: no two nodes ever hand out the same value. The base is past
+     * the source's next value and past every node's own, so no sequence ever moves backwards (a node that already
+     * handed out values, or one moved by an earlier attempt, keeps going forwards).
+     */
     private String moveSequences(Links links, ExecutorService pool) {
         List<SequenceInfo> seqs = plan.sequences();
         if (seqs.isEmpty()) {
@@ -440,6 +562,36 @@ public final class Cutover {
                 }
             } catch (SQLException e) {
                 throw new SourceException("source " + source.label() + ": reading sequences: " + e.getMessage(), e);
+            }
+        }
+        long[] sourceNext = base.clone();
+        // each node's next value, with the node's own (interleaved) increment
+        String nodeRead = seqs.stream().map(s -> "(SELECT CASE WHEN q.is_called THEN q.last_value + p.seqincrement ELSE q.last_value END"
+                + " FROM " + s.id().quoted() + " q, pg_catalog.pg_sequence p WHERE p.seqrelid = " + literal(s.id().quoted())
+                + "::regclass)").collect(Collectors.joining(", "));
+        List<CompletableFuture<long[]>> nexts = new ArrayList<>();
+        for (int k = 0; k < plan.nodeCount(); k++) {
+            int node = k;
+            Connection c = links.nodeSeq(node);
+            nexts.add(CompletableFuture.supplyAsync(() -> {
+                synchronized (c) {
+                    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT " + nodeRead)) {
+                        rs.next();
+                        long[] out = new long[seqs.size()];
+                        for (int i = 0; i < out.length; i++) {
+                            out[i] = rs.getLong(i + 1);
+                        }
+                        return out;
+                    } catch (SQLException e) {
+                        throw new TargetException("node " + node + ": reading sequences: " + e.getMessage(), e);
+                    }
+                }
+            }, pool));
+        }
+        for (CompletableFuture<long[]> f : nexts) {
+            long[] next = join(f);
+            for (int i = 0; i < base.length; i++) {
+                base[i] = seqs.get(i).increment() > 0 ? Math.max(base[i], next[i]) : Math.min(base[i], next[i]);
             }
         }
         List<CompletableFuture<Void>> all = new ArrayList<>();
@@ -461,7 +613,8 @@ public final class Cutover {
         all.forEach(Cutover::join);
         List<String> done = new ArrayList<>();
         for (int i = 0; i < seqs.size(); i++) {
-            done.add(seqs.get(i).id() + " from " + base[i]);
+            done.add(seqs.get(i).id() + " from " + base[i] + (base[i] == sourceNext[i] ? ""
+                    : " (the nodes were already past the source's " + sourceNext[i] + ")"));
         }
         return String.join(", ", done);
     }
@@ -551,8 +704,8 @@ public final class Cutover {
      * done; otherwise the fence transaction died with the process and nothing was cut over.
      */
     public Optional<String> recover() {
-        Optional<String> state = readState();
-        if (state.isPresent() && state.get().startsWith("CUT_OVER")) {
+        Optional<CutoverState> state = readState();
+        if (state.isPresent() && state.get().state() == CutoverState.State.CUT_OVER) {
             // CUT_OVER is recorded at the point of no return and the keys are validated after it, writes flowing:
             // a process stopped in between left them NOT VALID, and no later cutover would validate them
             if (unvalidatedForeignKeys() > 0) {
@@ -561,7 +714,7 @@ public final class Cutover {
             }
             return Optional.empty();
         }
-        if (state.isEmpty() || !state.get().startsWith("CUTTING_OVER")) {
+        if (state.isEmpty() || state.get().state() != CutoverState.State.CUTTING_OVER) {
             return Optional.empty();
         }
         boolean committed;
@@ -576,36 +729,62 @@ public final class Cutover {
         } catch (SQLException e) {
             throw new SourceException("source " + source.label() + ": cannot settle the interrupted cutover: " + e.getMessage(), e);
         }
-        String id = state.get().substring(state.get().indexOf(' ') + 1);
+        String id = state.get().id();
         if (committed) {
             // keys first: CUT_OVER promises them validated, and a stop in between repeats this idempotent step
             LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.FOREIGN_KEYS, LayoutApplier.Stage.VALIDATE_FOREIGN_KEYS));
-            saveState(id, "CUT_OVER", "finished after a restart");
+            transition(id, CutoverState.State.CUT_OVER, "finished after a restart");
             log.info("cutover {} had passed its point of no return before the restart: done", id);
             return Optional.of("CUT_OVER");
         }
-        saveState(id, "ROLLED_BACK", "the process stopped before the point of no return; the source stayed writable");
+        transition(id, CutoverState.State.ROLLED_BACK, "the process stopped before the point of no return; the source stayed writable");
         log.info("cutover {} was interrupted before its point of no return: rolled back, the source is writable", id);
         return Optional.of("ROLLED_BACK");
     }
 
-    /** {@code STATE id} from node 0, e.g. {@code CUT_OVER c-1a2b3c4d}. */
-    public Optional<String> readState() {
+    /** Refuses a request once the durable state says a cutover is done or under way. */
+    private void refuseUnlessStartable(boolean dryRun) {
+        Optional<CutoverState> st = readState();
+        if (st.isPresent() && !CutoverState.STARTABLE.contains(st.get().state())) {
+            throw conflict(st.get(), dryRun);
+        }
+    }
+
+    private static Conflict conflict(CutoverState st, boolean dryRun) {
+        String what = dryRun ? "cutover dry run" : "cutover";
+        return new Conflict(st, switch (st.state()) {
+            case CUT_OVER -> what + " refused: the cutover " + st.id() + " is done (CUT_OVER, recorded " + st.at()
+                    + "): the cluster is the database and the source is fenced; a cutover runs once, nothing was changed";
+            case CUTTING_OVER -> what + " refused: the cutover " + st.id() + " is under way (CUTTING_OVER since " + st.at()
+                    + "); if no shardlift run is running it, restart shardlift run: it settles the interrupted cutover first";
+            case ROLLED_BACK -> what + " refused: the state is " + st.state() + " (" + st.id() + ")";
+        });
+    }
+
+    /** The durable cutover state on node 0, if a cutover ever began. */
+    public Optional<CutoverState> readState() {
         ConnInfo n0 = plan.spec().nodes().get(0);
         try (Connection c = DriverManager.getConnection(n0.jdbcUrl(), n0.jdbcProperties());
-             PreparedStatement ps = c.prepareStatement("SELECT value FROM " + ControlSchema.META + " WHERE key = ?");
              Statement st = c.createStatement();
              ResultSet exists = st.executeQuery("SELECT to_regclass(" + literal(ControlSchema.META) + ") IS NOT NULL")) {
             exists.next();
             if (!exists.getBoolean(1)) {
                 return Optional.empty(); // not laid out yet: no cutover ever ran
             }
-            ps.setString(1, META_KEY);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
-            }
+            return read(c, false);
         } catch (SQLException e) {
             throw new TargetException("node 0: cannot read the cutover state: " + e.getMessage(), e);
+        }
+    }
+
+    private static Optional<CutoverState> read(Connection c, boolean forUpdate) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT value, updated_at FROM " + ControlSchema.META + " WHERE key = ?"
+                + (forUpdate ? " FOR UPDATE" : ""))) {
+            ps.setString(1, META_KEY);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(CutoverState.parse(rs.getString(1), rs.getObject(2, OffsetDateTime.class).toInstant()))
+                        : Optional.empty();
+            }
         }
     }
 
@@ -631,14 +810,33 @@ public final class Cutover {
         return n;
     }
 
-    private void saveState(String id, String state, String note) {
+    /**
+     * Moves the durable state to {@code to}, checked against what node 0 holds, in one transaction with the row locked.
+     *
+     * @throws CutoverState.IllegalTransition when the state does not allow it; nothing written
+     */
+    private void transition(String id, CutoverState.State to, String note) {
         ConnInfo n0 = plan.spec().nodes().get(0);
-        try (Connection c = DriverManager.getConnection(n0.jdbcUrl(), n0.jdbcProperties());
-             PreparedStatement ps = c.prepareStatement("INSERT INTO " + ControlSchema.META + " (key, value) VALUES (?, ?)"
-                     + " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()")) {
-            ps.setString(1, META_KEY);
-            ps.setString(2, state + " " + id + (note == null ? "" : " " + note));
-            ps.executeUpdate();
+        try (Connection c = DriverManager.getConnection(n0.jdbcUrl(), n0.jdbcProperties())) {
+            c.setAutoCommit(false);
+            Optional<CutoverState> current = read(c, true);
+            CutoverState.checkTransition(current, to, id);
+            String value = new CutoverState(to, id, java.time.Instant.now(), Optional.ofNullable(note)).encode();
+            // with no row there is nothing to lock: the insert itself must be the one that creates it
+            try (PreparedStatement ps = c.prepareStatement(current.isEmpty()
+                    ? "INSERT INTO " + ControlSchema.META + " (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+                    : "UPDATE " + ControlSchema.META + " SET value = ?, updated_at = now() WHERE key = ?")) {
+                ps.setString(current.isEmpty() ? 1 : 2, META_KEY);
+                ps.setString(current.isEmpty() ? 2 : 1, value);
+                if (ps.executeUpdate() != 1) {
+                    c.rollback();
+                    Optional<CutoverState> now = read(c, false);
+                    throw new CutoverState.IllegalTransition(now, to, "cutover state " + to + " for " + id
+                            + ": expected no cutover but it is " + now.map(x -> x.state() + " (" + x.id() + ")").orElse("?"));
+                }
+            }
+            c.commit();
+            log.info("cutover {}: state {} -> {}", id, current.map(x -> x.state().name()).orElse("none"), to);
         } catch (SQLException e) {
             throw new TargetException("node 0: cannot record the cutover state: " + e.getMessage(), e);
         }

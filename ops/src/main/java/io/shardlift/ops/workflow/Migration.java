@@ -8,6 +8,7 @@ import io.shardlift.cdc.apply.ApplyConfig;
 import io.shardlift.cdc.capture.Capture;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverReport;
+import io.shardlift.ops.cutover.CutoverState;
 import io.shardlift.router.plan.ClusterPlan;
 import io.shardlift.router.plan.TablePlan;
 import io.shardlift.router.spec.KafkaSpec;
@@ -119,7 +120,7 @@ public final class Migration implements AutoCloseable {
     public static Migration start(ClusterPlan plan, Options options, MeterRegistry registry) {
         Migration m = new Migration(plan, options, registry);
         m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
-        m.cutOver = m.cutover.readState().map(st -> st.startsWith("CUT_OVER")).orElse(false);
+        m.cutOver = m.cutover.readState().map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
         m.applier.start();
         m.snapshotThread.start();
         m.probe.start();
@@ -232,8 +233,7 @@ public final class Migration implements AutoCloseable {
         if (cuttingOver) {
             return Phase.CUTTING_OVER;
         }
-        Optional<String> state = cutover.readState();
-        if (state.isPresent() && state.get().startsWith("CUT_OVER")) {
+        if (cutover.readState().map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false)) {
             return Phase.CUT_OVER;
         }
         if (failure().isPresent()) {
@@ -251,7 +251,7 @@ public final class Migration implements AutoCloseable {
 
     /**
      * Runs the cutover, or with {@code dryRun} every check and the lock without changing anything. One at a time:
-     * a second concurrent call is refused.
+     * a second concurrent call is refused; once cut over, every call is refused ({@link Cutover.Conflict}).
      */
     public CutoverReport cutover(boolean dryRun) {
         if (!cutoverLock.tryLock()) {
@@ -281,8 +281,8 @@ public final class Migration implements AutoCloseable {
         return Optional.ofNullable(lastCutover.get());
     }
 
-    /** The durable cutover state on node 0 ({@code STATE id note}), if a cutover ever ran. */
-    public Optional<String> cutoverState() {
+    /** The durable cutover state on node 0, if a cutover ever ran. */
+    public Optional<CutoverState> cutoverState() {
         return cutover.readState();
     }
 

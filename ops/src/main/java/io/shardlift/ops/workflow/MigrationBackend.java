@@ -3,6 +3,9 @@ package io.shardlift.ops.workflow;
 import io.shardlift.cdc.apply.ApplierStatus;
 import io.shardlift.cdc.capture.Capture;
 import io.shardlift.ops.control.ControlBackend;
+import io.shardlift.ops.control.CutoverConflict;
+import io.shardlift.ops.cutover.Cutover;
+import io.shardlift.ops.cutover.CutoverState;
 import io.shardlift.ops.control.CutoverResult;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.snapshotter.CopyProgress;
@@ -72,15 +75,29 @@ public final class MigrationBackend implements ControlBackend {
     }
 
     @Override
-    public CutoverResult cutover(boolean dryRun) {
-        return toResult(m.cutover(dryRun), dryRun);
+    public CutoverResult cutover(boolean dryRun) throws CutoverConflict {
+        try {
+            return toResult(m.cutover(dryRun), dryRun);
+        } catch (Cutover.Conflict e) {
+            throw new CutoverConflict(e.getMessage(), stateMap(e.state()));
+        }
     }
 
     @Override
     public Map<String, Object> cutoverState() {
         Map<String, Object> s = new LinkedHashMap<>();
-        s.put("state", m.cutoverState().orElse(null));
+        s.put("state", m.cutoverState().map(MigrationBackend::stateMap).orElse(null));
         m.lastCutover().ifPresent(r -> s.put("last", toResult(r, r.outcome() == CutoverReport.Outcome.DRY_RUN).toMap()));
+        return s;
+    }
+
+    /** The recorded cutover as the control plane answers it. */
+    static Map<String, Object> stateMap(CutoverState st) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("state", st.state().name());
+        s.put("id", st.id());
+        s.put("at", st.at().toString());
+        s.put("note", st.note().orElse(null));
         return s;
     }
 

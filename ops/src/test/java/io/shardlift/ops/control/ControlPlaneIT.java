@@ -151,6 +151,19 @@ class ControlPlaneIT {
         return call(control, "POST", path, authorization);
     }
 
+    /** POST with a body, and a Content-Type unless {@code contentType} is null. */
+    static Answer postBody(String path, String contentType, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + control.port() + path))
+                .timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + token)
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        shown.add(r.body());
+        return new Answer(r.statusCode(), r.body(), r.headers());
+    }
+
     record Cli(int code, String out, String err) {
     }
 
@@ -253,7 +266,7 @@ class ControlPlaneIT {
                 HttpResponse.BodyHandlers.ofString());
         shown.add(withBody.body());
         assertThat(withBody.statusCode()).isEqualTo(413);
-        assertThat(withBody.body()).contains("POST /cutover takes no body");
+        assertThat(withBody.body()).contains("the body of POST /cutover is limited to 4096 bytes");
         assertThat(backend.cutoverCalls).isEmpty();
     }
 
@@ -314,6 +327,68 @@ class ControlPlaneIT {
         assertThat((String) a.json().get("error")).contains("unknown query parameter dry_run; did you mean dryRun?");
         Answer b = post("/cutover?dryRun=yes", "Bearer " + token);
         assertThat(b.status()).isEqualTo(400);
+        assertThat(backend.cutoverCalls).isEmpty();
+    }
+
+    @Test
+    void parametersInABodyAreHonouredNeverIgnored() throws Exception {
+        // what curl -d and a JSON client send: each a dry run, never the real cutover
+        Answer form = postBody("/cutover", "application/x-www-form-urlencoded", "dryRun=true");
+        assertThat(form.status()).as(form.body()).isEqualTo(200);
+        assertThat(form.json()).containsEntry("dryRun", true);
+        Answer json = postBody("/cutover", "application/json", "{\"dryRun\": true}");
+        assertThat(json.status()).as(json.body()).isEqualTo(200);
+        assertThat(json.json()).containsEntry("dryRun", true);
+        Answer agree = postBody("/cutover?dryRun=true", "application/json; charset=utf-8", "{\"dryRun\": true}");
+        assertThat(agree.status()).as(agree.body()).isEqualTo(200);
+        assertThat(backend.cutoverCalls).containsExactly(true, true, true);
+
+        backend.reset();
+        for (String[] bad : new String[][] {
+                {"/cutover", "text/plain", "dryRun=true", "Content-Type is 'text/plain'"},
+                {"/cutover", null, "dryRun=true", "Content-Type is missing"},
+                {"/cutover", "application/json", "{\"dryRun\": \"maybe\"}", "dryRun must be true or false"},
+                {"/cutover", "application/json", "{\"dry_run\": true}", "unknown JSON field dry_run; did you mean dryRun?"},
+                {"/cutover", "application/json", "not json", "not valid JSON"},
+                {"/cutover", "application/x-www-form-urlencoded", "dryRun=1", "dryRun must be true or false"},
+                {"/cutover", "application/x-www-form-urlencoded", "dryRun=true&force=1", "unknown form field force"},
+                {"/cutover?dryRun=false", "application/json", "{\"dryRun\": true}", "dryRun is false in the query but true in the body"}}) {
+            Answer a = postBody(bad[0], bad[1], bad[2]);
+            assertThat(a.status()).as(String.join(" ", java.util.Arrays.asList(bad))).isEqualTo(400);
+            assertThat((String) a.json().get("error")).contains(bad[3]);
+        }
+        assertThat(backend.cutoverCalls).isEmpty();
+    }
+
+    @Test
+    void aCutoverTheStateDoesNotAllowIs409WithTheRecordedCutover() throws Exception {
+        Map<String, Object> recorded = new java.util.LinkedHashMap<>();
+        recorded.put("state", "CUT_OVER");
+        recorded.put("id", "c-1a2b3c4d");
+        recorded.put("at", "2026-12-04T19:00:00Z");
+        backend.cutoverFailure = new CutoverConflict("cutover refused: the cutover c-1a2b3c4d is done (CUT_OVER, recorded"
+                + " 2026-12-04T19:00:00Z)", recorded);
+        Answer a = post("/cutover?dryRun=true", "Bearer " + token);
+        assertThat(a.status()).isEqualTo(409);
+        assertThat((String) a.json().get("error")).contains("c-1a2b3c4d is done");
+        assertThat(a.json().get("cutover")).isEqualTo(recorded);
+        Cli viaCli = cli("cutover", "--config", spec(control.port(), TOKEN_ENV).toString());
+        assertThat(viaCli.code()).as(viaCli.err()).isEqualTo(ExitCodes.CONTROL);
+        assertThat(viaCli.err()).contains("answered 409", "c-1a2b3c4d is done");
+        // a refusal, not a failure: nothing for the operator to look into
+        assertThat(List.copyOf(logs.list)).filteredOn(e -> e.getFormattedMessage().contains("c-1a2b3c4d"))
+                .isNotEmpty().allSatisfy(e -> assertThat(e.getLevel()).isEqualTo(Level.INFO));
+    }
+
+    @Test
+    void cutoverTimeoutOutOfRangeIsAUsageError() throws Exception {
+        Path f = spec(control.port(), TOKEN_ENV);
+        for (String bad : new String[] {"0", "-5", "86401", "soon"}) {
+            Cli c = cli("cutover", "--config", f.toString(), "--dry-run", "--timeout", bad);
+            assertThat(c.code()).as(bad + ": " + c.err()).isEqualTo(ExitCodes.USAGE);
+            assertThat(c.err()).as(bad).contains("--timeout").doesNotContain("\tat ", "Exception");
+        }
+        assertThat(cli("cutover", "--config", f.toString(), "--dry-run", "--timeout", "0").err()).contains("--timeout must be 1 to 86400 seconds but is 0");
         assertThat(backend.cutoverCalls).isEmpty();
     }
 
@@ -494,7 +569,8 @@ class ControlPlaneIT {
         assertThat(status.out()).contains("Usage: shardlift status", "--json", "7   the control plane could not be reached");
         Cli cutover = cli("cutover", "--help");
         assertThat(cutover.code()).isZero();
-        assertThat(cutover.out()).contains("Usage: shardlift cutover", "--dry-run", "SHARDLIFT_TOKEN", "8   refused");
+        assertThat(cutover.out()).contains("Usage: shardlift cutover", "--dry-run", "SHARDLIFT_TOKEN", "8   refused",
+                "source LOCK", "A cutover runs once");
         assertThat(cli("--help").out()).contains("status", "cutover");
     }
 

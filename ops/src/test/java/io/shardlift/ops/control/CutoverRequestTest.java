@@ -59,4 +59,68 @@ class CutoverRequestTest {
                 .satisfies(e -> query.values().stream().flatMap(List::stream).filter(v -> v.length() > 1 && !v.equals("true") && !v.equals("false"))
                         .forEach(v -> assertThat(e.getMessage()).doesNotContain(v)));
     }
+
+    // ---- parameters in a body: honoured, or refused; never ignored
+
+    static byte[] b(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    static Stream<Arguments> acceptedBodies() {
+        return Stream.of(
+                Arguments.of(q(), "application/x-www-form-urlencoded", "dryRun=true", true),
+                Arguments.of(q(), "application/x-www-form-urlencoded; charset=UTF-8", "dryRun=false", false),
+                Arguments.of(q(), "application/x-www-form-urlencoded", "dryRun", true),
+                Arguments.of(q(), "application/json", "{\"dryRun\": true}", true),
+                Arguments.of(q(), "application/json; charset=utf-8", "{\"dryRun\": false}", false),
+                Arguments.of(q(), "Application/JSON", " {\"dryRun\": \"true\"} ", true),
+                Arguments.of(q(), "application/json", "{}", false),
+                // a body and a query that agree
+                Arguments.of(q("dryRun", "true"), "application/json", "{\"dryRun\": true}", true),
+                Arguments.of(q("dryRun", "true"), "application/x-www-form-urlencoded", "dryRun=TRUE", true),
+                // the query alone decides when the body holds nothing
+                Arguments.of(q("dryRun", "true"), "application/json", "{}", true),
+                Arguments.of(q("dryRun", "true"), "text/plain", "", true),
+                Arguments.of(q("dryRun", "true"), null, "  ", true));
+    }
+
+    @ParameterizedTest(name = "[{index}] {0} {1} {2} -> dryRun {3}")
+    @MethodSource("acceptedBodies")
+    void honoursTheBody(Map<String, List<String>> query, String contentType, String body, boolean dryRun) {
+        assertThat(CutoverRequest.parse(query, contentType, b(body)).dryRun()).isEqualTo(dryRun);
+    }
+
+    static Stream<Arguments> refusedBodies() {
+        return Stream.of(
+                Arguments.of(q(), "text/plain", "dryRun=true", "the body's Content-Type is 'text/plain'"),
+                Arguments.of(q(), null, "dryRun=true", "the body's Content-Type is missing"),
+                Arguments.of(q(), "application/xml", "<dryRun>true</dryRun>", "of type application/x-www-form-urlencoded or application/json"),
+                Arguments.of(q(), "application/x-www-form-urlencoded", "dryRun=maybe-secret", "dryRun must be true or false"),
+                Arguments.of(q(), "application/x-www-form-urlencoded", "dryRun=true&dryRun=false", "dryRun is given 2 times"),
+                Arguments.of(q(), "application/x-www-form-urlencoded", "dry_run=true", "unknown form field dry_run; did you mean dryRun?"),
+                Arguments.of(q(), "application/x-www-form-urlencoded", "dryRun=%zz", "not valid application/x-www-form-urlencoded"),
+                Arguments.of(q(), "application/json", "{\"dryRun\": 1}", "dryRun must be true or false"),
+                Arguments.of(q(), "application/json", "{\"dryRun\": null}", "dryRun must be true or false"),
+                Arguments.of(q(), "application/json", "{\"dryRun\": \"yes-secret\"}", "dryRun must be true or false"),
+                Arguments.of(q(), "application/json", "{\"dryRun\": \"\"}", "dryRun must be true or false"),
+                Arguments.of(q(), "application/json", "{\"dryRun\": true, \"dryRun\": false}", "a field is given twice"),
+                Arguments.of(q(), "application/json", "{\"dry_run\": true}", "unknown JSON field dry_run; did you mean dryRun?"),
+                Arguments.of(q(), "application/json", "{\"dryRun\": true, \"force\": 1}", "unknown JSON field force"),
+                Arguments.of(q(), "application/json", "[true]", "must be an object"),
+                Arguments.of(q(), "application/json", "dryRun=true", "not valid JSON"),
+                Arguments.of(q(), "application/json", "{\"dryRun\": tru", "not valid JSON"),
+                // a body and a query that disagree: neither wins
+                Arguments.of(q("dryRun", "false"), "application/json", "{\"dryRun\": true}", "dryRun is false in the query but true in the body"),
+                Arguments.of(q("dryRun", "true"), "application/x-www-form-urlencoded", "dryRun=false", "dryRun is true in the query but false"),
+                // a bad query is refused even when the body is fine
+                Arguments.of(q("dry_run", "1"), "application/json", "{\"dryRun\": true}", "unknown query parameter dry_run"));
+    }
+
+    @ParameterizedTest(name = "[{index}] {0} {1} {2}")
+    @MethodSource("refusedBodies")
+    void refusesABodyItCannotHonour(Map<String, List<String>> query, String contentType, String body, String message) {
+        assertThatThrownBy(() -> CutoverRequest.parse(query, contentType, b(body))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(message)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret"));
+    }
 }
