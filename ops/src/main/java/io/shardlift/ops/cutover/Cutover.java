@@ -218,14 +218,15 @@ public final class Cutover {
                     + (dryRun ? "; dry run: the lock is taken for real, to prove the fence can be taken, and released at once" : ""));
             if (dryRun) {
                 links.fence().rollback();
-                long freeze = (System.nanoTime() - fencedAt) / 1_000_000;
+                long released = System.nanoTime();
+                long freeze = (released - fencedAt) / 1_000_000;
                 step("marker", "dry-run", System.nanoTime(), "would emit a WAL marker and wait for " + options.markerPartitions()
                         + " partitions to apply past it");
                 step("verify", "dry-run", System.nanoTime(), "would compare row counts of " + plan.tables().size() + " tables");
                 step("foreign-keys", "dry-run", System.nanoTime(), plan.nodes().get(0).foreignKeys().size() + " per node, NOT VALID");
                 step("sequences", "dry-run", System.nanoTime(), plan.sequences().size() + " sequences");
                 step("write-fence", "dry-run", System.nanoTime(), "would refuse writes to " + plan.tables().size() + " source tables");
-                step("release", "dry-run", System.nanoTime(), "lock released after " + freeze + " ms (writers waited for it); nothing changed");
+                step("release", "dry-run", released, released, "lock released after " + freeze + " ms (writers waited for it); nothing changed");
                 return report(id, Outcome.DRY_RUN, Optional.empty(), freeze, false);
             }
 
@@ -263,8 +264,10 @@ public final class Cutover {
 
             t = System.nanoTime();
             links.fence().commit(); // the point of no return
-            long freeze = (System.nanoTime() - fencedAt) / 1_000_000;
-            step("release", "done", t, "POINT OF NO RETURN passed: the cluster is the database now; writes were frozen " + freeze + " ms");
+            long released = System.nanoTime();
+            long freeze = (released - fencedAt) / 1_000_000;
+            step("release", "done", t, released, "POINT OF NO RETURN passed: the cluster is the database now; writes were frozen "
+                    + freeze + " ms, from the first LOCK attempt");
             committed = true;
             Failpoints.hang("cutover.released");
             try {
@@ -374,7 +377,7 @@ public final class Cutover {
      * without pg_read_all_stats: those are not waited for here, the LOCK's timeout bounds them.
      */
     static final String HOLDERS = "SELECT a.pid, (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::bigint,"
-            + " coalesce(a.application_name, ''), coalesce(a.state, '')"
+            + " coalesce(a.application_name, ''), coalesce(a.state, ''), coalesce(a.backend_type, '')"
             + " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
             + " WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())"
             + " AND l.relation = ANY (?::regclass[]) AND l.mode <> 'AccessShareLock' AND l.pid <> pg_backend_pid()"
@@ -403,8 +406,8 @@ public final class Cutover {
                     if (System.nanoTime() > deadline) {
                         int pid = rs.getInt(1);
                         throw new Refusal("fence-wait", "a transaction on the source has held the migrated tables for " + age
-                                + " ms: pid " + pid + " (application_name '" + rs.getString(3) + "', state '" + rs.getString(4)
-                                + "'); the fence would stall every writer until it ends, so nothing was fenced: cut over once it"
+                                + " ms: pid " + pid + " (" + (rs.getString(5).equals("client backend") ? "" : rs.getString(5) + ", ")
+                                + "application_name '" + rs.getString(3) + "', state '" + rs.getString(4) + "'); the fence would stall every writer until it ends, so nothing was fenced: cut over once it"
                                 + " has ended (or end it: SELECT pg_terminate_backend(" + pid + "))");
                     }
                 }
@@ -843,7 +846,11 @@ public final class Cutover {
     }
 
     private void step(String name, String status, long startNanos, String detail) {
-        long ms = Math.max(0, (System.nanoTime() - startNanos) / 1_000_000);
+        step(name, status, startNanos, System.nanoTime(), detail);
+    }
+
+    private void step(String name, String status, long startNanos, long endNanos, String detail) {
+        long ms = Math.max(0, (endNanos - startNanos) / 1_000_000);
         steps.add(new Step(name, status, ms, detail));
         log.info("cutover step {}: {} ({} ms) {}", name, status, ms, detail);
     }
