@@ -110,6 +110,11 @@ class CutoverGuardsIT {
             assertThat(m.cutoverState()).isEmpty();
             assertThat(writers.fenced()).isZero();
 
+            // a node whose sequence is already past the source's (ids handed out there, an earlier attempt's move):
+            // the cutover must not move it back
+            long ahead = single(env.cluster().source(), "SELECT last_value FROM public.events_event_id_seq") + 1_000_000;
+            single(env.cluster().nodes().get(1), "SELECT setval('public.events_event_id_seq', " + ahead + ")");
+
             // the real cutover, with a transaction holding the tables when the fence begins
             Answer done = null;
             writers.resetWorst(); // the copy's load is not the cutover's
@@ -144,6 +149,15 @@ class CutoverGuardsIT {
             assertThat(steps).extracting(s -> s.get("name")).contains("fence-wait", "fence", "release");
             assertThat(m.phase()).isEqualTo(Migration.Phase.CUT_OVER);
             writers.awaitFenced();
+            // every node continues past the one that was ahead, each on its own residue: no node moved backwards
+            java.util.Set<Long> residues = new java.util.HashSet<>();
+            for (PgNode n : env.cluster().nodes()) {
+                long next = single(n, "SELECT CASE WHEN is_called THEN last_value + (SELECT seqincrement FROM pg_sequence"
+                        + " WHERE seqrelid = 'public.events_event_id_seq'::regclass) ELSE last_value END FROM public.events_event_id_seq");
+                assertThat(next).as(n.name() + "'s next id").isGreaterThan(ahead);
+                residues.add(Math.floorMod(next, (long) env.cluster().nodes().size()));
+            }
+            assertThat(residues).as("nodes hand out distinct ids").hasSize(env.cluster().nodes().size());
 
             // once cut over, every later request is 409, names the cutover, and changes nothing
             Recorded recorded = recorded();
@@ -267,7 +281,8 @@ class CutoverGuardsIT {
 
     /**
      * A transaction that holds the events table (an uncommitted insert) when the cutover's fence begins, as a slow
-     * writer would: it commits 600 ms after a LOCK started waiting behind it, or 4 s after it began, whichever is first.
+     * writer would: it commits 600 ms after a LOCK started waiting behind it, or 4.5 s after it began, whichever is first
+     * (the cutover waits for it at most 5 s from the start of its fence-wait, which begins after the POST).
      */
     static final class Holder implements AutoCloseable {
         private final Connection c;
@@ -291,7 +306,7 @@ class CutoverGuardsIT {
             try (Connection watch = env.cluster().source().connect(Fixtures.DB);
                  PreparedStatement waiting = watch.prepareStatement("SELECT count(*) FROM pg_locks l JOIN pg_class k ON k.oid = l.relation"
                          + " WHERE k.relname = 'events' AND l.mode = 'ExclusiveLock' AND NOT l.granted")) {
-                long until = began + 4_000_000_000L;
+                long until = began + 4_500_000_000L;
                 while (System.nanoTime() < until) {
                     try (ResultSet rs = waiting.executeQuery()) {
                         rs.next();
