@@ -84,6 +84,9 @@ class CliIT {
                 .contains("becomes (event_id, device_id)")
                 .contains("PARTITION BY HASH (\"device_id\")")
                 .contains("CREATE FOREIGN TABLE IF NOT EXISTS \"public\".\"events_1\"")
+                // the global table's fan-out, its servers' mappings masked as well
+                .contains("CREATE SERVER IF NOT EXISTS \"shardlift_fanout_1\"", "CREATE SERVER IF NOT EXISTS \"shardlift_lock_1\"",
+                        "CREATE TRIGGER \"shardlift_fanout_row\" AFTER INSERT OR UPDATE OR DELETE ON \"public\".\"device_types\"")
                 .contains("password '******'")
                 .doesNotContain(SECRET);
         assertThat(r.err()).doesNotContain(SECRET);

@@ -3,6 +3,7 @@ package io.shardlift.snapshotter;
 import io.shardlift.router.SourceException;
 import io.shardlift.router.TargetException;
 import io.shardlift.router.plan.ControlSchema;
+import io.shardlift.router.plan.GlobalFanout;
 import io.shardlift.router.spec.ConnInfo;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -180,6 +181,10 @@ final class CopyWorker implements AutoCloseable {
     private Connection node(int n) throws SQLException {
         if (nodes[n] == null) {
             Connection c = store.connect(n);
+            try (Statement st = c.createStatement()) {
+                // the copy fills every node's copy of a global table itself: its rows must not fan out again
+                st.execute(GlobalFanout.MARK_SESSION);
+            }
             c.setAutoCommit(false);
             nodes[n] = c;
         }

@@ -154,6 +154,34 @@ public final class PgNode implements AutoCloseable {
      * and port. Clients see their connections drop and must reconnect.
      */
     public void restart() {
+        pgCtl("restart", "-m", "fast");
+    }
+
+    /** Stops the server (fast shutdown) and leaves it stopped: a node that is down, until {@link #startAgain()}. */
+    public void stop() {
+        try {
+            // pg_ctl start does not read postmaster.opts: keep the command line (port, settings) for startAgain
+            Files.copy(dataDir.resolve("postmaster.opts"), dataDir.resolve("postmaster.opts.kept"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        pgCtl("stop", "-m", "fast");
+    }
+
+    /** Starts a server {@link #stop()} stopped, on the same data, port and settings. */
+    public void startAgain() {
+        String opts;
+        try {
+            opts = Files.readString(dataDir.resolve("postmaster.opts.kept")).trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        // the first word is the postgres binary, the rest its quoted arguments, which pg_ctl -o passes on
+        pgCtl("start", "-o", opts.substring(opts.indexOf(' ') + 1));
+    }
+
+    private void pgCtl(String action, String... args) {
         Path bin;
         try (var dirs = Files.list(TestKit.binariesDir())) {
             bin = dirs.filter(d -> Files.isExecutable(d.resolve("bin").resolve("pg_ctl"))).findFirst()
@@ -169,20 +197,21 @@ public final class PgNode implements AutoCloseable {
             cmd.addAll(java.util.List.of("unshare", "-U"));
         }
         Path log = dataDir.resolve("restart.log");
-        cmd.addAll(java.util.List.of(bin.toString(), "-D", dataDir.toString(), "-l", log.toString(), "-m", "fast", "-w", "-t", "60",
-                "restart"));
+        cmd.addAll(java.util.List.of(bin.toString(), "-D", dataDir.toString(), "-l", log.toString(), "-w", "-t", "60"));
+        cmd.addAll(java.util.List.of(args));
+        cmd.add(action);
         try {
             // not a pipe: the restarted postmaster would inherit it and hold it open for its whole life
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.resolveSibling("restart-ctl.log").toFile()).start();
             if (p.waitFor() != 0) {
-                throw new IllegalStateException("restart of node " + name + " failed: "
+                throw new IllegalStateException(action + " of node " + name + " failed: "
                         + Files.readString(log.resolveSibling("restart-ctl.log")) + (Files.exists(log) ? Files.readString(log) : ""));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while restarting node " + name, e);
+            throw new IllegalStateException("interrupted during " + action + " of node " + name, e);
         }
     }
 

@@ -6,6 +6,7 @@ import io.shardlift.cdc.event.Row;
 import io.shardlift.router.TableId;
 import io.shardlift.router.TargetException;
 import io.shardlift.router.plan.ControlSchema;
+import io.shardlift.router.plan.GlobalFanout;
 import io.shardlift.router.spec.ConnInfo;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -306,6 +307,8 @@ final class NodeWriter implements AutoCloseable {
             try (Statement st = c.createStatement()) {
                 // the applier's writes are the source's writes: no triggers or FK checks of their own
                 st.execute("SET session_replication_role = replica");
+                // and its writes to global tables already go to every copy: never fanned out again
+                st.execute(GlobalFanout.MARK_SESSION);
             }
             c.commit();
         }

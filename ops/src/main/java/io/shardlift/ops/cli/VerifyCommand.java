@@ -35,6 +35,10 @@ public final class VerifyCommand implements Callable<Integer> {
             description = "Missing, extra and different keys listed per table, each (default: ${DEFAULT-VALUE}).")
     int maxKeys;
 
+    @Option(names = "--global-copies", description = "Compare every node's copy of each global table with node 0's instead of"
+            + " the cluster with the source: after the cutover, when the source is fenced and the copies must agree.")
+    boolean globalCopies;
+
     @Option(names = "--json", description = "Print the report as JSON.")
     boolean json;
 
@@ -52,7 +56,7 @@ public final class VerifyCommand implements Callable<Integer> {
             throw new ParameterException(command.commandLine(), e.getMessage(), e);
         }
         ClusterPlan plan = Planning.plan(spec);
-        VerifyReport report = new Verifier(plan, options).run();
+        VerifyReport report = (globalCopies ? Verifier.globalCopies(plan, options) : new Verifier(plan, options)).run();
         if (json) {
             out.println(report.toJson());
         } else {

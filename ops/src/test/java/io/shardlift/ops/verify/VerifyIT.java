@@ -14,6 +14,7 @@ import io.shardlift.ops.verify.VerifyReport.KeyDiff;
 import io.shardlift.ops.verify.VerifyReport.TableReport;
 import io.shardlift.router.TableId;
 import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.GlobalFanout;
 import io.shardlift.router.plan.LayoutApplier;
 import io.shardlift.router.plan.TablePlan;
 import io.shardlift.router.spec.SpecLoader;
@@ -177,8 +178,11 @@ class VerifyIT {
         // a text key deleted from node 3's local partition: missing
         String setting = queryString(cluster.nodes().get(3), "DELETE FROM ONLY public.settings_3 WHERE name = "
                 + "(SELECT max(name COLLATE \"C\") FROM ONLY public.settings_3 WHERE name < 'a') RETURNING name");
-        // a reference table changed on node 3 only
-        execute(cluster.nodes().get(3), "UPDATE public.device_types SET name = name || ' (moved)' WHERE device_type_id = 7");
+        // a reference table changed on node 3 only (a session that does not fan out, as if node 3 alone had committed)
+        try (Connection c = cluster.nodes().get(3).connect(DB); Statement st = c.createStatement()) {
+            st.execute(GlobalFanout.MARK_SESSION);
+            assertThat(st.executeUpdate("UPDATE public.device_types SET name = name || ' (moved)' WHERE device_type_id = 7")).isEqualTo(1);
+        }
 
         Result r = verify();
         assertThat(r.code()).as(r.err()).isEqualTo(ExitCodes.DIFFERENCES);
@@ -231,6 +235,13 @@ class VerifyIT {
             assertThat(c.differingNodes()).containsExactly(3);
             assertThat(c.nodeRows()).containsExactly(10L, 10L, 10L, 10L);
         });
+
+        // the copies of the global tables compared with node 0's: node 3's differs, and only there
+        VerifyReport copies = Verifier.globalCopies(plan, new VerifyOptions(2, 5000, 20)).run();
+        assertThat(copies.equal()).isFalse();
+        assertThat(copies.tables()).extracting(TableReport::table).containsExactly(TYPES);
+        assertThat(copies.table(TYPES).orElseThrow().keys()).containsExactly(
+                new KeyDiff(DiffKind.DIFFERENT, List.of("7"), 0, OptionalInt.of(3), Optional.of("public.device_types")));
 
         // a key limit of 0 lists nothing, and says there is more
         VerifyReport unlisted = new Verifier(plan, new VerifyOptions(2, 5000, 0)).run();

@@ -54,6 +54,9 @@ final class LayoutDdl {
             String fingerprint = Names.sha256(t.stream().map(d -> d.display().replaceAll(" START WITH -?\\d+", ""))
                     .collect(Collectors.joining(";\n"))
                     + "\n--\n" + ix.values().stream().flatMap(List::stream).map(Ddl::display).collect(Collectors.joining(";\n")));
+            // after the fingerprint: a node laid out before global tables fanned out takes the fan-out on the next
+            // `schema` or `snapshot` instead of being refused as laid out for another plan
+            t.addAll(new GlobalFanout(this, tables, node, n, spec.nodes()).ddl());
             out.add(new NodeLayout(node, spec.nodes().get(node), t, ix, foreignKeyStage(node, false),
                     foreignKeyStage(node, true), fingerprint));
         }
@@ -67,8 +70,11 @@ final class LayoutDdl {
         out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(CONTROL_SCHEMA)));
         ControlSchema.DDL.forEach(sql -> out.add(Ddl.of(sql)));
         boolean anySharded = tables.stream().anyMatch(TablePlan::sharded);
-        if (anySharded && n > 1) {
+        boolean anyGlobal = tables.stream().anyMatch(t -> !t.sharded());
+        if ((anySharded || anyGlobal) && n > 1) {
             out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS \"postgres_fdw\""));
+        }
+        if (anySharded && n > 1) {
             // aggregates and joins of colocated partitions run on the node that holds them, as in Shardman
             out.add(Ddl.of("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET enable_partitionwise_aggregate = on', current_database());"
                     + " EXECUTE format('ALTER DATABASE %I SET enable_partitionwise_join = on', current_database()); END $$"));
@@ -127,18 +133,21 @@ final class LayoutDdl {
     }
 
     private List<Ddl> server(int other) {
+        // async: an Append over foreign partitions scans every node at once instead of one after another
+        return server(NodeLayout.serverName(other), other, List.of("async_capable 'true'", "fetch_size '10000'", "batch_size '1000'"));
+    }
+
+    /** A postgres_fdw server reaching node {@code other}, and the user mapping for the user shardlift connects as. */
+    List<Ddl> server(String name, int other, List<String> extraOptions) {
         ConnInfo c = spec.nodes().get(other);
-        String server = ident(NodeLayout.serverName(other));
+        String server = ident(name);
         List<String> opts = new ArrayList<>();
         opts.add("host " + literal(c.host()));
         opts.add("port " + literal(String.valueOf(c.port())));
         opts.add("dbname " + literal(c.dbname()));
         c.params().entrySet().stream().filter(e -> FDW_SERVER_PARAMS.contains(e.getKey()))
                 .forEach(e -> opts.add(e.getKey() + " " + literal(e.getValue())));
-        // async: an Append over foreign partitions scans every node at once instead of one after another
-        opts.add("async_capable 'true'");
-        opts.add("fetch_size '10000'");
-        opts.add("batch_size '1000'");
+        opts.addAll(extraOptions);
         String user = "user " + literal(c.user());
         String sql = "CREATE USER MAPPING IF NOT EXISTS FOR CURRENT_USER SERVER " + server + " OPTIONS (" + user;
         String display = sql;

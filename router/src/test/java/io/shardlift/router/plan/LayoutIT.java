@@ -111,9 +111,14 @@ class LayoutIT {
         TableRoute devices = router.table(new TableId("public", "devices"));
         TableRoute events = router.table(new TableId("public", "events"));
 
-        // reference table: every node has its own full copy
+        // reference table: every node has its own full copy, which a write through any node reaches
+        cluster.nodes().get(2).execute("sensors", "INSERT INTO public.device_types VALUES (1, 'thermometer'), (2, 'hygrometer')");
         for (PgNode n : cluster.nodes()) {
-            n.execute("sensors", "INSERT INTO public.device_types VALUES (1, 'thermometer'), (2, 'hygrometer')");
+            try (Connection c = n.connect("sensors"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT count(*) FROM public.device_types")) {
+                rs.next();
+                assertThat(rs.getLong(1)).as(n.name()).isEqualTo(2);
+            }
         }
         // insert through EVERY node's parent table; each row must land where the router says
         int devicesInserted = 0;
@@ -190,7 +195,8 @@ class LayoutIT {
         assertThat(LayoutApplier.apply(plan, EnumSet.of(Stage.TABLES, Stage.INDEXES))).allMatch(NodeResult::alreadyLaidOut);
 
         for (PgNode n : cluster.nodes()) {
-            n.execute("airline",
+            // each copy filled on its own, as the snapshot copy does
+            n.execute("airline", GlobalFanout.MARK_SESSION,
                     "INSERT INTO bookings.bookings VALUES ('B00001', now(), 100.00)",
                     "INSERT INTO bookings.aircrafts VALUES ('773', 'Boeing 777-300', 11100)",
                     "INSERT INTO bookings.airports VALUES ('DME', 'Domodedovo', 'Moscow', 37.9, 55.4, 'Europe/Moscow'),"
