@@ -52,7 +52,7 @@ public final class Planning {
             sourceProblem = e.getMessage();
         }
         Preflight.Report report = Preflight.check(spec, plan, scope, dataDir).add(Preflight.Domain.SPEC, planProblems);
-        if (sourceProblem != null && !report.has(Preflight.Domain.SOURCE)) {
+        if (sourceProblem != null && report.sourceReachable()) {
             report.add(Preflight.Domain.SOURCE, List.of(sourceProblem));
         }
         return new Checked(plan, report);

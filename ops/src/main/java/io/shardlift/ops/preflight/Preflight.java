@@ -67,6 +67,16 @@ public final class Preflight {
     public static final class Report {
         private final List<Finding> problems = Collections.synchronizedList(new ArrayList<>());
         private final List<String> passed = Collections.synchronizedList(new ArrayList<>());
+        private volatile boolean sourceUnreachable;
+
+        void sourceUnreachable() {
+            sourceUnreachable = true;
+        }
+
+        /** True when the source could not even be connected to (the planner's own failure then says the same). */
+        public boolean sourceReachable() {
+            return !sourceUnreachable;
+        }
 
         void problem(Domain domain, String message) {
             problems.add(new Finding(domain, message));

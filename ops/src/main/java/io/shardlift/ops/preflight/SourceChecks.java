@@ -36,7 +36,16 @@ final class SourceChecks {
         ConnInfo source = spec.source();
         String label = "source " + source.label();
         List<String> problems = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties())) {
+        Connection c;
+        try {
+            c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+        } catch (SQLException e) {
+            report.sourceUnreachable();
+            report.problem(Domain.SOURCE, label + ": cannot connect: " + e.getMessage() + " — check migrate.connstr and that the"
+                    + " server accepts connections from here");
+            return;
+        }
+        try (c) {
             if (scope.replication) {
                 List<String> basics = SourceSnapshot.problems(c, spec.replication().slot());
                 problems.addAll(basics);
@@ -51,8 +60,7 @@ final class SourceChecks {
                 }
             }
         } catch (SQLException e) {
-            problems.add("cannot connect or read: " + e.getMessage() + " — check migrate.connstr and that the server accepts"
-                    + " connections from here");
+            problems.add("cannot read what the preflight needs: " + e.getMessage());
         }
         problems.forEach(p -> report.problem(Domain.SOURCE, label + ": " + p));
         if (problems.isEmpty()) {
