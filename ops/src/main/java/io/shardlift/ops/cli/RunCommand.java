@@ -70,7 +70,7 @@ public final class RunCommand implements Callable<Integer> {
             throw new SpecException(specOptions.config.toString(), java.util.List.of(new Problem("control.listen",
                     plan.spec().control().listen(), e.getMessage() + " — choose a free address:port for control.listen")));
         }
-        err.println("control plane on http://" + control.listen() + " (status, metrics, POST /cutover)");
+        err.println("control plane on " + plan.spec().control().scheme() + "://" + control.listen() + " (status, metrics, POST /cutover)");
         Thread hook = new Thread(() -> {
             stop.countDown();
             // a running cutover finishes against a live migration before the migration stops
