@@ -69,8 +69,33 @@ final class SourceChecks {
         }
     }
 
+    /**
+     * A slot whose holder just died (a killed run restarted at once) is released as soon as its walsender sees the
+     * closed socket: a moment, never longer than this.
+     */
+    static final long RELEASE_GRACE_MS = 3_000;
+
     /** Whether the slot exists; a slot of the wrong kind, or one some process holds, is a problem. */
     private static boolean slot(Connection c, String slot, List<String> problems) throws SQLException {
+        long deadline = System.nanoTime() + RELEASE_GRACE_MS * 1_000_000L;
+        while (true) {
+            List<String> found = new ArrayList<>();
+            boolean exists = slotOnce(c, slot, found);
+            if (found.stream().noneMatch(p -> p.contains("is in use by process")) || System.nanoTime() > deadline) {
+                problems.addAll(found);
+                return exists;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problems.addAll(found);
+                return exists;
+            }
+        }
+    }
+
+    private static boolean slotOnce(Connection c, String slot, List<String> problems) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT s.plugin, s.slot_type, s.database = current_database(), s.active_pid,"
                 + " r.application_name, r.client_addr::text, r.backend_start::text"
                 + " FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = ?")) {
