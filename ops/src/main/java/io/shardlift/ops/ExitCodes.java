@@ -7,11 +7,14 @@ public final class ExitCodes {
     public static final int INTERNAL = 1;
     /** Wrong command-line usage (picocli's own). */
     public static final int USAGE = 2;
-    /** The spec is invalid, or the source schema cannot be laid out as the spec asks: nothing was written. */
+    /**
+     * The spec is invalid, the source schema cannot be laid out as the spec asks, or control.listen cannot be bound:
+     * nothing was written.
+     */
     public static final int CONFIG = 3;
-    /** The source could not be reached or read. */
+    /** The source could not be reached or read, or lacks what the migration needs (wal_level, privileges, a free slot). */
     public static final int SOURCE = 4;
-    /** A cluster node could not be reached or refused the layout. */
+    /** A cluster node could not be reached, refused the layout, or lacks what it needs (UTF8, privileges). */
     public static final int TARGET = 5;
     /** {@code verify} found rows that differ between the source and the cluster. */
     public static final int DIFFERENCES = 6;
@@ -21,6 +24,8 @@ public final class ExitCodes {
     public static final int CUTOVER_REFUSED = 8;
     /** The cutover failed: its steps say how far it got. */
     public static final int CUTOVER_FAILED = 9;
+    /** The Kafka broker cannot be used: an external one does not answer, or the embedded one cannot write its data. */
+    public static final int BROKER = 10;
 
     private ExitCodes() {
     }

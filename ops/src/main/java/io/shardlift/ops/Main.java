@@ -27,13 +27,17 @@ import picocli.CommandLine.Command;
             "0:success",
             "1:unexpected failure (see the message and the log)",
             "2:wrong command-line usage",
-            "3:invalid spec, or the source schema cannot be laid out as the spec asks (nothing written)",
-            "4:the source could not be reached or read",
-            "5:a cluster node could not be reached or refused the layout",
+            "3:invalid spec, the source schema cannot be laid out as the spec asks, or control.listen cannot be bound"
+                + " (nothing written)",
+            "4:the source could not be reached or read, or lacks what the migration needs (wal_level, privileges, a free slot)",
+            "5:a cluster node could not be reached, refused the layout, or lacks what it needs (UTF8, privileges)",
             "6:verify found differences between the source and the cluster",
             "7:the control plane could not be reached or did not accept the request",
             "8:the cutover was refused by a gate (nothing changed)",
-            "9:the cutover failed (its steps say how far it got)"})
+            "9:the cutover failed (its steps say how far it got)",
+            "10:the Kafka broker does not answer, or the embedded one cannot write its data directory",
+            "143:stopped by SIGTERM (128 + 15; run and apply stop cleanly and resume on the next start)"},
+        footer = {"%nWhen the preflight finds problems of several kinds, the exit code is the smallest of theirs."})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -69,6 +73,9 @@ public final class Main implements Runnable {
     }
 
     static int exitCode(Throwable e) {
+        if (e instanceof io.shardlift.ops.preflight.Preflight.Refused r) {
+            return r.exitCode();
+        }
         if (e instanceof SpecException || e instanceof PlanException) {
             return ExitCodes.CONFIG;
         }

@@ -57,7 +57,7 @@ class CliIT {
     Path spec(String source, List<String> nodes, String tables) throws Exception {
         String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + source + "\"\n  schemas:\n    - name: public\n      tables:\n"
                 + tables + "cluster:\n  nodes:\n" + nodes.stream().map(n -> "    - \"" + n + "\"").collect(Collectors.joining("\n"))
-                + "\nkafka:\n  bootstrap: embedded\n";
+                + "\nkafka:\n  bootstrap: embedded\ncontrol:\n  listen: \"127.0.0.1:" + PreflightIT.freePort() + "\"\n";
         Path f = dir.resolve("migrate.yml");
         Files.writeString(f, yaml);
         return f;

@@ -73,7 +73,7 @@ public final class SourceSnapshot implements AutoCloseable {
     public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables) {
         String label = "source " + source.label();
         try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties())) {
-            preflight(c, label);
+            preflight(c, slot, label);
             boolean slotExists = slotExists(c, slot, label);
             ensurePublication(c, publication, tables, slotExists, label);
             if (!slotExists) {
@@ -85,28 +85,43 @@ public final class SourceSnapshot implements AutoCloseable {
         return freshSnapshot(source, label);
     }
 
-    static void preflight(Connection c, String label) throws SQLException {
-        List<String> problems = new ArrayList<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
-                        + " (SELECT count(*) FROM pg_replication_slots)::int,"
-                        + " (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user)")) {
-            rs.next();
-            if (!"logical".equals(rs.getString(1))) {
-                problems.add("wal_level must be 'logical' but is '" + rs.getString(1)
-                        + "' — set wal_level = logical in postgresql.conf and restart the source");
-            }
-            if (rs.getInt(2) <= rs.getInt(3)) {
-                problems.add("max_replication_slots is " + rs.getInt(2) + " and " + rs.getInt(3)
-                        + " slots exist — raise max_replication_slots (needs a restart) or drop an unused slot");
-            }
-            if (!rs.getBoolean(4)) {
-                problems.add("the user has neither REPLICATION nor SUPERUSER — ALTER ROLE ... WITH REPLICATION");
-            }
-        }
+    static void preflight(Connection c, String slot, String label) throws SQLException {
+        List<String> problems = problems(c, slot);
         if (!problems.isEmpty()) {
             throw new SourceException(label + ": " + String.join("; ", problems));
         }
+    }
+
+    /**
+     * What keeps the source from streaming through {@code slot}, each quoting what it saw: read-only, so
+     * {@code plan} and every command's preflight ask it before anything is written.
+     */
+    public static List<String> problems(Connection c, String slot) throws SQLException {
+        List<String> problems = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
+                        + " (SELECT count(*) FROM pg_replication_slots)::int,"
+                        + " (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user),"
+                        + " EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?), current_user")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!"logical".equals(rs.getString(1))) {
+                    problems.add("wal_level must be 'logical' but is '" + rs.getString(1)
+                            + "' — set wal_level = logical in postgresql.conf and restart the source");
+                }
+                // an existing slot (a resumed migration) needs no free one
+                if (!rs.getBoolean(5) && rs.getInt(2) <= rs.getInt(3)) {
+                    problems.add("max_replication_slots is " + rs.getInt(2) + " and " + rs.getInt(3)
+                            + " slots exist — raise max_replication_slots (needs a restart) or drop an unused slot");
+                }
+                if (!rs.getBoolean(4)) {
+                    problems.add("the user " + rs.getString(6) + " has neither REPLICATION nor SUPERUSER — ALTER ROLE "
+                            + Sql.ident(rs.getString(6)) + " WITH REPLICATION");
+                }
+            }
+        }
+        return problems;
     }
 
     private static boolean slotExists(Connection c, String slot, String label) throws SQLException {

@@ -31,7 +31,7 @@ public final class ApplyCommand implements Callable<Integer> {
             description = "This process's member id in the consumer group; keep it across restarts of this process.")
     String instanceId;
 
-    @Option(names = "--status-interval", defaultValue = "5",
+    @Option(names = "--status-interval", converter = Numbers.NonNegative.class, defaultValue = "5",
             description = "Seconds between status lines on stderr; 0 turns them off (default: ${DEFAULT-VALUE}).")
     int statusInterval;
 

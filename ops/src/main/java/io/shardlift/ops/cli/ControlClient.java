@@ -12,9 +12,21 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import io.shardlift.router.spec.Problem;
+import io.shardlift.router.spec.SpecException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
-/** The CLI's side of the control plane: plain HTTP/1.1 to the address in control.listen. */
+/** The CLI's side of the control plane: HTTP/1.1 (HTTPS with control.tls) to the address in control.listen. */
 final class ControlClient {
 
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -53,9 +65,38 @@ final class ControlClient {
 
     ControlClient(ControlSpec spec) {
         this.spec = spec;
-        this.base = URI.create("http://" + connectHost(spec.host()) + ":" + spec.port());
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        this.base = URI.create(spec.scheme() + "://" + connectHost(spec.host()) + ":" + spec.port());
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
+                .followRedirects(HttpClient.Redirect.NEVER);
+        spec.tls().ifPresent(tls -> b.sslContext(trusting(tls.trusted(), tls.ca().isPresent() ? "control.tls.ca" : "control.tls.cert")));
+        this.http = b.build();
+    }
+
+    /**
+     * Trusts exactly the certificates in {@code pem} (control.tls.ca, or the server's own certificate): a self-signed
+     * control plane needs no change to the JVM's trust store, and no other server is trusted on its address.
+     */
+    static SSLContext trusting(Path pem, String key) {
+        try (InputStream in = Files.newInputStream(pem)) {
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            int i = 0;
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                store.setCertificateEntry("control-" + i++, c);
+            }
+            if (i == 0) {
+                throw new IllegalArgumentException("no certificate in " + pem);
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
+            throw new SpecException("control.tls", List.of(new Problem(key,
+                    "\"" + pem + "\"", "cannot read the certificate to trust from it (" + e.getMessage()
+                    + "): give a PEM file with the control plane's certificate or its CA")));
+        }
     }
 
     /** Where to connect when the server listens on {@code host}: a wildcard address is reached on loopback. */

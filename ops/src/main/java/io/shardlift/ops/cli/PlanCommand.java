@@ -1,7 +1,8 @@
 package io.shardlift.ops.cli;
 
-import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.ops.preflight.Preflight;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -9,8 +10,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "plan", mixinStandardHelpOptions = true,
-        description = {"Validates the spec against the source, prints the layout and the DDL for every node.",
-            "Reads the source catalog; writes nothing anywhere."})
+        description = {"Validates the spec against the source, prints the layout and the DDL for every node, and runs",
+            "the preflight of `run` (source, every node, broker, control.listen). Writes nothing anywhere;",
+            "exits non-zero when the preflight finds a problem."})
 public final class PlanCommand implements Callable<Integer> {
 
     @Mixin
@@ -21,6 +23,10 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Option(names = "--show-config", description = "Print the effective configuration first (passwords masked).")
     boolean showConfig;
+
+    @Option(names = "--data-dir", defaultValue = "shardlift-data",
+            description = "The --data-dir run will use: the embedded broker's directory is checked (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec command;
@@ -33,12 +39,24 @@ public final class PlanCommand implements Callable<Integer> {
             out.println("# effective configuration");
             out.println(spec.describe());
         }
-        ClusterPlan plan = Planning.plan(spec);
-        PlanReport.summary(plan, out);
-        if (!noDdl) {
-            PlanReport.ddl(plan, out);
-        }
+        // the checks of run, its dry twin: what schema and snapshot need is a part of them
+        Planning.Checked checked = Planning.check(spec, Preflight.Scope.RUN, dataDir);
+        checked.plan().ifPresent(plan -> {
+            PlanReport.summary(plan, out);
+            if (!noDdl) {
+                PlanReport.ddl(plan, out);
+            }
+        });
+        checked.report().print(out);
         out.flush();
+        if (!checked.report().ok()) {
+            PrintWriter err = command.commandLine().getErr();
+            err.println("shardlift: " + checked.report().problems().size() + " problem(s) found, listed under \"preflight\";"
+                    + " nothing was written");
+            checked.report().problems().forEach(f -> err.println("  - " + f.message()));
+            err.flush();
+            return checked.report().exitCode();
+        }
         return 0;
     }
 }

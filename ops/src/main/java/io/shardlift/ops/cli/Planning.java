@@ -1,19 +1,28 @@
 package io.shardlift.ops.cli;
 
+import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.router.SourceException;
 import io.shardlift.router.catalog.SourceCatalog;
 import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.PlanException;
 import io.shardlift.router.plan.SchemaPlanner;
 import io.shardlift.router.spec.MigrationSpec;
 import io.shardlift.router.spec.SchemaSpec;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
 
 /** Reads the source catalog and plans the layout: the first step of every command that touches the cluster. */
 public final class Planning {
 
     private Planning() {
+    }
+
+    /** The plan, if the source could be planned, and the preflight's report, which holds the planner's refusals too. */
+    public record Checked(Optional<ClusterPlan> plan, Preflight.Report report) {
     }
 
     public static ClusterPlan plan(MigrationSpec spec) {
@@ -25,5 +34,34 @@ public final class Planning {
                     + " — check migrate.connstr and that the server accepts connections", e);
         }
         return SchemaPlanner.plan(spec, catalog);
+    }
+
+    /**
+     * Plans and runs the preflight for {@code scope}, read-only. A refused plan does not stop the other checks:
+     * every problem is in the report at once.
+     */
+    public static Checked check(MigrationSpec spec, Preflight.Scope scope, Path dataDir) {
+        Optional<ClusterPlan> plan = Optional.empty();
+        List<String> planProblems = List.of();
+        String sourceProblem = null;
+        try {
+            plan = Optional.of(plan(spec));
+        } catch (PlanException e) {
+            planProblems = e.problems();
+        } catch (SourceException e) {
+            sourceProblem = e.getMessage();
+        }
+        Preflight.Report report = Preflight.check(spec, plan, scope, dataDir).add(Preflight.Domain.SPEC, planProblems);
+        if (sourceProblem != null && report.sourceReachable()) {
+            report.add(Preflight.Domain.SOURCE, List.of(sourceProblem));
+        }
+        return new Checked(plan, report);
+    }
+
+    /** The plan, once every check {@code scope} needs has passed; otherwise {@link Preflight.Refused}, nothing written. */
+    public static ClusterPlan checked(MigrationSpec spec, Preflight.Scope scope, Path dataDir) {
+        Checked c = check(spec, scope, dataDir);
+        c.report().throwIfProblems();
+        return c.plan().orElseThrow();
     }
 }

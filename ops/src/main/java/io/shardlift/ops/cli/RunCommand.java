@@ -7,6 +7,7 @@ import io.shardlift.ops.workflow.MigrationBackend;
 import io.shardlift.router.spec.Problem;
 import io.shardlift.router.spec.SpecException;
 import io.shardlift.ops.workflow.Migration;
+import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.router.plan.ClusterPlan;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -28,10 +29,10 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     SpecOptions specOptions;
 
-    @Option(names = "--jobs", description = "Parallel copy jobs (default: migrate.jobs of the spec).")
+    @Option(names = "--jobs", converter = Numbers.Jobs.class, description = "Parallel copy jobs (default: migrate.jobs of the spec).")
     Integer jobs;
 
-    @Option(names = "--chunk-rows", defaultValue = "250000", description = "Rows per copy chunk (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--chunk-rows", converter = Numbers.Rows.class, defaultValue = "250000", description = "Rows per copy chunk (default: ${DEFAULT-VALUE}).")
     long chunkRows;
 
     @Option(names = "--data-dir", defaultValue = "shardlift-data",
@@ -42,7 +43,7 @@ public final class RunCommand implements Callable<Integer> {
             description = "The applier's member id in the Kafka consumer group (default: derived from host and --data-dir).")
     String instanceId;
 
-    @Option(names = "--status-interval", defaultValue = "5",
+    @Option(names = "--status-interval", converter = Numbers.NonNegative.class, defaultValue = "5",
             description = "Seconds between status lines on stderr; 0 turns them off (default: ${DEFAULT-VALUE}).")
     int statusInterval;
 
@@ -56,7 +57,7 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = command.commandLine().getErr();
-        ClusterPlan plan = Planning.plan(specOptions.load());
+        ClusterPlan plan = Planning.checked(specOptions.load(), Preflight.Scope.RUN, dataDir);
         CountDownLatch stop = new CountDownLatch(1);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Migration m = Migration.start(plan, new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir,
@@ -69,7 +70,7 @@ public final class RunCommand implements Callable<Integer> {
             throw new SpecException(specOptions.config.toString(), java.util.List.of(new Problem("control.listen",
                     plan.spec().control().listen(), e.getMessage() + " — choose a free address:port for control.listen")));
         }
-        err.println("control plane on http://" + control.listen() + " (status, metrics, POST /cutover)");
+        err.println("control plane on " + plan.spec().control().scheme() + "://" + control.listen() + " (status, metrics, POST /cutover)");
         Thread hook = new Thread(() -> {
             stop.countDown();
             // a running cutover finishes against a live migration before the migration stops
@@ -83,6 +84,10 @@ public final class RunCommand implements Callable<Integer> {
                 Optional<Throwable> failure = m.failure();
                 if (failure.isPresent()) {
                     Throwable f = failure.get();
+                    Preflight.slotLeftBehind(plan.spec()).ifPresent(note -> {
+                        err.println("shardlift: " + note);
+                        err.flush();
+                    });
                     throw f instanceof Exception e ? e : new IllegalStateException(f);
                 }
                 if (System.nanoTime() >= nextStatus && statusInterval > 0) {

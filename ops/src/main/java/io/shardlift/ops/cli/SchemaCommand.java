@@ -1,10 +1,12 @@
 package io.shardlift.ops.cli;
 
+import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.router.plan.ClusterPlan;
 import io.shardlift.router.plan.LayoutApplier;
 import io.shardlift.router.plan.LayoutApplier.NodeResult;
 import io.shardlift.router.plan.LayoutApplier.Stage;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -32,7 +34,7 @@ public final class SchemaCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = command.commandLine().getOut();
-        ClusterPlan plan = Planning.plan(specOptions.load());
+        ClusterPlan plan = Planning.checked(specOptions.load(), Preflight.Scope.SCHEMA, Path.of("."));
         PlanReport.summary(plan, out);
         EnumSet<Stage> stages = withoutIndexes ? EnumSet.of(Stage.TABLES) : EnumSet.of(Stage.TABLES, Stage.INDEXES);
         List<NodeResult> results = LayoutApplier.apply(plan, stages);

@@ -1,6 +1,7 @@
 package io.shardlift.ops.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.router.plan.ClusterPlan;
 import io.shardlift.router.plan.TablePlan;
 import io.shardlift.snapshotter.CopyProgress;
@@ -8,6 +9,7 @@ import io.shardlift.snapshotter.SnapshotOptions;
 import io.shardlift.snapshotter.SnapshotResult;
 import io.shardlift.snapshotter.Snapshotter;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,14 +25,14 @@ public final class SnapshotCommand implements Callable<Integer> {
     @Mixin
     SpecOptions specOptions;
 
-    @Option(names = "--jobs", description = "Parallel copy jobs (default: migrate.jobs of the spec).")
+    @Option(names = "--jobs", converter = Numbers.Jobs.class, description = "Parallel copy jobs (default: migrate.jobs of the spec).")
     Integer jobs;
 
-    @Option(names = "--chunk-rows", defaultValue = "250000",
+    @Option(names = "--chunk-rows", converter = Numbers.Rows.class, defaultValue = "250000",
             description = "Rows per copy chunk; smaller tables are copied whole (default: ${DEFAULT-VALUE}).")
     long chunkRows;
 
-    @Option(names = "--progress-interval", defaultValue = "2",
+    @Option(names = "--progress-interval", converter = Numbers.NonNegative.class, defaultValue = "2",
             description = "Seconds between progress lines on stderr; 0 turns them off (default: ${DEFAULT-VALUE}).")
     int progressInterval;
 
@@ -41,12 +43,18 @@ public final class SnapshotCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
-        ClusterPlan plan = Planning.plan(specOptions.load());
+        ClusterPlan plan = Planning.checked(specOptions.load(), Preflight.Scope.SNAPSHOT, Path.of("."));
         CopyProgress progress = new CopyProgress(new SimpleMeterRegistry(), plan.tables().stream().map(TablePlan::id).toList());
         Thread ticker = ProgressTicker.start(progress::line, err, progressInterval);
         SnapshotResult result;
         try {
             result = new Snapshotter(plan, new SnapshotOptions(jobs != null ? jobs : plan.spec().jobs(), chunkRows), progress).run();
+        } catch (RuntimeException e) {
+            Preflight.slotLeftBehind(plan.spec()).ifPresent(note -> {
+                err.println("shardlift: " + note);
+                err.flush();
+            });
+            throw e;
         } finally {
             ticker.interrupt();
         }

@@ -24,14 +24,14 @@ public final class VerifyCommand implements Callable<Integer> {
     @Mixin
     SpecOptions specOptions;
 
-    @Option(names = "--jobs", description = "Key ranges compared at once (default: migrate.jobs of the spec).")
+    @Option(names = "--jobs", converter = Numbers.Jobs.class, description = "Key ranges compared at once (default: migrate.jobs of the spec).")
     Integer jobs;
 
-    @Option(names = "--chunk-rows", defaultValue = "100000",
+    @Option(names = "--chunk-rows", converter = Numbers.Rows.class, defaultValue = "100000",
             description = "Rows per key range: what a difference is located to (default: ${DEFAULT-VALUE}).")
     long chunkRows;
 
-    @Option(names = "--max-keys", defaultValue = "20", paramLabel = "N",
+    @Option(names = "--max-keys", converter = Numbers.NonNegative.class, defaultValue = "20", paramLabel = "N",
             description = "Missing, extra and different keys listed per table, each (default: ${DEFAULT-VALUE}).")
     int maxKeys;
 

@@ -9,6 +9,7 @@ import io.vertx.core.WorkerExecutor;
 import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.micrometer.Label;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -25,7 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP control plane of {@code shardlift run}: health, status, Prometheus metrics and the token-protected
- * cutover, over a {@link ControlBackend} the migration implements.
+ * cutover, over a {@link ControlBackend} the migration implements. HTTPS when {@code control.tls} gives a PEM
+ * certificate and key (the spec refuses a non-loopback address without it, unless allow_plain_http opts in).
  *
  * <table>
  *   <caption>Endpoints</caption>
@@ -131,11 +133,13 @@ public final class ControlPlane implements AutoCloseable {
             WorkerExecutor cutoverThread = vertx.createSharedWorkerExecutor("shardlift-cutover", 1, CUTOVER_WARN_MINUTES,
                     TimeUnit.MINUTES);
             ControlRoutes routes = new ControlRoutes(vertx, backend, registry, token, cutoverThread);
-            HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost(spec.host()).setPort(spec.port()))
-                    .requestHandler(routes.router());
+            HttpServerOptions options = new HttpServerOptions().setHost(spec.host()).setPort(spec.port());
+            spec.tls().ifPresent(tls -> options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+                    .setCertPath(tls.cert().toString()).setKeyPath(tls.key().toString())));
+            HttpServer server = vertx.createHttpServer(options).requestHandler(routes.router());
             await(server.listen(), START_TIMEOUT_SECONDS, spec);
             ControlPlane cp = new ControlPlane(vertx, server, routes, spec.host(), cutoverGraceMillis);
-            String where = "http://" + cp.listen();
+            String where = spec.scheme() + "://" + cp.listen();
             if (token.available()) {
                 log.info("control plane listening on {} (control.listen {}); POST /cutover takes the token in {}", where,
                         spec.listen(), token.variable());

@@ -2,6 +2,7 @@ package io.shardlift.ops.demo;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.shardlift.ops.cli.Numbers;
 import io.shardlift.ops.cli.Planning;
 import io.shardlift.ops.cli.PlanReport;
 import io.shardlift.ops.control.ControlPlane;
@@ -43,16 +44,16 @@ import picocli.CommandLine.Spec;
             "Needs nothing installed beyond Java and Maven. Exit code 0 only if verify found no difference."})
 public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--nodes", defaultValue = "4", description = "Shard nodes to start (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--nodes", converter = Numbers.Positive.class, defaultValue = "4", description = "Shard nodes to start (default: ${DEFAULT-VALUE}).")
     int nodes;
 
-    @Option(names = "--partitions", defaultValue = "8", description = "Partitions of devices and events (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--partitions", converter = Numbers.Positive.class, defaultValue = "8", description = "Partitions of devices and events (default: ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--events", defaultValue = "300000", description = "Sensor events on the source (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--events", converter = Numbers.Rows.class, defaultValue = "300000", description = "Sensor events on the source (default: ${DEFAULT-VALUE}).")
     long events;
 
-    @Option(names = "--writers", defaultValue = "2", description = "Sensor writer threads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--writers", converter = Numbers.NonNegative.class, defaultValue = "2", description = "Sensor writer threads (default: ${DEFAULT-VALUE}).")
     int writers;
 
     @Option(names = "--work-dir", defaultValue = "target/shardlift-demo",

@@ -299,7 +299,9 @@ public final class SourceCatalog {
                        WHERE ad.adrelid = ANY (?))
                     SELECT u.rel, a.attname, sn.nspname, s.relname, bool_or(u.identity),
                            format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcycle,
-                           pg_sequence_last_value(s.oid)
+                           -- unreadable without a privilege: left empty here, the preflight names the missing GRANT
+                           CASE WHEN has_sequence_privilege(s.oid, 'SELECT') OR has_sequence_privilege(s.oid, 'USAGE')
+                                THEN pg_sequence_last_value(s.oid) END
                       FROM used u
                       JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
                       JOIN pg_namespace sn ON sn.oid = s.relnamespace

@@ -94,16 +94,11 @@ public final class LayoutApplier {
                 st.execute("SET LOCAL lock_timeout = '10s'");
                 // two appliers on one node would race on CREATE ... IF NOT EXISTS
                 st.execute("SELECT pg_advisory_xact_lock(hashtext('shardlift.layout'))");
-                Optional<String> existing = fingerprint(c);
-                boolean laidOut = existing.isPresent();
-                if (laidOut && !existing.get().equals(node.fingerprint())) {
-                    throw new TargetException(label + " was laid out by shardlift for a different plan (layout "
-                            + existing.get().substring(0, 12) + ", this spec gives " + node.fingerprint().substring(0, 12)
-                            + "): the spec or the source schema changed after `shardlift schema` ran — restore them, or drop the"
-                            + " migrated tables, the shardlift schema and the shardlift_node_* servers on every node and run again");
-                }
-                if (!laidOut) {
-                    preflight(c, plan, label);
+                boolean laidOut = fingerprint(c).isPresent();
+                List<String> problems = new ArrayList<>(encodingProblems(c, label));
+                problems.addAll(conflicts(c, plan, node, label));
+                if (!problems.isEmpty()) {
+                    throw new TargetException(String.join("\n", problems));
                 }
                 int count = 0;
                 if (stages.contains(Stage.TABLES)) {
@@ -162,8 +157,22 @@ public final class LayoutApplier {
         }
     }
 
-    /** Refuses a node that already holds one of the migrated tables, or lacks a type they use. */
-    private static void preflight(Connection c, ClusterPlan plan, String label) throws SQLException {
+    /**
+     * Why this node cannot take {@code node}'s layout, read-only: laid out for a different plan, or (not laid out
+     * yet) already holding one of the migrated tables or lacking a type they use. Empty when it can.
+     * The preflight of every command calls it before anything is written anywhere.
+     */
+    public static List<String> conflicts(Connection c, ClusterPlan plan, NodeLayout node, String label) throws SQLException {
+        Optional<String> existing = fingerprint(c);
+        if (existing.isPresent()) {
+            if (existing.get().equals(node.fingerprint())) {
+                return List.of();
+            }
+            return List.of(label + " was laid out by shardlift for a different plan (layout "
+                    + existing.get().substring(0, 12) + ", this spec gives " + node.fingerprint().substring(0, 12)
+                    + "): the spec or the source schema changed after `shardlift schema` ran — restore them, or drop the"
+                    + " migrated tables, the shardlift schema and the shardlift_node_* servers on every node and run again");
+        }
         Set<TableId> names = new LinkedHashSet<>();
         for (TablePlan t : plan.tables()) {
             names.add(t.id());
@@ -172,14 +181,6 @@ public final class LayoutApplier {
             }
         }
         List<String> problems = new ArrayList<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW server_encoding")) {
-            rs.next();
-            if (!"UTF8".equalsIgnoreCase(rs.getString(1))) {
-                // the router hashes text keys as UTF-8 bytes; PostgreSQL hashes them in the server's encoding
-                problems.add(label + " uses encoding " + rs.getString(1) + " but shardlift routes text keys as UTF-8 —"
-                        + " create the database there WITH ENCODING 'UTF8'");
-            }
-        }
         try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
             for (TableId id : names) {
                 ps.setString(1, id.quoted());
@@ -212,8 +213,19 @@ public final class LayoutApplier {
                 }
             }
         }
-        if (!problems.isEmpty()) {
-            throw new TargetException(String.join("\n", problems));
+        return problems;
+    }
+
+    /** The node's encoding, if it is not UTF8: read-only, needs no plan. */
+    public static List<String> encodingProblems(Connection c, String label) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW server_encoding")) {
+            rs.next();
+            if (!"UTF8".equalsIgnoreCase(rs.getString(1))) {
+                // the router hashes text keys as UTF-8 bytes; PostgreSQL hashes them in the server's encoding
+                return List.of(label + " uses encoding " + rs.getString(1) + " but shardlift routes text keys as UTF-8 —"
+                        + " create the database there WITH ENCODING 'UTF8'");
+            }
         }
+        return List.of();
     }
 }

@@ -67,7 +67,6 @@ final class LayoutDdl {
 
     private List<Ddl> tablesStage(int node) {
         List<Ddl> out = new ArrayList<>();
-        out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(CONTROL_SCHEMA)));
         ControlSchema.DDL.forEach(sql -> out.add(Ddl.of(sql)));
         boolean anySharded = tables.stream().anyMatch(TablePlan::sharded);
         boolean anyGlobal = tables.stream().anyMatch(t -> !t.sharded());

@@ -181,6 +181,53 @@ final class InfraSections {
                 tokenEnv = t;
             }
         }
-        return new ControlSpec(host, port, tokenEnv);
+        com.fasterxml.jackson.databind.JsonNode tlsNode = control.get("tls");
+        java.util.Optional<ControlSpec.Tls> tls = java.util.Optional.empty();
+        if (tlsNode != null && !tlsNode.isNull()) {
+            if (tlsNode.isObject()) {
+                tls = readTls((ObjectNode) tlsNode);
+            } else {
+                problems.add("control.tls", tlsNode, "must be a mapping: cert: and key: (PEM files), optionally ca:");
+            }
+        }
+        At plainAt = Fields.at(control, "control", "allow_plain_http");
+        boolean allowPlain = false;
+        if (!plainAt.blank()) {
+            Boolean b = fields.bool(plainAt, "true accepts plain HTTP on a non-loopback control.listen");
+            allowPlain = b != null && b;
+        }
+        if (tls.isEmpty() && !allowPlain && !ControlSpec.loopback(host)) {
+            // status, metrics and the cutover's token would cross the network in clear text
+            problems.add(listenAt.path(), listenAt.node(), "is not a loopback address, so status, metrics and the cutover"
+                    + " token would travel over plain HTTP to anyone on the network: configure control.tls (cert: and key:,"
+                    + " PEM files) to serve HTTPS, or set control.allow_plain_http: true to accept plain HTTP, or listen on"
+                    + " 127.0.0.1");
+        }
+        return new ControlSpec(host, port, tokenEnv, tls, allowPlain);
+    }
+
+    private java.util.Optional<ControlSpec.Tls> readTls(ObjectNode tls) {
+        if (tls == null) {
+            return java.util.Optional.empty();
+        }
+        fields.checkKeys(tls, "control.tls", SpecReader.CONTROL_TLS_KEYS, "under control.tls:");
+        java.nio.file.Path cert = pemPath(Fields.at(tls, "control.tls", "cert"), true, "the server certificate, e.g. cert: /etc/shardlift/control.crt");
+        java.nio.file.Path key = pemPath(Fields.at(tls, "control.tls", "key"), true, "its private key, e.g. key: /etc/shardlift/control.key");
+        java.nio.file.Path ca = pemPath(Fields.at(tls, "control.tls", "ca"), false, "the CA certificate status and cutover trust");
+        if (cert == null || key == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new ControlSpec.Tls(cert, key, java.util.Optional.ofNullable(ca)));
+    }
+
+    private java.nio.file.Path pemPath(At at, boolean required, String what) {
+        if (at.blank()) {
+            if (required) {
+                problems.add(at.path(), Problem.MISSING, "needs the path of a PEM file: " + what);
+            }
+            return null;
+        }
+        String v = fields.text(at, "the path of a PEM file: " + what);
+        return v == null || v.isBlank() ? null : java.nio.file.Path.of(v.strip());
     }
 }

@@ -34,7 +34,8 @@ final class SpecReader {
     static final List<String> CLUSTER_KEYS = List.of("nodes");
     static final List<String> KAFKA_KEYS = List.of("bootstrap", "topic_partitions", "replication_factor", "topic_prefix");
     static final List<String> REPLICATION_KEYS = List.of("slot", "publication");
-    static final List<String> CONTROL_KEYS = List.of("listen", "token_env");
+    static final List<String> CONTROL_KEYS = List.of("listen", "token_env", "tls", "allow_plain_http");
+    static final List<String> CONTROL_TLS_KEYS = List.of("cert", "key", "ca");
 
     static final int DEFAULT_JOBS = 4;
     static final int DEFAULT_BATCH = 2000;

@@ -73,6 +73,16 @@ final class SpecYaml {
         Map<String, Object> control = new LinkedHashMap<>();
         control.put("listen", spec.control().listen());
         control.put("token_env", spec.control().tokenEnv());
+        spec.control().tls().ifPresent(tls -> {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("cert", tls.cert().toString());
+            t.put("key", tls.key().toString());
+            tls.ca().ifPresent(ca -> t.put("ca", ca.toString()));
+            control.put("tls", t);
+        });
+        if (spec.control().allowPlainHttp()) {
+            control.put("allow_plain_http", true);
+        }
         root.put("control", control);
         try {
             return WRITER.writeValueAsString(root);

@@ -222,4 +222,19 @@ class SpecLoaderTest {
                 .hasMessageStartingWith(missing + ": 1 problem in the migration spec\n")
                 .hasMessageContaining("(file): \"" + missing + "\" — cannot read the spec (NoSuchFileException)");
     }
+
+    @Test
+    void nonLoopbackListenNeedsTlsOrTheOptIn() {
+        String base = SpecFixtures.withTables("{name: airports, type: global}");
+        MigrationSpec plain = loader().parse(base + "control: {listen: \"0.0.0.0:8080\", allow_plain_http: true}\n", "p.yml");
+        assertThat(plain.control().allowPlainHttp()).isTrue();
+        assertThat(plain.control().scheme()).isEqualTo("http");
+        MigrationSpec tls = loader().parse(base + "control: {listen: \"0.0.0.0:8443\", tls: {cert: /etc/s/c.pem, key: /etc/s/k.pem}}\n",
+                "t.yml");
+        assertThat(tls.control().tls()).contains(new ControlSpec.Tls(Path.of("/etc/s/c.pem"), Path.of("/etc/s/k.pem"), Optional.empty()));
+        assertThat(tls.control().scheme()).isEqualTo("https");
+        assertThat(tls.describe()).contains("cert: /etc/s/c.pem").contains("key: /etc/s/k.pem");
+        assertThat(loader().parse(base + "control: {listen: \"localhost:8080\"}\n", "l.yml").control().tls()).isEmpty();
+        assertThat(loader().parse(base + "control: {listen: \"[::1]:8080\"}\n", "l.yml").control().allowPlainHttp()).isFalse();
+    }
 }

@@ -1,0 +1,136 @@
+package io.shardlift.ops.preflight;
+
+import io.shardlift.ops.preflight.Preflight.Domain;
+import io.shardlift.ops.preflight.Preflight.Report;
+import io.shardlift.router.Sql;
+import io.shardlift.router.TableId;
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.LayoutApplier;
+import io.shardlift.router.plan.TablePlan;
+import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.router.spec.TableSpec;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Every node: reachable, UTF8, free of tables shardlift did not create (or laid out for this very plan), and the
+ * user allowed what the layout needs (CREATE on the database and the schemas, postgres_fdw).
+ */
+final class NodeChecks {
+
+    private NodeChecks() {
+    }
+
+    static void check(MigrationSpec spec, Optional<ClusterPlan> plan, Report report) {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (int i = 0; i < spec.nodes().size(); i++) {
+            int index = i;
+            all.add(CompletableFuture.runAsync(() -> node(spec, plan, index, report)));
+        }
+        all.forEach(CompletableFuture::join);
+    }
+
+    private static void node(MigrationSpec spec, Optional<ClusterPlan> plan, int index, Report report) {
+        ConnInfo conn = spec.nodes().get(index);
+        String label = "node " + index + " (" + conn.label() + ")";
+        List<String> problems = new ArrayList<>();
+        try (Connection c = DriverManager.getConnection(conn.jdbcUrl(), conn.jdbcProperties())) {
+            problems.addAll(LayoutApplier.encodingProblems(c, label));
+            if (plan.isPresent()) {
+                problems.addAll(LayoutApplier.conflicts(c, plan.get(), plan.get().nodes().get(index), label));
+            }
+            if (!laidOut(c)) {
+                privileges(c, spec, plan, label, problems);
+            }
+        } catch (SQLException e) {
+            problems.add(label + ": cannot connect or read: " + e.getMessage() + " — check cluster.nodes[" + index
+                    + "] and that the server accepts connections from here");
+        }
+        problems.forEach(p -> report.problem(Domain.NODE, p));
+        if (problems.isEmpty()) {
+            report.passed(label + ": reachable, UTF8, " + (plan.isPresent() ? "no conflicting table, " : "") + "privileges");
+        }
+    }
+
+    private static boolean laidOut(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_regclass('\"shardlift\".\"meta\"') IS NOT NULL")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    /** What the layout's first transaction needs; a node already laid out has shown it had it. */
+    private static void privileges(Connection c, MigrationSpec spec, Optional<ClusterPlan> plan, String label,
+                                   List<String> problems) throws SQLException {
+        String user;
+        String db;
+        boolean superuser;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_user, current_database(),"
+                + " has_database_privilege(current_database(), 'CREATE'), (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")) {
+            rs.next();
+            user = rs.getString(1);
+            db = rs.getString(2);
+            superuser = rs.getBoolean(4);
+            if (!rs.getBoolean(3)) {
+                problems.add(label + ": the user " + user + " lacks CREATE on database " + db + ", where shardlift creates its"
+                        + " schema \"shardlift\" and the migrated schemas — GRANT CREATE ON DATABASE " + Sql.ident(db) + " TO "
+                        + Sql.ident(user));
+            }
+        }
+        Set<String> schemas = new TreeSet<>();
+        plan.ifPresentOrElse(p -> p.tables().forEach(t -> schemas.add(t.id().schema())),
+                () -> spec.tables().stream().map(TableSpec::id).map(TableId::schema).forEach(schemas::add));
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT has_schema_privilege(n.oid, 'CREATE') FROM pg_namespace n WHERE n.nspname = ?")) {
+            for (String s : schemas) {
+                ps.setString(1, s);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && !rs.getBoolean(1)) {
+                        problems.add(label + ": the user " + user + " lacks CREATE on schema " + s + ", where the migrated tables go"
+                                + " — GRANT CREATE ON SCHEMA " + Sql.ident(s) + " TO " + Sql.ident(user));
+                    }
+                }
+            }
+        }
+        boolean foreignPartitions = spec.nodes().size() > 1
+                && plan.map(p -> p.tables().stream().anyMatch(TablePlan::sharded)).orElse(true);
+        if (!foreignPartitions) {
+            return;
+        }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgres_fdw'),"
+                        + " EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'postgres_fdw'),"
+                        + " COALESCE((SELECT bool_or(trusted) FROM pg_available_extension_versions WHERE name = 'postgres_fdw'), false)")) {
+            rs.next();
+            boolean installed = rs.getBoolean(1);
+            if (installed) {
+                try (ResultSet u = st.executeQuery("SELECT has_foreign_data_wrapper_privilege('postgres_fdw', 'USAGE')")) {
+                    u.next();
+                    if (!u.getBoolean(1)) {
+                        problems.add(label + ": the user " + user + " lacks USAGE on the foreign data wrapper postgres_fdw, which the"
+                                + " foreign partitions need — GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO " + Sql.ident(user));
+                    }
+                }
+            } else if (!rs.getBoolean(2)) {
+                problems.add(label + ": the extension postgres_fdw is not available on this server, and the foreign partitions"
+                        + " need it — install PostgreSQL's contrib package there");
+            } else if (!superuser && !rs.getBoolean(3)) {
+                problems.add(label + ": the user " + user + " is not a superuser, so it cannot CREATE EXTENSION postgres_fdw —"
+                        + " have a superuser run CREATE EXTENSION postgres_fdw in database " + db
+                        + " and GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO " + Sql.ident(user));
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+package io.shardlift.ops.preflight;
+
+import io.shardlift.ops.preflight.Preflight.Domain;
+import io.shardlift.ops.preflight.Preflight.Report;
+import io.shardlift.ops.preflight.Preflight.Scope;
+import io.shardlift.router.Sql;
+import io.shardlift.router.TableId;
+import io.shardlift.router.catalog.SequenceInfo;
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.router.plan.TablePlan;
+import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.router.spec.TableSpec;
+import io.shardlift.snapshotter.SourceSnapshot;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import org.postgresql.PGProperty;
+
+/** The source: reachable; for replication its settings, the role, the slot, the publication and the privileges. */
+final class SourceChecks {
+
+    private SourceChecks() {
+    }
+
+    static void check(MigrationSpec spec, Optional<ClusterPlan> plan, Scope scope, Report report) {
+        ConnInfo source = spec.source();
+        String label = "source " + source.label();
+        List<String> problems = new ArrayList<>();
+        Connection c;
+        try {
+            c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+        } catch (SQLException e) {
+            report.sourceUnreachable();
+            report.problem(Domain.SOURCE, label + ": cannot connect: " + e.getMessage() + " — check migrate.connstr and that the"
+                    + " server accepts connections from here");
+            return;
+        }
+        try (c) {
+            if (scope.replication) {
+                List<String> basics = SourceSnapshot.problems(c, spec.replication().slot());
+                problems.addAll(basics);
+                boolean slotExists = slot(c, spec.replication().slot(), problems);
+                List<TableId> tables = plan.map(p -> p.tables().stream().map(TablePlan::id).toList())
+                        .orElseGet(() -> spec.tables().stream().map(TableSpec::id).toList());
+                publication(c, spec.replication().publication(), tables, slotExists, problems);
+                tables(c, tables, problems);
+                plan.ifPresent(p -> sequences(c, p.sequences(), problems));
+                if (basics.stream().noneMatch(p -> p.contains("REPLICATION"))) {
+                    replicationConnection(source, problems);
+                }
+            }
+        } catch (SQLException e) {
+            problems.add("cannot read what the preflight needs: " + e.getMessage());
+        }
+        problems.forEach(p -> report.problem(Domain.SOURCE, label + ": " + p));
+        if (problems.isEmpty()) {
+            report.passed(label + (scope.replication ? ": wal_level logical, replication role and connection, slot "
+                    + spec.replication().slot() + " free, publication, privileges on the migrated tables and sequences" : ": reachable"));
+        }
+    }
+
+    /**
+     * A slot whose holder just died (a killed run restarted at once) is released as soon as its walsender sees the
+     * closed socket: a moment, never longer than this.
+     */
+    static final long RELEASE_GRACE_MS = 3_000;
+
+    /** Whether the slot exists; a slot of the wrong kind, or one some process holds, is a problem. */
+    private static boolean slot(Connection c, String slot, List<String> problems) throws SQLException {
+        long deadline = System.nanoTime() + RELEASE_GRACE_MS * 1_000_000L;
+        while (true) {
+            List<String> found = new ArrayList<>();
+            boolean exists = slotOnce(c, slot, found);
+            if (found.stream().noneMatch(p -> p.contains("is in use by process")) || System.nanoTime() > deadline) {
+                problems.addAll(found);
+                return exists;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problems.addAll(found);
+                return exists;
+            }
+        }
+    }
+
+    private static boolean slotOnce(Connection c, String slot, List<String> problems) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT s.plugin, s.slot_type, s.database = current_database(), s.active_pid,"
+                + " r.application_name, r.client_addr::text, r.backend_start::text"
+                + " FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid WHERE s.slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return false;
+                }
+                if (!"logical".equals(rs.getString(2)) || !"pgoutput".equals(rs.getString(1)) || !rs.getBoolean(3)) {
+                    problems.add("replication slot '" + slot + "' exists but is not a pgoutput logical slot of this database"
+                            + " (it is a " + rs.getString(2) + " slot, plugin " + rs.getString(1) + ") — choose another replication.slot"
+                            + " or drop it: SELECT pg_drop_replication_slot(" + Sql.literal(slot) + ")");
+                }
+                int pid = rs.getInt(4);
+                if (!rs.wasNull()) {
+                    String app = rs.getString(5);
+                    String client = rs.getString(6);
+                    problems.add("replication slot '" + slot + "' is in use by process " + pid
+                            + (app != null ? " (application_name '" + app + "'" : " (application_name unknown")
+                            + ", client " + (client != null ? client : "local socket or unknown")
+                            + (rs.getString(7) != null ? ", since " + rs.getString(7) : "") + ")"
+                            + " — another shardlift run (or a consumer) streams from it; stop that one first, or end it:"
+                            + " SELECT pg_terminate_backend(" + pid + ")");
+                }
+                return true;
+            }
+        }
+    }
+
+    /**
+     * The publication is created (or reset) before the slot: that needs CREATE on the database and ownership of
+     * every migrated table, unless it already covers exactly those tables. Once the slot exists it can no longer change.
+     */
+    private static void publication(Connection c, String publication, List<TableId> tables, boolean slotExists,
+                                    List<String> problems) throws SQLException {
+        Set<TableId> want = new TreeSet<>(tables);
+        Set<TableId> have = new TreeSet<>();
+        boolean exists;
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication WHERE pubname = ?")) {
+            ps.setString(1, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                exists = rs.getInt(1) > 0;
+            }
+        }
+        if (exists) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+                ps.setString(1, publication);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        have.add(new TableId(rs.getString(1), rs.getString(2)));
+                    }
+                }
+            }
+            if (have.equals(want)) {
+                return;
+            }
+            if (slotExists) {
+                problems.add("publication '" + publication + "' covers " + have + " but the spec migrates " + want
+                        + ", and the slot already exists — restore the spec, or drop the slot and start the migration over");
+                return;
+            }
+        }
+        String user = currentUser(c);
+        if (!exists) {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT has_database_privilege(current_database(), 'CREATE'), current_database()")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    problems.add("the user " + user + " lacks CREATE on database " + rs.getString(2) + ", which CREATE PUBLICATION "
+                            + Sql.ident(publication) + " needs — GRANT CREATE ON DATABASE " + Sql.ident(rs.getString(2)) + " TO "
+                            + Sql.ident(user) + ", or create the publication FOR TABLE the migrated tables beforehand");
+                }
+            }
+        }
+        List<String> notOwned = new ArrayList<>();
+        String owners = "";
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_has_role(c.relowner, 'USAGE'), pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = to_regclass(?)")) {
+            for (TableId t : tables) {
+                ps.setString(1, t.quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && !rs.getBoolean(1)) {
+                        notOwned.add(t + " (owner " + rs.getString(2) + ")");
+                        owners = rs.getString(2);
+                    }
+                }
+            }
+        }
+        if (!notOwned.isEmpty()) {
+            problems.add("the user " + user + " does not own " + String.join(", ", notOwned) + ", and only an owner may add a table"
+                    + " to publication '" + publication + "' — GRANT " + Sql.ident(owners) + " TO " + Sql.ident(user)
+                    + ", or have the owner run CREATE PUBLICATION " + Sql.ident(publication) + " FOR TABLE "
+                    + String.join(", ", tables.stream().map(TableId::quoted).toList()));
+        }
+    }
+
+    /** The copy reads every migrated table. */
+    private static void tables(Connection c, List<TableId> tables, List<String> problems) throws SQLException {
+        List<String> denied = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT has_table_privilege(c.oid, 'SELECT') FROM pg_class c WHERE c.oid = to_regclass(?)")) {
+            for (TableId t : tables) {
+                ps.setString(1, t.quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && !rs.getBoolean(1)) {
+                        denied.add(t.quoted());
+                    }
+                }
+            }
+        }
+        if (!denied.isEmpty()) {
+            problems.add("the user " + currentUser(c) + " lacks SELECT on " + String.join(", ", denied) + ", which the copy reads"
+                    + " — GRANT SELECT ON " + String.join(", ", denied) + " TO " + Sql.ident(currentUser(c)));
+        }
+    }
+
+    /** The cutover reads every sequence the tables draw from, to move the nodes' past it. */
+    private static void sequences(Connection c, List<SequenceInfo> sequences, List<String> problems) {
+        List<String> denied = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT has_sequence_privilege(c.oid, 'SELECT') FROM pg_class c WHERE c.oid = to_regclass(?)")) {
+            for (SequenceInfo s : sequences) {
+                ps.setString(1, s.id().quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && !rs.getBoolean(1)) {
+                        denied.add(s.id().quoted());
+                    }
+                }
+            }
+            if (!denied.isEmpty()) {
+                problems.add("the user " + currentUser(c) + " lacks SELECT on the sequence" + (denied.size() == 1 ? " " : "s ")
+                        + String.join(", ", denied) + ", which the cutover reads to move the nodes' sequences past the source's"
+                        + " — GRANT SELECT ON SEQUENCE " + String.join(", ", denied) + " TO " + Sql.ident(currentUser(c)));
+            }
+        } catch (SQLException e) {
+            problems.add("cannot read the privileges on the sequences: " + e.getMessage());
+        }
+    }
+
+    /** REPLICATION in the role is not enough: pg_hba.conf must also let a replication connection in. */
+    private static void replicationConnection(ConnInfo source, List<String> problems) {
+        Properties props = source.jdbcProperties();
+        PGProperty.REPLICATION.set(props, "database");
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
+        PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        try (Connection repl = DriverManager.getConnection(source.jdbcUrl(), props);
+             Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
+            rs.next();
+        } catch (SQLException e) {
+            problems.add("a replication connection is refused: " + e.getMessage() + " — allow it in pg_hba.conf (a line for"
+                    + " database 'replication' or the database itself with this user) and reload");
+        }
+    }
+
+    private static String currentUser(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_user")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}

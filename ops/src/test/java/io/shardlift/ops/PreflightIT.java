@@ -1,0 +1,380 @@
+package io.shardlift.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.shardlift.testkit.Datasets;
+import io.shardlift.testkit.PgCluster;
+import io.shardlift.testkit.PgNode;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.PGReplicationStream;
+
+/**
+ * The preflight against real servers: each precondition broken on its own is reported by {@code plan} (quoting
+ * what it saw, with the exit code of its domain) and refuses {@code snapshot} / {@code run} before anything is
+ * written: no shardlift schema on any node, no slot, no publication on the source.
+ */
+class PreflightIT {
+
+    static PgCluster cluster;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = PgCluster.start("preflight", 2, "demo");
+        try (Connection c = cluster.source().connect("demo")) {
+            Datasets.createSensors(c);
+            Datasets.loadSensors(c, 3, 20, 200);
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    static final String TABLES = """
+                    - {name: device_types, type: global, priority: 3}
+                    - {name: devices, type: sharded, distributedby: device_id, partitions: 4, priority: 2}
+                    - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
+            """;
+
+    /** What a spec may vary; everything else is a working migration of the sensors database. */
+    final class Spec {
+        String source = cluster.source().connstr("demo");
+        List<String> nodes;
+        String tables = TABLES;
+        String slot;
+        String kafka = "embedded";
+        String listen = "127.0.0.1:" + freePort();
+
+        Spec(String name) {
+            slot = "pf_" + name;
+            String db = "pf_" + name;
+            cluster.nodes().forEach(n -> n.createDatabase(db));
+            nodes = cluster.nodes().stream().map(n -> n.connstr(db)).collect(Collectors.toCollection(ArrayList::new));
+        }
+
+        Path write() throws Exception {
+            String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + source + "\"\n  schemas:\n    - name: public\n      tables:\n"
+                    + tables + "cluster:\n  nodes:\n" + nodes.stream().map(n -> "    - \"" + n + "\"").collect(Collectors.joining("\n"))
+                    + "\nkafka:\n  bootstrap: \"" + kafka + "\"\nreplication:\n  slot: " + slot + "\n  publication: " + slot
+                    + "\ncontrol:\n  listen: \"" + listen + "\"\n";
+            Path f = dir.resolve(slot + ".yml");
+            Files.writeString(f, yaml);
+            return f;
+        }
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** plan reports it (exit code, message); the writing command is refused with the same; nothing is written. */
+    Result refused(Spec spec, String command, int code, String... messages) throws Exception {
+        Path f = spec.write();
+        Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(code);
+        assertThat(plan.out()).contains("preflight: ").contains(messages);
+        assertThat(plan.err()).contains(messages).doesNotContain("\tat ");
+        Result r = command.equals("run")
+                ? run("run", "--config", f.toString(), "--data-dir", dir.resolve("data").toString(), "--exit-when-caught-up")
+                : run(command, "--config", f.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(code);
+        assertThat(r.err()).contains("nothing was written").contains(messages).doesNotContain("\tat ");
+        assertNothingWritten(spec);
+        return plan;
+    }
+
+    void assertNothingWritten(Spec spec) throws Exception {
+        for (String node : spec.nodes) {
+            if (node.contains("port=1 ")) {
+                continue;
+            }
+            try (Connection c = connect(node); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_namespace WHERE nspname = 'shardlift'")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("shardlift schema on " + node).isZero();
+            }
+        }
+        try (Connection c = cluster.source().connect("postgres"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + spec.slot + "'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("slot").isZero();
+        }
+        try (Connection c = cluster.source().connect("demo"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_publication WHERE pubname = '" + spec.slot + "'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("publication").isZero();
+        }
+    }
+
+    static Connection connect(String libpq) throws Exception {
+        Map<String, String> kv = new java.util.HashMap<>();
+        for (String part : libpq.split(" ")) {
+            String[] p = part.split("=", 2);
+            kv.put(p[0], p[1]);
+        }
+        return DriverManager.getConnection("jdbc:postgresql://" + kv.get("host") + ":" + kv.get("port") + "/" + kv.get("dbname"),
+                kv.get("user"), "");
+    }
+
+    @Test
+    void everythingInOrderPassesThePlan() throws Exception {
+        Spec spec = new Spec("ok");
+        Result r = run("plan", "--config", spec.write().toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("preflight: every check passed")
+                .contains("ok source 127.0.0.1:" + cluster.source().port() + "/demo: wal_level logical")
+                .contains("ok node 0 (").contains("ok node 1 (").contains("ok kafka: embedded broker")
+                .contains("ok control.listen " + spec.listen + ": free")
+                .containsOnlyOnce("preflight:");
+        Result ddl = run("plan", "--config", spec.write().toString());
+        assertThat(ddl.out().split("\n")).filteredOn(l -> l.startsWith("CREATE SCHEMA IF NOT EXISTS \"shardlift\""))
+                .hasSize(2); // once per node
+        assertNothingWritten(spec);
+    }
+
+    @Test
+    void walLevelReplica() throws Exception {
+        try (PgNode replica = PgNode.start("pf-replica", Map.of("wal_level", "replica")).createDatabase("demo")) {
+            try (Connection c = replica.connect("demo")) {
+                Datasets.createSensors(c);
+                Datasets.loadSensors(c, 2, 4, 10);
+            }
+            Spec spec = new Spec("walrep");
+            spec.source = replica.connstr("demo");
+            Path f = spec.write();
+            Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+            assertThat(plan.code()).as(plan.err()).isEqualTo(ExitCodes.SOURCE);
+            assertThat(plan.out()).contains("source 127.0.0.1:" + replica.port() + "/demo: wal_level must be 'logical' but is 'replica'");
+            Result snap = run("snapshot", "--config", f.toString());
+            assertThat(snap.code()).isEqualTo(ExitCodes.SOURCE);
+            assertThat(snap.err()).contains("wal_level must be 'logical' but is 'replica'").contains("nothing was written")
+                    .doesNotContain("\tat ");
+            assertNothingWrittenOnNodes(spec);
+            try (Connection c = replica.connect("demo"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM pg_replication_slots) + (SELECT count(*) FROM pg_publication)")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isZero();
+            }
+        }
+    }
+
+    void assertNothingWrittenOnNodes(Spec spec) throws Exception {
+        for (String node : spec.nodes) {
+            try (Connection c = connect(node); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_namespace WHERE nspname = 'shardlift'")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isZero();
+            }
+        }
+    }
+
+    @Test
+    void userWithoutReplication() throws Exception {
+        cluster.source().execute("demo", "CREATE ROLE pf_norepl LOGIN", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pf_norepl",
+                "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO pf_norepl");
+        Spec spec = new Spec("norepl");
+        spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_norepl");
+        refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_norepl has neither REPLICATION nor SUPERUSER",
+                "ALTER ROLE \"pf_norepl\" WITH REPLICATION");
+    }
+
+    @Test
+    void userNotOwningTheTables() throws Exception {
+        cluster.source().execute("demo", "CREATE ROLE pf_notowner LOGIN REPLICATION",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pf_notowner",
+                "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO pf_notowner", "GRANT CREATE ON DATABASE demo TO pf_notowner");
+        Spec spec = new Spec("notowner");
+        spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_notowner");
+        Result plan = refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_notowner does not own public.device_types (owner postgres)",
+                "only an owner may add a table to publication 'pf_notowner'");
+        assertThat(plan.out()).doesNotContain("lacks SELECT").doesNotContain("REPLICATION nor");
+    }
+
+    @Test
+    void userWithoutSelectOnASequence() throws Exception {
+        cluster.source().createDatabase("pf_seq");
+        cluster.source().execute("pf_seq", "CREATE ROLE pf_noseq LOGIN REPLICATION", "CREATE SEQUENCE ids",
+                "CREATE TABLE items (id bigint PRIMARY KEY DEFAULT nextval('ids'), v text)",
+                "ALTER TABLE items OWNER TO pf_noseq", "GRANT CREATE ON DATABASE pf_seq TO pf_noseq");
+        Spec spec = new Spec("noseq");
+        spec.source = cluster.source().connstr("pf_seq").replace("user=postgres", "user=pf_noseq");
+        spec.tables = "        - {name: items, type: global}\n";
+        Path f = spec.write();
+        Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(ExitCodes.SOURCE);
+        assertThat(plan.out()).contains("the user pf_noseq lacks SELECT on the sequence \"public\".\"ids\"")
+                .contains("GRANT SELECT ON SEQUENCE \"public\".\"ids\" TO \"pf_noseq\"");
+        Result snap = run("snapshot", "--config", f.toString());
+        assertThat(snap.code()).isEqualTo(ExitCodes.SOURCE);
+        assertThat(snap.err()).contains("lacks SELECT on the sequence \"public\".\"ids\"").doesNotContain("\tat ");
+        assertNothingWrittenOnNodes(spec);
+        try (Connection c = cluster.source().connect("pf_seq"); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pf_noseq')"
+                     + " + (SELECT count(*) FROM pg_publication)")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
+    }
+
+    @Test
+    void slotActiveInAnotherProcessIsRefusedNamingTheProcess() throws Exception {
+        Spec spec = new Spec("held");
+        cluster.source().execute("demo", "CREATE PUBLICATION pf_held FOR TABLE public.device_types, public.devices, public.events");
+        Properties p = new Properties();
+        PGProperty.USER.set(p, "postgres");
+        PGProperty.REPLICATION.set(p, "database");
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
+        PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+        PGProperty.APPLICATION_NAME.set(p, "pf-holder");
+        try (Connection repl = DriverManager.getConnection(cluster.source().jdbcUrl("demo"), p)) {
+            PGConnection pg = repl.unwrap(PGConnection.class);
+            pg.getReplicationAPI().createReplicationSlot().logical().withSlotName("pf_held").withOutputPlugin("pgoutput").make();
+            int pid;
+            try (PGReplicationStream stream = pg.getReplicationAPI().replicationStream().logical().withSlotName("pf_held")
+                    .withSlotOption("proto_version", "1").withSlotOption("publication_names", "pf_held").start()) {
+                pid = activePid("pf_held");
+                Path f = spec.write();
+                Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+                assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(ExitCodes.SOURCE);
+                String seen = "replication slot 'pf_held' is in use by process " + pid + " (application_name 'pf-holder', client 127.0.0.1";
+                assertThat(plan.out()).contains(seen).contains("SELECT pg_terminate_backend(" + pid + ")");
+                Result r = run("run", "--config", f.toString(), "--data-dir", dir.resolve("data").toString(), "--exit-when-caught-up");
+                assertThat(r.code()).isEqualTo(ExitCodes.SOURCE);
+                assertThat(r.err()).contains(seen).contains("nothing was written").doesNotContain("\tat ");
+                assertNothingWrittenOnNodes(spec);
+                assertThat(activePid("pf_held")).isEqualTo(pid);
+            }
+        } finally {
+            cluster.source().execute("demo", "SELECT pg_drop_replication_slot('pf_held') FROM pg_replication_slots"
+                    + " WHERE slot_name = 'pf_held' AND NOT active", "DROP PUBLICATION IF EXISTS pf_held");
+        }
+    }
+
+    static int activePid(String slot) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            try (Connection c = cluster.source().connect("demo"); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + slot + "'")) {
+                if (rs.next() && rs.getObject(1) != null) {
+                    return rs.getInt(1);
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("slot " + slot + " never became active");
+    }
+
+    @Test
+    void nodeDown() throws Exception {
+        Spec spec = new Spec("down");
+        spec.nodes.set(1, "host=127.0.0.1 port=1 dbname=demo user=postgres");
+        refused(spec, "snapshot", ExitCodes.TARGET, "node 1 (127.0.0.1:1/demo): cannot connect or read",
+                "check cluster.nodes[1]");
+    }
+
+    @Test
+    void nodeNotUtf8() throws Exception {
+        Spec spec = new Spec("ascii");
+        cluster.nodes().get(1).execute("postgres", "CREATE DATABASE pf_sqlascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'"
+                + " TEMPLATE template0");
+        spec.nodes.set(1, cluster.nodes().get(1).connstr("pf_sqlascii"));
+        refused(spec, "snapshot", ExitCodes.TARGET, "uses encoding SQL_ASCII but shardlift routes text keys as UTF-8",
+                "WITH ENCODING 'UTF8'");
+    }
+
+    @Test
+    void nodeUserWithoutCreate() throws Exception {
+        Spec spec = new Spec("nocreate");
+        cluster.nodes().get(0).execute("postgres", "CREATE ROLE pf_nocreate LOGIN");
+        spec.nodes.set(0, spec.nodes.get(0).replace("user=postgres", "user=pf_nocreate"));
+        refused(spec, "schema", ExitCodes.TARGET, "the user pf_nocreate lacks CREATE on database pf_nocreate",
+                "GRANT CREATE ON DATABASE \"pf_nocreate\" TO \"pf_nocreate\"",
+                "the user pf_nocreate lacks CREATE on schema public",
+                "it cannot CREATE EXTENSION postgres_fdw");
+    }
+
+    @Test
+    void nodeHoldingAConflictingTable() throws Exception {
+        Spec spec = new Spec("conflict");
+        cluster.nodes().get(1).execute("pf_conflict", "CREATE TABLE public.devices (id int)");
+        refused(spec, "run", ExitCodes.TARGET, "already has a table public.devices that shardlift did not create");
+    }
+
+    @Test
+    void listenPortTaken() throws Exception {
+        Spec spec = new Spec("port");
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            spec.listen = "127.0.0.1:" + taken.getLocalPort();
+            refused(spec, "run", ExitCodes.CONFIG, "control.listen 127.0.0.1:" + taken.getLocalPort() + ": cannot listen there",
+                    "choose a free address:port for control.listen");
+        }
+    }
+
+    @Test
+    void unreachableExternalBroker() throws Exception {
+        Spec spec = new Spec("broker");
+        spec.kafka = "127.0.0.1:1";
+        refused(spec, "run", ExitCodes.BROKER, "kafka: no broker at 127.0.0.1:1 answered within 10 s",
+                "check kafka.bootstrap");
+    }
+
+    @Test
+    void everyProblemAtOnce() throws Exception {
+        Spec spec = new Spec("many");
+        cluster.nodes().get(0).execute("pf_many", "CREATE TABLE public.events_1 (id int)");
+        spec.nodes.add("host=127.0.0.1 port=1 dbname=demo user=postgres");
+        spec.tables = TABLES.replace("partitions: 4", "partitions: 6");
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            spec.listen = "127.0.0.1:" + taken.getLocalPort();
+            cluster.source().execute("postgres", "CREATE ROLE pf_many LOGIN");
+            spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_many");
+            Result plan = refused(spec, "run", ExitCodes.CONFIG,
+                    "control.listen 127.0.0.1:" + taken.getLocalPort() + ": cannot listen there",
+                    "the user pf_many has neither REPLICATION nor SUPERUSER",
+                    "the user pf_many does not own public.device_types",
+                    "the user pf_many lacks SELECT on \"public\".\"device_types\"",
+                    "node 2 (127.0.0.1:1/demo): cannot connect or read",
+                    "already has a table public.events_1 that shardlift did not create");
+            assertThat(plan.out()).contains("preflight: 8 problems").contains("lacks SELECT on the sequence \"public\".\"events_event_id_seq\"");
+        }
+    }
+}
