@@ -28,15 +28,25 @@ public final class SourceCatalog {
 
     private final Map<TableId, TableInfo> tables;
     private final Map<String, List<TableId>> tablesBySchema;
+    private final Map<TableId, TableId> partitionRoots;
     private final List<EnumType> enums;
     private final int serverVersionNum;
 
     private SourceCatalog(Map<TableId, TableInfo> tables, Map<String, List<TableId>> tablesBySchema,
-                          List<EnumType> enums, int serverVersionNum) {
+                          Map<TableId, TableId> partitionRoots, List<EnumType> enums, int serverVersionNum) {
         this.tables = Map.copyOf(tables);
         this.tablesBySchema = Map.copyOf(tablesBySchema);
+        this.partitionRoots = Map.copyOf(partitionRoots);
         this.enums = List.copyOf(enums);
         this.serverVersionNum = serverVersionNum;
+    }
+
+    /**
+     * The partitioned table at the top of {@code partition}'s tree, when {@code partition} is a partition in one of the
+     * schemas read: a partition is migrated as part of its root, never on its own.
+     */
+    public Optional<TableId> partitionRoot(TableId partition) {
+        return Optional.ofNullable(partitionRoots.get(partition));
     }
 
     public Optional<TableInfo> table(TableId id) {
@@ -84,6 +94,8 @@ public final class SourceCatalog {
         private final Map<Long, Character> relkinds = new HashMap<>();
         private final Map<Long, Character> replident = new HashMap<>();
         private final Map<Long, long[]> sizes = new HashMap<>();
+        private final Map<Long, List<TableId>> partitions = new HashMap<>();
+        private final Map<TableId, TableId> partitionRoots = new HashMap<>();
         private final Map<Long, List<ColumnInfo>> columns = new HashMap<>();
         private final Map<Long, List<KeyConstraint>> keys = new HashMap<>();
         private final Map<Long, List<IndexInfo>> indexes = new HashMap<>();
@@ -105,6 +117,7 @@ public final class SourceCatalog {
                 version = rs.getInt(1);
             }
             readTables();
+            readPartitions();
             Long[] oids = ids.keySet().toArray(Long[]::new);
             if (oids.length > 0) {
                 readColumns(oids);
@@ -130,12 +143,12 @@ public final class SourceCatalog {
                 TableInfo info = new TableInfo(e.getValue(), relkinds.get(oid), replident.get(oid),
                         columns.getOrDefault(oid, List.of()), pk, uniques, indexes.getOrDefault(oid, List.of()),
                         fks.getOrDefault(oid, List.of()), checks.getOrDefault(oid, List.of()),
-                        sequences.getOrDefault(oid, List.of()), size[0], size[1]);
+                        sequences.getOrDefault(oid, List.of()), size[0], size[1], partitions.getOrDefault(oid, List.of()));
                 out.put(e.getValue(), info);
                 bySchema.computeIfAbsent(e.getValue().schema(), s -> new ArrayList<>()).add(e.getValue());
             }
             bySchema.values().forEach(l -> l.sort(null));
-            return new SourceCatalog(out, bySchema, enumTypes, version);
+            return new SourceCatalog(out, bySchema, partitionRoots, enumTypes, version);
         }
 
         private void readTables() throws SQLException {
@@ -155,6 +168,53 @@ public final class SourceCatalog {
                         relkinds.put(oid, rs.getString(4).charAt(0));
                         replident.put(oid, rs.getString(5).charAt(0));
                         sizes.put(oid, new long[] {rs.getLong(6), rs.getLong(7)});
+                    }
+                }
+            }
+        }
+
+        /**
+         * Every partition of the partitioned tables read (their sizes are their leaves'), and the root of every partition
+         * in the schemas, so that a spec naming a partition is told which table to name instead.
+         */
+        private void readPartitions() throws SQLException {
+            Long[] roots = ids.keySet().stream().filter(oid -> relkinds.get(oid) == 'p').toArray(Long[]::new);
+            if (roots.length > 0) {
+                for (Long root : roots) {
+                    sizes.put(root, new long[2]); // an ANALYZEd parent has reltuples of its own: count the leaves only
+                }
+                String sql = """
+                        SELECT r.oid, n.nspname, c.relname, pt.isleaf, greatest(c.reltuples, 0)::bigint,
+                               pg_total_relation_size(pt.relid)
+                          FROM unnest(?::oid[]) AS r(oid)
+                          CROSS JOIN LATERAL pg_partition_tree(r.oid) pt
+                          JOIN pg_class c ON c.oid = pt.relid
+                          JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE pt.level > 0
+                         ORDER BY r.oid, pt.level, n.nspname, c.relname""";
+                try (PreparedStatement ps = prepare(sql, roots); ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long root = rs.getLong(1);
+                        partitions.computeIfAbsent(root, k -> new ArrayList<>()).add(new TableId(rs.getString(2), rs.getString(3)));
+                        if (rs.getBoolean(4)) {
+                            long[] size = sizes.get(root);
+                            size[0] += rs.getLong(5);
+                            size[1] += rs.getLong(6);
+                        }
+                    }
+                }
+            }
+            String sql = """
+                    SELECT n.nspname, c.relname, rn.nspname, rc.relname
+                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      JOIN pg_class rc ON rc.oid = pg_partition_root(c.oid)
+                      JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                     WHERE n.nspname = ANY (?) AND c.relispartition AND c.relkind IN ('r', 'p', 'f')""";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setArray(1, c.createArrayOf("text", schemas.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        partitionRoots.put(new TableId(rs.getString(1), rs.getString(2)), new TableId(rs.getString(3), rs.getString(4)));
                     }
                 }
             }
