@@ -29,15 +29,15 @@ public final class SourceCatalog {
     private final Map<TableId, TableInfo> tables;
     private final Map<String, List<TableId>> tablesBySchema;
     private final Map<TableId, TableId> partitionRoots;
-    private final List<EnumType> enums;
+    private final List<UserType> types;
     private final int serverVersionNum;
 
     private SourceCatalog(Map<TableId, TableInfo> tables, Map<String, List<TableId>> tablesBySchema,
-                          Map<TableId, TableId> partitionRoots, List<EnumType> enums, int serverVersionNum) {
+                          Map<TableId, TableId> partitionRoots, List<UserType> types, int serverVersionNum) {
         this.tables = Map.copyOf(tables);
         this.tablesBySchema = Map.copyOf(tablesBySchema);
         this.partitionRoots = Map.copyOf(partitionRoots);
-        this.enums = List.copyOf(enums);
+        this.types = List.copyOf(types);
         this.serverVersionNum = serverVersionNum;
     }
 
@@ -58,9 +58,12 @@ public final class SourceCatalog {
         return tablesBySchema.getOrDefault(schema, List.of());
     }
 
-    /** Enum types used by the columns of the tables read. */
-    public List<EnumType> enums() {
-        return enums;
+    /**
+     * User-defined types (enums, domains, composite and range types) the columns of the tables read use, directly or
+     * through one another, dependencies first.
+     */
+    public List<UserType> types() {
+        return types;
     }
 
     public int serverVersionNum() {
@@ -102,7 +105,7 @@ public final class SourceCatalog {
         private final Map<Long, List<ForeignKeyInfo>> fks = new HashMap<>();
         private final Map<Long, List<CheckInfo>> checks = new HashMap<>();
         private final Map<Long, List<SequenceInfo>> sequences = new HashMap<>();
-        private final Set<Long> enumOids = new LinkedHashSet<>();
+        private final Set<Long> typeOids = new LinkedHashSet<>();
         private int version;
 
         Reader(Connection c, List<String> schemas) {
@@ -125,7 +128,7 @@ public final class SourceCatalog {
                 readIndexes(oids);
                 readSequences(oids);
             }
-            List<EnumType> enumTypes = readEnums();
+            List<UserType> userTypes = readUserTypes();
 
             Map<TableId, TableInfo> out = new LinkedHashMap<>();
             Map<String, List<TableId>> bySchema = new TreeMap<>();
@@ -148,7 +151,7 @@ public final class SourceCatalog {
                 bySchema.computeIfAbsent(e.getValue().schema(), s -> new ArrayList<>()).add(e.getValue());
             }
             bySchema.values().forEach(l -> l.sort(null));
-            return new SourceCatalog(out, bySchema, partitionRoots, enumTypes, version);
+            return new SourceCatalog(out, bySchema, partitionRoots, userTypes, version);
         }
 
         private void readTables() throws SQLException {
@@ -232,8 +235,7 @@ public final class SourceCatalog {
                              WHERE dep.classid = 'pg_type'::regclass AND dep.deptype = 'e'
                                AND dep.objid = CASE WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem ELSE t.oid END
                              LIMIT 1),
-                           CASE WHEN t.typtype = 'e' THEN t.oid
-                                WHEN et.typtype = 'e' THEN et.oid END
+                           a.atttypid
                       FROM pg_attribute a
                       JOIN pg_type t ON t.oid = a.atttypid
                       JOIN pg_namespace tn ON tn.oid = t.typnamespace
@@ -257,10 +259,7 @@ public final class SourceCatalog {
                             isGenerated ? Optional.ofNullable(expr) : Optional.empty(),
                             Optional.ofNullable(rs.getString(12)), rs.getBoolean(13), Optional.ofNullable(rs.getString(14)));
                     columns.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(col);
-                    long enumOid = rs.getLong(15);
-                    if (!rs.wasNull()) {
-                        enumOids.add(enumOid);
-                    }
+                    typeOids.add(rs.getLong(15));
                 }
             }
         }
@@ -385,23 +384,133 @@ public final class SourceCatalog {
             }
         }
 
-        private List<EnumType> readEnums() throws SQLException {
-            if (enumOids.isEmpty()) {
+        /**
+         * The user-defined types behind the columns, followed through array elements, domain base types, composite
+         * attributes and range subtypes; built-in and extension types are left out (extensions are created whole).
+         */
+        private List<UserType> readUserTypes() throws SQLException {
+            if (typeOids.isEmpty()) {
                 return List.of();
             }
-            String sql = """
-                    SELECT n.nspname, t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
-                      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-                      JOIN pg_enum e ON e.enumtypid = t.oid
-                     WHERE t.oid = ANY (?)
-                     GROUP BY n.nspname, t.typname ORDER BY 1, 2""";
-            List<EnumType> out = new ArrayList<>();
-            try (PreparedStatement ps = prepare(sql, enumOids.toArray(Long[]::new)); ResultSet rs = ps.executeQuery()) {
+            String closure = """
+                    WITH RECURSIVE used(oid, depth) AS (
+                      SELECT unnest(?::oid[]), 0
+                      UNION
+                      SELECT d.dep, u.depth + 1
+                        FROM used u JOIN pg_type t ON t.oid = u.oid
+                        CROSS JOIN LATERAL (
+                          SELECT t.typelem WHERE t.typelem <> 0 AND t.typcategory = 'A'
+                          UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+                          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
+                          UNION ALL SELECT a.atttypid FROM pg_attribute a
+                                     WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+                        ) AS d(dep)
+                       WHERE u.depth < 32)
+                    SELECT t.oid, n.nspname, t.typname, t.typtype, max(u.depth)
+                      FROM used u JOIN pg_type t ON t.oid = u.oid JOIN pg_namespace n ON n.oid = t.typnamespace
+                     WHERE t.typtype IN ('e', 'd', 'c', 'r') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                       AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_type'::regclass
+                                        AND dep.objid = t.oid AND dep.deptype = 'e')
+                       AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+                     GROUP BY t.oid, n.nspname, t.typname, t.typtype
+                     ORDER BY max(u.depth) DESC, n.nspname, t.typname""";
+            // deepest first: whatever a type depends on was reached one step further from the columns
+            List<UserType> out = new ArrayList<>();
+            try (PreparedStatement ps = prepare(closure, typeOids.toArray(Long[]::new)); ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new EnumType(rs.getString(1), rs.getString(2), strings(rs.getArray(3))));
+                    long oid = rs.getLong(1);
+                    String schema = rs.getString(2);
+                    String name = rs.getString(3);
+                    out.add(switch (rs.getString(4).charAt(0)) {
+                        case 'e' -> new UserType.Enum(schema, name, single(
+                                "SELECT array_agg(enumlabel ORDER BY enumsortorder)::text[] FROM pg_enum WHERE enumtypid = ?", oid));
+                        case 'd' -> domain(oid, schema, name);
+                        case 'c' -> composite(oid, schema, name);
+                        default -> range(oid, schema, name);
+                    });
                 }
             }
             return out;
+        }
+
+        private List<String> single(String sql, long oid) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return strings(rs.getArray(1));
+                }
+            }
+        }
+
+        private UserType domain(long oid, String schema, String name) throws SQLException {
+            String sql = """
+                    SELECT format_type(t.typbasetype, t.typtypmod), t.typnotnull, pg_get_expr(t.typdefaultbin, 0),
+                           CASE WHEN t.typcollation <> 0 AND t.typcollation <> b.typcollation
+                                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                      FROM pg_type t JOIN pg_type b ON b.oid = t.typbasetype
+                      LEFT JOIN pg_collation co ON co.oid = t.typcollation
+                      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                     WHERE t.oid = ?""";
+            List<UserType.Domain.Check> checks = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                    + " WHERE contypid = ? AND contype = 'c' ORDER BY conname")) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        checks.add(new UserType.Domain.Check(rs.getString(1), rs.getString(2)));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return new UserType.Domain(schema, name, rs.getString(1), Optional.ofNullable(rs.getString(4)),
+                            Optional.ofNullable(rs.getString(3)), rs.getBoolean(2), checks);
+                }
+            }
+        }
+
+        private UserType composite(long oid, String schema, String name) throws SQLException {
+            String sql = """
+                    SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+                           CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation
+                                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                      FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+                      JOIN pg_type at ON at.oid = a.atttypid
+                      LEFT JOIN pg_collation co ON co.oid = a.attcollation
+                      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                     WHERE t.oid = ? AND a.attnum > 0 AND NOT a.attisdropped
+                     ORDER BY a.attnum""";
+            List<UserType.Composite.Attribute> attributes = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        attributes.add(new UserType.Composite.Attribute(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3))));
+                    }
+                }
+            }
+            return new UserType.Composite(schema, name, attributes);
+        }
+
+        private UserType range(long oid, String schema, String name) throws SQLException {
+            String sql = """
+                    SELECT format_type(r.rngsubtype, NULL),
+                           CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> s.typcollation
+                                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                      FROM pg_range r JOIN pg_type s ON s.oid = r.rngsubtype
+                      LEFT JOIN pg_collation co ON co.oid = r.rngcollation
+                      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                     WHERE r.rngtypid = ?""";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return new UserType.Range(schema, name, rs.getString(1), Optional.ofNullable(rs.getString(2)));
+                }
+            }
         }
 
         private PreparedStatement prepare(String sql, Long[] oids) throws SQLException {

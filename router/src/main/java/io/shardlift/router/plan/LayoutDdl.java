@@ -7,7 +7,7 @@ import static io.shardlift.router.Sql.literal;
 import io.shardlift.router.TableId;
 import io.shardlift.router.catalog.CheckInfo;
 import io.shardlift.router.catalog.ColumnInfo;
-import io.shardlift.router.catalog.EnumType;
+import io.shardlift.router.catalog.UserType;
 import io.shardlift.router.catalog.ForeignKeyInfo;
 import io.shardlift.router.catalog.IndexInfo;
 import io.shardlift.router.catalog.KeyConstraint;
@@ -32,14 +32,14 @@ final class LayoutDdl {
 
     private final MigrationSpec spec;
     private final List<TablePlan> tables;
-    private final List<EnumType> enums;
+    private final List<UserType> types;
     private final List<SequenceInfo> sequences;
     private final int n;
 
-    LayoutDdl(MigrationSpec spec, List<TablePlan> tables, List<EnumType> enums, List<SequenceInfo> sequences) {
+    LayoutDdl(MigrationSpec spec, List<TablePlan> tables, List<UserType> types, List<SequenceInfo> sequences) {
         this.spec = spec;
         this.tables = tables;
-        this.enums = enums;
+        this.types = types;
         this.sequences = sequences;
         this.n = spec.nodes().size();
     }
@@ -80,13 +80,11 @@ final class LayoutDdl {
         Set<String> schemas = new TreeSet<>();
         tables.forEach(t -> schemas.add(t.id().schema()));
         sequences.forEach(s -> schemas.add(s.id().schema()));
-        enums.forEach(e -> schemas.add(e.schema()));
+        types.forEach(e -> schemas.add(e.schema()));
         schemas.forEach(s -> out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(s))));
 
-        for (EnumType e : enums) {
-            out.add(Ddl.of("DO $$ BEGIN CREATE TYPE " + ident(e.schema()) + "." + ident(e.name()) + " AS ENUM ("
-                    + e.labels().stream().map(io.shardlift.router.Sql::literal).collect(Collectors.joining(", "))
-                    + "); EXCEPTION WHEN duplicate_object THEN NULL; END $$"));
+        for (UserType type : types) { // dependencies first
+            out.add(Ddl.of(type.createSql()));
         }
         if (anySharded && n > 1) {
             for (int other = 0; other < n; other++) {

@@ -132,8 +132,8 @@ public final class SchemaPlanner {
                         + "') on the nodes, drawn from a per-node sequence interleaved across nodes");
             }
         }
-        LayoutDdl ddl = new LayoutDdl(spec, plans, catalog.enums(), sequences);
-        return new ClusterPlan(spec, plans, catalog.enums(), sequences, ddl.nodes(), warnings);
+        LayoutDdl ddl = new LayoutDdl(spec, plans, catalog.types(), sequences);
+        return new ClusterPlan(spec, plans, catalog.types(), sequences, ddl.nodes(), warnings);
     }
 
     /** {@code all: true} migrates every table of the schema; unlisted ones become reference tables. */
