@@ -92,7 +92,8 @@ public final class Snapshotter {
         long rows = 0;
         long bytes = 0;
         try (SourceSnapshot snapshot = SourceSnapshot.open(spec.source(), spec.replication().slot(),
-                spec.replication().publication(), ids)) {
+                spec.replication().publication(), ids,
+                plan.tables().stream().flatMap(t -> t.source().partitions().stream()).toList())) {
             point = snapshot.consistentPoint();
             if (point.isPresent()) {
                 store.putMeta(META_SLOT, spec.replication().slot());

@@ -70,12 +70,14 @@ public final class SourceSnapshot implements AutoCloseable {
      * Checks the source, makes sure the publication covers exactly {@code tables}, creates the slot if it
      * does not exist, and exports a snapshot.
      */
-    public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables) {
+    public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
+                                      List<TableId> partitions) {
         String label = "source " + source.label();
         try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties())) {
             preflight(c, slot, label);
             boolean slotExists = slotExists(c, slot, label);
-            ensurePublication(c, publication, tables, slotExists, label);
+            ensurePublication(c, publication, tables, !partitions.isEmpty(), slotExists, label);
+            guardPartitionTruncate(c, partitions, label);
             if (!slotExists) {
                 return createSlot(source, slot, label);
             }
@@ -141,16 +143,32 @@ public final class SourceSnapshot implements AutoCloseable {
         }
     }
 
-    private static void ensurePublication(Connection c, String publication, List<TableId> tables, boolean slotExists,
-                                          String label) throws SQLException {
+    /**
+     * A publication FOR TABLE the migrated tables, publishing a partitioned table's changes as its own
+     * ({@code publish_via_partition_root}): the stream then names the table shardlift migrates, whichever partition
+     * a row is in, and a row that moves between partitions arrives as a delete and an insert of that table.
+     */
+    private static void ensurePublication(Connection c, String publication, List<TableId> tables, boolean anyPartitioned,
+                                          boolean slotExists, String label) throws SQLException {
         Set<TableId> want = new TreeSet<>(tables);
         Set<TableId> have = new TreeSet<>();
         boolean exists;
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication WHERE pubname = ?")) {
+        boolean viaRoot = false;
+        try (PreparedStatement ps = c.prepareStatement("SELECT pubviaroot FROM pg_publication WHERE pubname = ?")) {
             ps.setString(1, publication);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                exists = rs.getInt(1) > 0;
+                exists = rs.next();
+                viaRoot = exists && rs.getBoolean(1);
+            }
+        }
+        if (exists && anyPartitioned && !viaRoot) {
+            if (slotExists) {
+                throw new SourceException(label + ": publication " + publication + " publishes partitioned tables as their"
+                        + " partitions (publish_via_partition_root = false) and the slot already exists, so changes were"
+                        + " decoded that way — drop the slot and the publication and start the migration over");
+            }
+            try (Statement st = c.createStatement()) {
+                st.execute("ALTER PUBLICATION " + Sql.ident(publication) + " SET (publish_via_partition_root = true)");
             }
         }
         if (exists) {
@@ -174,9 +192,38 @@ public final class SourceSnapshot implements AutoCloseable {
         }
         try (Statement st = c.createStatement()) {
             st.execute(exists ? "ALTER PUBLICATION " + Sql.ident(publication) + " SET TABLE " + list
-                    : "CREATE PUBLICATION " + Sql.ident(publication) + " FOR TABLE " + list);
+                    : "CREATE PUBLICATION " + Sql.ident(publication) + " FOR TABLE " + list
+                            + " WITH (publish_via_partition_root = true)");
         }
         log.info("{}: publication {} {} for {} tables", label, publication, exists ? "reset" : "created", tables.size());
+    }
+
+    static final String PARTITION_TRUNCATE_GUARD = "shardlift_partition_truncate";
+
+    /**
+     * Logical replication does not publish a TRUNCATE of one partition when the publication publishes via the root:
+     * its rows would silently stay on the cluster. While the migration runs, such a TRUNCATE is refused with a message
+     * saying what to do instead (TRUNCATE of the partitioned table itself is carried).
+     */
+    private static void guardPartitionTruncate(Connection c, List<TableId> partitions, String label) throws SQLException {
+        if (partitions.isEmpty()) {
+            return;
+        }
+        StringBuilder sql = new StringBuilder("CREATE SCHEMA IF NOT EXISTS \"shardlift\";\n"
+                + "CREATE OR REPLACE FUNCTION \"shardlift\".\"refuse_partition_truncate\"() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+                + " RAISE EXCEPTION 'TRUNCATE of partition %.% is not carried to the sharded cluster while shardlift migrates its table',"
+                + " TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'feature_not_supported',"
+                + " HINT = 'DELETE its rows instead (carried row by row), or TRUNCATE the partitioned table itself';"
+                + " END $f$;\n");
+        for (TableId p : partitions) {
+            sql.append("DROP TRIGGER IF EXISTS ").append(Sql.ident(PARTITION_TRUNCATE_GUARD)).append(" ON ").append(p.quoted()).append(";\n");
+            sql.append("CREATE TRIGGER ").append(Sql.ident(PARTITION_TRUNCATE_GUARD)).append(" BEFORE TRUNCATE ON ")
+                    .append(p.quoted()).append(" FOR EACH STATEMENT EXECUTE FUNCTION \"shardlift\".\"refuse_partition_truncate\"();\n");
+        }
+        try (Statement st = c.createStatement()) {
+            st.execute(sql.toString());
+        }
+        log.info("{}: TRUNCATE of any of {} partitions of migrated tables is refused while the migration runs", label, partitions.size());
     }
 
     private static SourceSnapshot createSlot(ConnInfo source, String slot, String label) throws SQLException {

@@ -43,7 +43,10 @@ final class TableCopy {
     /** COPY of one chunk from the source, under the worker's snapshot. */
     String copyOutSql(Chunk chunk) {
         if (chunk.lo().isEmpty() && chunk.hi().isEmpty()) {
-            return "COPY " + plan.id().quoted() + " (" + columnList + ") TO STDOUT (FORMAT binary)";
+            // COPY cannot read a partitioned table directly, only a query over it
+            return plan.source().partitioned()
+                    ? "COPY (SELECT " + columnList + " FROM " + plan.id().quoted() + ") TO STDOUT (FORMAT binary)"
+                    : "COPY " + plan.id().quoted() + " (" + columnList + ") TO STDOUT (FORMAT binary)";
         }
         StringBuilder where = new StringBuilder();
         chunk.lo().ifPresent(lo -> where.append(keyExpr).append(" >= ").append(Sql.literal(lo)).append("::").append(keyType));

@@ -33,6 +33,10 @@ public final class PlanReport {
                     .collect(Collectors.joining(", "));
             out.printf("  node %d  %-32s %s%n", node.index(), node.conn().label(), parts.isEmpty() ? "(global tables only)" : parts);
         }
+        if (!plan.types().isEmpty()) {
+            out.printf("%nuser-defined types created on every node, in this order (%d):%n", plan.types().size());
+            plan.types().forEach(t -> out.println("  " + t.describe()));
+        }
         if (!plan.warnings().isEmpty()) {
             out.printf("%nwarnings (%d):%n", plan.warnings().size());
             plan.warnings().forEach(w -> out.println("  ! " + w));

@@ -682,10 +682,11 @@ public final class Cutover {
     /** The triggers, in the fence transaction: they take over from the lock when it commits. */
     private void installWriteFence(Connection fence) throws SQLException {
         StringBuilder sql = new StringBuilder();
-        for (TablePlan t : plan.tables()) {
-            sql.append("DROP TRIGGER IF EXISTS " + ident(TRIGGER) + " ON " + t.id().quoted() + ";\n");
+        // a partitioned table's statement triggers do not fire for a statement naming one of its partitions
+        for (TableId rel : plan.tables().stream().flatMap(t -> t.source().relations().stream()).toList()) {
+            sql.append("DROP TRIGGER IF EXISTS " + ident(TRIGGER) + " ON " + rel.quoted() + ";\n");
             sql.append("CREATE TRIGGER " + ident(TRIGGER) + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
-                    + t.id().quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION " + FENCE_FUNCTION + "();\n");
+                    + rel.quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION " + FENCE_FUNCTION + "();\n");
         }
         synchronized (fence) {
             try (Statement st = fence.createStatement()) {

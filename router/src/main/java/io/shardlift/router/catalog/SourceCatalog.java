@@ -28,15 +28,25 @@ public final class SourceCatalog {
 
     private final Map<TableId, TableInfo> tables;
     private final Map<String, List<TableId>> tablesBySchema;
-    private final List<EnumType> enums;
+    private final Map<TableId, TableId> partitionRoots;
+    private final List<UserType> types;
     private final int serverVersionNum;
 
     private SourceCatalog(Map<TableId, TableInfo> tables, Map<String, List<TableId>> tablesBySchema,
-                          List<EnumType> enums, int serverVersionNum) {
+                          Map<TableId, TableId> partitionRoots, List<UserType> types, int serverVersionNum) {
         this.tables = Map.copyOf(tables);
         this.tablesBySchema = Map.copyOf(tablesBySchema);
-        this.enums = List.copyOf(enums);
+        this.partitionRoots = Map.copyOf(partitionRoots);
+        this.types = List.copyOf(types);
         this.serverVersionNum = serverVersionNum;
+    }
+
+    /**
+     * The partitioned table at the top of {@code partition}'s tree, when {@code partition} is a partition in one of the
+     * schemas read: a partition is migrated as part of its root, never on its own.
+     */
+    public Optional<TableId> partitionRoot(TableId partition) {
+        return Optional.ofNullable(partitionRoots.get(partition));
     }
 
     public Optional<TableInfo> table(TableId id) {
@@ -48,9 +58,12 @@ public final class SourceCatalog {
         return tablesBySchema.getOrDefault(schema, List.of());
     }
 
-    /** Enum types used by the columns of the tables read. */
-    public List<EnumType> enums() {
-        return enums;
+    /**
+     * User-defined types (enums, domains, composite and range types) the columns of the tables read use, directly or
+     * through one another, dependencies first.
+     */
+    public List<UserType> types() {
+        return types;
     }
 
     public int serverVersionNum() {
@@ -84,13 +97,15 @@ public final class SourceCatalog {
         private final Map<Long, Character> relkinds = new HashMap<>();
         private final Map<Long, Character> replident = new HashMap<>();
         private final Map<Long, long[]> sizes = new HashMap<>();
+        private final Map<Long, List<TableId>> partitions = new HashMap<>();
+        private final Map<TableId, TableId> partitionRoots = new HashMap<>();
         private final Map<Long, List<ColumnInfo>> columns = new HashMap<>();
         private final Map<Long, List<KeyConstraint>> keys = new HashMap<>();
         private final Map<Long, List<IndexInfo>> indexes = new HashMap<>();
         private final Map<Long, List<ForeignKeyInfo>> fks = new HashMap<>();
         private final Map<Long, List<CheckInfo>> checks = new HashMap<>();
         private final Map<Long, List<SequenceInfo>> sequences = new HashMap<>();
-        private final Set<Long> enumOids = new LinkedHashSet<>();
+        private final Set<Long> typeOids = new LinkedHashSet<>();
         private int version;
 
         Reader(Connection c, List<String> schemas) {
@@ -105,6 +120,7 @@ public final class SourceCatalog {
                 version = rs.getInt(1);
             }
             readTables();
+            readPartitions();
             Long[] oids = ids.keySet().toArray(Long[]::new);
             if (oids.length > 0) {
                 readColumns(oids);
@@ -112,7 +128,7 @@ public final class SourceCatalog {
                 readIndexes(oids);
                 readSequences(oids);
             }
-            List<EnumType> enumTypes = readEnums();
+            List<UserType> userTypes = readUserTypes();
 
             Map<TableId, TableInfo> out = new LinkedHashMap<>();
             Map<String, List<TableId>> bySchema = new TreeMap<>();
@@ -130,12 +146,12 @@ public final class SourceCatalog {
                 TableInfo info = new TableInfo(e.getValue(), relkinds.get(oid), replident.get(oid),
                         columns.getOrDefault(oid, List.of()), pk, uniques, indexes.getOrDefault(oid, List.of()),
                         fks.getOrDefault(oid, List.of()), checks.getOrDefault(oid, List.of()),
-                        sequences.getOrDefault(oid, List.of()), size[0], size[1]);
+                        sequences.getOrDefault(oid, List.of()), size[0], size[1], partitions.getOrDefault(oid, List.of()));
                 out.put(e.getValue(), info);
                 bySchema.computeIfAbsent(e.getValue().schema(), s -> new ArrayList<>()).add(e.getValue());
             }
             bySchema.values().forEach(l -> l.sort(null));
-            return new SourceCatalog(out, bySchema, enumTypes, version);
+            return new SourceCatalog(out, bySchema, partitionRoots, userTypes, version);
         }
 
         private void readTables() throws SQLException {
@@ -160,6 +176,53 @@ public final class SourceCatalog {
             }
         }
 
+        /**
+         * Every partition of the partitioned tables read (their sizes are their leaves'), and the root of every partition
+         * in the schemas, so that a spec naming a partition is told which table to name instead.
+         */
+        private void readPartitions() throws SQLException {
+            Long[] roots = ids.keySet().stream().filter(oid -> relkinds.get(oid) == 'p').toArray(Long[]::new);
+            if (roots.length > 0) {
+                for (Long root : roots) {
+                    sizes.put(root, new long[2]); // an ANALYZEd parent has reltuples of its own: count the leaves only
+                }
+                String sql = """
+                        SELECT r.oid, n.nspname, c.relname, pt.isleaf, greatest(c.reltuples, 0)::bigint,
+                               pg_total_relation_size(pt.relid)
+                          FROM unnest(?::oid[]) AS r(oid)
+                          CROSS JOIN LATERAL pg_partition_tree(r.oid) pt
+                          JOIN pg_class c ON c.oid = pt.relid
+                          JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE pt.level > 0
+                         ORDER BY r.oid, pt.level, n.nspname, c.relname""";
+                try (PreparedStatement ps = prepare(sql, roots); ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long root = rs.getLong(1);
+                        partitions.computeIfAbsent(root, k -> new ArrayList<>()).add(new TableId(rs.getString(2), rs.getString(3)));
+                        if (rs.getBoolean(4)) {
+                            long[] size = sizes.get(root);
+                            size[0] += rs.getLong(5);
+                            size[1] += rs.getLong(6);
+                        }
+                    }
+                }
+            }
+            String sql = """
+                    SELECT n.nspname, c.relname, rn.nspname, rc.relname
+                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      JOIN pg_class rc ON rc.oid = pg_partition_root(c.oid)
+                      JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                     WHERE n.nspname = ANY (?) AND c.relispartition AND c.relkind IN ('r', 'p', 'f')""";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setArray(1, c.createArrayOf("text", schemas.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        partitionRoots.put(new TableId(rs.getString(1), rs.getString(2)), new TableId(rs.getString(3), rs.getString(4)));
+                    }
+                }
+            }
+        }
+
         private void readColumns(Long[] oids) throws SQLException {
             String sql = """
                     SELECT a.attrelid, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod),
@@ -172,8 +235,7 @@ public final class SourceCatalog {
                              WHERE dep.classid = 'pg_type'::regclass AND dep.deptype = 'e'
                                AND dep.objid = CASE WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem ELSE t.oid END
                              LIMIT 1),
-                           CASE WHEN t.typtype = 'e' THEN t.oid
-                                WHEN et.typtype = 'e' THEN et.oid END
+                           a.atttypid
                       FROM pg_attribute a
                       JOIN pg_type t ON t.oid = a.atttypid
                       JOIN pg_namespace tn ON tn.oid = t.typnamespace
@@ -197,10 +259,7 @@ public final class SourceCatalog {
                             isGenerated ? Optional.ofNullable(expr) : Optional.empty(),
                             Optional.ofNullable(rs.getString(12)), rs.getBoolean(13), Optional.ofNullable(rs.getString(14)));
                     columns.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(col);
-                    long enumOid = rs.getLong(15);
-                    if (!rs.wasNull()) {
-                        enumOids.add(enumOid);
-                    }
+                    typeOids.add(rs.getLong(15));
                 }
             }
         }
@@ -327,23 +386,133 @@ public final class SourceCatalog {
             }
         }
 
-        private List<EnumType> readEnums() throws SQLException {
-            if (enumOids.isEmpty()) {
+        /**
+         * The user-defined types behind the columns, followed through array elements, domain base types, composite
+         * attributes and range subtypes; built-in and extension types are left out (extensions are created whole).
+         */
+        private List<UserType> readUserTypes() throws SQLException {
+            if (typeOids.isEmpty()) {
                 return List.of();
             }
-            String sql = """
-                    SELECT n.nspname, t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
-                      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-                      JOIN pg_enum e ON e.enumtypid = t.oid
-                     WHERE t.oid = ANY (?)
-                     GROUP BY n.nspname, t.typname ORDER BY 1, 2""";
-            List<EnumType> out = new ArrayList<>();
-            try (PreparedStatement ps = prepare(sql, enumOids.toArray(Long[]::new)); ResultSet rs = ps.executeQuery()) {
+            String closure = """
+                    WITH RECURSIVE used(oid, depth) AS (
+                      SELECT unnest(?::oid[]), 0
+                      UNION
+                      SELECT d.dep, u.depth + 1
+                        FROM used u JOIN pg_type t ON t.oid = u.oid
+                        CROSS JOIN LATERAL (
+                          SELECT t.typelem WHERE t.typelem <> 0 AND t.typcategory = 'A'
+                          UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+                          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
+                          UNION ALL SELECT a.atttypid FROM pg_attribute a
+                                     WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+                        ) AS d(dep)
+                       WHERE u.depth < 32)
+                    SELECT t.oid, n.nspname, t.typname, t.typtype, max(u.depth)
+                      FROM used u JOIN pg_type t ON t.oid = u.oid JOIN pg_namespace n ON n.oid = t.typnamespace
+                     WHERE t.typtype IN ('e', 'd', 'c', 'r') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                       AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.classid = 'pg_type'::regclass
+                                        AND dep.objid = t.oid AND dep.deptype = 'e')
+                       AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+                     GROUP BY t.oid, n.nspname, t.typname, t.typtype
+                     ORDER BY max(u.depth) DESC, n.nspname, t.typname""";
+            // deepest first: whatever a type depends on was reached one step further from the columns
+            List<UserType> out = new ArrayList<>();
+            try (PreparedStatement ps = prepare(closure, typeOids.toArray(Long[]::new)); ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new EnumType(rs.getString(1), rs.getString(2), strings(rs.getArray(3))));
+                    long oid = rs.getLong(1);
+                    String schema = rs.getString(2);
+                    String name = rs.getString(3);
+                    out.add(switch (rs.getString(4).charAt(0)) {
+                        case 'e' -> new UserType.Enum(schema, name, single(
+                                "SELECT array_agg(enumlabel ORDER BY enumsortorder)::text[] FROM pg_enum WHERE enumtypid = ?", oid));
+                        case 'd' -> domain(oid, schema, name);
+                        case 'c' -> composite(oid, schema, name);
+                        default -> range(oid, schema, name);
+                    });
                 }
             }
             return out;
+        }
+
+        private List<String> single(String sql, long oid) throws SQLException {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return strings(rs.getArray(1));
+                }
+            }
+        }
+
+        private UserType domain(long oid, String schema, String name) throws SQLException {
+            String sql = """
+                    SELECT format_type(t.typbasetype, t.typtypmod), t.typnotnull, pg_get_expr(t.typdefaultbin, 0),
+                           CASE WHEN t.typcollation <> 0 AND t.typcollation <> b.typcollation
+                                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                      FROM pg_type t JOIN pg_type b ON b.oid = t.typbasetype
+                      LEFT JOIN pg_collation co ON co.oid = t.typcollation
+                      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                     WHERE t.oid = ?""";
+            List<UserType.Domain.Check> checks = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                    + " WHERE contypid = ? AND contype = 'c' ORDER BY conname")) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        checks.add(new UserType.Domain.Check(rs.getString(1), rs.getString(2)));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return new UserType.Domain(schema, name, rs.getString(1), Optional.ofNullable(rs.getString(4)),
+                            Optional.ofNullable(rs.getString(3)), rs.getBoolean(2), checks);
+                }
+            }
+        }
+
+        private UserType composite(long oid, String schema, String name) throws SQLException {
+            String sql = """
+                    SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+                           CASE WHEN a.attcollation <> 0 AND a.attcollation <> at.typcollation
+                                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                      FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+                      JOIN pg_type at ON at.oid = a.atttypid
+                      LEFT JOIN pg_collation co ON co.oid = a.attcollation
+                      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                     WHERE t.oid = ? AND a.attnum > 0 AND NOT a.attisdropped
+                     ORDER BY a.attnum""";
+            List<UserType.Composite.Attribute> attributes = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        attributes.add(new UserType.Composite.Attribute(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3))));
+                    }
+                }
+            }
+            return new UserType.Composite(schema, name, attributes);
+        }
+
+        private UserType range(long oid, String schema, String name) throws SQLException {
+            String sql = """
+                    SELECT format_type(r.rngsubtype, NULL),
+                           CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> s.typcollation
+                                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                      FROM pg_range r JOIN pg_type s ON s.oid = r.rngsubtype
+                      LEFT JOIN pg_collation co ON co.oid = r.rngcollation
+                      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                     WHERE r.rngtypid = ?""";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return new UserType.Range(schema, name, rs.getString(1), Optional.ofNullable(rs.getString(2)));
+                }
+            }
         }
 
         private PreparedStatement prepare(String sql, Long[] oids) throws SQLException {

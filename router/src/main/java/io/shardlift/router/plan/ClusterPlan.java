@@ -1,7 +1,7 @@
 package io.shardlift.router.plan;
 
 import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.EnumType;
+import io.shardlift.router.catalog.UserType;
 import io.shardlift.router.catalog.SequenceInfo;
 import io.shardlift.router.spec.MigrationSpec;
 import java.util.List;
@@ -14,14 +14,14 @@ import java.util.Optional;
 public record ClusterPlan(
         MigrationSpec spec,
         List<TablePlan> tables,
-        List<EnumType> enums,
+        List<UserType> types,
         List<SequenceInfo> sequences,
         List<NodeLayout> nodes,
         List<String> warnings) {
 
     public ClusterPlan {
         tables = List.copyOf(tables);
-        enums = List.copyOf(enums);
+        types = List.copyOf(types);
         sequences = List.copyOf(sequences);
         nodes = List.copyOf(nodes);
         warnings = List.copyOf(warnings);

@@ -193,11 +193,16 @@ public final class LayoutApplier {
                 }
             }
         }
+        // the plan creates its user-defined types and extensions itself; anything else must be there already
+        // (compared without quotes: format_type quotes only the names that need it)
+        Set<String> created = new java.util.HashSet<>();
+        plan.types().forEach(t -> created.add(t.schema() + "." + t.name()));
         Set<String> types = new LinkedHashSet<>();
         for (TablePlan t : plan.tables()) {
             for (ColumnInfo col : t.source().columns()) {
-                if (!col.isBuiltinType() && col.typtype() != 'e' && col.typeExtension().isEmpty()) {
-                    types.add(col.type().replaceAll("\\[]$", ""));
+                String type = col.type().replaceAll("(\\[])+$", "");
+                if (!col.isBuiltinType() && col.typeExtension().isEmpty() && !created.contains(type.replace("\"", ""))) {
+                    types.add(type);
                 }
             }
         }
@@ -208,7 +213,8 @@ public final class LayoutApplier {
                     rs.next();
                     if (!rs.getBoolean(1)) {
                         problems.add(label + " has no type " + type + ", which migrated columns use — create it there first"
-                                + " (shardlift creates enum types and extension types itself, not domains or composite types)");
+                                + " (shardlift creates enum, domain, composite and range types and extension types itself, not base types"
+                                + " written in C)");
                     }
                 }
             }

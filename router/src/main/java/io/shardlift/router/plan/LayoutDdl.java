@@ -7,7 +7,7 @@ import static io.shardlift.router.Sql.literal;
 import io.shardlift.router.TableId;
 import io.shardlift.router.catalog.CheckInfo;
 import io.shardlift.router.catalog.ColumnInfo;
-import io.shardlift.router.catalog.EnumType;
+import io.shardlift.router.catalog.UserType;
 import io.shardlift.router.catalog.ForeignKeyInfo;
 import io.shardlift.router.catalog.IndexInfo;
 import io.shardlift.router.catalog.KeyConstraint;
@@ -32,14 +32,14 @@ final class LayoutDdl {
 
     private final MigrationSpec spec;
     private final List<TablePlan> tables;
-    private final List<EnumType> enums;
+    private final List<UserType> types;
     private final List<SequenceInfo> sequences;
     private final int n;
 
-    LayoutDdl(MigrationSpec spec, List<TablePlan> tables, List<EnumType> enums, List<SequenceInfo> sequences) {
+    LayoutDdl(MigrationSpec spec, List<TablePlan> tables, List<UserType> types, List<SequenceInfo> sequences) {
         this.spec = spec;
         this.tables = tables;
-        this.enums = enums;
+        this.types = types;
         this.sequences = sequences;
         this.n = spec.nodes().size();
     }
@@ -85,13 +85,11 @@ final class LayoutDdl {
         Set<String> schemas = new TreeSet<>();
         tables.forEach(t -> schemas.add(t.id().schema()));
         sequences.forEach(s -> schemas.add(s.id().schema()));
-        enums.forEach(e -> schemas.add(e.schema()));
+        types.forEach(e -> schemas.add(e.schema()));
         schemas.forEach(s -> out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(s))));
 
-        for (EnumType e : enums) {
-            out.add(Ddl.of("DO $$ BEGIN CREATE TYPE " + ident(e.schema()) + "." + ident(e.name()) + " AS ENUM ("
-                    + e.labels().stream().map(io.shardlift.router.Sql::literal).collect(Collectors.joining(", "))
-                    + "); EXCEPTION WHEN duplicate_object THEN NULL; END $$"));
+        for (UserType type : types) { // dependencies first
+            out.add(Ddl.of(type.createSql()));
         }
         if (anySharded && n > 1) {
             for (int other = 0; other < n; other++) {
@@ -102,6 +100,9 @@ final class LayoutDdl {
         }
         for (SequenceInfo s : sequences) {
             out.add(Ddl.of(sequence(s, node)));
+        }
+        if (tables.stream().anyMatch(TablePlan::sharded)) {
+            out.add(Ddl.of(REFUSE_KEY_CHANGE_FUNCTION));
         }
         for (TablePlan t : tables) {
             if (t.sharded()) {
@@ -114,6 +115,7 @@ final class LayoutDdl {
                     int owner = TablePlan.nodeOf(p, n);
                     if (owner == node) {
                         out.add(Ddl.of("CREATE TABLE IF NOT EXISTS " + part.quoted() + bound));
+                        out.add(Ddl.of(keyChangeTrigger(t, part)));
                     } else {
                         out.add(Ddl.of("CREATE FOREIGN TABLE IF NOT EXISTS " + part.quoted() + bound + " SERVER "
                                 + ident(NodeLayout.serverName(owner)) + " OPTIONS (schema_name " + literal(part.schema())
@@ -129,6 +131,30 @@ final class LayoutDdl {
                     out.add(Ddl.of("ALTER SEQUENCE " + s.id().quoted() + " OWNED BY " + t.id().quoted() + "." + ident(s.column()))));
         }
         return out;
+    }
+
+    static final String KEY_CHANGE_TRIGGER = "shardlift_key_change";
+
+    /**
+     * An UPDATE that changes a row's sharding key would have to move the row to another partition, often on another
+     * node; PostgreSQL cannot route a row out of a partition reached through postgres_fdw (the update fails with
+     * "violates partition constraint" or "cannot route tuples into foreign table"), so it is refused plainly, with
+     * what to do instead. The applier never needs it: a key change arrives as a delete and an insert.
+     */
+    private static final String REFUSE_KEY_CHANGE_FUNCTION = "CREATE OR REPLACE FUNCTION " + ident(CONTROL_SCHEMA)
+            + ".\"refuse_key_change\"() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+            + " RAISE EXCEPTION 'the sharding key (%) of %.% cannot change on the sharded cluster', TG_ARGV[0], TG_TABLE_SCHEMA, TG_ARGV[1]"
+            + " USING ERRCODE = 'feature_not_supported', HINT = 'the row would move to another partition: DELETE it and INSERT it"
+            + " with the new key, in one transaction'; END $f$";
+
+    /** On a local partition only: a trigger on the foreign ones would stop postgres_fdw from pushing UPDATEs down. */
+    private static String keyChangeTrigger(TablePlan t, TableId partition) {
+        String old = t.keyColumns().stream().map(k -> "OLD." + ident(k)).collect(Collectors.joining(", "));
+        String neu = t.keyColumns().stream().map(k -> "NEW." + ident(k)).collect(Collectors.joining(", "));
+        return "DO $$ BEGIN CREATE TRIGGER " + ident(KEY_CHANGE_TRIGGER) + " BEFORE UPDATE OF " + idents(t.keyColumns()) + " ON "
+                + partition.quoted() + " FOR EACH ROW WHEN (ROW(" + old + ") IS DISTINCT FROM ROW(" + neu + ")) EXECUTE FUNCTION "
+                + ident(CONTROL_SCHEMA) + ".\"refuse_key_change\"(" + literal(String.join(", ", t.keyColumns())) + ", "
+                + literal(t.id().name()) + "); EXCEPTION WHEN duplicate_object THEN NULL; END $$";
     }
 
     private List<Ddl> server(int other) {

@@ -54,16 +54,27 @@ public final class SchemaPlanner {
         for (TableSpec t : specs) {
             Optional<TableInfo> info = catalog.table(t.id());
             if (info.isEmpty()) {
-                problems.add(t.id() + ": the spec lists this table but the source has no table " + t.id().quoted()
-                        + " — check the name and the schema (`name` under schemas[].tables, `name` of the schema)");
+                Optional<TableId> root = catalog.partitionRoot(t.id());
+                problems.add(root.isPresent()
+                        ? t.id() + ": is a partition of " + root.get() + "; a partitioned table is migrated whole, with all its"
+                                + " partitions — list " + root.get().name() + " instead of " + t.id().name()
+                        : t.id() + ": the spec lists this table but the source has no table " + t.id().quoted()
+                                + " — check the name and the schema (`name` under schemas[].tables, `name` of the schema)");
                 continue;
             }
-            if (info.get().relkind() != 'r') {
+            if (!migratable(info.get().relkind())) {
                 problems.add(t.id() + ": is a " + relkindName(info.get().relkind())
-                        + ", not a plain table — only plain tables can be migrated; remove it from the spec");
+                        + ", not a table — only plain and partitioned tables can be migrated; remove it from the spec");
                 continue;
             }
             infos.put(t.id(), info.get());
+            if (info.get().partitioned()) {
+                warnings.add(t.id() + ": partitioned on the source (" + info.get().partitions().size() + " partitions) — migrated as one"
+                        + " table with every partition's rows, laid out " + (t.type() == TableType.SHARDED ? "by hash of "
+                        + String.join(", ", t.distributedBy()) : "as a global table") + " on the nodes; while the migration runs,"
+                        + " TRUNCATE of a single partition is refused (logical replication does not carry it) and ATTACH, DETACH"
+                        + " or DROP of a partition is not carried");
+            }
         }
 
         Map<TableId, List<KeyType>> keyTypes = new HashMap<>();
@@ -121,8 +132,8 @@ public final class SchemaPlanner {
                         + "') on the nodes, drawn from a per-node sequence interleaved across nodes");
             }
         }
-        LayoutDdl ddl = new LayoutDdl(spec, plans, catalog.enums(), sequences);
-        return new ClusterPlan(spec, plans, catalog.enums(), sequences, ddl.nodes(), warnings);
+        LayoutDdl ddl = new LayoutDdl(spec, plans, catalog.types(), sequences);
+        return new ClusterPlan(spec, plans, catalog.types(), sequences, ddl.nodes(), warnings);
     }
 
     /** {@code all: true} migrates every table of the schema; unlisted ones become reference tables. */
@@ -134,11 +145,19 @@ public final class SchemaPlanner {
             if (!s.all()) {
                 continue;
             }
+            // every relation of the schema is either taken or named with the reason it is not: never a silent skip
             for (TableId id : catalog.tablesIn(s.name())) {
-                if (listed.add(id) && catalog.table(id).map(t -> t.relkind() == 'r').orElse(false)) {
+                if (!listed.add(id)) {
+                    continue;
+                }
+                char kind = catalog.table(id).map(TableInfo::relkind).orElse('?');
+                if (migratable(kind)) {
                     out.add(new TableSpec(id, TableType.GLOBAL, List.of(), Optional.empty(), 1, top, false));
-                    warnings.add(id + ": not listed, but schema " + s.name()
-                            + " has all: true — migrated as a global (reference) table, copied first (priority " + top + ")");
+                    warnings.add(id + ": not listed, but schema " + s.name() + " has all: true — migrated as a global (reference) "
+                            + (kind == 'p' ? "table with all its partitions" : "table") + ", copied first (priority " + top + ")");
+                } else {
+                    warnings.add(id + ": left out although schema " + s.name() + " has all: true — it is a " + relkindName(kind)
+                            + ", which holds no rows of its own to migrate; create it on the nodes yourself if the application needs it");
                 }
             }
         }
@@ -351,6 +370,11 @@ public final class SchemaPlanner {
                 }
             }
         }
+    }
+
+    /** Plain and partitioned tables hold rows; views, materialized views and foreign tables do not (here). */
+    private static boolean migratable(char relkind) {
+        return relkind == 'r' || relkind == 'p';
     }
 
     private static String relkindName(char relkind) {

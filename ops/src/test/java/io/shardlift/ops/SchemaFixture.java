@@ -1,0 +1,154 @@
+package io.shardlift.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.shardlift.ops.cutover.CutoverReport;
+import io.shardlift.ops.workflow.Migration;
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.testkit.Datasets;
+import io.shardlift.testkit.EmbeddedKafkaBroker;
+import io.shardlift.testkit.PgCluster;
+import io.shardlift.testkit.PgNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+
+/**
+ * A source with a schema of the test's own, two nodes and a broker in the test's JVM: for the tests of real-world
+ * schema shapes, which each migrate their schema online under a writer of their own and cut over.
+ */
+final class SchemaFixture implements AutoCloseable {
+
+    /** One write of the test's writer; a fenced source ends the writer. */
+    interface Write {
+        /** @return rows the write touched that the test counts (e.g. rows moved between partitions) */
+        int run(Statement st) throws SQLException;
+    }
+
+    final PgCluster cluster;
+    final EmbeddedKafkaBroker kafka;
+    final String db;
+
+    private SchemaFixture(PgCluster cluster, EmbeddedKafkaBroker kafka, String db) {
+        this.cluster = cluster;
+        this.kafka = kafka;
+        this.db = db;
+    }
+
+    static SchemaFixture start(String name, String db, String... sourceDdl) {
+        PgCluster cluster = PgCluster.start(name, 2, db);
+        EmbeddedKafkaBroker kafka = null;
+        try {
+            kafka = EmbeddedKafkaBroker.start();
+            cluster.source().execute(db, sourceDdl);
+            return new SchemaFixture(cluster, kafka, db);
+        } catch (RuntimeException | Error e) {
+            if (kafka != null) {
+                kafka.close();
+            }
+            cluster.close();
+            throw e;
+        }
+    }
+
+    /** A spec over {@code schemas} (the YAML list items under {@code migrate.schemas}), the two nodes and the broker. */
+    Path spec(Path dir, String schemas) throws Exception {
+        Path f = dir.resolve("migrate.yml");
+        Files.writeString(f, "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(db) + "\"\n  jobs: 2\n"
+                + "  schemas:\n" + schemas
+                + "cluster:\n  nodes:\n" + cluster.nodes().stream().map(n -> "    - \"" + n.connstr(db) + "\"").collect(Collectors.joining("\n"))
+                + "\nkafka:\n  bootstrap: \"" + kafka.bootstrapServers() + "\"\n  topic_partitions: 2\n");
+        return f;
+    }
+
+    /** What the writer did until the cutover fenced it. */
+    record Written(long commits, long counted, String fenceMessage) {
+    }
+
+    /**
+     * Migrates online with {@code write} running in a loop from before the copy until the cutover fences the source;
+     * {@code whileCaughtUp} runs once the stream has caught up, before the cutover.
+     */
+    Written migrateAndCutOver(ClusterPlan plan, Path dir, Write write, Runnable whileCaughtUp) throws Exception {
+        AtomicLong commits = new AtomicLong();
+        AtomicLong counted = new AtomicLong();
+        AtomicReference<String> fenced = new AtomicReference<>();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread writer = new Thread(() -> {
+            try (Connection c = cluster.source().connect(db); Statement st = c.createStatement()) {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        counted.addAndGet(write.run(st));
+                        commits.incrementAndGet();
+                    } catch (SQLException e) {
+                        if (String.valueOf(e.getMessage()).contains("moved to the sharded cluster")) {
+                            fenced.set(e.getMessage());
+                            return;
+                        }
+                        throw e;
+                    }
+                    Thread.sleep(2);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        }, "schema-writer");
+        writer.start();
+        try (Migration m = Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it")),
+                new SimpleMeterRegistry())) {
+            long deadline = System.nanoTime() + 240_000_000_000L;
+            while (!m.caughtUp()) {
+                assertThat(m.failure()).as(m.statusLine()).isEmpty();
+                assertThat(failed.get()).isNull();
+                assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                Thread.sleep(200);
+            }
+            whileCaughtUp.run();
+            CutoverReport done = null;
+            for (int i = 0; i < 10 && (done == null || done.outcome() == CutoverReport.Outcome.REFUSED); i++) {
+                if (done != null) {
+                    Thread.sleep(2_000);
+                }
+                done = m.cutover(false);
+            }
+            assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
+            writer.join(30_000);
+            assertThat(failed.get()).isNull();
+            assertThat(fenced.get()).as("the writer was fenced").contains("moved to the sharded cluster");
+        } finally {
+            writer.interrupt();
+            writer.join(10_000);
+        }
+        return new Written(commits.get(), counted.get(), fenced.get());
+    }
+
+    /** {@code table} equal row by row on the source and seen through every node. */
+    void assertEqual(String table, List<String> keys) throws SQLException {
+        try (Connection src = cluster.source().connect(db)) {
+            for (PgNode n : cluster.nodes()) {
+                try (Connection dst = n.connect(db)) {
+                    assertThat(Datasets.diffRows(src, dst, table, keys, 20)).as(table + " via " + n.name()).isEmpty();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            kafka.close();
+        } finally {
+            cluster.close();
+        }
+    }
+}
