@@ -74,7 +74,7 @@ public final class Verifier {
         MigrationSpec s = plan.spec();
         MigrationSpec node0 = new MigrationSpec(s.version(), s.nodes().get(0), s.jobs(), s.batch(), s.options(), s.schemas(),
                 s.nodes(), s.kafka(), s.replication(), s.control());
-        ClusterPlan globals = new ClusterPlan(node0, plan.tables().stream().filter(t -> !t.sharded()).toList(), plan.enums(),
+        ClusterPlan globals = new ClusterPlan(node0, plan.tables().stream().filter(t -> !t.sharded()).toList(), plan.types(),
                 plan.sequences(), plan.nodes(), plan.warnings());
         return new Verifier(globals, options, Optional.empty(), true);
     }
