@@ -391,7 +391,9 @@ public final class Cutover {
         int polls = 0;
         long longest = 0;
         try (PreparedStatement ps = source.prepareStatement(HOLDERS)) {
-            ps.setArray(1, source.createArrayOf("text", plan.tables().stream().map(tp -> tp.id().quoted()).toArray()));
+            // a write naming one partition of a partitioned table locks that partition, not the table
+            ps.setArray(1, source.createArrayOf("text", plan.tables().stream().flatMap(tp -> tp.source().relations().stream())
+                    .map(TableId::quoted).toArray()));
             ps.setLong(2, options.quietAge().toMillis());
             while (true) {
                 polls++;
