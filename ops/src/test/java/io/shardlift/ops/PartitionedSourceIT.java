@@ -91,6 +91,9 @@ class PartitionedSourceIT {
                 assertThatThrownBy(() -> env.cluster.source().execute(DB, "TRUNCATE public.readings_2026_03"))
                         .hasStackTraceContaining("TRUNCATE of partition public.readings_2026_03 is not carried"));
         assertThat(w.counted()).as("rows moved between the source's partitions").isPositive();
+        // the source accepted sharding-key changes the cluster will refuse: the cutover said so before its point of no return
+        assertThat(w.cutover().steps().get(0).detail()).contains("WARNING: public.readings: ")
+                .contains("UPDATE(s) of the sharding key (id) carried since this run started").doesNotContain("public.audit");
         // a write named at a partition is fenced too, not only one at the partitioned table
         assertThatThrownBy(() -> env.cluster.source().execute(DB, "INSERT INTO public.readings_2026_01 (id, ts, sensor)"
                 + " VALUES (-1, '2026-01-05', 1)")).hasStackTraceContaining("moved to the sharded cluster");
@@ -128,7 +131,7 @@ class PartitionedSourceIT {
     private static int write(Statement st) throws SQLException {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         long id = 1 + r.nextLong(40_000);
-        int kind = r.nextInt(6);
+        int kind = r.nextInt(7);
         int rows = st.executeUpdate(switch (kind) {
             case 0 -> "INSERT INTO public.readings (ts, sensor, value, note) VALUES (timestamptz '2026-01-01' + "
                     + r.nextInt(130) + " * interval '1 day', " + r.nextInt(50) + ", " + r.nextDouble() + ", 'new')";
@@ -136,9 +139,10 @@ class PartitionedSourceIT {
             case 2 -> "UPDATE public.readings SET ts = ts + interval '31 days' WHERE id = " + id;
             case 3 -> "UPDATE public.readings SET ts = timestamptz '2027-06-01' WHERE id = " + id;
             case 4 -> "DELETE FROM public.readings WHERE id = " + id;
+            case 5 -> "UPDATE public.readings SET id = id + 1000000 WHERE id = " + id; // the sharding key
             default -> "UPDATE public.audit SET kind = CASE kind WHEN 'login' THEN 'edit' ELSE 'login' END, body = body || '.'"
                     + " WHERE id = " + (1 + r.nextInt(500));
         });
-        return kind == 2 || kind == 3 || kind == 5 ? rows : 0; // the moves between partitions
+        return kind == 2 || kind == 3 || kind == 6 ? rows : 0; // the moves between partitions
     }
 }

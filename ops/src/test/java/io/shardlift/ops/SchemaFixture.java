@@ -70,7 +70,7 @@ final class SchemaFixture implements AutoCloseable {
     }
 
     /** What the writer did until the cutover fenced it. */
-    record Written(long commits, long counted, String fenceMessage) {
+    record Written(long commits, long counted, String fenceMessage, CutoverReport cutover) {
     }
 
     /**
@@ -104,6 +104,7 @@ final class SchemaFixture implements AutoCloseable {
             }
         }, "schema-writer");
         writer.start();
+        CutoverReport done = null;
         try (Migration m = Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it")),
                 new SimpleMeterRegistry())) {
             long deadline = System.nanoTime() + 240_000_000_000L;
@@ -114,8 +115,7 @@ final class SchemaFixture implements AutoCloseable {
                 Thread.sleep(200);
             }
             whileCaughtUp.run();
-            CutoverReport done = null;
-            for (int i = 0; i < 10 && (done == null || done.outcome() == CutoverReport.Outcome.REFUSED); i++) {
+                for (int i = 0; i < 10 && (done == null || done.outcome() == CutoverReport.Outcome.REFUSED); i++) {
                 if (done != null) {
                     Thread.sleep(2_000);
                 }
@@ -129,7 +129,7 @@ final class SchemaFixture implements AutoCloseable {
             writer.interrupt();
             writer.join(10_000);
         }
-        return new Written(commits.get(), counted.get(), fenced.get());
+        return new Written(commits.get(), counted.get(), fenced.get(), done);
     }
 
     /** {@code table} equal row by row on the source and seen through every node. */

@@ -93,8 +93,13 @@ public final class Capture implements AutoCloseable {
      * @param publication an existing publication that includes every table
      * @param tables      the captured tables as the catalog describes them (columns in order, primary key)
      */
+    /**
+     * @param shardingKeys per table, the columns of its primary key whose change the capture counts: a change of a
+     *                     sharded table's sharding key, which the source accepts and the cluster will refuse after the
+     *                     cutover (see {@link #shardingKeyChanges()})
+     */
     public record Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka,
-                         Tuning tuning) {
+                         Tuning tuning, Map<TableId, List<String>> shardingKeys) {
         public Config {
             Objects.requireNonNull(source, "source");
             Objects.requireNonNull(slot, "slot");
@@ -102,6 +107,11 @@ public final class Capture implements AutoCloseable {
             tables = List.copyOf(tables);
             Objects.requireNonNull(kafka, "kafka");
             tuning = tuning == null ? Tuning.DEFAULTS : tuning;
+            shardingKeys = shardingKeys == null ? Map.of() : Map.copyOf(shardingKeys);
+        }
+
+        public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning) {
+            this(source, slot, publication, tables, kafka, tuning, Map.of());
         }
 
         /** Every problem at once, each naming the key, the value and the rule; empty when valid. */
@@ -205,9 +215,39 @@ public final class Capture implements AutoCloseable {
             Counter c = Counter.builder("shardlift.capture.events").description("change events Kafka acknowledged")
                     .tag("table", t.id().toString()).register(registry);
             progress.register(c);
-            list.add(new TablePlan(list.size(), TableCodec.of(t), Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph));
+            TableCodec codec = TableCodec.of(t);
+            list.add(new TablePlan(list.size(), codec, Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph,
+                    keyPositions(codec, config.shardingKeys().getOrDefault(t.id(), List.of()))));
         }
         this.plans = List.copyOf(list);
+    }
+
+    /** Where each of {@code columns} stands in the table's key. */
+    private static int[] keyPositions(TableCodec codec, List<String> columns) {
+        List<String> key = new ArrayList<>();
+        for (int k = 0; k < codec.keySize(); k++) {
+            key.add(codec.column(codec.keyIndex(k)).name());
+        }
+        return columns.stream().mapToInt(key::indexOf).filter(i -> i >= 0).toArray();
+    }
+
+    /** Sharding-key changes the capture carried for one table since it started. */
+    public record KeyChanges(long count, long lastAtMillis) {
+    }
+
+    /**
+     * Per table with any: how many changes of its sharding key (a primary-key change that moved one of the
+     * {@code shardingKeys} columns) the capture carried since it started, and when the last one was committed.
+     */
+    public Map<TableId, KeyChanges> shardingKeyChanges() {
+        Map<TableId, KeyChanges> m = new LinkedHashMap<>();
+        for (TablePlan p : plans) {
+            long n = p.shardingKeyChanges.get();
+            if (n > 0) {
+                m.put(p.id, new KeyChanges(n, p.lastShardingKeyChangeMillis));
+            }
+        }
+        return m;
     }
 
     /** The Kafka topic of each captured table, in configuration order. */

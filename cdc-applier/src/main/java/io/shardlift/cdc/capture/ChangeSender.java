@@ -17,6 +17,7 @@ import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.header.Header;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +31,9 @@ import org.slf4j.LoggerFactory;
 final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
 
     private static final Logger LOG = LoggerFactory.getLogger(ChangeSender.class);
+
+    /** Debezium's header on the create half of a primary-key change: the key before it. */
+    static final String OLD_KEY_HEADER = "__debezium.oldkey";
 
     private final Map<TableId, TablePlan> tables;
     private final List<TablePlan> tableList;
@@ -156,6 +160,13 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             case "c", "u" -> {
                 Row after = t.readRow(value.getStruct("after"));
                 Row key = t.codec.keyOf(after);
+                if (t.shardingKeyInKey.length > 0) {
+                    // a primary-key change arrives as a delete and this create, which names the old key in a header
+                    Header old = r.headers().lastWithName(OLD_KEY_HEADER);
+                    if (old != null && old.value() instanceof Struct oldKey) {
+                        t.keyChanged(t.readKey(oldKey), key, commitMicros / 1000);
+                    }
+                }
                 // an UPDATE that changes the key arrives as DELETE + CREATE at one LSN: the create sorts after
                 e = ChangeEvent.row(op.equals("c") ? Op.INSERT : Op.UPDATE, id, key, after,
                         new Position(previousCommit, lsn, 1), txId, commitMicros);

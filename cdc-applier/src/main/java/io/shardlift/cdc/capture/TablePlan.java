@@ -20,13 +20,19 @@ final class TablePlan {
     final TableCodec codec;
     final String topic;
     final AtomicLong events = new AtomicLong();
+    /** Positions of the sharding key's columns in the key; empty: key changes are not counted. */
+    final int[] shardingKeyInKey;
+    final AtomicLong shardingKeyChanges = new AtomicLong();
+    volatile long lastShardingKeyChangeMillis;
     private final Counter counter;
     private final RowReader.Placeholder placeholder;
     private RowReader rowReader;
     private RowReader keyReader;
 
-    TablePlan(int index, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder) {
+    TablePlan(int index, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
+              int[] shardingKeyInKey) {
         this.index = index;
+        this.shardingKeyInKey = shardingKeyInKey;
         this.id = codec.table();
         this.codec = codec;
         this.topic = topic;
@@ -52,6 +58,17 @@ final class TablePlan {
             keyReader = RowReader.forKey(codec, s, placeholder);
         }
         return keyReader.read(key);
+    }
+
+    /** Counts a key change ({@code oldKey} -> {@code newKey}) if it moved the sharding key. */
+    void keyChanged(Row oldKey, Row newKey, long commitMillis) {
+        for (int k : shardingKeyInKey) {
+            if (!java.util.Objects.deepEquals(oldKey.get(k), newKey.get(k))) {
+                shardingKeyChanges.incrementAndGet();
+                lastShardingKeyChangeMillis = commitMillis;
+                return;
+            }
+        }
     }
 
     void acked(long n) {

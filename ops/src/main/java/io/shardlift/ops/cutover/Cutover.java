@@ -78,7 +78,18 @@ public final class Cutover {
     static final String FENCE_FUNCTION = "\"shardlift\".\"refuse_writes_moved\"";
 
     /** What the gate needs to know about the pipeline, and how strict it is. */
-    public record Gate(boolean copyDone, long commitLagMs, long queuedRecords, long maxLagMs) {
+    /**
+     * @param warnings what the operator should know before passing the point of no return without it being a reason to
+     *                 refuse (e.g. sharding-key changes the source accepted and the cluster will refuse)
+     */
+    public record Gate(boolean copyDone, long commitLagMs, long queuedRecords, long maxLagMs, List<String> warnings) {
+        public Gate {
+            warnings = List.copyOf(warnings);
+        }
+
+        public Gate(boolean copyDone, long commitLagMs, long queuedRecords, long maxLagMs) {
+            this(copyDone, commitLagMs, queuedRecords, maxLagMs, List.of());
+        }
     }
 
     /**
@@ -154,7 +165,9 @@ public final class Cutover {
         long t = System.nanoTime();
         Optional<String> refusal = refusal(gate);
         step("gate", refusal.isPresent() ? "refused" : "passed", t, refusal.orElse("commit lag " + gate.commitLagMs()
-                + " ms, " + gate.queuedRecords() + " records queued (allowed " + options.maxLagMs() + " ms)"));
+                + " ms, " + gate.queuedRecords() + " records queued (allowed " + options.maxLagMs() + " ms)")
+                + gate.warnings().stream().map(w -> "; WARNING: " + w).collect(Collectors.joining()));
+        gate.warnings().forEach(w -> log.warn("cutover {}: {}", id, w));
         if (refusal.isPresent()) {
             return report(id, Outcome.REFUSED, refusal, 0, false);
         }

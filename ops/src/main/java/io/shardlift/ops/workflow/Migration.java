@@ -24,6 +24,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
@@ -76,7 +77,8 @@ public final class Migration implements AutoCloseable {
                 plan.tables().stream().map(TablePlan::source).toList(),
                 new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
                         kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
-                Capture.Tuning.DEFAULTS), registry);
+                Capture.Tuning.DEFAULTS, plan.tables().stream().filter(TablePlan::sharded)
+                        .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns))), registry);
         this.applier = new Applier(ApplyConfig.of(plan, bootstrap,
                 options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec))), registry);
         Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
@@ -264,7 +266,7 @@ public final class Migration implements AutoCloseable {
                 boolean streaming = capture.status().state() == Capture.State.STREAMING;
                 boolean copyDone = snapshot.get() != null && as.readyTables().size() == plan.tables().size() && as.assigned()
                         && streaming;
-                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), 5_000);
+                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), 5_000, shardingKeyWarnings());
             }, dryRun);
             lastCutover.set(r);
             if (r.outcome() == CutoverReport.Outcome.DONE) {
@@ -275,6 +277,19 @@ public final class Migration implements AutoCloseable {
             cuttingOver = false;
             cutoverLock.unlock();
         }
+    }
+
+    /**
+     * One line per sharded table whose sharding key the source changed while this run streamed: the cluster refuses
+     * such an UPDATE after the cutover, so the application must DELETE and INSERT instead.
+     */
+    public List<String> shardingKeyWarnings() {
+        long now = System.currentTimeMillis();
+        return capture.shardingKeyChanges().entrySet().stream().map(e -> e.getKey() + ": " + e.getValue().count()
+                + " UPDATE(s) of the sharding key (" + String.join(", ", plan.table(e.getKey()).map(TablePlan::keyColumns)
+                .orElse(List.of())) + ") carried since this run started, the last " + Math.max(0, (now - e.getValue().lastAtMillis()) / 1000)
+                + " s ago; after the cutover the cluster refuses them (the row would move to another node): the application"
+                + " must DELETE and INSERT the row instead").toList();
     }
 
     public Optional<CutoverReport> lastCutover() {

@@ -54,6 +54,10 @@ public final class MigrationBackend implements ControlBackend {
         capture.put("lagMs", cs.lagMillis());
         capture.put("walLagBytes", m.walLagBytes());
         cs.error().ifPresent(e -> capture.put("error", e));
+        List<String> keyChanges = m.shardingKeyWarnings();
+        if (!keyChanges.isEmpty()) {
+            capture.put("shardingKeyChanges", keyChanges);
+        }
         s.put("capture", capture);
         ApplierStatus as = m.applierStatus();
         Map<String, Object> apply = new LinkedHashMap<>();
