@@ -91,6 +91,8 @@ public final class Applier implements AutoCloseable {
     private volatile long consumerLag;
     /** Whether the group gave this applier its partitions (until then nothing is "queued" that it could see). */
     private volatile boolean assigned;
+    private volatile int assignedPartitions;
+    private final ChangeJournal journal = new ChangeJournal();
     private KafkaConsumer<byte[], byte[]> consumer;
     /** Node 0, for markers and barriers: one connection, reopened when it breaks, not one per record. */
     private Connection control;
@@ -130,6 +132,19 @@ public final class Applier implements AutoCloseable {
         }
         thread = new Thread(this::loop, "shardlift-applier");
         thread.start();
+    }
+
+    /** The keys this applier routes while a cutover compares content; see {@link ChangeJournal}. */
+    public ChangeJournal journal() {
+        return journal;
+    }
+
+    /**
+     * Kafka partitions the consumer group gave this applier: fewer than the topics have means other appliers
+     * ({@code shardlift apply}) apply the rest, and this one's journal does not see their changes.
+     */
+    public int assignedPartitions() {
+        return assignedPartitions;
     }
 
     public ApplierStatus status() {
@@ -274,6 +289,7 @@ public final class Applier implements AutoCloseable {
                 consumer.seek(tp, min + 1);
             }
             assigned = true;
+            assignedPartitions = consumer.assignment().size(); // the whole assignment, also under incremental rebalancing
             log.info("assigned {} partitions", parts.size());
         }
     }
@@ -324,6 +340,7 @@ public final class Applier implements AutoCloseable {
                     continue;
                 }
                 if (e.op() == Op.TRUNCATE) {
+                    journal.recordTruncate(t.id());
                     flush(batches);
                     batches = newBatches();
                     if (barrierDone(tp.topic(), e.position())) {
@@ -379,6 +396,7 @@ public final class Applier implements AutoCloseable {
             // a widened table's full image may have moved the row: every node drops its old copy
             everyNode = !t.plan.sharded() || (t.widened && !freshInsert);
         }
+        journal.record(t, key);
         int owner = t.plan.sharded() && partition >= 0 ? t.route.nodeOfPartition(partition) : -1;
         for (int i = 0; i < n; i++) {
             if (offset <= applied[i]) {

@@ -3,6 +3,7 @@ package io.shardlift.ops.cutover;
 import static io.shardlift.router.Sql.ident;
 import static io.shardlift.router.Sql.literal;
 
+import io.shardlift.cdc.apply.ChangeJournal;
 import io.shardlift.router.SourceException;
 import io.shardlift.router.TableId;
 import io.shardlift.router.TargetException;
@@ -157,7 +158,7 @@ public final class Cutover {
     }
 
     /** Runs the cutover (or its dry run). Only one runs at a time; the caller serialises. */
-    public CutoverReport run(Supplier<Gate> gateSupplier, boolean dryRun) {
+    public CutoverReport run(Supplier<Gate> gateSupplier, ChangeJournal journal, boolean journalComplete, boolean dryRun) {
         String id = (dryRun ? "dry-" : "c-") + UUID.randomUUID().toString().substring(0, 8);
         steps.clear();
         refuseUnlessStartable(dryRun); // durable state decides: nothing below runs once a cutover is done
@@ -188,7 +189,9 @@ public final class Cutover {
             th.setDaemon(true);
             return th;
         });
-        try (Links links = Links.open(plan, 1 + Math.min(plan.tables().size(), 8))) {
+        try (Links links = Links.open(plan, 1 + Math.min(plan.tables().size(), 8));
+             ContentProof proof = new ContentProof(plan, journal, journalComplete)) {
+            proof.begin(); // before the pre-drain: its marker rounds carry whatever was routed before the journal opened
             // the change stream catches up to now while writes still flow: the freeze only drains what
             // arrives after this point, a pipeline latency's worth of changes instead of the whole backlog
             // a round carries a marker end to end; while a round is slow there was a backlog, and the changes written
@@ -211,6 +214,14 @@ public final class Cutover {
             }
             step("pre-drain", "done", t, rounds + " round(s), the last " + roundMs + " ms: every one of " + options.markerPartitions()
                     + " partitions applied past " + preLsn + " with writes flowing; the drain inside the freeze takes about as long");
+
+            t = System.nanoTime();
+            String checked = proof.beforeFreeze(() -> {
+                String m = "content-" + id;
+                emitMarker(links.source(0), m);
+                awaitMarker(links.node(0), m);
+            });
+            step("content", "done", t, checked);
 
             if (!dryRun) {
                 t = System.nanoTime();
@@ -235,7 +246,7 @@ public final class Cutover {
                 long freeze = (released - fencedAt) / 1_000_000;
                 step("marker", "dry-run", System.nanoTime(), "would emit a WAL marker and wait for " + options.markerPartitions()
                         + " partitions to apply past it");
-                step("verify", "dry-run", System.nanoTime(), "would compare row counts of " + plan.tables().size() + " tables");
+                step("verify", "dry-run", System.nanoTime(), "would compare by key the rows changed since the content check");
                 step("foreign-keys", "dry-run", System.nanoTime(), plan.nodes().get(0).foreignKeys().size() + " per node, NOT VALID");
                 step("sequences", "dry-run", System.nanoTime(), plan.sequences().size() + " sequences");
                 step("write-fence", "dry-run", System.nanoTime(), "would refuse writes to " + plan.tables().size() + " source tables");
@@ -243,8 +254,6 @@ public final class Cutover {
                 return report(id, Outcome.DRY_RUN, Optional.empty(), freeze, false);
             }
 
-            // the source's rows are fenced, so its counts run while the marker goes through and the stream drains
-            List<CompletableFuture<Long>> sourceCounts = sourceCounts(links, pool);
             t = System.nanoTime();
             String marker = "cutover-" + id;
             String lsn = emitMarker(links.source(0), marker);
@@ -255,14 +264,14 @@ public final class Cutover {
             awaitMarker(links.node(0), marker);
             step("drain", "done", t, "every one of " + options.markerPartitions() + " partitions applied past " + lsn);
 
-            // verify, foreign keys and sequences touch different things and run side by side: counts read the
-            // partitions, NOT VALID keys take no scan, sequences are their own objects. Should verify fail, the keys
-            // and the moved sequences are harmless (see the class comment)
+            // verify, foreign keys and sequences touch different things and run side by side: verify reads rows by key,
+            // NOT VALID keys take no scan, sequences are their own objects. Should verify fail, the keys and the moved
+            // sequences are harmless (see the class comment)
             long after = System.nanoTime();
             CompletableFuture<Long> fks = CompletableFuture.supplyAsync(() -> timed(() -> foreignKeys(links, pool)), pool);
             CompletableFuture<String> seqs = CompletableFuture.supplyAsync(() -> moveSequences(links, pool), pool);
-            String counts = verifyCounts(links, sourceCounts, pool);
-            step("verify", "done", after, counts);
+            String content = proof.insideFreeze();
+            step("verify", "done", after, content);
             long fkMillis = join(fks);
             steps.add(new Step("foreign-keys", "done", fkMillis, plan.nodes().get(0).foreignKeys().size()
                     + " per node, NOT VALID (alongside verify)"));
@@ -467,94 +476,6 @@ public final class Cutover {
                 if (Thread.interrupted()) {
                     throw new InterruptedException("interrupted while draining");
                 }
-            }
-        }
-    }
-
-    /** Rows per table on the source, each table on its own connection; the fence keeps them still. */
-    private List<CompletableFuture<Long>> sourceCounts(Links links, ExecutorService pool) {
-        List<CompletableFuture<Long>> out = new ArrayList<>();
-        for (int i = 0; i < plan.tables().size(); i++) {
-            TablePlan t = plan.tables().get(i);
-            Connection c = links.source(1 + i % (links.sourceCount() - 1)); // source(0) emits the markers
-            out.add(CompletableFuture.supplyAsync(() -> {
-                synchronized (c) { // more tables than connections: they take turns
-                    try (Statement st = c.createStatement();
-                         ResultSet rs = st.executeQuery("SELECT count(*) FROM " + t.id().quoted())) {
-                        rs.next();
-                        return rs.getLong(1);
-                    } catch (SQLException e) {
-                        throw new SourceException("source " + source.label() + ": counting " + t.id() + ": " + e.getMessage(), e);
-                    }
-                }
-            }, pool));
-        }
-        return out;
-    }
-
-    /** Row counts per table: the source (fenced) against the cluster, every node at once. */
-    private String verifyCounts(Links links, List<CompletableFuture<Long>> sourceCounts, ExecutorService pool) {
-        int n = plan.nodeCount();
-        List<CompletableFuture<long[]>> perNode = new ArrayList<>();
-        for (int k = 0; k < n; k++) {
-            int node = k;
-            perNode.add(CompletableFuture.supplyAsync(() -> nodeCounts(links.node(node), node), pool));
-        }
-        long[] src = new long[plan.tables().size()];
-        for (int i = 0; i < src.length; i++) {
-            src[i] = join(sourceCounts.get(i));
-        }
-        long[][] nodes = new long[n][];
-        for (int k = 0; k < n; k++) {
-            nodes[k] = join(perNode.get(k));
-        }
-        List<String> diffs = new ArrayList<>();
-        long total = 0;
-        for (int i = 0; i < src.length; i++) {
-            TablePlan t = plan.tables().get(i);
-            if (t.sharded()) {
-                long sum = 0;
-                for (long[] c : nodes) {
-                    sum += c[i];
-                }
-                if (sum != src[i]) {
-                    diffs.add(t.id() + ": source " + src[i] + " rows, cluster " + sum);
-                }
-            } else {
-                for (int k = 0; k < n; k++) {
-                    if (nodes[k][i] != src[i]) {
-                        diffs.add(t.id() + ": source " + src[i] + " rows, node " + k + " " + nodes[k][i]);
-                    }
-                }
-            }
-            total += src[i];
-        }
-        if (!diffs.isEmpty()) {
-            throw new TargetException("verify found differences with writes fenced: " + String.join("; ", diffs)
-                    + " — run `shardlift verify` for the keys");
-        }
-        return total + " rows in " + src.length + " tables equal on the source and the cluster";
-    }
-
-    /** One round trip: a column per table, each the sum over the node's local partitions. */
-    private long[] nodeCounts(Connection c, int node) {
-        List<String> columns = new ArrayList<>();
-        for (TablePlan t : plan.tables()) {
-            List<Integer> local = t.partitionsOn(node, plan.nodeCount());
-            columns.add(local.isEmpty() ? "0::bigint" : local.stream()
-                    .map(p -> "(SELECT count(*) FROM ONLY " + t.partition(p).quoted() + ")").collect(Collectors.joining(" + ")));
-        }
-        long[] out = new long[plan.tables().size()];
-        synchronized (c) {
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT " + String.join(", ", columns))) {
-                rs.next();
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = rs.getLong(i + 1);
-                }
-                return out;
-            } catch (SQLException e) {
-                throw new TargetException("node " + node + " (" + plan.spec().nodes().get(node).label() + "): counting rows: "
-                        + e.getMessage(), e);
             }
         }
     }

@@ -50,6 +50,8 @@ final class TableSql {
     final KeyOrder order;
     final boolean cCollation;
     final String sampleSql;
+    /** The row hash over {@link #columns} of the row {@code t}. */
+    final String rowHash;
     private final String[] sourceChecksum = new String[SHAPES];
     private final String[] sourceRows = new String[SHAPES];
     private final String[][] nodeChecksum;
@@ -70,7 +72,7 @@ final class TableSql {
         this.cCollation = cCollation;
         String keyType = column(keyColumn).type();
         String key = "t." + ident(keyColumn) + (cCollation ? " COLLATE \"C\"" : "");
-        String rowHash = hash.of("ROW(" + columns.stream().map(c -> "t." + ident(c)).collect(Collectors.joining(", ")) + ")::text");
+        this.rowHash = hash.of("ROW(" + columns.stream().map(c -> "t." + ident(c)).collect(Collectors.joining(", ")) + ")::text");
         String[] where = new String[SHAPES];
         for (int shape = 0; shape < SHAPES; shape++) {
             List<String> conditions = new ArrayList<>(2);

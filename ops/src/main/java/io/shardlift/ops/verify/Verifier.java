@@ -70,6 +70,13 @@ public final class Verifier {
      * source is fenced and the copies are what must agree. The same chunked checksums and drill-downs, with node 0 in
      * the source's place.
      */
+    /** A comparison of {@code tables} only (of {@code plan}'s). */
+    public static Verifier ofTables(ClusterPlan plan, java.util.Set<io.shardlift.router.TableId> tables, VerifyOptions options) {
+        ClusterPlan some = new ClusterPlan(plan.spec(), plan.tables().stream().filter(t -> tables.contains(t.id())).toList(),
+                plan.types(), plan.sequences(), plan.nodes(), plan.warnings());
+        return new Verifier(some, options);
+    }
+
     public static Verifier globalCopies(ClusterPlan plan, VerifyOptions options) {
         MigrationSpec s = plan.spec();
         MigrationSpec node0 = new MigrationSpec(s.version(), s.nodes().get(0), s.jobs(), s.batch(), s.options(), s.schemas(),

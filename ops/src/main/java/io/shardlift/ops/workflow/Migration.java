@@ -267,7 +267,7 @@ public final class Migration implements AutoCloseable {
                 boolean copyDone = snapshot.get() != null && as.readyTables().size() == plan.tables().size() && as.assigned()
                         && streaming;
                 return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), 5_000, shardingKeyWarnings());
-            }, dryRun);
+            }, applier.journal(), applier.assignedPartitions() >= plan.spec().kafka().topicPartitions() * plan.tables().size(), dryRun);
             lastCutover.set(r);
             if (r.outcome() == CutoverReport.Outcome.DONE) {
                 cutOver = true;

@@ -75,7 +75,7 @@ class CutoverIT {
             CutoverReport done = m.cutover(false);
             assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
             assertThat(done.pointOfNoReturnPassed()).isTrue();
-            assertThat(done.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "pre-drain", "fence-function", "fence-wait", "fence", "marker", "drain",
+            assertThat(done.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "pre-drain", "content", "fence-function", "fence-wait", "fence", "marker", "drain",
                     "verify", "foreign-keys", "sequences", "write-fence", "release", "validate");
             System.out.printf("cutover under a steady write load (%d commits so far): writes frozen %d ms; steps %s%n",
                     writer.commits(), done.freezeMillis(), done.steps());

@@ -1,0 +1,169 @@
+package io.shardlift.ops.cutover;
+
+import io.shardlift.cdc.apply.ChangeJournal;
+import io.shardlift.router.TableId;
+import io.shardlift.router.TargetException;
+import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.ops.verify.KeyCheck;
+import io.shardlift.ops.verify.Verifier;
+import io.shardlift.ops.verify.VerifyOptions;
+import io.shardlift.ops.verify.VerifyReport;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * How the cutover proves that the cluster holds the source's content, not just as many rows, without a freeze that
+ * grows with the data.
+ *
+ * <ol>
+ *   <li>{@link #begin}: the applier starts a journal of the keys it routes (before the pre-drain, whose marker
+ *       round makes sure nothing routed before it is still on its way to a node);</li>
+ *   <li>{@link #beforeFreeze}, writes flowing: every row of every table compared (the chunked row hashes of
+ *       {@code verify}); the rows found different, and the rows changed meanwhile (the journal's first part), are
+ *       compared again by key once a marker went through. A row differs then only if it changed once more (it is in
+ *       the journal's second part) or really differs: refused before anything is fenced, naming table and key;</li>
+ *   <li>{@link #insideFreeze}, writes fenced and drained: the rows still in doubt and every row changed since the
+ *       second comparison began are compared by key. A row neither changed since the full comparison nor found
+ *       different by it was equal then and is equal now, as neither side touched it.</li>
+ * </ol>
+ * A TRUNCATE during the proof, or an applier that shares the stream with others ({@code shardlift apply}, whose
+ * changes this journal does not see), makes the whole table, or every table, be compared again inside the freeze.
+ */
+final class ContentProof implements AutoCloseable {
+
+    /** Keys the journal may hold before the proof gives up: more would make the freeze too long anyway. */
+    static final int MAX_KEYS = 200_000;
+    /** Differing keys listed per table and kind by the full comparison before more means "not in flight". */
+    static final int KEY_LIMIT = 10_000;
+
+    /** One round of a marker through the whole stream, writes flowing. */
+    interface MarkerRound {
+        void run() throws java.sql.SQLException, InterruptedException;
+    }
+
+    private final ClusterPlan plan;
+    private final ChangeJournal journal;
+    private final boolean journalComplete;
+    private KeyCheck keys;
+    private Map<TableId, Set<List<String>>> pending = new LinkedHashMap<>();
+    private final Set<TableId> whole = new HashSet<>();
+
+    ContentProof(ClusterPlan plan, ChangeJournal journal, boolean journalComplete) {
+        this.plan = plan;
+        this.journal = journal;
+        this.journalComplete = journalComplete;
+    }
+
+    void begin() {
+        journal.open(MAX_KEYS);
+        keys = KeyCheck.open(plan);
+    }
+
+    /** The full comparison and the recheck of what was in flight; throws a {@link Cutover.Refusal} if content differs. */
+    String beforeFreeze(MarkerRound round) throws java.sql.SQLException, InterruptedException {
+        VerifyReport full = new Verifier(plan, new VerifyOptions(2, VerifyOptions.DEFAULT_CHUNK_ROWS, KEY_LIMIT)).run();
+        Map<TableId, Set<List<String>>> suspects = new LinkedHashMap<>();
+        long rows = 0;
+        for (VerifyReport.TableReport t : full.tables()) {
+            rows += t.sourceRows();
+            if (t.equal()) {
+                continue;
+            }
+            if (t.keysTruncated()) {
+                throw new Cutover.Refusal("content", t.table() + ": more than " + KEY_LIMIT + " rows differ between the source and the"
+                        + " cluster, more than changes in flight explain — nothing was fenced; run `shardlift verify` for the keys");
+            }
+            t.keys().forEach(k -> suspects.computeIfAbsent(t.table(), x -> new HashSet<>()).add(k.key()));
+        }
+        ChangeJournal.Generation during = journal.rotate();
+        requireBounded(during, "the full comparison");
+        whole.addAll(during.truncated());
+        merge(suspects, during.keys());
+        round.run(); // what was routed before the rotation is on the nodes now
+        List<KeyCheck.Difference> first = keys.differences(suspects, Integer.MAX_VALUE);
+        // a row that differs again after one more marker went through, while its source row stayed as it was, is
+        // not a change in flight: whatever made the source row so was committed before that marker, and applied
+        List<KeyCheck.Difference> still = List.of();
+        if (!first.isEmpty()) {
+            round.run();
+            still = keys.differences(keysOf(first), Integer.MAX_VALUE);
+            Map<List<Object>, Long> before = new java.util.HashMap<>();
+            first.forEach(d -> before.put(List.of(d.table(), d.key()), d.sourceHash()));
+            List<String> real = still.stream()
+                    .filter(d -> before.containsKey(List.of(d.table(), d.key()))
+                            && java.util.Objects.equals(before.get(List.of(d.table(), d.key())), d.sourceHash()))
+                    .limit(10).map(KeyCheck.Difference::toString).toList();
+            if (!real.isEmpty()) {
+                throw new Cutover.Refusal("content", "the cluster's content differs from the source's, and not because a change is"
+                        + " in flight: " + String.join("; ", real) + " — nothing was fenced; run `shardlift verify` for every"
+                        + " difference and repair them (or start the table's migration over) before cutting over");
+            }
+        }
+        pending = keysOf(still);
+        int suspectCount = suspects.values().stream().mapToInt(Set::size).sum();
+        return rows + " rows of " + full.tables().size() + " tables compared row by row with writes flowing, then " + suspectCount
+                + " rows found different or changed meanwhile compared again by key: " + still.size() + " changed once more"
+                + (journalComplete ? "" : "; other appliers share the stream, so every table is compared again inside the freeze");
+    }
+
+    /** Inside the freeze, after the drain: what is still in doubt. Throws if any row differs. */
+    String insideFreeze() throws InterruptedException {
+        ChangeJournal.Generation since = journal.rotate();
+        requireBounded(since, "the content check");
+        merge(pending, since.keys());
+        whole.addAll(since.truncated());
+        if (!journalComplete) {
+            plan.tables().forEach(t -> whole.add(t.id()));
+        }
+        pending.keySet().removeAll(whole);
+        List<KeyCheck.Difference> differ = keys.differences(pending, 10);
+        List<String> problems = differ.stream().map(KeyCheck.Difference::toString).collect(Collectors.toList());
+        if (!whole.isEmpty()) {
+            VerifyReport r = Verifier.ofTables(plan, whole, new VerifyOptions(4, VerifyOptions.DEFAULT_CHUNK_ROWS, 5)).run();
+            for (VerifyReport.TableReport t : r.tables()) {
+                if (!t.equal()) {
+                    problems.add(t.table() + ": " + (t.keys().isEmpty() ? "rows differ" : t.keys().stream().limit(5)
+                            .map(k -> k.kind().label() + " " + k.key()).collect(Collectors.joining(", "))));
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new TargetException("the cluster's content differs from the fenced source: " + String.join("; ", problems)
+                    + " — nothing was cut over; run `shardlift verify` for every difference");
+        }
+        int checked = pending.values().stream().mapToInt(Set::size).sum();
+        return checked + " rows changed since the content check compared by key"
+                + (whole.isEmpty() ? "" : ", " + whole.size() + " table(s) compared whole (" + (journalComplete
+                        ? "truncated meanwhile" : "other appliers share the stream") + ")")
+                + ": the cluster holds the source's content";
+    }
+
+    private static void requireBounded(ChangeJournal.Generation g, String during) {
+        if (g.overflowed()) {
+            throw new Cutover.Refusal("content", "more than " + MAX_KEYS + " rows changed during " + during + "; comparing them"
+                    + " inside the freeze would make it long — nothing was cut over: cut over at a quieter moment");
+        }
+    }
+
+    private static Map<TableId, Set<List<String>>> keysOf(List<KeyCheck.Difference> differences) {
+        Map<TableId, Set<List<String>>> out = new LinkedHashMap<>();
+        differences.forEach(d -> out.computeIfAbsent(d.table(), x -> new HashSet<>()).add(d.key()));
+        return out;
+    }
+
+    private static void merge(Map<TableId, Set<List<String>>> into, Map<TableId, Set<List<String>>> from) {
+        from.forEach((t, k) -> into.computeIfAbsent(t, x -> new HashSet<>()).addAll(k));
+    }
+
+    @Override
+    public void close() {
+        journal.close();
+        if (keys != null) {
+            keys.close();
+        }
+    }
+}
