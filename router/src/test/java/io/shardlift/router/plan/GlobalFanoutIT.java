@@ -174,6 +174,23 @@ class GlobalFanoutIT {
     }
 
     @Test
+    void anApplicationRoleWithoutMappingsOrRightsOnShardliftsSchemasFansOut() throws Exception {
+        for (PgNode n : cluster.nodes()) {
+            n.execute(DB, "DO $$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON public.rates TO app");
+        }
+        PgNode via = cluster.nodes().get(2);
+        try (Connection c = java.sql.DriverManager.getConnection(via.jdbcUrl(DB), "app", ""); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO public.rates (id, code) VALUES (6001, 'app')");
+            st.execute("UPDATE public.rates SET code = 'app2' WHERE id = 6001");
+        }
+        for (PgNode n : cluster.nodes()) {
+            assertThat(codeOf(n, 6001)).as(n.name()).isEqualTo("app2");
+        }
+        assertCopiesIdentical();
+    }
+
+    @Test
     void shardliftsOwnSessionsWriteOneCopyOnly() throws Exception {
         try (Connection c = cluster.nodes().get(1).connect(DB); Statement st = c.createStatement()) {
             st.execute(GlobalFanout.MARK_SESSION);
