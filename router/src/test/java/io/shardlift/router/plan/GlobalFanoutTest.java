@@ -31,8 +31,8 @@ class GlobalFanoutTest {
 
     static MigrationSpec spec(int nodes) {
         String list = java.util.stream.IntStream.range(0, nodes)
-                .mapToObj(k -> "    - \"host=h" + k + " port=5432 dbname=d user=u password=s3cret\"").collect(Collectors.joining("\n"));
-        return Specs.parse("version: \"1.0\"\nmigrate:\n  connstr: \"host=src dbname=d user=u\"\n  schemas:\n"
+                .mapToObj(k -> "    - \"host=127.0.0.1 port=" + (5400 + k) + " dbname=d user=u password=s3cret\"").collect(Collectors.joining("\n"));
+        return Specs.parse("version: \"1.0\"\nmigrate:\n  connstr: \"host=127.0.0.1 port=5399 dbname=d user=u\"\n  schemas:\n"
                 + "    - name: My schema\n      tables:\n        - {name: 'odd \"t\"', type: global}\n"
                 + "cluster:\n  nodes:\n" + list + "\nkafka:\n  bootstrap: embedded\n");
     }
