@@ -82,6 +82,7 @@ public final class GlobalFanout {
         if (globals.isEmpty() || n < 2) {
             return out;
         }
+        out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS \"postgres_fdw\""));
         out.add(Ddl.of("CREATE SCHEMA IF NOT EXISTS " + ident(SCHEMA)));
         out.add(Ddl.of("CREATE TABLE IF NOT EXISTS " + LOCK_TABLE + " (\"name\" text PRIMARY KEY)"));
         out.add(Ddl.of("INSERT INTO " + LOCK_TABLE + " (\"name\") VALUES ('global') ON CONFLICT DO NOTHING"));

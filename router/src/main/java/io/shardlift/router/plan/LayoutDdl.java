@@ -69,11 +69,8 @@ final class LayoutDdl {
         List<Ddl> out = new ArrayList<>();
         ControlSchema.DDL.forEach(sql -> out.add(Ddl.of(sql)));
         boolean anySharded = tables.stream().anyMatch(TablePlan::sharded);
-        boolean anyGlobal = tables.stream().anyMatch(t -> !t.sharded());
-        if ((anySharded || anyGlobal) && n > 1) {
-            out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS \"postgres_fdw\""));
-        }
         if (anySharded && n > 1) {
+            out.add(Ddl.of("CREATE EXTENSION IF NOT EXISTS \"postgres_fdw\""));
             // aggregates and joins of colocated partitions run on the node that holds them, as in Shardman
             out.add(Ddl.of("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET enable_partitionwise_aggregate = on', current_database());"
                     + " EXECUTE format('ALTER DATABASE %I SET enable_partitionwise_join = on', current_database()); END $$"));

@@ -108,9 +108,9 @@ class GlobalFanoutIT {
         }
         System.out.printf("global tables: %d transactions through %d nodes at once, %d failed%n", commits.get(),
                 cluster.nodes().size(), failures.size());
+        assertCopiesIdentical();
         assertThat(failures).isEmpty();
         assertThat(commits.get()).isPositive();
-        assertCopiesIdentical();
 
         // TRUNCATE through one node, reload with COPY through another, then a DELETE and an UPDATE through a third
         try (Connection c = cluster.nodes().get(1).connect(DB); Statement st = c.createStatement()) {
@@ -171,6 +171,23 @@ class GlobalFanoutIT {
         for (PgNode n : cluster.nodes()) {
             assertThat(codeOf(n, 9001)).isEqualTo("after");
         }
+    }
+
+    @Test
+    void anApplicationRoleWithoutMappingsOrRightsOnShardliftsSchemasFansOut() throws Exception {
+        for (PgNode n : cluster.nodes()) {
+            n.execute(DB, "DO $$ BEGIN CREATE ROLE app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON public.rates TO app");
+        }
+        PgNode via = cluster.nodes().get(2);
+        try (Connection c = java.sql.DriverManager.getConnection(via.jdbcUrl(DB), "app", ""); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO public.rates (id, code) VALUES (6001, 'app')");
+            st.execute("UPDATE public.rates SET code = 'app2' WHERE id = 6001");
+        }
+        for (PgNode n : cluster.nodes()) {
+            assertThat(codeOf(n, 6001)).as(n.name()).isEqualTo("app2");
+        }
+        assertCopiesIdentical();
     }
 
     @Test
