@@ -171,7 +171,7 @@ public final class ControlPlane implements AutoCloseable {
             if (isBindFailure(cause)) {
                 String hint = why.toLowerCase(java.util.Locale.ROOT).contains("in use")
                         ? "another process listens there (another shardlift run?): stop it, or set control.listen to a free port"
-                        : "set control.listen to an address of this host, e.g. 127.0.0.1:8080, or 0.0.0.0:8080 for every interface";
+                        : "set control.listen to an address of this host, e.g. 127.0.0.1:8080, or 0.0.0.0:8443 with control.tls for every interface";
                 BindException b = new BindException("cannot listen on " + spec.listen() + " (control.listen): " + why + "; " + hint);
                 b.initCause(cause);
                 throw b;

@@ -162,7 +162,7 @@ final class InfraSections {
                 String hint = l != null && l.chars().filter(c -> c == ':').count() > 1 && !l.startsWith("[")
                         ? " (an IPv6 address goes in brackets: [::1]:8080)" : "";
                 problems.add(listenAt.path(), listenAt.node(), "must be host:port with a port from 1 to 65535, e.g. "
-                        + "listen: 127.0.0.1:8080, or 0.0.0.0:8080 for every interface" + hint);
+                        + "listen: 127.0.0.1:8080, or 0.0.0.0:8443 with control.tls for every interface" + hint);
             } else {
                 host = hp.getKey();
                 port = hp.getValue();
