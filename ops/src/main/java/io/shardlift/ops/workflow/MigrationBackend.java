@@ -60,8 +60,10 @@ public final class MigrationBackend implements ControlBackend {
         apply.put("queued", as.consumerLag());
         apply.put("commitLagMs", as.commitLagMs());
         as.lastError().ifPresent(e -> apply.put("error", e));
+        as.retrying().ifPresent(e -> apply.put("retrying", e));
         s.put("apply", apply);
-        s.put("lastError", m.failure().map(Throwable::getMessage).orElse(null));
+        // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
+        s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).orElse(null));
         s.put("cutover", cutoverState());
         return s;
     }
