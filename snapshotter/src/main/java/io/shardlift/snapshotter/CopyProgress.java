@@ -93,7 +93,7 @@ public final class CopyProgress {
     public String line() {
         if (tables().stream().allMatch(t -> t.chunks() == 0 && t.state() == State.WAITING)) {
             // no table is planned yet: nothing is known of the copy, neither a share done nor a time to go
-            return "copy not started (layout, publication and slot first) |";
+            return "copy preparing (layout, publication, slot, chunk plans)";
         }
         long rows = 0;
         long bytes = 0;

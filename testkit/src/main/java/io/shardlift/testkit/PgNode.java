@@ -154,6 +154,20 @@ public final class PgNode implements AutoCloseable {
      * and port. Clients see their connections drop and must reconnect.
      */
     public void restart() {
+        pgCtl("restart");
+    }
+
+    /** Stops the server (fast, as {@link #restart()}) until {@link #startAgain()}: clients see it down meanwhile. */
+    public void stop() {
+        pgCtl("stop");
+    }
+
+    /** Starts a server {@link #stop()} stopped, on the same data and port. */
+    public void startAgain() {
+        pgCtl("start");
+    }
+
+    private void pgCtl(String action) {
         Path bin;
         try (var dirs = Files.list(TestKit.binariesDir())) {
             bin = dirs.filter(d -> Files.isExecutable(d.resolve("bin").resolve("pg_ctl"))).findFirst()
@@ -169,20 +183,37 @@ public final class PgNode implements AutoCloseable {
             cmd.addAll(java.util.List.of("unshare", "-U"));
         }
         Path log = dataDir.resolve("restart.log");
-        cmd.addAll(java.util.List.of(bin.toString(), "-D", dataDir.toString(), "-l", log.toString(), "-m", "fast", "-w", "-t", "60",
-                "restart"));
+        cmd.addAll(java.util.List.of(bin.toString(), "-D", dataDir.toString(), "-l", log.toString(), "-w", "-t", "60"));
+        if (action.equals("start")) {
+            // restart reuses the command line of the last start (postmaster.opts: port, settings); start must be told
+            cmd.addAll(java.util.List.of("-o", startOptions()));
+        } else {
+            cmd.addAll(java.util.List.of("-m", "fast"));
+        }
+        cmd.add(action);
         try {
             // not a pipe: the restarted postmaster would inherit it and hold it open for its whole life
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.resolveSibling("restart-ctl.log").toFile()).start();
             if (p.waitFor() != 0) {
-                throw new IllegalStateException("restart of node " + name + " failed: "
+                throw new IllegalStateException(action + " of node " + name + " failed: "
                         + Files.readString(log.resolveSibling("restart-ctl.log")) + (Files.exists(log) ? Files.readString(log) : ""));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while restarting node " + name, e);
+            throw new IllegalStateException("interrupted during " + action + " of node " + name, e);
+        }
+    }
+
+    /** The server options of the last start, without the binary and the data directory (pg_ctl adds that). */
+    private String startOptions() {
+        try {
+            String opts = Files.readString(dataDir.resolve("postmaster.opts")).trim();
+            String afterBinary = opts.substring(opts.indexOf(' ') + 1);
+            return afterBinary.replaceFirst("^\"-D\" \"[^\"]*\" ?", "");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the start options of node " + name, e);
         }
     }
 
