@@ -107,13 +107,13 @@ class MigrationIdentityIT {
             assertThat(run.isAlive()).as(run.describe()).isTrue();
             Migrations.assertEqual(now.cluster, DB);
             assertThat(Files.readString(log)).contains("records already in the topics belong to an earlier attempt and will not be applied");
-            assertThat(status(controlPort).get("lastError")).isNull();
+            assertThat(status(controlPort).get("lastError").isNull()).as("lastError while all is well").isTrue();
 
             // a node down: the status says which node, what fails and since when; the log quotes no row
             PgNode down = now.cluster.nodes().get(1);
             down.stop();
             try (LiveWriter writer = new LiveWriter(now.cluster.source(), DB)) {
-                String error = awaitStatus(controlPort, s -> s.get("lastError") != null).get("lastError").asText();
+                String error = awaitStatus(controlPort, s -> !s.get("lastError").isNull()).get("lastError").asText();
                 assertThat(error).startsWith("node 1 (").contains(":" + down.port() + "/" + DB + "): applying changes fails since ")
                         .contains("(SQLState 08").contains("s retry budget left)");
                 assertThat(run.isAlive()).as(run.describe()).isTrue();

@@ -76,11 +76,11 @@ final class NodeWriter implements AutoCloseable {
                     } catch (SQLException again) {
                         rollbackQuietly();
                         throw new TargetException(label() + ": cannot apply changes: " + SqlErrors.describe(again)
-                                + " — the node's data differs from the source's; run `shardlift verify` to see where", again);
+                                + " — the node's data differs from the source's; run `shardlift verify` to see where");
                     }
                 }
                 if (!isTransient(e)) {
-                    throw new TargetException(label() + ": cannot apply changes: " + SqlErrors.describe(e), e);
+                    throw new TargetException(label() + ": cannot apply changes: " + SqlErrors.describe(e));
                 }
                 closeQuietly();
                 budget.failed(label(), e);
@@ -292,7 +292,7 @@ final class NodeWriter implements AutoCloseable {
             } catch (SQLException e) {
                 rollbackQuietly();
                 if (!isTransient(e)) {
-                    throw new TargetException(label() + ": cannot truncate " + t.id() + ": " + SqlErrors.describe(e), e);
+                    throw new TargetException(label() + ": cannot truncate " + t.id() + ": " + SqlErrors.describe(e));
                 }
                 closeQuietly();
                 budget.failed(label(), e);

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * How long a node may stay unreachable before the applier gives up: a visible budget, not an endless retry.
  * Backoff grows from 200 ms to 5 s; each retry is logged with what is left of the budget, and what is failing
- * right now is part of the applier's status. Errors are described by {@link SqlErrors}: a failed batch's own
- * message quotes its rows.
+ * right now is part of the applier's status. Errors are described by {@link SqlErrors}, and the exception is not
+ * kept as a cause: a failed batch's own message quotes its rows, and a logged stack trace would print it.
  */
 final class RetryBudget {
 
@@ -42,7 +42,7 @@ final class RetryBudget {
         long spent = now - f.sinceNanos();
         if (spent > budget.toNanos()) {
             throw new TargetException(what + " unreachable for " + Duration.ofNanos(spent).toSeconds() + " s (retry budget "
-                    + budget.toSeconds() + " s): " + error + " — bring it back and run the same command again", e);
+                    + budget.toSeconds() + " s): " + error + " — bring it back and run the same command again");
         }
         long backoff = Math.min(5_000, 200L << Math.min(f.attempts() - 1, 5));
         log.warn("{}: {} — retry {} in {} ms ({} s of the {} s budget left)", what, error, f.attempts(), backoff,
