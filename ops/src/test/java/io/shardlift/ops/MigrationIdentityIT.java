@@ -114,6 +114,7 @@ class MigrationIdentityIT {
             down.stop();
             try (LiveWriter writer = new LiveWriter(now.cluster.source(), DB)) {
                 String error = awaitStatus(controlPort, s -> !s.get("lastError").isNull()).get("lastError").asText();
+                System.out.println("lastError while node 1 is down: " + error);
                 assertThat(error).startsWith("node 1 (").contains(":" + down.port() + "/" + DB + "): applying changes fails since ")
                         .contains("(SQLState 08").contains("s retry budget left)");
                 assertThat(run.isAlive()).as(run.describe()).isTrue();
