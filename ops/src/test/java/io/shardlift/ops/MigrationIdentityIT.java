@@ -28,9 +28,9 @@ class MigrationIdentityIT {
     Path dir;
 
     @Test
-    void embeddedBrokerDirectoryReopensOnFreePortsAndRefusesAnotherMigrationBeforeWritingAnything() throws Exception {
+    void embeddedBrokerReopensItsDataWhenAnotherProcessHoldsOneOfItsOldPorts() throws Exception {
         Path data = dir.resolve("shardlift-data");
-        try (SensorsMigration a = SensorsMigration.start("ida", 20_000, 2)) {
+        try (SensorsMigration a = SensorsMigration.start("idport", 20_000, 2)) {
             Path log = dir.resolve("a.log");
             String[] args = runArgs(a.spec(dir.resolve("a"), "embedded"), data);
             ShardliftProcess run = ShardliftProcess.start(log, args);
@@ -48,8 +48,23 @@ class MigrationIdentityIT {
                 Migrations.awaitMarker(a.cluster, DB, "a-again", a.partitions(), 180);
                 assertThat(again.isAlive()).as(again.describe()).isTrue();
                 Migrations.assertEqual(a.cluster, DB);
+                assertThat(Files.readString(log)).contains("port(s) [" + ports[0] + "] of its last run are taken now");
                 again.kill();
             }
+        }
+    }
+
+    @Test
+    void aSecondMigrationInTheSameDirectoryIsRefusedBeforeWritingAnythingAndRunsOnceTheDirectoryIsGone() throws Exception {
+        Path data = dir.resolve("shardlift-data");
+        try (SensorsMigration a = SensorsMigration.start("ida", 10_000, 2)) {
+            Path log = dir.resolve("a.log");
+            ShardliftProcess run = ShardliftProcess.start(log, runArgs(a.spec(dir.resolve("a"), "embedded"), data));
+            streamWhileRunning(a, log, run);
+            Migrations.awaitMarker(a.cluster, DB, "a-first", a.partitions(), 180);
+            assertThat(run.isAlive()).as(run.describe()).isTrue();
+            Migrations.assertEqual(a.cluster, DB);
+            run.kill();
         }
 
         try (SensorsMigration b = SensorsMigration.start("idb", 10_000, 2)) {

@@ -302,8 +302,9 @@ public final class Migration implements AutoCloseable {
         Capture.Status cs = capture.status();
         ApplierStatus as = applier.status();
         return (snapshot.get() == null ? progress.line() : "copy done")
+                // before the capture's first acknowledged batch its WAL lag is unknown, not 0
                 + " || capture " + cs.state() + " " + String.format("%,d", cs.events()) + " events, WAL lag "
-                + String.format("%,d", walLagBytes()) + " B"
+                + (cs.ackedLsn() == 0 ? "unknown (nothing acknowledged yet)" : String.format("%,d", walLagBytes()) + " B")
                 + " || apply " + as.state() + (as.assigned() || as.readyTables().isEmpty() ? "" : " (waiting for partitions)") + " "
                 + as.readyTables().size() + "/" + plan.tables().size() + " tables, "
                 + String.format("%,d", as.eventsApplied()) + " events, " + String.format("%,d", as.consumerLag()) + " queued, commit lag "

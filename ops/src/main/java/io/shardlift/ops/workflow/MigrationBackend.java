@@ -49,7 +49,8 @@ public final class MigrationBackend implements ControlBackend {
         capture.put("state", cs.state().name());
         capture.put("events", cs.events());
         capture.put("lagMs", cs.lagMillis());
-        capture.put("walLagBytes", m.walLagBytes());
+        // null until the capture's first batch is acknowledged: unknown then, not 0
+        capture.put("walLagBytes", cs.ackedLsn() == 0 ? null : m.walLagBytes());
         cs.error().ifPresent(e -> capture.put("error", e));
         s.put("capture", capture);
         ApplierStatus as = m.applierStatus();
