@@ -79,6 +79,9 @@ public final class Main implements Runnable {
         if (e instanceof SpecException || e instanceof PlanException) {
             return ExitCodes.CONFIG;
         }
+        if (e instanceof io.shardlift.ops.workflow.DataDirException) {
+            return ExitCodes.USAGE; // the fix is on the command line (--data-dir) or in the file system
+        }
         if (e instanceof SourceException) {
             return ExitCodes.SOURCE;
         }

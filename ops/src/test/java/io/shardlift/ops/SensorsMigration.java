@@ -28,7 +28,11 @@ final class SensorsMigration implements AutoCloseable {
     }
 
     static SensorsMigration start(String name, long events) throws Exception {
-        PgCluster cluster = PgCluster.start(name, 4, DB);
+        return start(name, events, 4);
+    }
+
+    static SensorsMigration start(String name, long events, int nodes) throws Exception {
+        PgCluster cluster = PgCluster.start(name, nodes, DB);
         EmbeddedKafkaBroker kafka = null;
         try {
             kafka = EmbeddedKafkaBroker.start();
@@ -49,11 +53,17 @@ final class SensorsMigration implements AutoCloseable {
 
     /** The spec file: the writer's tables, the four nodes, the external broker. */
     Path spec(Path dir) throws Exception {
+        return spec(dir, kafka.bootstrapServers());
+    }
+
+    /** The spec file with {@code bootstrap} as kafka.bootstrap ({@code embedded}: shardlift's own broker). */
+    Path spec(Path dir, String bootstrap) throws Exception {
+        Files.createDirectories(dir);
         Path f = dir.resolve("migrate.yml");
         Files.writeString(f, "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(DB) + "\"\n  jobs: 2\n"
                 + "  schemas:\n    - name: public\n      tables:\n" + LiveWriter.TABLES
                 + "cluster:\n  nodes:\n" + cluster.nodes().stream().map(n -> "    - \"" + n.connstr(DB) + "\"").collect(Collectors.joining("\n"))
-                + "\nkafka:\n  bootstrap: \"" + kafka.bootstrapServers() + "\"\n  topic_partitions: " + TOPIC_PARTITIONS + "\n");
+                + "\nkafka:\n  bootstrap: \"" + bootstrap + "\"\n  topic_partitions: " + TOPIC_PARTITIONS + "\n");
         return f;
     }
 

@@ -91,6 +91,10 @@ public final class CopyProgress {
 
     /** One line: overall percentage, rows, MB, rates, ETA, and the tables being worked on. */
     public String line() {
+        if (tables().stream().allMatch(t -> t.chunks() == 0 && t.state() == State.WAITING)) {
+            // no table is planned yet: nothing is known of the copy, neither a share done nor a time to go
+            return "copy preparing (layout, publication, slot, chunk plans)";
+        }
         long rows = 0;
         long bytes = 0;
         long est = 0;
@@ -107,8 +111,9 @@ public final class CopyProgress {
         }
         double secs = Math.max(1e-3, (System.nanoTime() - startNanos) / 1e9);
         double rate = rows / secs;
-        long eta = rate > 0 && est > rows ? Math.round((est - rows) / rate) : 0;
-        return String.format("copy %5.1f%% | %,d rows %,.1f MB | %,.0f rows/s %,.1f MB/s | ETA %d s |%s",
+        // no row yet: no rate, so no ETA to tell
+        String eta = est <= rows ? "0 s" : rate > 0 ? Math.round((est - rows) / rate) + " s" : "-";
+        return String.format("copy %5.1f%% | %,d rows %,.1f MB | %,.0f rows/s %,.1f MB/s | ETA %s |%s",
                 est == 0 ? 100.0 : Math.min(100.0, 100.0 * rows / est), rows, bytes / 1e6, rate, bytes / 1e6 / secs, eta,
                 active.length() == 0 ? " -" : active.toString());
     }

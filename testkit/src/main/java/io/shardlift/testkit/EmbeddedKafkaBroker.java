@@ -142,8 +142,10 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
 
     /**
      * A broker whose data outlives it: the first call formats {@code dir} and records the ports it chose;
-     * later calls (a restarted shardlift) reopen the same data on the same ports. {@link #close()} stops it
-     * and keeps the directory. For the {@code embedded} broker of {@code shardlift run}.
+     * later calls (a restarted shardlift) reopen the same data, on the same ports while they are free, else on
+     * new ones (another process may hold an old port by now: clients of a reopened broker are new too, so
+     * nothing depends on the old address). {@link #close()} stops it and keeps the directory. For the
+     * {@code embedded} broker of {@code shardlift run}.
      */
     public static EmbeddedKafkaBroker openPersistent(Path dir) {
         KafkaExitGuard.install();
@@ -154,7 +156,19 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             int[] ports;
             if (exists) {
                 String[] parts = Files.readString(portsFile).trim().split(",");
-                ports = new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+                int[] before = {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+                List<Integer> taken = new ArrayList<>();
+                for (int p : before) {
+                    if (!bindable(p)) {
+                        taken.add(p);
+                    }
+                }
+                ports = taken.isEmpty() ? before : freePorts(2);
+                if (!taken.isEmpty()) {
+                    // the single voter's address comes from the configuration, never from the data: it may move
+                    LOG.info("Kafka data in {}: port(s) {} of its last run are taken now; reopening on {} and {}", dir, taken,
+                            ports[0], ports[1]);
+                }
             } else {
                 ports = freePorts(2);
             }
@@ -162,9 +176,23 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             broker.persistent = true;
             if (!exists) {
                 broker.format();
-                Files.writeString(portsFile, ports[0] + "," + ports[1]);
             }
-            broker.launch(exists ? "reopen" : "start");
+            Files.writeString(portsFile, ports[0] + "," + ports[1]);
+            try {
+                broker.launch(exists ? "reopen" : "start");
+            } catch (IllegalStateException e) {
+                if (!portTaken(e)) {
+                    throw e;
+                }
+                // taken between the check and the bind: once more on ports free right now
+                int[] again = freePorts(2);
+                LOG.info("Kafka data in {}: port {} or {} was taken while starting; once more on {} and {}", dir, ports[0], ports[1],
+                        again[0], again[1]);
+                broker = configure(dir, again, Map.of());
+                broker.persistent = true;
+                Files.writeString(portsFile, again[0] + "," + again[1]);
+                broker.launch(exists ? "reopen" : "start");
+            }
             return broker;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the Kafka directory " + dir, e);
@@ -351,6 +379,26 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete Kafka directory " + dir, e);
+        }
+    }
+
+    private static boolean portTaken(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.net.BindException || String.valueOf(t.getMessage()).contains("Address already in use")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a listener could bind {@code port} on 127.0.0.1 now. */
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress(InetAddress.getByName(HOST), port));
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -164,6 +164,31 @@ class KafkaBrokerIT {
         }
     }
 
+    @Test
+    void persistentBrokerReopensOnOtherPortsWhenAnotherProcessHoldsAnOldOne() throws Exception {
+        java.nio.file.Path dir = Files.createTempDirectory(TestKit.baseDir(), "kafka-persistent-");
+        int port;
+        int controllerPort;
+        try (EmbeddedKafkaBroker first = EmbeddedKafkaBroker.openPersistent(dir)) {
+            port = first.port();
+            controllerPort = first.controllerPort();
+            first.createTopics(Map.of(TOPIC, 2));
+            try (KafkaProducer<String, String> p = producer(first)) {
+                produce(p, 0, 100);
+            }
+        }
+        for (int held : new int[] {port, controllerPort}) {
+            try (ServerSocket other = new ServerSocket(held, 50, InetAddress.getByName(EmbeddedKafkaBroker.HOST));
+                 EmbeddedKafkaBroker again = EmbeddedKafkaBroker.openPersistent(dir);
+                 KafkaConsumer<String, String> c = consumer(again, "after-reopen-" + held)) {
+                assertThat(again.port()).isNotEqualTo(held);
+                assertThat(again.controllerPort()).isNotEqualTo(held);
+                assertThat(consume(c, 100)).isEqualTo(expected(0, 100));
+            }
+        }
+        PgNode.deleteQuietly(dir);
+    }
+
     private static KafkaProducer<String, String> producer(KafkaBroker broker) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());

@@ -80,6 +80,7 @@ public final class Applier implements AutoCloseable {
     private final Map<TableId, String> topicOf = new LinkedHashMap<>();
     private final NodeWriter[] writers;
     private final ToastFiller toast;
+    private final RetryBudget budget;
     private final ExecutorService nodePool;
     private final ApplyMetrics metrics;
     private final Set<TableId> ready = new java.util.concurrent.CopyOnWriteArraySet<>();
@@ -93,6 +94,7 @@ public final class Applier implements AutoCloseable {
     private volatile boolean assigned;
     private volatile int assignedPartitions;
     private final ChangeJournal journal = new ChangeJournal();
+    private boolean warnedUnbound;
     private KafkaConsumer<byte[], byte[]> consumer;
     /** Node 0, for markers and barriers: one connection, reopened when it breaks, not one per record. */
     private Connection control;
@@ -113,7 +115,7 @@ public final class Applier implements AutoCloseable {
         }
         this.metrics = new ApplyMetrics(registry);
         this.toast = new ToastFiller(plan.spec().source());
-        RetryBudget budget = new RetryBudget(config.retryBudget());
+        this.budget = new RetryBudget(config.retryBudget());
         this.writers = new NodeWriter[n];
         for (int i = 0; i < n; i++) {
             writers[i] = new NodeWriter(i, plan.spec().nodes().get(i), n, budget, metrics);
@@ -151,7 +153,7 @@ public final class Applier implements AutoCloseable {
         // with nothing queued the stream is idle, not late
         long commitLag = consumerLag == 0 ? 0 : metrics.commitLagMillis();
         return new ApplierStatus(state.get(), Set.copyOf(ready), assigned, metrics.eventsApplied.get(), consumerLag,
-                commitLag, metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()));
+                commitLag, metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()), budget.current());
     }
 
     /** True when every table is being applied and what waits in Kafka is under a second old (or nothing waits). */
@@ -295,10 +297,18 @@ public final class Applier implements AutoCloseable {
     }
 
     private void loadOffsets(Collection<TopicPartition> parts) throws SQLException {
+        Map<TopicPartitionKey, Long> starts = streamStarts();
         for (TopicPartition tp : parts) {
+            TopicPartitionKey key = new TopicPartitionKey(tp.topic(), tp.partition());
             long[] offs = new long[n];
-            java.util.Arrays.fill(offs, -1L);
-            appliedOffsets.put(new TopicPartitionKey(tp.topic(), tp.partition()), offs);
+            // a node that applied nothing of a partition yet holds everything before the migration's stream start
+            Long start = starts == null ? Long.valueOf(0) : starts.get(key);
+            if (start == null) {
+                throw new TargetException("node 0 records no stream start for " + tp + " — the spec's tables or"
+                        + " kafka.topic_partitions changed since the migration started; restore them, or start over on fresh nodes");
+            }
+            java.util.Arrays.fill(offs, start - 1);
+            appliedOffsets.put(key, offs);
         }
         for (int i = 0; i < n; i++) {
             try (Connection c = connect(i); PreparedStatement ps = c.prepareStatement(
@@ -312,6 +322,34 @@ public final class Applier implements AutoCloseable {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Where the migration's stream begins in each partition (see StreamBinding), or null when node 0 records no
+     * migration: an applier used on its own, on topics it owns from their first record.
+     */
+    private Map<TopicPartitionKey, Long> streamStarts() throws SQLException {
+        try (Connection c = connect(0); PreparedStatement ps = c.prepareStatement("SELECT s.topic, s.kafka_partition, s.start_offset,"
+                + " m.value FROM " + ControlSchema.META + " m LEFT JOIN " + ControlSchema.STREAM_START
+                + " s ON s.migration_id = m.value WHERE m.key = ?")) {
+            ps.setString(1, ControlSchema.META_MIGRATION_ID);
+            Map<TopicPartitionKey, Long> out = null;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (out == null) {
+                        out = new HashMap<>();
+                    }
+                    if (rs.getString(1) != null) {
+                        out.put(new TopicPartitionKey(rs.getString(1), rs.getInt(2)), rs.getLong(3));
+                    }
+                }
+            }
+            if (out == null && !warnedUnbound) {
+                warnedUnbound = true;
+                log.warn("node 0 records no migration id: applying the topics from their first record");
+            }
+            return out;
         }
     }
 

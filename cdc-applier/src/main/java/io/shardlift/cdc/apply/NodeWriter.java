@@ -4,6 +4,7 @@ import io.shardlift.cdc.event.ChangeEvent;
 import io.shardlift.cdc.event.Op;
 import io.shardlift.cdc.event.Row;
 import io.shardlift.router.TableId;
+import io.shardlift.router.SqlErrors;
 import io.shardlift.router.TargetException;
 import io.shardlift.router.plan.ControlSchema;
 import io.shardlift.router.plan.GlobalFanout;
@@ -68,19 +69,19 @@ final class NodeWriter implements AutoCloseable {
                 if (isUniqueOrOrdering(e) && batch.hasData()) {
                     // the net effect reordered changes across keys and tripped a constraint the source never saw
                     // violated: replay this batch event by event, in source order
-                    log.info("{}: {} — replaying this batch of {} events one by one", label(), e.getMessage(), batch.events);
+                    log.info("{}: {} — replaying this batch of {} events one by one", label(), SqlErrors.describe(e), batch.events);
                     try {
                         applyOnce(batch, true);
                         metrics.applied(node, batch, System.nanoTime() - start);
                         return;
                     } catch (SQLException again) {
                         rollbackQuietly();
-                        throw new TargetException(label() + ": cannot apply changes: " + again.getMessage()
-                                + " — the node's data differs from the source's; run `shardlift verify` to see where", again);
+                        throw new TargetException(label() + ": cannot apply changes: " + SqlErrors.describe(again)
+                                + " — the node's data differs from the source's; run `shardlift verify` to see where");
                     }
                 }
                 if (!isTransient(e)) {
-                    throw new TargetException(label() + ": cannot apply changes: " + e.getMessage(), e);
+                    throw new TargetException(label() + ": cannot apply changes: " + SqlErrors.describe(e));
                 }
                 closeQuietly();
                 budget.failed(label(), e);
@@ -266,7 +267,7 @@ final class NodeWriter implements AutoCloseable {
             }
             if (ps.executeUpdate() == 0) {
                 metrics.missedUpdate(t.id());
-                log.debug("{}: update of {} {} found no row (it may have been deleted later in the stream)", label(), t.id(), key);
+                log.debug("{}: an update of {} found no row (it may have been deleted later in the stream)", label(), t.id());
             }
         }
     }
@@ -292,7 +293,7 @@ final class NodeWriter implements AutoCloseable {
             } catch (SQLException e) {
                 rollbackQuietly();
                 if (!isTransient(e)) {
-                    throw new TargetException(label() + ": cannot truncate " + t.id() + ": " + e.getMessage(), e);
+                    throw new TargetException(label() + ": cannot truncate " + t.id() + ": " + SqlErrors.describe(e));
                 }
                 closeQuietly();
                 budget.failed(label(), e);

@@ -1,24 +1,33 @@
 package io.shardlift.cdc.apply;
 
+import io.shardlift.router.SqlErrors;
 import io.shardlift.router.TargetException;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * How long a node may stay unreachable before the applier gives up: a visible budget, not an endless retry.
- * Backoff grows from 200 ms to 5 s; each retry is logged with what is left of the budget.
+ * Backoff grows from 200 ms to 5 s; each retry is logged with what is left of the budget, and what is failing
+ * right now is part of the applier's status. Errors are described by {@link SqlErrors}, and the exception is not
+ * kept as a cause: a failed batch's own message quotes its rows, and a logged stack trace would print it.
  */
 final class RetryBudget {
 
     private static final Logger log = LoggerFactory.getLogger(RetryBudget.class);
 
     private final Duration budget;
-    private final Map<String, Long> failingSince = new ConcurrentHashMap<>();
-    private final Map<String, Integer> attempts = new ConcurrentHashMap<>();
+    private final Map<String, Failing> failing = new ConcurrentHashMap<>();
+
+    /** A target failing since {@code since} (wall clock, for people) / {@code sinceNanos} (for the budget). */
+    private record Failing(Instant since, long sinceNanos, int attempts, String error) {
+    }
 
     RetryBudget(Duration budget) {
         this.budget = budget;
@@ -26,22 +35,36 @@ final class RetryBudget {
 
     void failed(String what, SQLException e) throws InterruptedException {
         long now = System.nanoTime();
-        long since = failingSince.computeIfAbsent(what, k -> now);
-        int attempt = attempts.merge(what, 1, Integer::sum);
-        long spent = now - since;
+        String error = SqlErrors.describe(e);
+        Failing f = failing.compute(what, (k, old) -> old == null
+                ? new Failing(Instant.now().truncatedTo(ChronoUnit.SECONDS), now, 1, error)
+                : new Failing(old.since(), old.sinceNanos(), old.attempts() + 1, error));
+        long spent = now - f.sinceNanos();
         if (spent > budget.toNanos()) {
             throw new TargetException(what + " unreachable for " + Duration.ofNanos(spent).toSeconds() + " s (retry budget "
-                    + budget.toSeconds() + " s): " + e.getMessage() + " — bring it back and run the same command again", e);
+                    + budget.toSeconds() + " s): " + error + " — bring it back and run the same command again");
         }
-        long backoff = Math.min(5_000, 200L << Math.min(attempt - 1, 5));
-        log.warn("{}: {} — retry {} in {} ms ({} s of the {} s budget left)", what, e.getMessage(), attempt, backoff,
+        long backoff = Math.min(5_000, 200L << Math.min(f.attempts() - 1, 5));
+        log.warn("{}: {} — retry {} in {} ms ({} s of the {} s budget left)", what, error, f.attempts(), backoff,
                 (budget.toNanos() - spent) / 1_000_000_000L, budget.toSeconds());
         Thread.sleep(backoff);
     }
 
     void succeeded(String what) {
-        if (failingSince.remove(what) != null) {
-            log.info("{}: reachable again after {} retries", what, attempts.remove(what));
+        Failing f = failing.remove(what);
+        if (f != null) {
+            log.info("{}: reachable again after {} retries", what, f.attempts());
         }
+    }
+
+    /** What is failing now, the oldest first: target, error, since when, and what is left of the budget. */
+    Optional<String> current() {
+        return failing.entrySet().stream().min(Map.Entry.comparingByValue(java.util.Comparator.comparingLong(Failing::sinceNanos)))
+                .map(e -> {
+                    Failing f = e.getValue();
+                    long left = Math.max(0, budget.toSeconds() - Duration.ofNanos(System.nanoTime() - f.sinceNanos()).toSeconds());
+                    return e.getKey() + ": applying changes fails since " + f.since() + ": " + f.error() + " (retry "
+                            + f.attempts() + ", " + left + " s of the " + budget.toSeconds() + " s retry budget left)";
+                });
     }
 }

@@ -70,7 +70,7 @@ final class ToastFiller implements AutoCloseable {
         } catch (SQLException e) {
             close();
             throw new SourceException("source " + source.label() + ": cannot read the unchanged TOAST values of " + t.id()
-                    + ": " + e.getMessage(), e);
+                    + ": " + io.shardlift.router.SqlErrors.describe(e));
         }
     }
 

@@ -265,6 +265,14 @@ public final class Capture implements AutoCloseable {
      *                               throws with the operator's message
      */
     public void start() {
+        start(null);
+    }
+
+    /**
+     * As {@link #start()}, for the migration {@code migrationId} (see {@link StreamBinding}): Debezium's offsets are
+     * kept under it, so offsets an earlier attempt stored for the same slot name are never read.
+     */
+    public void start(String migrationId) {
         transition(State.NEW, State.STARTING, null);
         try {
             Preflight.check(config);
@@ -274,7 +282,7 @@ public final class Capture implements AutoCloseable {
             ChangeSender sender = new ChangeSender(plans, config.kafka().topicPartitions(), producer,
                     config.kafka().topicPrefix(), MARKER_PREFIX, progress);
             engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-                    .using(DebeziumProperties.of(config, UNCHANGED_PLACEHOLDER))
+                    .using(DebeziumProperties.of(config, UNCHANGED_PLACEHOLDER, migrationId))
                     .notifying(sender)
                     .using(new DebeziumEngine.ConnectorCallback() {
                         @Override

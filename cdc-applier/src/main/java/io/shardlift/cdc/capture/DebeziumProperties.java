@@ -12,9 +12,15 @@ final class DebeziumProperties {
     private DebeziumProperties() {
     }
 
-    static Properties of(Capture.Config c, String unchangedPlaceholder) {
+    /**
+     * @param migrationId the migration the offsets belong to, or null (a capture on its own): Debezium keys its stored
+     *                    offsets by the engine's name, so with the id in the name an earlier attempt's offsets on the
+     *                    same slot name (whose LSNs may lie ahead of this slot's and would make it skip changes) are
+     *                    never read
+     */
+    static Properties of(Capture.Config c, String unchangedPlaceholder, String migrationId) {
         Properties p = new Properties();
-        p.put("name", "shardlift-capture-" + c.slot());
+        p.put("name", "shardlift-capture-" + c.slot() + (migrationId == null ? "" : "-" + migrationId));
         p.put("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
 
         // offsets in Kafka, flushed at every markBatchFinished (default: every 60 s)

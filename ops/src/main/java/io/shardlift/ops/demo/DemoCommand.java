@@ -95,6 +95,8 @@ public final class DemoCommand implements Callable<Integer> {
 
             String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            // a killed demo leaves its broker's data behind, which belongs to servers that are gone: a demo starts afresh
+            io.shardlift.testkit.PgNode.deleteQuietly(workDir.resolve("data"));
             long migrationStart = System.nanoTime();
             try (DemoTraffic app = new DemoTraffic(env.cluster().source(), DemoEnvironment.DATABASE, writers, Datasets.DEFAULT_DEVICES);
                  Migration m = Migration.start(plan, new Migration.Options(spec.jobs(), 50_000, workDir.resolve("data"),

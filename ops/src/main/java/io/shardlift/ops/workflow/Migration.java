@@ -6,6 +6,7 @@ import io.shardlift.cdc.apply.Applier;
 import io.shardlift.cdc.apply.ApplierStatus;
 import io.shardlift.cdc.apply.ApplyConfig;
 import io.shardlift.cdc.capture.Capture;
+import io.shardlift.cdc.capture.StreamBinding;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.cutover.CutoverState;
@@ -70,6 +71,10 @@ public final class Migration implements AutoCloseable {
         this.plan = plan;
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
+        if (kafka.embedded()) {
+            // before the broker opens (and writes) the directory: another migration's stream is never reopened
+            DataDirIdentity.claim(options.dataDir(), spec);
+        }
         this.broker = kafka.embedded() ? EmbeddedKafkaBroker.openPersistent(options.dataDir().resolve("kafka")) : null;
         this.bootstrap = broker != null ? broker.bootstrapServers() : kafka.bootstrap();
         this.progress = new CopyProgress(registry, plan.tables().stream().map(TablePlan::id).toList());
@@ -93,7 +98,12 @@ public final class Migration implements AutoCloseable {
                 .description("a marker's round trip from the source's WAL through Kafka to every node (-1: none yet)")
                 .register(registry);
         Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
-                .onSlotReady(capture::start);
+                .onSlotReady(() -> {
+                    // before the capture sends anything: what the topics hold now is not this migration's
+                    StreamBinding binding = StreamBinding.establish(spec.nodes().get(0), bootstrap,
+                            List.copyOf(capture.topics().values()), kafka.topicPartitions(), kafka.replicationFactor());
+                    capture.start(binding.id());
+                });
         this.snapshotThread = new Thread(() -> {
             try {
                 snapshot.set(snapshotter.run());
@@ -306,12 +316,13 @@ public final class Migration implements AutoCloseable {
         Capture.Status cs = capture.status();
         ApplierStatus as = applier.status();
         return (snapshot.get() == null ? progress.line() : "copy done")
+                // before the capture's first acknowledged batch its WAL lag is unknown, not 0
                 + " || capture " + cs.state() + " " + String.format("%,d", cs.events()) + " events, WAL lag "
-                + String.format("%,d", walLagBytes()) + " B"
+                + (cs.ackedLsn() == 0 ? "unknown (nothing acknowledged yet)" : String.format("%,d", walLagBytes()) + " B")
                 + " || apply " + as.state() + (as.assigned() || as.readyTables().isEmpty() ? "" : " (waiting for partitions)") + " "
                 + as.readyTables().size() + "/" + plan.tables().size() + " tables, "
                 + String.format("%,d", as.eventsApplied()) + " events, " + String.format("%,d", as.consumerLag()) + " queued, commit lag "
-                + as.commitLagMs() + " ms";
+                + as.commitLagMs() + " ms" + as.retrying().map(r -> " || " + r).orElse("");
     }
 
     /** Stops every stage; what each finished is durable and the next run goes on from there. */

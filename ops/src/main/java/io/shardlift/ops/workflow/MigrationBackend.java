@@ -52,7 +52,8 @@ public final class MigrationBackend implements ControlBackend {
         capture.put("state", cs.state().name());
         capture.put("events", cs.events());
         capture.put("lagMs", cs.lagMillis());
-        capture.put("walLagBytes", m.walLagBytes());
+        // null until the capture's first batch is acknowledged: unknown then, not 0
+        capture.put("walLagBytes", cs.ackedLsn() == 0 ? null : m.walLagBytes());
         cs.error().ifPresent(e -> capture.put("error", e));
         List<String> keyChanges = m.shardingKeyWarnings();
         if (!keyChanges.isEmpty()) {
@@ -67,8 +68,10 @@ public final class MigrationBackend implements ControlBackend {
         apply.put("queued", as.consumerLag());
         apply.put("commitLagMs", as.commitLagMs());
         as.lastError().ifPresent(e -> apply.put("error", e));
+        as.retrying().ifPresent(e -> apply.put("retrying", e));
         s.put("apply", apply);
-        s.put("lastError", m.failure().map(Throwable::getMessage).orElse(null));
+        // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
+        s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).orElse(null));
         s.put("cutover", cutoverState());
         return s;
     }

@@ -26,6 +26,13 @@ public final class ControlSchema {
     public static final String BARRIER = SCHEMA + ".\"barrier\"";
     /** Node 0 only: per marker, the Kafka partitions that applied everything before it on every node. */
     public static final String MARKER = SCHEMA + ".\"marker\"";
+    /**
+     * Node 0 only: where this migration's change stream begins in each Kafka partition, recorded with the migration's
+     * id before its capture sent anything. Records before it belong to an earlier attempt and are never applied.
+     */
+    public static final String STREAM_START = SCHEMA + ".\"stream_start\"";
+    /** The key in {@link #META} of the migration's id, created with its stream start. */
+    public static final String META_MIGRATION_ID = "migration_id";
     /** The channel node 0 NOTIFYs when marker rows were recorded. */
     public static final String MARKER_CHANNEL = "shardlift_marker";
     /** How many partitions applied past marker {@code ?} on every node (a marker is through once all have). */
@@ -54,7 +61,10 @@ public final class ControlSchema {
                     + " PRIMARY KEY (\"topic\", \"position\", \"kafka_partition\"))",
             "CREATE TABLE IF NOT EXISTS " + MARKER + " (\"marker\" text NOT NULL, \"topic\" text NOT NULL,"
                     + " \"kafka_partition\" int NOT NULL, \"lsn\" bigint NOT NULL, \"applied_at\" timestamptz NOT NULL DEFAULT now(),"
-                    + " PRIMARY KEY (\"marker\", \"topic\", \"kafka_partition\"))");
+                    + " PRIMARY KEY (\"marker\", \"topic\", \"kafka_partition\"))",
+            "CREATE TABLE IF NOT EXISTS " + STREAM_START + " (\"topic\" text NOT NULL, \"kafka_partition\" int NOT NULL,"
+                    + " \"start_offset\" bigint NOT NULL, \"migration_id\" text NOT NULL,"
+                    + " \"recorded_at\" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (\"topic\", \"kafka_partition\"))");
 
     private ControlSchema() {
     }

@@ -1,0 +1,50 @@
+package io.shardlift.router;
+
+import java.sql.BatchUpdateException;
+import java.sql.SQLException;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
+/**
+ * What logs, status and errors may show of a failed statement that carried rows. pgjdbc's own messages quote
+ * them: a failed batch names its statement with every parameter ("Batch entry 0 INSERT ... VALUES ('...')"), and
+ * a server error's DETAIL repeats the offending key or row. So this keeps only the SQLState, the object names the
+ * server reports, and the server's primary message, except for data exceptions (class 22), whose primary message
+ * quotes the value that failed to convert.
+ */
+public final class SqlErrors {
+
+    private SqlErrors() {
+    }
+
+    /** A description of {@code e} with no row values, e.g. {@code "duplicate key value violates ... (SQLState 23505, table x)"}. */
+    public static String describe(SQLException e) {
+        SQLException cause = e;
+        if (e instanceof BatchUpdateException && e.getNextException() != null) {
+            cause = e.getNextException();
+        }
+        String state = cause.getSQLState() == null ? "none" : cause.getSQLState();
+        ServerErrorMessage server = cause instanceof PSQLException p ? p.getServerErrorMessage() : null;
+        StringBuilder out = new StringBuilder();
+        if (server != null) {
+            out.append(state.startsWith("22") ? "data exception" : server.getMessage());
+            out.append(" (SQLState ").append(state);
+            appendName(out, "table", server.getTable());
+            appendName(out, "column", server.getColumn());
+            appendName(out, "constraint", server.getConstraint());
+            return out.append(')').toString();
+        }
+        if (cause instanceof BatchUpdateException) {
+            // its message is the statement with its values: say only that the batch failed
+            return "a statement batch failed (SQLState " + state + ")";
+        }
+        // raised by the driver itself (connection refused, I/O error): names hosts, never rows
+        return cause.getMessage() + " (SQLState " + state + ")";
+    }
+
+    private static void appendName(StringBuilder out, String what, String name) {
+        if (name != null && !name.isEmpty()) {
+            out.append(", ").append(what).append(' ').append(name);
+        }
+    }
+}
