@@ -147,6 +147,18 @@ final class RowReader {
                 if (!col.rawText() && col.type().startsWith("timestamp with time zone")) {
                     return v -> p.equals(v) ? Row.UNCHANGED : timestamptzText((String) v);
                 }
+                if (col.rawText()) {
+                    return v -> {
+                        if (p.equals(v)) {
+                            return Row.UNCHANGED;
+                        }
+                        if (((String) v).startsWith(TextConverter.UNKNOWN)) {
+                            throw schemaChanged(codec, "column " + col.name() + " (" + col.type() + ") arrived from Debezium as "
+                                    + ((String) v).substring(TextConverter.UNKNOWN.length()) + ", not as text");
+                        }
+                        return v;
+                    };
+                }
                 return v -> p.equals(v) ? Row.UNCHANGED : v;
             }
             case NUMERIC -> {

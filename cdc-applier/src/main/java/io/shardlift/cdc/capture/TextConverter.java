@@ -27,6 +27,8 @@ public final class TextConverter implements CustomConverter<SchemaBuilder, Relat
     /** Property (under the {@code shardlift.} prefix Debezium strips) listing the columns to take as text. */
     static final String COLUMNS = "columns";
     static final String PLACEHOLDER = "placeholder";
+    /** Prefix of the value handed over for a representation this converter does not know; never PostgreSQL text. */
+    static final String UNKNOWN = "\u0000shardlift:unknown-representation\u0000";
 
     private Set<String> columns = Set.of();
     private String placeholder;
@@ -73,8 +75,7 @@ public final class TextConverter implements CustomConverter<SchemaBuilder, Relat
         if (v instanceof PGobject o) {
             return o.getValue();
         }
-        // a representation this converter does not know would be a silent change: stop the capture instead
-        throw new IllegalStateException("shardlift's text converter got a " + v.getClass().getName()
-                + " for a column it takes as text; this Debezium version resolves the type differently");
+        // Debezium turns a converter's exception into a NULL value, silently: hand the capture a value it refuses
+        return UNKNOWN + v.getClass().getName();
     }
 }

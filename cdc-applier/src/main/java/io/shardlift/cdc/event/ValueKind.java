@@ -49,7 +49,7 @@ public enum ValueKind {
         ValueKind k = switch (t) {
             case "int2" -> INT16;
             case "int4" -> INT32;
-            case "int8" -> INT64;
+            case "int8", "oid" -> INT64;
             case "float4" -> FLOAT32;
             case "float8" -> FLOAT64;
             case "bool" -> BOOL;

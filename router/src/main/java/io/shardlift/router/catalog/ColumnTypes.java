@@ -2,6 +2,7 @@ package io.shardlift.router.catalog;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Which column types shardlift carries exactly, through the copy (binary COPY) and the change stream (pgoutput
@@ -22,10 +23,8 @@ public final class ColumnTypes {
             Map.entry("xml", "PostgreSQL's xml output (which logical decoding and COPY send) drops an XML declaration "
                     + "such as <?xml version=\"1.0\"?>, so such values would arrive changed; change the column to text "
                     + "(ALTER TABLE ... ALTER COLUMN ... TYPE text) or leave the table out"),
-            Map.entry("timetz", "Debezium turns time with time zone into UTC and drops the offset, so '10:00+05:30' "
+            Map.entry("timetz", "Debezium turns time with time zone into UTC and drops the offset (an array of it travels as text and is carried), so '10:00+05:30' "
                     + "would arrive as '04:30+00'; change the column to timestamptz, or to time plus a column for the offset"),
-            Map.entry("oid", "Debezium reads oid values as a signed 32-bit integer and stops at values above 2147483647; "
-                    + "change the column to bigint"),
             Map.entry("int2vector", "PostgreSQL's binary input of int2vector refuses an empty one, which the copy (binary "
                     + "COPY) would send; change the column to smallint[]"),
             Map.entry("oidvector", "PostgreSQL's binary input of oidvector refuses an empty one, which the copy (binary "
@@ -50,6 +49,9 @@ public final class ColumnTypes {
             Map.entry("pg_brin_minmax_multi_summary", INTERNAL),
             Map.entry("gtsvector", INTERNAL));
 
+    /** Refused scalars whose arrays are carried: the capture takes arrays as text, which keeps what Debezium drops. */
+    private static final Set<String> ARRAYS_CARRIED = Set.of("timetz");
+
     private ColumnTypes() {
     }
 
@@ -61,14 +63,17 @@ public final class ColumnTypes {
             // enums, composites and extension types travel as their text (typname of a domain is its base type's)
             return Optional.empty();
         }
-        String typname = c.typname();
         boolean array = isArray(c);
-        String base = array ? typname.substring(1) : typname;
-        String why = REFUSED.get(base);
-        if (why == null) {
+        return refusal(array ? c.typname().substring(1) : c.typname(), array);
+    }
+
+    /** Why a pg_catalog type (or an array of it) cannot be carried exactly, and what to do; empty when it can. */
+    public static Optional<String> refusal(String typname, boolean array) {
+        String why = REFUSED.get(typname);
+        if (why == null || array && ARRAYS_CARRIED.contains(typname)) {
             return Optional.empty();
         }
-        return Optional.of((array ? "an array of " + base + ": " : "") + why);
+        return Optional.of((array ? "an array of " + typname + ": " : "") + why);
     }
 
     /** True for an array column ({@code typname} of arrays starts with an underscore). */
