@@ -144,9 +144,6 @@ final class RowReader {
                     throw mismatch(codec, col, s);
                 }
                 String p = ph.text();
-                if (!col.rawText() && col.type().startsWith("timestamp with time zone")) {
-                    return v -> p.equals(v) ? Row.UNCHANGED : timestamptzText((String) v);
-                }
                 if (col.rawText()) {
                     return v -> {
                         if (p.equals(v)) {
@@ -158,6 +155,9 @@ final class RowReader {
                         }
                         return v;
                     };
+                }
+                if (col.type().startsWith("timestamp with time zone")) {
+                    return v -> p.equals(v) ? Row.UNCHANGED : timestamptzText((String) v);
                 }
                 return v -> p.equals(v) ? Row.UNCHANGED : v;
             }
