@@ -80,9 +80,4 @@ public final class ColumnTypes {
     public static boolean isArray(ColumnInfo c) {
         return c.typname().startsWith("_") && c.type().endsWith("]");
     }
-
-    /** Every pg_catalog type name refused, for documentation and tests. */
-    public static Map<String, String> refusedTypes() {
-        return REFUSED;
-    }
 }
