@@ -7,7 +7,6 @@ import io.shardlift.cdc.event.ValueKind;
 import io.shardlift.router.Sql;
 import io.shardlift.router.TableId;
 import io.shardlift.router.TableRoute;
-import io.shardlift.router.catalog.ColumnInfo;
 import io.shardlift.router.plan.TablePlan;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -32,7 +31,7 @@ final class TableApply {
     final TableRoute route;
     /** Codec column positions of the sharding key, in key order. */
     final int[] shardKeyCols;
-    /** Codec column positions written to the nodes (generated columns are computed there). */
+    /** Codec column positions written to the nodes: all of them (generated columns are not in the codec). */
     final int[] writeCols;
     /** Codec column positions of the conflict key the nodes enforce (the widened primary key, if widened). */
     final int[] targetKeyCols;
@@ -50,8 +49,7 @@ final class TableApply {
         this.codec = codec;
         this.route = route;
         this.shardKeyCols = plan.keyColumns().stream().mapToInt(codec::indexOf).toArray();
-        this.writeCols = IntStream.range(0, codec.columns().size())
-                .filter(i -> !plan.source().column(codec.column(i).name()).map(ColumnInfo::isGenerated).orElse(false)).toArray();
+        this.writeCols = IntStream.range(0, codec.columns().size()).toArray();
         this.targetKeyCols = plan.primaryKey().columns().stream().mapToInt(codec::indexOf).toArray();
         List<String> sourcePk = plan.source().primaryKey().orElseThrow().columns();
         this.widened = plan.sharded() && !sourcePk.containsAll(plan.keyColumns());

@@ -1,6 +1,10 @@
 package io.shardlift.cdc.capture;
 
+import io.shardlift.cdc.event.ColumnCodec;
+import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.router.catalog.TableInfo;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.stream.Collectors;
 
@@ -78,8 +82,23 @@ final class DebeziumProperties {
         p.put("interval.handling.mode", "string");
         p.put("binary.handling.mode", "bytes");
         p.put("hstore.handling.mode", "json");
-        p.put("include.unknown.datatypes", "false");
         p.put("unavailable.value.placeholder", unchangedPlaceholder);
+        // Every other column as PostgreSQL printed it (arrays keep their dimensions and bounds, bit strings their
+        // length). Without include.unknown.datatypes Debezium resolves a type it does not know (tsvector, pg_lsn...)
+        // to NULL before any converter sees it; with it, to the text pgoutput sent.
+        p.put("include.unknown.datatypes", "true");
+        p.put("converters", "shardlift");
+        p.put("shardlift.type", TextConverter.class.getName());
+        p.put("shardlift." + TextConverter.PLACEHOLDER, unchangedPlaceholder);
+        List<String[]> textColumns = new ArrayList<>();
+        for (TableInfo t : c.tables()) {
+            for (ColumnCodec col : TableCodec.of(t).columns()) {
+                if (col.rawText()) {
+                    textColumns.add(new String[] {t.id().schema() + "." + t.id().name(), col.name()});
+                }
+            }
+        }
+        p.put("shardlift." + TextConverter.COLUMNS, TextConverter.encode(textColumns));
 
         p.put("poll.interval.ms", String.valueOf(c.tuning().pollInterval().toMillis()));
         p.put("max.batch.size", String.valueOf(c.tuning().maxBatchSize()));

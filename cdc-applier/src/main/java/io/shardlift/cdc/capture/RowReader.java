@@ -5,9 +5,7 @@ import io.shardlift.cdc.event.Row;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.cdc.event.ValueKind;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import org.apache.kafka.connect.data.Field;
 import org.apache.kafka.connect.data.Schema;
@@ -22,16 +20,9 @@ import org.apache.kafka.connect.data.Struct;
 final class RowReader {
 
     /** Debezium's TOAST placeholder as each representation carries it. */
-    record Placeholder(String text, byte[] bytes, List<Object> textList, List<Object> intList, List<Object> longList) {
+    record Placeholder(String text, byte[] bytes) {
         static Placeholder of(String placeholder) {
-            byte[] b = placeholder.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            List<Object> ints = new ArrayList<>();
-            List<Object> longs = new ArrayList<>();
-            for (byte x : b) {
-                ints.add((int) x);
-                longs.add((long) x);
-            }
-            return new Placeholder(placeholder, b, List.of(placeholder), ints, longs);
+            return new Placeholder(placeholder, placeholder.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 
@@ -39,6 +30,18 @@ final class RowReader {
     interface Converter {
         Object convert(Object debeziumValue);
     }
+
+    /**
+     * Debezium's stand-ins for timestamp 'infinity' and '-infinity': pgjdbc's infinity milliseconds read as
+     * microseconds. The positive one is a real timestamp (294247-01-10 04:00:25.2), which therefore arrives as
+     * 'infinity' (README, types).
+     */
+    static final long POSITIVE_INFINITY_MICROS = 9223372036825200000L;
+    static final long NEGATIVE_INFINITY_MICROS = -9223372036832400000L;
+
+    /** Debezium's stand-ins for date 'infinity' and '-infinity' (days before PostgreSQL's first date). */
+    static final long POSITIVE_INFINITY_DAYS = java.time.LocalDate.parse("-5877611-06-21").toEpochDay();
+    static final long NEGATIVE_INFINITY_DAYS = java.time.LocalDate.parse("-5877611-06-22").toEpochDay();
 
     private final Schema schema;
     private final Field[] fields;
@@ -56,7 +59,8 @@ final class RowReader {
 
     /** A reader for full rows ({@code after}). */
     static RowReader forRow(TableCodec codec, Schema schema, Placeholder ph) {
-        List<Field> actual = schema.fields();
+        // stored generated columns: logical replication never sends their values, whether or not Debezium names them
+        List<Field> actual = schema.fields().stream().filter(f -> !codec.generated().contains(f.name())).toList();
         List<String> expected = codec.columns().stream().map(ColumnCodec::name).toList();
         List<String> got = actual.stream().map(Field::name).toList();
         if (!got.equals(expected)) {
@@ -110,29 +114,9 @@ final class RowReader {
     }
 
     private static Converter converter(TableCodec codec, ColumnCodec col, Schema s, Placeholder ph) {
-        ValueKind kind = col.kind();
-        if (kind == ValueKind.ARRAY) {
-            if (s.type() != Schema.Type.ARRAY) {
-                throw mismatch(codec, col, s);
-            }
-            Converter element = scalar(codec, col, col.elementKind(), s.valueSchema(), null);
-            return v -> {
-                List<?> list = (List<?>) v;
-                if (list.equals(ph.textList()) || list.equals(ph.intList()) || list.equals(ph.longList())) {
-                    return Row.UNCHANGED;
-                }
-                Object[] out = new Object[list.size()];
-                for (int i = 0; i < out.length; i++) {
-                    Object e = list.get(i);
-                    out[i] = e == null ? null : element.convert(e);
-                }
-                return Collections.unmodifiableList(Arrays.asList(out));
-            };
-        }
-        return scalar(codec, col, kind, s, ph);
+        return scalar(codec, col, col.kind(), s, ph);
     }
 
-    /** {@code ph} null: inside an array, where Debezium never puts a placeholder. */
     private static Converter scalar(TableCodec codec, ColumnCodec col, ValueKind kind, Schema s, Placeholder ph) {
         Schema.Type t = s.type();
         String name = s.name();
@@ -159,22 +143,34 @@ final class RowReader {
                 if (t != Schema.Type.STRING) {
                     throw mismatch(codec, col, s);
                 }
-                String p = ph == null ? null : ph.text();
-                if (col.type().startsWith("timestamp with time zone")) {
-                    return v -> p != null && p.equals(v) ? Row.UNCHANGED : timestamptzText((String) v);
+                String p = ph.text();
+                if (col.rawText()) {
+                    return v -> {
+                        if (p.equals(v)) {
+                            return Row.UNCHANGED;
+                        }
+                        if (((String) v).startsWith(TextConverter.UNKNOWN)) {
+                            throw schemaChanged(codec, "column " + col.name() + " (" + col.type() + ") arrived from Debezium as "
+                                    + ((String) v).substring(TextConverter.UNKNOWN.length()) + ", not as text");
+                        }
+                        return v;
+                    };
                 }
-                return v -> p != null && p.equals(v) ? Row.UNCHANGED : v;
+                if (col.type().startsWith("timestamp with time zone")) {
+                    return v -> p.equals(v) ? Row.UNCHANGED : timestamptzText((String) v);
+                }
+                return v -> p.equals(v) ? Row.UNCHANGED : v;
             }
             case NUMERIC -> {
                 if (t != Schema.Type.STRING) {
                     throw mismatch(codec, col, s);
                 }
-                String p = ph == null ? null : ph.text();
-                return v -> p != null && p.equals(v) ? Row.UNCHANGED : numericText((String) v);
+                String p = ph.text();
+                return v -> p.equals(v) ? Row.UNCHANGED : numericText((String) v);
             }
             case BYTES -> {
                 expect(codec, col, s, Schema.Type.BYTES, null);
-                byte[] p = ph == null ? null : ph.bytes();
+                byte[] p = ph.bytes();
                 return v -> {
                     byte[] b;
                     if (v instanceof ByteBuffer bb) {
@@ -183,12 +179,16 @@ final class RowReader {
                     } else {
                         b = (byte[]) v;
                     }
-                    return p != null && Arrays.equals(b, p) ? Row.UNCHANGED : b;
+                    return Arrays.equals(b, p) ? Row.UNCHANGED : b;
                 };
             }
             case DATE -> {
                 expect(codec, col, s, Schema.Type.INT32, "io.debezium.time.Date");
-                return v -> ((Integer) v).longValue();
+                return v -> {
+                    long days = (Integer) v;
+                    return days == POSITIVE_INFINITY_DAYS ? ValueKind.INFINITY
+                            : days == NEGATIVE_INFINITY_DAYS ? ValueKind.MINUS_INFINITY : days;
+                };
             }
             case TIME -> {
                 expect(codec, col, s, Schema.Type.INT64, "io.debezium.time.MicroTime");
@@ -196,14 +196,34 @@ final class RowReader {
             }
             case TIMESTAMP -> {
                 if (t == Schema.Type.INT64 && "io.debezium.time.MicroTimestamp".equals(name)) {
-                    return v -> v;
+                    return v -> timestamp(codec, col, (Long) v);
                 }
                 // adaptive precision: timestamp(0..3) arrives in milliseconds, exactly
                 expect(codec, col, s, Schema.Type.INT64, "io.debezium.time.Timestamp");
-                return v -> (Long) v * 1000L;
+                return v -> timestamp(codec, col, (Long) v * 1000L);
             }
             default -> throw mismatch(codec, col, s);
         }
+    }
+
+    /** PostgreSQL's first timestamp, 4714-11-24 00:00:00 BC, in microseconds since 1970. */
+    static final long FIRST_TIMESTAMP_MICROS = -210866803200000000L;
+
+    private static long timestamp(TableCodec codec, ColumnCodec col, long micros) {
+        if (micros == POSITIVE_INFINITY_MICROS) {
+            return ValueKind.INFINITY;
+        }
+        if (micros == NEGATIVE_INFINITY_MICROS) {
+            return ValueKind.MINUS_INFINITY;
+        }
+        if (micros < FIRST_TIMESTAMP_MICROS) {
+            // Debezium counts microseconds since 1970 in a long, which ends in 294247: a later timestamp wraps
+            throw new CaptureException("table " + codec.table() + ", column " + col.name() + ": a timestamp after "
+                    + "294247-01-10 04:00:54 changed on the source; Debezium cannot represent it (its microseconds "
+                    + "overflow) and it would arrive as a wrong value. Change that value on the source, or leave the "
+                    + "table out");
+        }
+        return micros;
     }
 
     /**
@@ -256,7 +276,6 @@ final class RowReader {
     private static CaptureException mismatch(TableCodec codec, ColumnCodec col, Schema s) {
         return schemaChanged(codec, "column " + col.name() + " (" + col.type() + ") now arrives as " + s.type()
                 + (s.name() == null ? "" : " " + s.name()) + (s.valueSchema() == null ? "" : " of " + s.valueSchema().type())
-                + ", not as the " + col.kind() + (col.elementKind() == null ? "" : " of " + col.elementKind())
-                + " its catalog type gives");
+                + ", not as the " + col.kind() + " its catalog type gives");
     }
 }

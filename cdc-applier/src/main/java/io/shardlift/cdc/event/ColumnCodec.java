@@ -2,6 +2,7 @@ package io.shardlift.cdc.event;
 
 import io.shardlift.router.Sql;
 import io.shardlift.router.catalog.ColumnInfo;
+import io.shardlift.router.catalog.ColumnTypes;
 import java.util.Optional;
 
 /**
@@ -11,57 +12,32 @@ import java.util.Optional;
  */
 public final class ColumnCodec {
 
-    /**
-     * Element types whose arrays Debezium delivers exactly. Its array path goes through pgjdbc's Java objects,
-     * which loses NaN in numeric (the whole array becomes NULL) and the era of BC dates; those are refused.
-     */
-    private static final java.util.Set<String> ARRAY_ELEMENTS = java.util.Set.of("int2", "int4", "int8", "float4", "float8",
-            "bool", "text", "varchar", "bpchar", "uuid", "json", "jsonb", "inet", "cidr", "macaddr");
-
     private final String name;
     private final String type;
     private final ValueKind kind;
-    private final ValueKind elementKind;
+    private final boolean rawText;
     private final ValueCodec codec;
     private final String placeholder;
 
-    private ColumnCodec(String name, String type, ValueKind kind, ValueKind elementKind, ValueCodec codec) {
+    private ColumnCodec(String name, String type, ValueKind kind, boolean rawText) {
         this.name = name;
         this.type = type;
         this.kind = kind;
-        this.elementKind = elementKind;
-        this.codec = codec;
+        this.rawText = rawText;
+        this.codec = ValueCodec.of(kind);
         this.placeholder = "?::" + type;
     }
 
     /**
-     * Resolves a catalog column, or explains why it cannot be carried exactly.
-     *
-     * @return the codec, or empty with the reason put in {@code whyNot[0]}
+     * Resolves a catalog column: the kind Debezium's own converters deliver exactly, or else the column's
+     * PostgreSQL text (arrays of any dimensions and bounds, bit strings, geometric and text-search types, and
+     * every type Debezium does not know). Whether the type can be carried at all is decided by
+     * {@link ColumnTypes#refusal}, not here.
      */
-    static Optional<ColumnCodec> resolve(ColumnInfo c, String[] whyNot) {
-        String typname = c.typname();
-        boolean array = typname.startsWith("_") && c.type().endsWith("[]");
-        if (array) {
-            // the element's typtype is not in the catalog row: an unknown element type is taken as an enum and
-            // the capture refuses it if Debezium does not deliver its elements as text
-            String elem = typname.substring(1);
-            ValueKind element = ARRAY_ELEMENTS.contains(elem) ? ValueKind.ofScalar(elem, 'b').orElseThrow()
-                    : c.isBuiltinType() ? null : ValueKind.TEXT;
-            if (element == null) {
-                whyNot[0] = "arrays of " + elem + " lose values in Debezium: a numeric[] holding NaN arrives as NULL, "
-                        + "a date[] drops the BC era";
-                return Optional.empty();
-            }
-            return Optional.of(new ColumnCodec(c.name(), c.type(), ValueKind.ARRAY, element,
-                    ValueCodec.array(ValueCodec.of(element))));
-        }
-        Optional<ValueKind> k = ValueKind.ofScalar(typname, c.typtype());
-        if (k.isEmpty()) {
-            whyNot[0] = typname;
-            return Optional.empty();
-        }
-        return Optional.of(new ColumnCodec(c.name(), c.type(), k.get(), null, ValueCodec.of(k.get())));
+    static ColumnCodec resolve(ColumnInfo c) {
+        Optional<ValueKind> k = ColumnTypes.isArray(c) ? Optional.empty() : ValueKind.ofScalar(c.typname(), c.typtype());
+        return k.map(kind -> new ColumnCodec(c.name(), c.type(), kind, false))
+                .orElseGet(() -> new ColumnCodec(c.name(), c.type(), ValueKind.TEXT, true));
     }
 
     public String name() {
@@ -77,9 +53,12 @@ public final class ColumnCodec {
         return kind;
     }
 
-    /** The element kind of an {@link ValueKind#ARRAY} column; null otherwise. */
-    public ValueKind elementKind() {
-        return elementKind;
+    /**
+     * True when the capture takes the value as PostgreSQL printed it, ahead of Debezium's converters, which would
+     * change it (a multi-dimensional array arrives as NULLs, a bit string loses its length).
+     */
+    public boolean rawText() {
+        return rawText;
     }
 
     /** {@code ?::type}: the JDBC parameter for {@link #toText} output. */
@@ -114,6 +93,6 @@ public final class ColumnCodec {
 
     @Override
     public String toString() {
-        return name + " " + type + " (" + kind + (elementKind == null ? "" : " of " + elementKind) + ")";
+        return name + " " + type + " (" + kind + (rawText ? ", as text" : "") + ")";
     }
 }

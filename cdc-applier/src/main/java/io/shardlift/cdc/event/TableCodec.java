@@ -2,6 +2,7 @@ package io.shardlift.cdc.event;
 
 import io.shardlift.router.TableId;
 import io.shardlift.router.catalog.ColumnInfo;
+import io.shardlift.router.catalog.ColumnTypes;
 import io.shardlift.router.catalog.KeyConstraint;
 import io.shardlift.router.catalog.TableInfo;
 import java.nio.charset.StandardCharsets;
@@ -9,7 +10,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.zip.CRC32;
 
 /**
@@ -29,7 +31,8 @@ import java.util.zip.CRC32;
  */
 public final class TableCodec {
 
-    static final int FORMAT = 1;
+    /** 2: arrays and other text-carried types as PostgreSQL's text, not as lists. */
+    static final int FORMAT = 2;
     private static final int STATE_VALUE = 0;
     private static final int STATE_NULL = 1;
     private static final int STATE_UNCHANGED = 2;
@@ -41,9 +44,11 @@ public final class TableCodec {
     private final int[] keyIndexes;
     private final Map<String, Integer> indexByName;
     private final int fingerprint;
+    private final Set<String> generated;
 
-    private TableCodec(TableId table, List<ColumnCodec> columns, int[] keyIndexes) {
+    private TableCodec(TableId table, List<ColumnCodec> columns, int[] keyIndexes, Set<String> generated) {
         this.table = table;
+        this.generated = generated;
         this.columns = List.copyOf(columns);
         this.cols = columns.toArray(ColumnCodec[]::new);
         this.keyIndexes = keyIndexes;
@@ -63,12 +68,18 @@ public final class TableCodec {
         this.fingerprint = (int) crc.getValue();
     }
 
-    /** From the catalog; the table must have a primary key. */
+    /**
+     * From the catalog; the table must have a primary key. Stored generated columns are left out: logical
+     * replication never sends them, and the nodes compute them from the same expression.
+     */
     public static TableCodec of(TableInfo info) {
         KeyConstraint pk = info.primaryKey().orElseThrow(() -> new IllegalArgumentException("table " + info.id()
                 + " has no primary key: change events are keyed by it. Add one (ALTER TABLE " + info.id().quoted()
                 + " ADD PRIMARY KEY (...)) or leave the table out"));
-        return of(info.id(), info.columns(), pk.columns());
+        List<ColumnInfo> carried = info.columns().stream().filter(c -> !c.isGenerated()).toList();
+        Set<String> generated = info.columns().stream().filter(ColumnInfo::isGenerated).map(ColumnInfo::name)
+                .collect(Collectors.toUnmodifiableSet());
+        return of(info.id(), carried, pk.columns(), generated);
     }
 
     /**
@@ -78,17 +89,17 @@ public final class TableCodec {
      *                                  column that is not in the list
      */
     public static TableCodec of(TableId table, List<ColumnInfo> columns, List<String> keyColumns) {
+        return of(table, columns, keyColumns, Set.of());
+    }
+
+    private static TableCodec of(TableId table, List<ColumnInfo> columns, List<String> keyColumns, Set<String> generated) {
         List<String> problems = new ArrayList<>();
         List<ColumnCodec> codecs = new ArrayList<>();
-        String[] why = new String[1];
         for (ColumnInfo c : columns) {
-            Optional<ColumnCodec> codec = ColumnCodec.resolve(c, why);
-            if (codec.isPresent()) {
-                codecs.add(codec.get());
-            } else {
-                problems.add("column " + c.name() + " has type " + c.type() + " (" + why[0] + "), which Debezium "
-                        + "does not deliver exactly");
-            }
+            ColumnTypes.refusal(c).ifPresentOrElse(
+                    why -> problems.add("column " + c.name() + " has type " + c.type() + ", which shardlift cannot carry "
+                            + "exactly: " + why),
+                    () -> codecs.add(ColumnCodec.resolve(c)));
         }
         int[] keys = new int[keyColumns.size()];
         for (int i = 0; i < keys.length; i++) {
@@ -108,11 +119,14 @@ public final class TableCodec {
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("table " + table + " cannot be captured: " + String.join("; ", problems)
-                    + ". Supported: integer, floating-point, numeric, money, boolean, text types, bytea, date, time, "
-                    + "timetz, timestamp, timestamptz, interval, uuid, json, jsonb, xml, network addresses, ranges, "
-                    + "enums, and one-dimensional arrays of these");
+                    + ". `shardlift plan` lists every such column");
         }
-        return new TableCodec(table, codecs, keys);
+        return new TableCodec(table, codecs, keys, generated);
+    }
+
+    /** Stored generated columns of the table: Debezium may name them, but they carry no values. */
+    public Set<String> generated() {
+        return generated;
     }
 
     public TableId table() {

@@ -3,9 +3,6 @@ package io.shardlift.cdc.event;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 
 /**
  * Wire format and PostgreSQL text of one {@link ValueKind}. One shared instance per scalar kind; chosen once
@@ -39,7 +36,6 @@ abstract class ValueCodec {
             case DATE -> DATE;
             case TIME -> TIME;
             case TIMESTAMP -> TIMESTAMP;
-            case ARRAY -> throw new IllegalArgumentException("arrays need an element codec: use ValueCodec.array");
         };
     }
 
@@ -54,10 +50,6 @@ abstract class ValueCodec {
         Object read(BinaryIn in) {
             return in.readZigZag();
         }
-    }
-
-    static ValueCodec array(ValueCodec element) {
-        return new ArrayCodec(element);
     }
 
     static final ValueCodec INTEGER = new LongCodec() {
@@ -216,6 +208,10 @@ abstract class ValueCodec {
     static final ValueCodec DATE = new LongCodec() {
         @Override
         String toText(Object v) {
+            String inf = infinity((Long) v);
+            if (inf != null) {
+                return inf;
+            }
             StringBuilder sb = new StringBuilder(16);
             LocalDate d = LocalDate.ofEpochDay((Long) v);
             appendDate(sb, d.getYear(), d.getMonthValue(), d.getDayOfMonth());
@@ -239,6 +235,10 @@ abstract class ValueCodec {
     static final ValueCodec TIMESTAMP = new LongCodec() {
         @Override
         String toText(Object v) {
+            String inf = infinity((Long) v);
+            if (inf != null) {
+                return inf;
+            }
             long micros = (Long) v;
             long seconds = Math.floorDiv(micros, 1_000_000L);
             int frac = (int) Math.floorMod(micros, 1_000_000L);
@@ -253,6 +253,10 @@ abstract class ValueCodec {
             return sb.toString();
         }
     };
+
+    private static String infinity(long v) {
+        return v == ValueKind.INFINITY ? "infinity" : v == ValueKind.MINUS_INFINITY ? "-infinity" : null;
+    }
 
     /** ISO year 0 is 1 BC, -1 is 2 BC: PostgreSQL wants the BC year and the suffix. */
     private static void appendDate(StringBuilder sb, int isoYear, int month, int day) {
@@ -282,66 +286,5 @@ abstract class ValueCodec {
             sb.append('0');
         }
         sb.append(s);
-    }
-
-    /** A one-dimensional array: element count, then per element a null flag and the element. */
-    private static final class ArrayCodec extends ValueCodec {
-        private final ValueCodec element;
-
-        ArrayCodec(ValueCodec element) {
-            this.element = element;
-        }
-
-        @Override
-        void write(BinaryOut out, Object v) {
-            List<?> list = (List<?>) v;
-            out.writeVarLong(list.size());
-            for (Object e : list) {
-                if (e == null) {
-                    out.writeByte(0);
-                } else {
-                    out.writeByte(1);
-                    element.write(out, e);
-                }
-            }
-        }
-
-        @Override
-        Object read(BinaryIn in) {
-            int n = in.readLength();
-            List<Object> list = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                list.add(in.readByte() == 0 ? null : element.read(in));
-            }
-            return Collections.unmodifiableList(list);
-        }
-
-        @Override
-        String toText(Object v) {
-            List<?> list = (List<?>) v;
-            StringBuilder sb = new StringBuilder(2 + list.size() * 8).append('{');
-            for (int i = 0; i < list.size(); i++) {
-                if (i > 0) {
-                    sb.append(',');
-                }
-                Object e = list.get(i);
-                if (e == null) {
-                    sb.append("NULL");
-                    continue;
-                }
-                // always quoted: one rule for every element type, and "NULL" or " x" stay text
-                String t = element.toText(e);
-                sb.append('"');
-                for (int j = 0; j < t.length(); j++) {
-                    char c = t.charAt(j);
-                    if (c == '"' || c == '\\') {
-                        sb.append('\\');
-                    }
-                    sb.append(c);
-                }
-                sb.append('"');
-            }
-            return sb.append('}').toString();
-        }
     }
 }

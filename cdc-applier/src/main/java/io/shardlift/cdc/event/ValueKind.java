@@ -17,26 +17,26 @@ public enum ValueKind {
     /** numeric/decimal as PostgreSQL printed it (scale kept); keys compare without trailing zeros. */
     NUMERIC,
     BYTES,
-    /** Days since 1970-01-01 (proleptic Gregorian), {@code Long}. */
+    /** Days since 1970-01-01 (proleptic Gregorian), {@code Long}; {@link #INFINITY} and {@link #MINUS_INFINITY}. */
     DATE,
     /** Microseconds since midnight, {@code Long} (24:00:00 allowed). */
     TIME,
-    /** Microseconds since 1970-01-01 00:00:00, no time zone, {@code Long}. */
-    TIMESTAMP,
-    /** One-dimensional array; the element kind is the column's {@link ColumnCodec#elementKind()}. */
-    ARRAY;
+    /** Microseconds since 1970-01-01 00:00:00, no time zone, {@code Long}; {@link #INFINITY} and {@link #MINUS_INFINITY}. */
+    TIMESTAMP;
 
     /**
-     * Base types whose text Debezium passes through unchanged (decimal.handling.mode=string,
-     * interval.handling.mode=string; timestamptz/timetz as ISO-8601 in UTC).
+     * Base types whose text Debezium's own converters pass through exactly (decimal.handling.mode=string,
+     * interval.handling.mode=string; timestamptz as ISO-8601 in UTC).
      */
-    private static final Set<String> TEXT_TYPES = Set.of("text", "varchar", "bpchar", "name", "char", "citext",
-            "money", "uuid", "json", "jsonb", "xml", "inet", "cidr", "macaddr", "macaddr8", "timestamptz", "timetz",
-            "interval", "int4range", "int8range", "numrange", "tsrange", "tstzrange", "daterange");
+    private static final Set<String> TEXT_TYPES = Set.of("text", "varchar", "bpchar", "money", "uuid", "json", "jsonb",
+            "inet", "cidr", "macaddr", "macaddr8", "timestamptz", "interval", "int4range", "int8range", "numrange",
+            "tsrange", "tstzrange", "daterange");
 
     /**
-     * The kind for a scalar type, or empty when shardlift cannot carry it exactly through Debezium (bit strings
-     * lose their length, geometric types their text, unknown extension types are dropped by Debezium).
+     * The kind Debezium's own converters deliver exactly for a scalar type, or empty when they would not (arrays
+     * lose their dimensions and lower bounds, bit strings their length, geometric types their text, types Debezium
+     * does not know are dropped): such a column travels as its PostgreSQL text, which the capture's
+     * converter takes before Debezium's (see {@link ColumnCodec#rawText()}).
      *
      * @param typname {@code pg_type.typname} (base type for domains)
      * @param typtype {@code pg_type.typtype}: {@code e} for enums
@@ -62,6 +62,11 @@ public enum ValueKind {
         };
         return Optional.ofNullable(k);
     }
+
+    /** A DATE or TIMESTAMP value 'infinity'. */
+    public static final long INFINITY = Long.MAX_VALUE;
+    /** A DATE or TIMESTAMP value '-infinity'. */
+    public static final long MINUS_INFINITY = Long.MIN_VALUE;
 
     /** True for kinds held as {@code Long}. */
     public boolean isLong() {

@@ -63,7 +63,7 @@ class CaptureIT {
             CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy');
             CREATE TABLE public.types (
               id int PRIMARY KEY, s smallint, i int, b bigint, n numeric(30,10), nu numeric, r real, d double precision,
-              tx text, vc varchar(20), ch char(5), by bytea, bo bool, dt date, tm time, ttz timetz, ts timestamp,
+              tx text, vc varchar(20), ch char(5), by bytea, bo bool, dt date, tm time, ttz timetz[], ts timestamp,
               ts3 timestamp(3), tstz timestamptz, iv interval, u uuid, j json, jb jsonb, ia int[], ta text[],
               m public.mood, ip inet, mo money, fa float8[], ua uuid[], ma public.mood[]);
             CREATE TABLE public.docs (id int PRIMARY KEY, title text, body text);
@@ -75,7 +75,7 @@ class CaptureIT {
             """
             INSERT INTO public.types VALUES (1, -32768, 2147483647, -9223372036854775808, 12345678901234567890.0123456789,
               1.50, 3.4028235e38, 1.7976931348623157e308, 'héllo ☃ "q" \\ {x} 𝄞', 'varchar', 'ab', '\\x00ff10', true,
-              '0044-03-15 BC', '23:59:59.999999', '10:00:00.123456+05:30', '2024-02-29 12:34:56.789012',
+              '0044-03-15 BC', '23:59:59.999999', '{10:00:00.123456+05:30,NULL}', '2024-02-29 12:34:56.789012',
               '2024-02-29 12:34:56.789', '2024-02-29 12:34:56.789012+02', '1 year 2 mons -3 days 04:05:06.789012',
               'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": 1,  "b":[1,2]}', '{"b": [1, 2], "s": "x\\"y"}',
               '{1,NULL,3}', '{"a b",NULL,"c\\"d","NULL","",","}', 'happy', '10.0.0.1/8', 1234.56,
@@ -83,7 +83,7 @@ class CaptureIT {
             // tiny and special values
             """
             INSERT INTO public.types VALUES (2, 0, -1, 1, 0.0000000001, 'NaN', 'NaN', '-Infinity', '', 'x', NULL, '',
-              false, '2000-02-29', '24:00:00', '00:00:00+00', '1900-01-01 00:00:00.000001', '1970-01-01 00:00:00',
+              false, '2000-02-29', '24:00:00', '{{00:00:00+00},{24:00:00-15:59}}', '1900-01-01 00:00:00.000001', '1970-01-01 00:00:00',
               '1969-12-31 23:59:59.999999+00', '-00:00:00.000001', '00000000-0000-0000-0000-000000000000', '[]',
               '{}', '{}', '{}', 'sad', '::1', -0.01, '{}', '{}', '{}')""",
             "INSERT INTO public.types (id) VALUES (3)",
@@ -276,10 +276,8 @@ class CaptureIT {
             for (ColumnCodec col : cols) {
                 String s = "s." + col.quotedName();
                 String k = "c." + col.quotedName();
-                // timetz: Debezium hands over the UTC instant only (ReplicationMessageColumnValueResolver asOffsetTimeUtc)
-                same.add(col.type().startsWith("time with time zone")
-                        ? "(" + s + " AT TIME ZONE 'UTC') IS NOT DISTINCT FROM (" + k + " AT TIME ZONE 'UTC')"
-                        : s + "::text IS NOT DISTINCT FROM " + k + "::text");
+                // exact: a timetz column, whose offset Debezium drops, is refused; a timetz[] travels as text
+                same.add(s + "::text IS NOT DISTINCT FROM " + k + "::text");
             }
             String cmp = "SELECT count(*) FROM " + table.quoted() + " s FULL JOIN public." + copy + " c ON s.id = c.id WHERE NOT ("
                     + String.join(" AND ", same) + ")";

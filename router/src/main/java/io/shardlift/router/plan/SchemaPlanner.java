@@ -2,6 +2,7 @@ package io.shardlift.router.plan;
 
 import io.shardlift.router.TableId;
 import io.shardlift.router.catalog.ColumnInfo;
+import io.shardlift.router.catalog.ColumnTypes;
 import io.shardlift.router.catalog.ForeignKeyInfo;
 import io.shardlift.router.catalog.IndexInfo;
 import io.shardlift.router.catalog.KeyConstraint;
@@ -173,6 +174,10 @@ public final class SchemaPlanner {
         if (info.replicaIdentity() == 'n') {
             problems.add(t.id() + ": REPLICA IDENTITY NOTHING hides the keys of updated and deleted rows from the change stream;"
                     + " run ALTER TABLE " + t.id().quoted() + " REPLICA IDENTITY DEFAULT on the source");
+        }
+        for (ColumnInfo c : info.columns()) {
+            ColumnTypes.refusal(c).ifPresent(why -> problems.add(t.id() + ": column " + c.name() + " has type " + c.type()
+                    + ", which shardlift cannot carry exactly: " + why));
         }
         for (var check : info.checks()) {
             if (check.exclusion() && t.type() == TableType.SHARDED) {

@@ -33,6 +33,8 @@ class PlanRefusalIT {
                 "CREATE TABLE r.orders (cid int NOT NULL REFERENCES r.customers, oid int NOT NULL, PRIMARY KEY (cid, oid))",
                 "CREATE TABLE r.notes (id int PRIMARY KEY, cid int REFERENCES r.customers)",
                 "CREATE TABLE r.regions (id int PRIMARY KEY, region text)",
+                "CREATE DOMAIN r.local_time AS timetz",
+                "CREATE TABLE r.typed (id int PRIMARY KEY, doc xml[], opens r.local_time, slots timetz[], owner regrole)",
                 "CREATE TABLE r.docs (id int PRIMARY KEY, body jsonb NOT NULL)",
                 "CREATE TABLE r.parts (id bigint NOT NULL, pid int NOT NULL REFERENCES r.customers, PRIMARY KEY (id, pid))",
                 "CREATE TABLE r.seats (flight_id int NOT NULL, ticket_no text NOT NULL, seat_no text NOT NULL,"
@@ -62,6 +64,20 @@ class PlanRefusalIT {
     static String refusal(String tables) {
         MigrationSpec spec = spec(tables);
         return assertThatThrownBy(() -> plan(spec)).isInstanceOf(PlanException.class).actual().getMessage();
+    }
+
+    @Test
+    void columnTypesThatCannotBeCarriedExactlyAreNamedWithTheFix() {
+        String msg = refusal("        - {name: typed, type: global}\n");
+        assertThat(msg)
+                .contains("r.typed: column doc has type xml[], which shardlift cannot carry exactly: an array of xml: "
+                        + "PostgreSQL's xml output")
+                .contains("change the column to text")
+                .contains("r.typed: column opens has type r.local_time, which shardlift cannot carry exactly: Debezium "
+                        + "turns time with time zone into UTC")
+                .contains("r.typed: column owner has type regrole")
+                .contains("store the object's name as text")
+                .doesNotContain("column slots"); // arrays of timetz travel as text
     }
 
     @Test
