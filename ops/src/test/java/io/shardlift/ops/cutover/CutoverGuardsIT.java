@@ -281,8 +281,9 @@ class CutoverGuardsIT {
 
     /**
      * A transaction that holds the events table (an uncommitted insert) when the cutover's fence begins, as a slow
-     * writer would: it commits 600 ms after a LOCK started waiting behind it, or 4.5 s after it began, whichever is first
-     * (the cutover waits for it at most 5 s from the start of its fence-wait, which begins after the POST).
+     * writer would. It ends 600 ms after a LOCK is seen waiting behind it (a fence that queues), or 1.5 s after the
+     * cutover created its fence function, the step just before the fence (a fence that waits for it without queueing:
+     * well within the 5 s it waits at most), or when closed.
      */
     static final class Holder implements AutoCloseable {
         private final Connection c;
@@ -290,6 +291,7 @@ class CutoverGuardsIT {
         private final long began = System.nanoTime();
         private volatile long heldMs;
         private volatile boolean sawLock;
+        private volatile boolean stop;
 
         Holder(PgNode source) throws SQLException {
             c = source.connect(Fixtures.DB);
@@ -304,15 +306,27 @@ class CutoverGuardsIT {
 
         private void hold() {
             try (Connection watch = env.cluster().source().connect(Fixtures.DB);
-                 PreparedStatement waiting = watch.prepareStatement("SELECT count(*) FROM pg_locks l JOIN pg_class k ON k.oid = l.relation"
-                         + " WHERE k.relname = 'events' AND l.mode = 'ExclusiveLock' AND NOT l.granted")) {
-                long until = began + 4_500_000_000L;
-                while (System.nanoTime() < until) {
-                    try (ResultSet rs = waiting.executeQuery()) {
+                 PreparedStatement seen = watch.prepareStatement("SELECT (SELECT count(*) FROM pg_locks l JOIN pg_class k ON k.oid = l.relation"
+                         + " WHERE k.relname = 'events' AND l.mode = 'ExclusiveLock' AND NOT l.granted),"
+                         + " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                         + " WHERE n.nspname = 'shardlift' AND p.proname = 'refuse_writes_moved')")) {
+                long until = began + 60_000_000_000L;
+                boolean functionAtStart = false;
+                boolean first = true;
+                while (System.nanoTime() < until && !stop) {
+                    try (ResultSet rs = seen.executeQuery()) {
                         rs.next();
-                        if (rs.getLong(1) > 0) {
+                        if (rs.getLong(1) > 0 && !sawLock) {
                             sawLock = true;
                             until = Math.min(until, System.nanoTime() + 600_000_000L);
+                        }
+                        boolean function = rs.getLong(2) > 0;
+                        if (first) {
+                            functionAtStart = function;
+                            first = false;
+                        } else if (function && !functionAtStart) {
+                            functionAtStart = true; // once
+                            until = Math.min(until, System.nanoTime() + 1_500_000_000L);
                         }
                     }
                     Thread.sleep(5);
@@ -334,6 +348,7 @@ class CutoverGuardsIT {
 
         @Override
         public void close() throws Exception {
+            stop = true; // a cutover the gate refused never came to the fence
             thread.join(10_000);
             c.close();
         }
