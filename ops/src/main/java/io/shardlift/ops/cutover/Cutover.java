@@ -238,7 +238,7 @@ public final class Cutover {
                     + (System.nanoTime() - fencedAt) / 1_000_000 + " ms after the first attempt, " + fenced.attempts() + " attempt(s)"
                     + (fenced.stallsMs().isEmpty() ? "" : " (" + fenced.stallsMs().size() + " timed out after "
                     + fenced.stallsMs().stream().map(ms -> ms + " ms").collect(Collectors.joining(", ")) + ", stalling writers that long;"
-                    + " the freeze counts from the first)") + "; reads go on"
+                    + " the freeze counts from the first; " + fenced.waitedMs() + " ms waiting for quiet tables in all)") + "; reads go on"
                     + (dryRun ? "; dry run: the lock is taken for real, to prove the fence can be taken, and released at once" : ""));
             if (dryRun) {
                 links.fence().rollback();

@@ -110,6 +110,22 @@ class CutoverGuardsIT {
             assertThat(m.cutoverState()).isEmpty();
             assertThat(writers.fenced()).isZero();
 
+            // a transaction that holds the tables past the fence's bound: refused (422) naming it, nothing fenced
+            try (Holder stuck = new Holder(env.cluster().source(), true)) {
+                Answer refused = post(cp, token, "application/json", "{\"dryRun\": true}");
+                while (refused.status() == 422 && steps(refused.json()).stream().anyMatch(st -> "gate".equals(st.get("name"))
+                        && "REFUSED".equals(st.get("status")))) { // the lag gate, while the pipeline catches up: ask again
+                    assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                    Thread.sleep(1_000);
+                    refused = post(cp, token, "application/json", "{\"dryRun\": true}");
+                }
+                assertThat(refused.status()).as(refused.json().toString()).isEqualTo(422);
+                assertThat((String) refused.json().get("reason")).contains("pid " + stuck.pid(), "application_name 'guards-it-holder'",
+                        "state 'idle in transaction'", "nothing was fenced");
+                assertThat(steps(refused.json())).extracting(st -> st.get("name")).doesNotContain("fence");
+            }
+            assertThat(triggersOnSource()).isZero();
+
             // a node whose sequence is already past the source's (ids handed out there, an earlier attempt's move):
             // the cutover must not move it back
             long ahead = single(env.cluster().source(), "SELECT last_value FROM public.events_event_id_seq") + 1_000_000;
@@ -121,7 +137,7 @@ class CutoverGuardsIT {
             long writersBefore = writers.inserts();
             while (done == null) {
                 assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
-                try (Holder holder = new Holder(env.cluster().source())) {
+                try (Holder holder = new Holder(env.cluster().source(), false)) {
                     Answer a = post(cp, token, null, null);
                     if (a.status() == 422) { // the lag gate: the pipeline catching up after the dry runs
                         Thread.sleep(1_000);
@@ -281,8 +297,9 @@ class CutoverGuardsIT {
 
     /**
      * A transaction that holds the events table (an uncommitted insert) when the cutover's fence begins, as a slow
-     * writer would: it commits 600 ms after a LOCK started waiting behind it, or 4.5 s after it began, whichever is first
-     * (the cutover waits for it at most 5 s from the start of its fence-wait, which begins after the POST).
+     * writer would. It ends 600 ms after a LOCK is seen waiting behind it (a fence that queues), or 1.5 s after the
+     * cutover created its fence function, the step just before the fence (a fence that waits for it without queueing:
+     * well within the 5 s it waits at most), or when closed; with {@code untilClosed}, only when closed.
      */
     static final class Holder implements AutoCloseable {
         private final Connection c;
@@ -290,9 +307,17 @@ class CutoverGuardsIT {
         private final long began = System.nanoTime();
         private volatile long heldMs;
         private volatile boolean sawLock;
+        private volatile boolean stop;
+        private final boolean untilClosed;
+        private final int pid;
 
-        Holder(PgNode source) throws SQLException {
+        Holder(PgNode source, boolean untilClosed) throws SQLException {
+            this.untilClosed = untilClosed;
             c = source.connect(Fixtures.DB);
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                pid = rs.getInt(1);
+            }
             try (Statement st = c.createStatement()) {
                 st.execute("SET application_name = 'guards-it-holder'");
                 c.setAutoCommit(false);
@@ -304,15 +329,27 @@ class CutoverGuardsIT {
 
         private void hold() {
             try (Connection watch = env.cluster().source().connect(Fixtures.DB);
-                 PreparedStatement waiting = watch.prepareStatement("SELECT count(*) FROM pg_locks l JOIN pg_class k ON k.oid = l.relation"
-                         + " WHERE k.relname = 'events' AND l.mode = 'ExclusiveLock' AND NOT l.granted")) {
-                long until = began + 4_500_000_000L;
-                while (System.nanoTime() < until) {
-                    try (ResultSet rs = waiting.executeQuery()) {
+                 PreparedStatement seen = watch.prepareStatement("SELECT (SELECT count(*) FROM pg_locks l JOIN pg_class k ON k.oid = l.relation"
+                         + " WHERE k.relname = 'events' AND l.mode = 'ExclusiveLock' AND NOT l.granted),"
+                         + " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                         + " WHERE n.nspname = 'shardlift' AND p.proname = 'refuse_writes_moved')")) {
+                long until = began + 60_000_000_000L;
+                boolean functionAtStart = false;
+                boolean first = true;
+                while (System.nanoTime() < until && !stop) {
+                    try (ResultSet rs = seen.executeQuery()) {
                         rs.next();
-                        if (rs.getLong(1) > 0) {
+                        if (!untilClosed && rs.getLong(1) > 0 && !sawLock) {
                             sawLock = true;
                             until = Math.min(until, System.nanoTime() + 600_000_000L);
+                        }
+                        boolean function = rs.getLong(2) > 0;
+                        if (first) {
+                            functionAtStart = function;
+                            first = false;
+                        } else if (!untilClosed && function && !functionAtStart) {
+                            functionAtStart = true; // once
+                            until = Math.min(until, System.nanoTime() + 1_500_000_000L);
                         }
                     }
                     Thread.sleep(5);
@@ -322,6 +359,10 @@ class CutoverGuardsIT {
             } catch (SQLException | InterruptedException e) {
                 heldMs = -1;
             }
+        }
+
+        int pid() {
+            return pid;
         }
 
         long heldMs() {
@@ -334,6 +375,7 @@ class CutoverGuardsIT {
 
         @Override
         public void close() throws Exception {
+            stop = true; // a cutover the gate refused never came to the fence
             thread.join(10_000);
             c.close();
         }
