@@ -3,6 +3,7 @@ package io.shardlift.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.router.catalog.UserType;
 import io.shardlift.router.plan.ClusterPlan;
 import io.shardlift.router.spec.SpecLoader;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,7 +39,7 @@ class UserTypesIT {
                 "CREATE TYPE " + S + ".\"Mood\" AS ENUM ('sad', 'ok', 'happy', 'ünïcode')",
                 "CREATE DOMAIN " + S + ".good_mood AS " + S + ".\"Mood\" CHECK (VALUE <> 'sad')",
                 "CREATE DOMAIN " + S + ".qty AS integer DEFAULT 1 NOT NULL CONSTRAINT qty_positive CHECK (VALUE > 0)",
-                "CREATE TYPE " + S + ".address AS (street text, zip " + S + ".qty, tags text[], mood " + S + ".good_mood)",
+                "CREATE TYPE " + S + ".address AS (street text, zip " + S + ".qty, tags text[], mood " + S + ".\"Mood\")",
                 "CREATE TYPE " + S + ".floatrange AS RANGE (SUBTYPE = float8)",
                 "CREATE TABLE " + S + ".\"Stock\" (id bigint PRIMARY KEY, mood " + S + ".good_mood, qty " + S + ".qty,"
                         + " addr " + S + ".address, addrs " + S + ".address[], moods " + S + ".\"Mood\"[], band " + S + ".floatrange,"
@@ -64,8 +66,18 @@ class UserTypesIT {
         List<String> order = plan.types().stream().map(UserType::name).toList();
         assertThat(order).containsExactlyInAnyOrder("Mood", "good_mood", "qty", "address", "floatrange");
         assertThat(order.indexOf("Mood")).isLessThan(order.indexOf("good_mood"));
-        assertThat(order.indexOf("good_mood")).isLessThan(order.indexOf("address"));
+        assertThat(order.indexOf("Mood")).isLessThan(order.indexOf("address"));
         assertThat(order.indexOf("qty")).isLessThan(order.indexOf("address"));
+
+        // Debezium 3.6.1 cannot start on a database holding a domain over an enum (debezium/dbz#2525): the preflight
+        // says so before anything is written; without it, the table migrates
+        Preflight.Report report = Preflight.check(plan.spec(), Optional.of(plan), Preflight.Scope.RUN, dir.resolve("data"));
+        assertThat(report.problems()).anyMatch(f -> f.message().contains("\"Lager_ü\".good_mood (a domain over an enum)")
+                && f.message().contains("debezium/dbz#2525"));
+        env.cluster.source().execute(DB, "ALTER TABLE " + S + ".\"Stock\" DROP COLUMN mood", "DROP DOMAIN " + S + ".good_mood");
+        plan = Planning.plan(new SpecLoader().load(env.spec(dir, "    - name: Lager_ü\n      tables:\n"
+                + "        - {name: Stock, type: sharded, distributedby: id, partitions: 4}\n")));
+        assertThat(Preflight.check(plan.spec(), Optional.of(plan), Preflight.Scope.RUN, dir.resolve("data")).problems()).isEmpty();
 
         SchemaFixture.Written w = env.migrateAndCutOver(plan, dir, UserTypesIT::write, () -> { });
         System.out.printf("user types: %d writer commits%n", w.commits());
@@ -84,8 +96,8 @@ class UserTypesIT {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         long id = 1 + r.nextLong(3_500);
         return st.executeUpdate(switch (r.nextInt(5)) {
-            case 0 -> "INSERT INTO " + S + ".\"Stock\" (id, mood, qty, addr, moods, grid) VALUES (" + (10_000 + r.nextLong(1_000_000))
-                    + ", 'happy', 3, ROW('Weg \"7\"', 4, '{}', 'ünïcode'), '{ok}', '{{7,8,9},{NULL,1,2}}') ON CONFLICT DO NOTHING";
+            case 0 -> "INSERT INTO " + S + ".\"Stock\" (id, qty, addr, moods, grid) VALUES (" + (10_000 + r.nextLong(1_000_000))
+                    + ", 3, ROW('Weg \"7\"', 4, '{}', 'ünïcode'), '{ok}', '{{7,8,9},{NULL,1,2}}') ON CONFLICT DO NOTHING";
             case 1 -> "UPDATE " + S + ".\"Stock\" SET note = note || '+' WHERE id = " + id; // other columns ride along
             case 2 -> "UPDATE " + S + ".\"Stock\" SET addr.zip = " + (1 + r.nextInt(50)) + ", grid = '[2:3][1:2]={{1,2},{3,4}}'"
                     + " WHERE id = " + id;

@@ -55,6 +55,7 @@ final class SourceChecks {
                 publication(c, spec.replication().publication(), tables, slotExists, problems);
                 tables(c, tables, problems);
                 plan.ifPresent(p -> sequences(c, p.sequences(), problems));
+                enumCategoryWithoutLabels(c, problems);
                 if (basics.stream().noneMatch(p -> p.contains("REPLICATION"))) {
                     replicationConnection(source, problems);
                 }
@@ -66,6 +67,30 @@ final class SourceChecks {
         if (problems.isEmpty()) {
             report.passed(label + (scope.replication ? ": wal_level logical, replication role and connection, slot "
                     + spec.replication().slot() + " free, publication, privileges on the migrated tables and sequences" : ": reachable"));
+        }
+    }
+
+    /**
+     * Debezium 3.6.1 reads every type of the source database when it starts and fails with a NullPointerException on
+     * a type of the enum category that has no labels: a domain over an enum, or an enum declared without labels
+     * (debezium/dbz#2525, fixed in a later Debezium). Whether a migrated column uses it or not, the capture could
+     * never start: say so before anything is written.
+     */
+    private static void enumCategoryWithoutLabels(Connection c, List<String> problems) throws SQLException {
+        List<String> found = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT format_type(t.oid, NULL), t.typtype"
+                + " FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+                + " WHERE t.typcategory = 'E' AND n.nspname <> 'pg_toast'"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) ORDER BY 1 LIMIT 20")) {
+            while (rs.next()) {
+                found.add(rs.getString(1) + ("d".equals(rs.getString(2)) ? " (a domain over an enum)" : " (an enum without labels)"));
+            }
+        }
+        if (!found.isEmpty()) {
+            problems.add("the database holds " + String.join(", ", found) + ": Debezium 3.6.1, which captures the changes, fails"
+                    + " to start on any database with such a type, used by a migrated column or not (debezium/dbz#2525) — use"
+                    + " the enum itself for the column (with a CHECK constraint for the domain's rule), or give the enum a label,"
+                    + " then run plan again");
         }
     }
 
