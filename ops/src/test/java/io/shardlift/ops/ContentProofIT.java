@@ -2,7 +2,6 @@ package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.shardlift.ops.cli.Planning;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.workflow.Migration;
@@ -14,9 +13,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -57,18 +54,7 @@ class ContentProofIT {
         ClusterPlan plan = Planning.plan(new SpecLoader().load(env.spec(dir, "    - name: public\n      tables:\n"
                 + "        - {name: items, type: sharded, distributedby: id, partitions: 4}\n"
                 + "        - {name: kinds, type: global}\n")));
-        AtomicReference<String> fenced = new AtomicReference<>();
-        AtomicReference<Throwable> failed = new AtomicReference<>();
-        Thread writer = new Thread(() -> write(fenced, failed), "proof-writer");
-        writer.start();
-        try (Migration m = Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("proof-it")),
-                new SimpleMeterRegistry())) {
-            long deadline = System.nanoTime() + 240_000_000_000L;
-            while (!m.caughtUp()) {
-                assertThat(m.failure()).as(m.statusLine()).isEmpty();
-                assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
-                Thread.sleep(200);
-            }
+        try (SchemaFixture.Writer w = env.writer(ContentProofIT::write); Migration m = env.startCaughtUp(plan, dir, w)) {
             // behind the stream's back: same row counts, other content
             env.cluster.nodes().get(0).execute(DB, "UPDATE public.items SET body = 'corrupted' WHERE id = 7");
             env.cluster.nodes().get(1).execute(DB, "SET shardlift.fanout = on", "UPDATE public.kinds SET name = 'corrupted' WHERE kind = 3");
@@ -81,20 +67,13 @@ class ContentProofIT {
                     .contains("nothing was fenced");
             assertThat(refused.steps()).extracting(CutoverReport.Step::name).containsSequence("pre-drain", "content")
                     .doesNotContain("fence", "release");
-            assertThat(fenced.get()).isNull();
+            assertThat(w.fenced.get()).isNull();
             assertThat(scalar("SELECT count(*) FROM pg_trigger WHERE tgname = 'shardlift_moved'")).isZero();
 
             // repaired, the cutover proves the content and goes through, the writer running until the fence
             env.cluster.nodes().get(0).execute(DB, "UPDATE public.items SET body = 'item 7' WHERE id = 7");
             env.cluster.nodes().get(1).execute(DB, "SET shardlift.fanout = on", "UPDATE public.kinds SET name = 'kind 3' WHERE kind = 3");
-            CutoverReport done = null;
-            for (int i = 0; i < 10 && (done == null || done.outcome() == CutoverReport.Outcome.REFUSED); i++) {
-                if (done != null) {
-                    Thread.sleep(2_000);
-                }
-                done = m.cutover(false);
-            }
-            assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
+            CutoverReport done = SchemaFixture.cutOver(m);
             CutoverReport.Step content = done.steps().stream().filter(s -> s.name().equals("content")).findFirst().orElseThrow();
             CutoverReport.Step verify = done.steps().stream().filter(s -> s.name().equals("verify")).findFirst().orElseThrow();
             assertThat(content.detail()).contains("compared row by row with writes flowing");
@@ -102,12 +81,7 @@ class ContentProofIT {
                     .contains("the cluster holds the source's content");
             System.out.printf("content proof: content step %d ms (%s); in the freeze: verify %d ms (%s); freeze %d ms%n",
                     content.millis(), content.detail(), verify.millis(), verify.detail(), done.freezeMillis());
-            writer.join(30_000);
-            assertThat(failed.get()).isNull();
-            assertThat(fenced.get()).contains("moved to the sharded cluster");
-        } finally {
-            writer.interrupt();
-            writer.join(10_000);
+            w.awaitFenced();
         }
         env.assertEqual("public.items", List.of("id"));
         env.assertEqual("public.kinds", List.of("kind"));
@@ -120,33 +94,15 @@ class ContentProofIT {
         }
     }
 
-    /** Updates, inserts and deletes items (never item 7), renames kinds (never kind 3), until the source is fenced. */
-    private static void write(AtomicReference<String> fenced, AtomicReference<Throwable> failed) {
-        try (Connection c = env.cluster.source().connect(DB); Statement st = c.createStatement()) {
-            ThreadLocalRandom r = ThreadLocalRandom.current();
-            while (!Thread.currentThread().isInterrupted()) {
-                long id = 8 + r.nextLong(19_000);
-                String sql = switch (r.nextInt(5)) {
-                    case 0 -> "INSERT INTO public.items VALUES (" + (100_000 + r.nextLong(1_000_000)) + ", 1, 'new', '{}') ON CONFLICT DO NOTHING";
-                    case 1 -> "DELETE FROM public.items WHERE id = " + id;
-                    case 2 -> "UPDATE public.kinds SET name = name || '.' WHERE kind = " + (4 + r.nextInt(17));
-                    default -> "UPDATE public.items SET body = body || '+', tags = tags || " + r.nextInt(100) + " WHERE id = " + id;
-                };
-                try {
-                    st.executeUpdate(sql);
-                } catch (SQLException e) {
-                    if (String.valueOf(e.getMessage()).contains("moved to the sharded cluster")) {
-                        fenced.set(e.getMessage());
-                        return;
-                    }
-                    throw e;
-                }
-                Thread.sleep(2);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Throwable e) {
-            failed.set(e);
-        }
+    /** Updates, inserts and deletes items (never item 7), renames kinds (never kind 3). */
+    private static int write(Statement st) throws SQLException {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long id = 8 + r.nextLong(19_000);
+        return st.executeUpdate(switch (r.nextInt(5)) {
+            case 0 -> "INSERT INTO public.items VALUES (" + (100_000 + r.nextLong(1_000_000)) + ", 1, 'new', '{}') ON CONFLICT DO NOTHING";
+            case 1 -> "DELETE FROM public.items WHERE id = " + id;
+            case 2 -> "UPDATE public.kinds SET name = name || '.' WHERE kind = " + (4 + r.nextInt(17));
+            default -> "UPDATE public.items SET body = body || '+', tags = tags || " + r.nextInt(100) + " WHERE id = " + id;
+        });
     }
 }

@@ -73,63 +73,95 @@ final class SchemaFixture implements AutoCloseable {
     record Written(long commits, long counted, String fenceMessage, CutoverReport cutover) {
     }
 
+    /** The test's writer: {@code write} in a loop on the source from {@link #start} until the cutover fences it. */
+    final class Writer implements AutoCloseable {
+        final AtomicLong commits = new AtomicLong();
+        final AtomicLong counted = new AtomicLong();
+        final AtomicReference<String> fenced = new AtomicReference<>();
+        final AtomicReference<Throwable> failed = new AtomicReference<>();
+        private final Thread thread;
+
+        Writer(Write write) {
+            thread = new Thread(() -> {
+                try (Connection c = cluster.source().connect(db); Statement st = c.createStatement()) {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        try {
+                            counted.addAndGet(write.run(st));
+                            commits.incrementAndGet();
+                        } catch (SQLException e) {
+                            if (String.valueOf(e.getMessage()).contains("moved to the sharded cluster")) {
+                                fenced.set(e.getMessage());
+                                return;
+                            }
+                            throw e;
+                        }
+                        Thread.sleep(2);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (Throwable e) {
+                    failed.set(e);
+                }
+            }, "schema-writer");
+            thread.start();
+        }
+
+        /** Waits until the fence stopped the writer, and checks it did not fail otherwise. */
+        void awaitFenced() throws InterruptedException {
+            thread.join(30_000);
+            assertThat(failed.get()).isNull();
+            assertThat(fenced.get()).as("the writer was fenced").contains("moved to the sharded cluster");
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            thread.interrupt();
+            thread.join(10_000);
+        }
+    }
+
+    Writer writer(Write write) {
+        return new Writer(write);
+    }
+
+    /** Starts the migration and waits until it has caught up, checking that neither it nor {@code w} failed. */
+    Migration startCaughtUp(ClusterPlan plan, Path dir, Writer w) throws Exception {
+        Migration m = Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it")),
+                new SimpleMeterRegistry());
+        long deadline = System.nanoTime() + 240_000_000_000L;
+        while (!m.caughtUp()) {
+            assertThat(m.failure()).as(m.statusLine()).isEmpty();
+            assertThat(w.failed.get()).isNull();
+            assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        return m;
+    }
+
+    /** Cuts over, asking again while the gate refuses (the stream is a moment behind), up to ten times. */
+    static CutoverReport cutOver(Migration m) throws InterruptedException {
+        CutoverReport done = null;
+        for (int i = 0; i < 10 && (done == null || done.outcome() == CutoverReport.Outcome.REFUSED); i++) {
+            if (done != null) {
+                Thread.sleep(2_000);
+            }
+            done = m.cutover(false);
+        }
+        assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
+        return done;
+    }
+
     /**
      * Migrates online with {@code write} running in a loop from before the copy until the cutover fences the source;
      * {@code whileCaughtUp} runs once the stream has caught up, before the cutover.
      */
     Written migrateAndCutOver(ClusterPlan plan, Path dir, Write write, Runnable whileCaughtUp) throws Exception {
-        AtomicLong commits = new AtomicLong();
-        AtomicLong counted = new AtomicLong();
-        AtomicReference<String> fenced = new AtomicReference<>();
-        AtomicReference<Throwable> failed = new AtomicReference<>();
-        Thread writer = new Thread(() -> {
-            try (Connection c = cluster.source().connect(db); Statement st = c.createStatement()) {
-                while (!Thread.currentThread().isInterrupted()) {
-                    try {
-                        counted.addAndGet(write.run(st));
-                        commits.incrementAndGet();
-                    } catch (SQLException e) {
-                        if (String.valueOf(e.getMessage()).contains("moved to the sharded cluster")) {
-                            fenced.set(e.getMessage());
-                            return;
-                        }
-                        throw e;
-                    }
-                    Thread.sleep(2);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (Throwable e) {
-                failed.set(e);
-            }
-        }, "schema-writer");
-        writer.start();
-        CutoverReport done = null;
-        try (Migration m = Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it")),
-                new SimpleMeterRegistry())) {
-            long deadline = System.nanoTime() + 240_000_000_000L;
-            while (!m.caughtUp()) {
-                assertThat(m.failure()).as(m.statusLine()).isEmpty();
-                assertThat(failed.get()).isNull();
-                assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
-                Thread.sleep(200);
-            }
+        try (Writer w = writer(write); Migration m = startCaughtUp(plan, dir, w)) {
             whileCaughtUp.run();
-                for (int i = 0; i < 10 && (done == null || done.outcome() == CutoverReport.Outcome.REFUSED); i++) {
-                if (done != null) {
-                    Thread.sleep(2_000);
-                }
-                done = m.cutover(false);
-            }
-            assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
-            writer.join(30_000);
-            assertThat(failed.get()).isNull();
-            assertThat(fenced.get()).as("the writer was fenced").contains("moved to the sharded cluster");
-        } finally {
-            writer.interrupt();
-            writer.join(10_000);
+            CutoverReport done = cutOver(m);
+            w.awaitFenced();
+            return new Written(w.commits.get(), w.counted.get(), w.fenced.get(), done);
         }
-        return new Written(commits.get(), counted.get(), fenced.get(), done);
     }
 
     /** {@code table} equal row by row on the source and seen through every node. */

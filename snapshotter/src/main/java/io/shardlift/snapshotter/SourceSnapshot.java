@@ -172,14 +172,7 @@ public final class SourceSnapshot implements AutoCloseable {
             }
         }
         if (exists) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
-                ps.setString(1, publication);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        have.add(new TableId(rs.getString(1), rs.getString(2)));
-                    }
-                }
-            }
+            have.addAll(publishedTables(c, publication));
         }
         if (exists && have.equals(want)) {
             return;
@@ -196,6 +189,20 @@ public final class SourceSnapshot implements AutoCloseable {
                             + " WITH (publish_via_partition_root = true)");
         }
         log.info("{}: publication {} {} for {} tables", label, publication, exists ? "reset" : "created", tables.size());
+    }
+
+    /** The tables {@code publication} publishes (a partitioned table's own name when it publishes via the root). */
+    public static Set<TableId> publishedTables(Connection c, String publication) throws SQLException {
+        Set<TableId> have = new TreeSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+            ps.setString(1, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    have.add(new TableId(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return have;
     }
 
     static final String PARTITION_TRUNCATE_GUARD = "shardlift_partition_truncate";

@@ -167,14 +167,7 @@ final class SourceChecks {
             }
         }
         if (exists) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
-                ps.setString(1, publication);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        have.add(new TableId(rs.getString(1), rs.getString(2)));
-                    }
-                }
-            }
+            have.addAll(SourceSnapshot.publishedTables(c, publication));
             if (have.equals(want)) {
                 return;
             }
