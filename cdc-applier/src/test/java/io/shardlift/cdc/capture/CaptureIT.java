@@ -435,9 +435,14 @@ class CaptureIT {
         CaptureFixture f = sensors("restart");
         int n = 3000;
         Capture first = f.start(List.of("public.events"));
-        Thread writer = writer(f, 1, n, 10, 3);
-        Thread.sleep(400);
-        first.close(); // mid-stream
+        Thread writer = writer(f, 1, n, 10, 10);
+        // stopped mid-stream: once Kafka acknowledged some of the writer's events, while it still writes (a fixed
+        // sleep raced with a slow start on a busy machine: nothing acknowledged yet)
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (first.status().events() == 0 && writer.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        first.close();
         assertThat(first.status().state()).isEqualTo(Capture.State.STOPPED);
         long afterFirst = first.status().events();
         writer.join();
