@@ -23,6 +23,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -163,9 +164,20 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
             }
         }
         try (Admin admin = Admin.create(p)) {
-            Map<TopicPartition, Long> out = new HashMap<>();
-            admin.listOffsets(want).all().get(TIMEOUT_S, TimeUnit.SECONDS).forEach((tp, info) -> out.put(tp, info.offset()));
-            return out;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+            while (true) {
+                try {
+                    Map<TopicPartition, Long> out = new HashMap<>();
+                    admin.listOffsets(want).all().get(TIMEOUT_S, TimeUnit.SECONDS).forEach((tp, info) -> out.put(tp, info.offset()));
+                    return out;
+                } catch (ExecutionException e) {
+                    // topics created a moment ago may not have a leader on every broker yet
+                    if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(200);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CaptureException("interrupted while reading the end offsets of the table topics on " + bootstrap, e);

@@ -11,6 +11,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -22,6 +23,22 @@ final class TopicSetup {
     private static final long TIMEOUT_S = 60;
 
     private TopicSetup() {
+    }
+
+    /** Describes topics created a moment ago, which a loaded broker may not serve yet ("does not host this topic-partition"). */
+    private static Map<String, TopicDescription> describe(Admin admin, List<String> topics)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
+        while (true) {
+            try {
+                return admin.describeTopics(topics).allTopicNames().get(TIMEOUT_S, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(200);
+            }
+        }
     }
 
     static void ensure(String bootstrap, List<String> topics, int partitions, short replicationFactor) {
@@ -42,7 +59,7 @@ final class TopicSetup {
                     }
                 }
             }
-            Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames().get(TIMEOUT_S, TimeUnit.SECONDS);
+            Map<String, TopicDescription> described = describe(admin, topics);
             List<String> wrong = new ArrayList<>();
             described.forEach((name, d) -> {
                 if (d.partitions().size() != partitions) {
