@@ -216,8 +216,10 @@ public final class Cutover {
                     + " partitions applied past " + preLsn + " with writes flowing; the drain inside the freeze takes about as long");
 
             t = System.nanoTime();
+            int[] contentRounds = {0};
             String checked = proof.beforeFreeze(() -> {
-                String m = "content-" + id;
+                // a marker name per round: a second round under the first one's name would find its rows and not wait
+                String m = "content-" + id + "-" + ++contentRounds[0];
                 emitMarker(links.source(0), m);
                 awaitMarker(links.node(0), m);
             });
