@@ -57,6 +57,14 @@ class ScaleOutIT {
             apply.kill();
             Thread.sleep(2_000);
             apply = ShardliftProcess.start(applyLog, "apply", "--config", spec.toString(), "--instance-id", "b", "--status-interval", "1");
+            // the writer goes on until the member that came back holds partitions again, and a little longer: on a busy
+            // machine the rebalance took longer than a fixed 5 s and the member applied nothing of its own
+            long assigned = System.nanoTime() + 120_000_000_000L;
+            while (Files.readString(applyLog).split("assigned [1-9][0-9]* partitions", -1).length < 3) {
+                assertThat(apply.isAlive()).as(apply.describe()).isTrue();
+                assertThat(System.nanoTime()).as(apply.describe()).isLessThan(assigned);
+                Thread.sleep(300);
+            }
             Thread.sleep(5_000);
         }
         Migrations.awaitMarker(env.cluster, SensorsMigration.DB, "scale-out", env.partitions(), 120);
