@@ -17,8 +17,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 /** Reads and validates the {@code pooler:} section; every problem is reported, none stops the read. */
 final class PoolerSection {
 
-    /** A PgBouncer database name as shardlift writes it unquoted in an include file. */
-    private static final Pattern ALIAS = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.$-]{0,62}");
+    /** What PgBouncer's admin console accepts unquoted after PAUSE and RESUME (\\w+), as in an include file. */
+    private static final Pattern ALIAS = Pattern.compile("[A-Za-z0-9_]{1,63}");
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m)");
     private static final String EXAMPLE = "pooler: {pgbouncer: [{admin: \"host=10.0.0.9 port=6432 dbname=pgbouncer "
             + "user=pgbouncer\", include_file: /etc/pgbouncer/shardlift-databases.ini, databases: [app]}]}";
@@ -141,7 +141,7 @@ final class PoolerSection {
                 ok = false;
             } else if (!ALIAS.matcher(v).matches() || v.equals("pgbouncer")) {
                 problems.add(a.path(), a.node(), v.equals("pgbouncer") ? "pgbouncer is the admin console, it cannot be switched"
-                        : "must be a PgBouncer database alias: letters, digits, _ . $ -, at most 63 characters");
+                        : "must be a PgBouncer database alias of letters, digits and _ (at most 63), as PAUSE and RESUME accept it");
                 ok = false;
             } else if (out.contains(v)) {
                 problems.add(a.path(), a.node(), "listed twice in this instance's databases; list each alias once");
