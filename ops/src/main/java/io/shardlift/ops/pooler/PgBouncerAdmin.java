@@ -2,28 +2,23 @@ package io.shardlift.ops.pooler;
 
 import io.shardlift.router.spec.ConnInfo;
 import io.shardlift.router.spec.PoolerSpec.PgBouncerSpec;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
-import java.sql.SQLException;
-import java.sql.Statement;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 
 /**
- * One connection to a PgBouncer's admin console. The console speaks only the simple query protocol, so pgjdbc
- * runs with {@code preferQueryMode=simple}; rows are read by column name because the columns of the SHOW
- * commands grow between PgBouncer versions.
+ * One connection to a PgBouncer's admin console, over {@link AdminWire} (pgjdbc cannot log in to it). Rows are
+ * read by column name because the columns of the SHOW commands grow between PgBouncer versions.
  */
 final class PgBouncerAdmin implements AutoCloseable {
 
     /** How long connecting to a console may take: a PgBouncer that does not answer in this is not usable. */
     static final int CONNECT_TIMEOUT_S = 5;
+    /** How long a SHOW, RESUME or RELOAD may take; a PAUSE waits without limit and is abandoned by closing. */
+    static final int READ_TIMEOUT_MS = 30_000;
 
     /** A SHOW DATABASES row: where an alias points and whether it is paused. */
     record Database(String name, String host, int port, String database, String poolMode, boolean paused,
@@ -49,27 +44,38 @@ final class PgBouncerAdmin implements AutoCloseable {
     }
 
     private final PgBouncerSpec instance;
-    private final Connection connection;
+    private final AdminWire wire;
 
-    private PgBouncerAdmin(PgBouncerSpec instance, Connection connection) {
+    private PgBouncerAdmin(PgBouncerSpec instance, AdminWire wire) {
         this.instance = instance;
-        this.connection = connection;
+        this.wire = wire;
     }
 
-    static PgBouncerAdmin connect(PgBouncerSpec instance) throws SQLException {
+    static PgBouncerAdmin connect(PgBouncerSpec instance) throws IOException {
         ConnInfo admin = instance.admin();
-        Properties p = admin.jdbcProperties();
-        p.setProperty("preferQueryMode", "simple");
-        p.putIfAbsent("connectTimeout", String.valueOf(CONNECT_TIMEOUT_S));
-        p.setProperty("ApplicationName", "shardlift");
-        return new PgBouncerAdmin(instance, DriverManager.getConnection(admin.jdbcUrl(), p));
+        String sslmode = admin.params().getOrDefault("sslmode", "prefer");
+        if (!List.of("disable", "allow", "prefer").contains(sslmode)) {
+            throw new IOException("sslmode=" + sslmode + ": shardlift speaks to the admin console without TLS only; "
+                    + "reach it over loopback or a private network and drop sslmode from admin:");
+        }
+        if (admin.host().startsWith("/")) {
+            throw new IOException("host=" + admin.host() + " is a Unix socket directory: give the console's TCP address, "
+                    + "e.g. host=127.0.0.1 port=6432");
+        }
+        int connectMs = CONNECT_TIMEOUT_S * 1000;
+        String ct = admin.params().get("connect_timeout");
+        if (ct != null && ct.strip().matches("\\d{1,6}") && Integer.parseInt(ct.strip()) > 0) {
+            connectMs = Integer.parseInt(ct.strip()) * 1000;
+        }
+        return new PgBouncerAdmin(instance, AdminWire.connect(admin.host(), admin.port(), admin.dbname(), admin.user(),
+                admin.password().orElse(null), connectMs, READ_TIMEOUT_MS));
     }
 
     PgBouncerSpec instance() {
         return instance;
     }
 
-    List<Database> databases() throws SQLException {
+    List<Database> databases() throws IOException {
         List<Database> out = new ArrayList<>();
         for (Map<String, String> r : show("SHOW DATABASES")) {
             out.add(new Database(r.get("name"), r.get("host"), integer(r.get("port")), r.get("database"),
@@ -79,7 +85,7 @@ final class PgBouncerAdmin implements AutoCloseable {
     }
 
     /** SHOW CONFIG as key → value. */
-    Map<String, String> config() throws SQLException {
+    Map<String, String> config() throws IOException {
         Map<String, String> out = new LinkedHashMap<>();
         for (Map<String, String> r : show("SHOW CONFIG")) {
             out.put(r.get("key"), r.get("value"));
@@ -87,7 +93,7 @@ final class PgBouncerAdmin implements AutoCloseable {
         return out;
     }
 
-    List<Pool> pools() throws SQLException {
+    List<Pool> pools() throws IOException {
         List<Pool> out = new ArrayList<>();
         for (Map<String, String> r : show("SHOW POOLS")) {
             out.add(new Pool(r.get("database"), r.get("user"), integer(r.get("cl_active")), integer(r.get("cl_waiting")),
@@ -96,7 +102,7 @@ final class PgBouncerAdmin implements AutoCloseable {
         return out;
     }
 
-    List<Client> clients() throws SQLException {
+    List<Client> clients() throws IOException {
         List<Client> out = new ArrayList<>();
         for (Map<String, String> r : show("SHOW CLIENTS")) {
             String link = r.get("link");
@@ -107,45 +113,39 @@ final class PgBouncerAdmin implements AutoCloseable {
     }
 
     /** PAUSE {@code alias}: returns once every server connection of the alias is released (blocks until then). */
-    void pause(String alias) throws SQLException {
-        command("PAUSE " + alias);
+    void pause(String alias) throws IOException {
+        wire.readTimeout(0);
+        try {
+            command("PAUSE " + alias);
+        } finally {
+            wire.readTimeout(READ_TIMEOUT_MS);
+        }
     }
 
-    void resume(String alias) throws SQLException {
+    void resume(String alias) throws IOException {
         command("RESUME " + alias);
     }
 
     /** RELOAD: re-reads pgbouncer.ini and what it includes. */
-    void reload() throws SQLException {
+    void reload() throws IOException {
         command("RELOAD");
     }
 
     /** Abandons a command in flight (a PAUSE that does not complete): the connection is closed under it. */
     void abort() {
-        try {
-            connection.abort(Runnable::run);
-        } catch (SQLException | RuntimeException e) {
-            // already gone: what matters is that it no longer waits
-        }
+        wire.close();
     }
 
-    private void command(String sql) throws SQLException {
-        try (Statement st = connection.createStatement()) {
-            st.execute(sql);
-        }
+    private void command(String sql) throws IOException {
+        wire.query(sql);
     }
 
-    private List<Map<String, String>> show(String sql) throws SQLException {
+    private List<Map<String, String>> show(String sql) throws IOException {
         List<Map<String, String>> rows = new ArrayList<>();
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            ResultSetMetaData md = rs.getMetaData();
-            while (rs.next()) {
-                Map<String, String> row = new LinkedHashMap<>();
-                for (int i = 1; i <= md.getColumnCount(); i++) {
-                    row.put(md.getColumnLabel(i).toLowerCase(Locale.ROOT), rs.getString(i));
-                }
-                rows.add(row);
-            }
+        for (Map<String, String> r : wire.query(sql)) {
+            Map<String, String> row = new LinkedHashMap<>();
+            r.forEach((k, v) -> row.put(k.toLowerCase(Locale.ROOT), v));
+            rows.add(row);
         }
         return rows;
     }
@@ -163,10 +163,6 @@ final class PgBouncerAdmin implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            connection.close();
-        } catch (SQLException e) {
-            // closing a console connection has nothing left to do on failure
-        }
+        wire.close();
     }
 }

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -39,13 +38,9 @@ final class PoolerChecks {
         PgBouncerAdmin admin;
         try {
             admin = PgBouncerAdmin.connect(b);
-        } catch (SQLException e) {
-            String msg = String.valueOf(e.getMessage());
-            String fix = msg.contains("unsupported startup parameter")
-                    ? "add the parameter named to ignore_startup_parameters in pgbouncer.ini (pgjdbc sends extra_float_digits), "
-                    + "e.g. ignore_startup_parameters = extra_float_digits, and RELOAD"
-                    : "check admin: (host, port, user, password) and that PgBouncer lets shardlift's host in";
-            problem("cannot reach the admin console: " + msg + " — " + fix);
+        } catch (IOException e) {
+            problem("cannot reach the admin console: " + e.getMessage() + " — check admin: (host, port, user, password) "
+                    + "and that PgBouncer lets shardlift's host in (listen_addr, auth_type, auth_file or auth_hba_file)");
             return;
         }
         try (admin) {
@@ -57,7 +52,7 @@ final class PoolerChecks {
                 alias(alias, dbs, poolMode);
             }
             queryWaitTimeout(config);
-        } catch (SQLException e) {
+        } catch (IOException e) {
             problem("the admin console answered but SHOW failed: " + e.getMessage() + " — user " + b.admin().user()
                     + " must be in admin_users (PAUSE, RESUME and RELOAD need it) in pgbouncer.ini");
         }

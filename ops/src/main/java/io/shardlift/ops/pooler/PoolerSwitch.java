@@ -11,7 +11,6 @@ import io.shardlift.router.spec.PoolerSpec.PgBouncerSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -219,7 +218,7 @@ public final class PoolerSwitch {
             try {
                 admin = PgBouncerAdmin.connect(instance);
                 admin.pause(alias);
-            } catch (SQLException e) {
+            } catch (IOException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
         }
@@ -252,7 +251,7 @@ public final class PoolerSwitch {
                     + (linked.isEmpty() ? "" : ", held by " + String.join(", ", linked.subList(0, Math.min(5, linked.size())))
                     + (linked.size() > 5 ? " and " + (linked.size() - 5) + " more" : ""))
                     + " — a transaction open through the pooler keeps its server connection until it ends";
-        } catch (SQLException e) {
+        } catch (IOException e) {
             return "(SHOW POOLS failed: " + e.getMessage() + ")";
         }
     }
@@ -305,7 +304,7 @@ public final class PoolerSwitch {
                             + " the file pgbouncer.ini pulls in with %include?");
                 }
             }
-        } catch (SQLException e) {
+        } catch (IOException e) {
             throw new IllegalStateException("pgbouncer " + b.label() + ": RELOAD failed: " + e.getMessage(), e);
         }
     }
@@ -357,13 +356,13 @@ public final class PoolerSwitch {
                             admin.resume(alias);
                             resumed = true;
                             LOG.info("pooler: {} alias {} was paused: RESUMEd", b.label(), alias);
-                        } catch (SQLException e) {
+                        } catch (IOException e) {
                             error = "pgbouncer " + b.label() + " alias " + alias + ": RESUME failed: " + e.getMessage();
                         }
                     }
                     out.add(new AliasState(b.label(), alias, d.paused(), resumed, points(d), d.target(), error));
                 }
-            } catch (SQLException e) {
+            } catch (IOException e) {
                 for (String alias : b.databases()) {
                     out.add(new AliasState(b.label(), alias, false, false, Points.UNKNOWN, "-",
                             "pgbouncer " + b.label() + ": cannot reach the admin console: " + e.getMessage()));
