@@ -76,6 +76,15 @@ public final class PgBouncer implements AutoCloseable {
      * (default pool_mode transaction).
      */
     public static PgBouncer start(String name, List<String> includeLines, Map<String, String> settings) {
+        return start(name, includeLines, settings, Map.of("postgres", ""));
+    }
+
+    /**
+     * As {@link #start(String, List, Map)}, with {@code users} (name → plain password) as the auth_file: what
+     * PgBouncer checks client passwords against when auth_type is md5 or scram-sha-256.
+     */
+    public static PgBouncer start(String name, List<String> includeLines, Map<String, String> settings,
+                                  Map<String, String> users) {
         Path exe = executable().orElseThrow(() -> new IllegalStateException(unavailable().orElseThrow()));
         try {
             Path dir = TestKit.baseDir().resolve("pgbouncer").resolve(name + "-" + ProcessHandle.current().pid() + "-"
@@ -100,7 +109,9 @@ public final class PgBouncer implements AutoCloseable {
             all.put("default_pool_size", "10");
             all.put("max_client_conn", "200");
             all.putAll(settings);
-            Files.writeString(dir.resolve("userlist.txt"), "\"postgres\" \"\"\n");
+            StringBuilder userlist = new StringBuilder();
+            users.forEach((u, pw) -> userlist.append('"').append(u).append("\" \"").append(pw).append("\"\n"));
+            Files.writeString(dir.resolve("userlist.txt"), userlist);
             StringBuilder ini = new StringBuilder("[databases]\n%include ").append(include).append("\n\n[pgbouncer]\n");
             all.forEach((k, v) -> ini.append(k).append(" = ").append(v).append('\n'));
             Files.writeString(dir.resolve("pgbouncer.ini"), ini.toString());

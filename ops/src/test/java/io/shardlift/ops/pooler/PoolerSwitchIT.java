@@ -347,6 +347,28 @@ class PoolerSwitchIT {
     }
 
     @Test
+    void theConsoleIsReachedWithAPasswordOverScramAndMd5() {
+        for (String auth : List.of("scram-sha-256", "md5")) {
+            PgBouncer bouncer = PgBouncer.start("auth-" + auth, List.of(PgBouncer.databaseLine("app", a, DB, "")),
+                    Map.of("auth_type", auth, "admin_users", "shardlift_admin"),
+                    Map.of("postgres", "", "shardlift_admin", "c0rrect-horse"));
+            bouncers.add(bouncer);
+            String console = "host=127.0.0.1 port=" + bouncer.port() + " dbname=pgbouncer user=shardlift_admin";
+            PoolerSwitch good = switchOf(Duration.ofSeconds(2), new PgBouncerSpec(ConnInfo.parse(console
+                    + " password=c0rrect-horse"), bouncer.includeFile(), List.of("app")));
+            assertThat(good.preflight()).as(auth).filteredOn(c -> !c.ok()).isEmpty();
+            good.pauseAll();
+            assertThat(good.recover()).as(auth).singleElement().satisfies(s -> assertThat(s.resumed()).isTrue());
+
+            PoolerSwitch bad = switchOf(Duration.ofSeconds(2), new PgBouncerSpec(ConnInfo.parse(console
+                    + " password=wr0ng-horse"), bouncer.includeFile(), List.of("app")));
+            assertThat(bad.preflight()).as(auth).filteredOn(c -> !c.ok()).singleElement().satisfies(c -> assertThat(c.message())
+                    .startsWith("pooler.pgbouncer[0] (127.0.0.1:" + bouncer.port() + "): cannot reach the admin console: ")
+                    .contains("check admin:").doesNotContain("wr0ng-horse"));
+        }
+    }
+
+    @Test
     void preflightNamesAnAdminConsoleUserWithoutAdminRights() {
         PgBouncer bouncer = bouncer("rights", Map.of("admin_users", "someone_else", "stats_users", "postgres"),
                 PgBouncer.databaseLine("app", a, DB, ""));
