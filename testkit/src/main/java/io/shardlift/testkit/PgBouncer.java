@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * A real PgBouncer for tests: a {@code pgbouncer.ini} whose {@code [databases]} section pulls in an include file
  * (the file shardlift rewrites), trust authentication for the embedded nodes' {@code postgres} user, a free port
  * on 127.0.0.1, {@code postgres} as admin user. PgBouncer refuses to run as root, so as root it is started as the
- * {@code postgres} OS user; its directory is world-writable for that reason. Stopped by its PID.
+ * {@code postgres} OS user; its directory (under java.io.tmpdir) is world-writable for that reason. Stopped by its
+ * PID.
  */
 public final class PgBouncer implements AutoCloseable {
 
@@ -87,10 +88,9 @@ public final class PgBouncer implements AutoCloseable {
                                   Map<String, String> users) {
         Path exe = executable().orElseThrow(() -> new IllegalStateException(unavailable().orElseThrow()));
         try {
-            Path dir = TestKit.baseDir().resolve("pgbouncer").resolve(name + "-" + ProcessHandle.current().pid() + "-"
-                    + System.nanoTime());
-            Files.createDirectories(dir);
-            // pgbouncer runs as postgres: it writes its pid file, log and socket here
+            // under the temporary directory, not the test kit's: a clone under /root is not reachable for postgres
+            Path dir = Files.createTempDirectory("shardlift-pgbouncer-" + name + "-");
+            // pgbouncer runs as postgres: it writes its pid file and log here
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
             Path include = dir.resolve("shardlift-databases.ini");
             Files.write(include, includeLines);
@@ -251,9 +251,11 @@ public final class PgBouncer implements AutoCloseable {
         process = null;
     }
 
+    /** Stops PgBouncer and deletes its directory. */
     @Override
     public void close() {
         stop();
+        PgNode.deleteQuietly(dir);
     }
 
     @Override
