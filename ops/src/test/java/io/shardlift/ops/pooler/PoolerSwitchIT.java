@@ -278,6 +278,54 @@ class PoolerSwitchIT {
     }
 
     @Test
+    void oneInstanceThatCannotPauseResumesTheOtherToo() throws Exception {
+        PgBouncer free = bouncerOnA("free");
+        PgBouncer held = bouncerOnA("busy");
+        PoolerSwitch sw = switchOf(Duration.ofMillis(800), instance(free, "app"), instance(held, "app"));
+        try (Connection holder = DriverManager.getConnection(held.jdbcUrl(DB), "postgres", "")) {
+            holder.setAutoCommit(false);
+            try (Statement st = holder.createStatement()) {
+                st.executeUpdate("INSERT INTO writes VALUES (98, 1)");
+            }
+            assertThatThrownBy(sw::pauseAll).isInstanceOf(PoolerSwitch.PauseRefused.class)
+                    .hasMessageStartingWith("pgbouncer 127.0.0.1:" + held.port() + ": PAUSE app did not complete within 800 ms")
+                    .hasMessageNotContaining("127.0.0.1:" + free.port())
+                    .hasMessageEndingWith("every alias was RESUMEd and nothing changed");
+            holder.rollback();
+        }
+        assertThat(sw.recover()).hasSize(2).noneMatch(AliasState::wasPaused);
+    }
+
+    @Test
+    void aPauseLeftInPlaceIsPausedAgainAndSwitchedAsIs() throws Exception {
+        PgBouncer bouncer = bouncerOnA("again");
+        PoolerSwitch sw = switchOf(Duration.ofSeconds(5), instance(bouncer, "app"));
+        sw.pauseAll();
+        // a cutover that restarts after a crash may find its own PAUSE still in place
+        sw.pauseAll();
+        sw.switchToCluster();
+        sw.switchToCluster();
+        sw.resumeAll();
+        assertThat(sw.recover()).singleElement().satisfies(s -> {
+            assertThat(s.wasPaused()).isFalse();
+            assertThat(s.points()).isEqualTo(Points.CLUSTER);
+        });
+        assertThat(Files.readString(IncludeFile.previous(bouncer.includeFile()))).contains("port=" + a.port());
+    }
+
+    @Test
+    void anIncludeFilePgBouncerDoesNotReadIsNamedAfterReload() throws Exception {
+        PgBouncer bouncer = bouncerOnA("elsewhere");
+        Path stray = bouncer.dir().resolve("not-included.ini");
+        Files.writeString(stray, PgBouncer.databaseLine("app", a, DB, "") + "\n");
+        PoolerSwitch sw = new PoolerSwitch(new PoolerSpec(List.of(new PgBouncerSpec(ConnInfo.parse(bouncer.adminConnstr()),
+                stray, List.of("app"))), Duration.ofSeconds(2), 0), ConnInfo.parse(a.connstr(DB)), new Target(b.host(), b.port(), DB));
+        assertThatThrownBy(sw::switchToCluster).hasMessage("pgbouncer 127.0.0.1:" + bouncer.port() + ": after RELOAD alias app "
+                + "points at 127.0.0.1:" + a.port() + "/app, not at the cluster — is " + stray
+                + " the file pgbouncer.ini pulls in with %include?");
+    }
+
+    @Test
     void twoPgBouncersAreSwitchedTogether() throws Exception {
         PgBouncer one = bouncerOnA("first");
         PgBouncer two = bouncerOnA("second");
