@@ -188,7 +188,17 @@ public final class PoolerSwitch {
             for (PauseTask t : pending) {
                 failures.add("pgbouncer " + t.instance.label() + ": PAUSE " + t.alias + " did not complete within "
                         + millis(timeout) + ": " + holders(t.instance, t.alias));
-                t.abandon();
+            }
+            // every task must be over before RESUME: one still connecting would otherwise PAUSE after it
+            tasks.forEach(PauseTask::abandon);
+            for (PauseTask t : tasks) {
+                try {
+                    t.future.get(PgBouncerAdmin.CONNECT_TIMEOUT_S + 1L, TimeUnit.SECONDS);
+                } catch (ExecutionException | TimeoutException e) {
+                    // abandoned: its connection is closed, or it never got one
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             List<String> resumeProblems = resumeEverywhere();
             String message = String.join("; ", failures) + (resumeProblems.isEmpty()
@@ -206,6 +216,7 @@ public final class PoolerSwitch {
         final PgBouncerSpec instance;
         final String alias;
         volatile PgBouncerAdmin admin;
+        volatile boolean abandoned;
         volatile CompletableFuture<Void> future;
 
         PauseTask(PgBouncerSpec instance, String alias) {
@@ -216,17 +227,25 @@ public final class PoolerSwitch {
         @Override
         public void run() {
             try {
-                admin = PgBouncerAdmin.connect(instance);
-                admin.pause(alias);
+                PgBouncerAdmin a = PgBouncerAdmin.connect(instance);
+                synchronized (this) {
+                    admin = a;
+                    if (abandoned) {
+                        a.abort();
+                        return;
+                    }
+                }
+                a.pause(alias);
             } catch (IOException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
         }
 
-        void abandon() {
-            PgBouncerAdmin a = admin;
-            if (a != null) {
-                a.abort();
+        /** Closes the connection under a PAUSE in flight; a task still connecting will not PAUSE at all. */
+        synchronized void abandon() {
+            abandoned = true;
+            if (admin != null) {
+                admin.abort();
             }
         }
     }
