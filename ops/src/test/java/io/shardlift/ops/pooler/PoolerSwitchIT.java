@@ -417,6 +417,23 @@ class PoolerSwitchIT {
     }
 
     @Test
+    void preflightNamesAnAliasInSessionModeOnItsOwnLineAndAnAliasPausedNow() {
+        PgBouncer bouncer = bouncer("alias-mode", Map.of(), PgBouncer.databaseLine("app", a, DB, "pool_mode=session"));
+        PoolerSwitch sw = switchOf(Duration.ofSeconds(2), instance(bouncer, "app"));
+        sw.pauseAll();
+        try {
+            String key = "pooler.pgbouncer[0] (127.0.0.1:" + bouncer.port() + "): ";
+            assertThat(sw.preflight()).filteredOn(c -> !c.ok()).extracting(Check::message).containsExactlyInAnyOrder(
+                    key + "alias app is paused now: its clients wait — RESUME app on the admin console",
+                    key + "alias app uses pool_mode session: PAUSE waits until every client disconnects, so it cannot "
+                            + "complete while the application is connected — set pool_mode=transaction on the alias's line in "
+                            + bouncer.includeFile() + " and RELOAD");
+        } finally {
+            sw.resumeAll();
+        }
+    }
+
+    @Test
     void preflightNamesAnAdminConsoleUserWithoutAdminRights() {
         PgBouncer bouncer = bouncer("rights", Map.of("admin_users", "someone_else", "stats_users", "postgres"),
                 PgBouncer.databaseLine("app", a, DB, ""));
