@@ -80,6 +80,7 @@ class PreflightIT {
         String slot;
         String kafka = "embedded";
         String listen = "127.0.0.1:" + freePort();
+        String pooler = "";
 
         Spec(String name) {
             slot = "pf_" + name;
@@ -92,7 +93,7 @@ class PreflightIT {
             String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + source + "\"\n  schemas:\n    - name: public\n      tables:\n"
                     + tables + "cluster:\n  nodes:\n" + nodes.stream().map(n -> "    - \"" + n + "\"").collect(Collectors.joining("\n"))
                     + "\nkafka:\n  bootstrap: \"" + kafka + "\"\nreplication:\n  slot: " + slot + "\n  publication: " + slot
-                    + "\ncontrol:\n  listen: \"" + listen + "\"\n";
+                    + "\ncontrol:\n  listen: \"" + listen + "\"\n" + pooler;
             Path f = dir.resolve(slot + ".yml");
             Files.writeString(f, yaml);
             return f;
@@ -154,6 +155,30 @@ class PreflightIT {
         }
         return DriverManager.getConnection("jdbc:postgresql://" + kv.get("host") + ":" + kv.get("port") + "/" + kv.get("dbname"),
                 kv.get("user"), "");
+    }
+
+    @Test
+    void aPgBouncerWhosePauseWouldBecomeClientErrorsRefusesRun() throws Exception {
+        io.shardlift.testkit.PgBouncer.unavailable().ifPresent(why -> {
+            if ("true".equals(System.getenv("CI"))) {
+                throw new IllegalStateException("CI=true but " + why);
+            }
+            org.junit.jupiter.api.Assumptions.abort(why);
+        });
+        try (io.shardlift.testkit.PgBouncer bouncer = io.shardlift.testkit.PgBouncer.start("preflight",
+                List.of(io.shardlift.testkit.PgBouncer.databaseLine("app", cluster.source(), "demo", "pool_size=5")),
+                Map.of("pool_mode", "session", "query_wait_timeout", "3"))) {
+            Spec spec = new Spec("pooler");
+            spec.pooler = "pooler:\n  pgbouncer:\n    - admin: \"" + bouncer.adminConnstr() + "\"\n      include_file: "
+                    + bouncer.includeFile() + "\n      databases: [app]\n  pause_timeout: 2s\n";
+            String key = "pooler.pgbouncer[0] (127.0.0.1:" + bouncer.port() + "): ";
+            Result plan = refused(spec, "run", ExitCodes.SOURCE,
+                    key + "alias app uses pool_mode session: PAUSE waits until every client disconnects",
+                    key + "query_wait_timeout is 3 s, not longer than the pause budget of 12 s");
+            assertThat(plan.out()).contains("ok " + key + "alias app points at the source 127.0.0.1:"
+                    + cluster.source().port() + "/demo");
+            assertThat(java.nio.file.Files.exists(java.nio.file.Path.of(bouncer.includeFile() + ".shardlift-prev"))).isFalse();
+        }
     }
 
     @Test

@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
 
 /**
  * Every precondition of a command that can be checked without writing anything: on the source, on every node,
- * on the Kafka broker and at the control plane's listen address. Each check quotes what it saw and says what to
+ * on the Kafka broker, at the control plane's listen address and on the PgBouncer instances of {@code pooler:}. Each check quotes what it saw and says what to
  * do; every problem is reported at once. {@code plan} runs the same checks as {@code run} and prints them; the
  * commands that write ({@code schema}, {@code snapshot}, {@code run}) refuse to start while any is found.
  */
@@ -46,7 +46,9 @@ public final class Preflight {
         CONTROL(ExitCodes.CONFIG),
         SOURCE(ExitCodes.SOURCE),
         NODE(ExitCodes.TARGET),
-        BROKER(ExitCodes.BROKER);
+        BROKER(ExitCodes.BROKER),
+        /** The PgBouncer instances of {@code pooler:}, which sit in front of the source. */
+        POOLER(ExitCodes.SOURCE);
 
         final int exitCode;
 
@@ -182,6 +184,7 @@ public final class Preflight {
         if (scope.streaming) {
             BrokerCheck.check(spec.kafka(), dataDir, report);
             ListenCheck.check(spec.control(), report);
+            PoolerCheck.check(spec, report);
         }
         try {
             nodes.join();

@@ -26,10 +26,11 @@ import io.shardlift.router.TableId;
  * @param kafka       the change-stream broker
  * @param replication slot and publication names on the source
  * @param control     the control plane
+ * @param pooler      the PgBouncer instances whose aliases the cutover switches; empty: no pooler section
  */
 public record MigrationSpec(String version, ConnInfo source, int jobs, int batch, Map<String, Object> options,
                             List<SchemaSpec> schemas, List<ConnInfo> nodes, KafkaSpec kafka,
-                            ReplicationSpec replication, ControlSpec control) {
+                            ReplicationSpec replication, ControlSpec control, Optional<PoolerSpec> pooler) {
 
     public static final String VERSION = "1.0";
 
@@ -42,6 +43,14 @@ public record MigrationSpec(String version, ConnInfo source, int jobs, int batch
         Objects.requireNonNull(kafka, "kafka");
         Objects.requireNonNull(replication, "replication");
         Objects.requireNonNull(control, "control");
+        Objects.requireNonNull(pooler, "pooler");
+    }
+
+    /** A spec without a {@code pooler:} section. */
+    public MigrationSpec(String version, ConnInfo source, int jobs, int batch, Map<String, Object> options,
+                         List<SchemaSpec> schemas, List<ConnInfo> nodes, KafkaSpec kafka,
+                         ReplicationSpec replication, ControlSpec control) {
+        this(version, source, jobs, batch, options, schemas, nodes, kafka, replication, control, Optional.empty());
     }
 
     /** Every listed table, flattened, in file order. */

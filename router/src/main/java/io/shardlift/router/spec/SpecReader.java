@@ -27,7 +27,7 @@ final class SpecReader {
 
     static final List<String> MIGRATE_KEYS = List.of("connstr", "jobs", "batch", "options", "schemas");
     static final List<String> ROOT_KEYS = List.of("version", "migrate", "connstr", "jobs", "batch", "options", "schemas",
-            "cluster", "kafka", "replication", "control");
+            "cluster", "kafka", "replication", "control", "pooler");
     static final List<String> SCHEMA_KEYS = List.of("name", "all", "tables");
     static final List<String> TABLE_KEYS = List.of("name", "type", "distributedby", "colocatewith", "partitions",
             "priority", "widen_unique");
@@ -36,6 +36,8 @@ final class SpecReader {
     static final List<String> REPLICATION_KEYS = List.of("slot", "publication");
     static final List<String> CONTROL_KEYS = List.of("listen", "token_env", "tls", "allow_plain_http");
     static final List<String> CONTROL_TLS_KEYS = List.of("cert", "key", "ca");
+    static final List<String> POOLER_KEYS = List.of("pgbouncer", "pause_timeout", "target_node");
+    static final List<String> PGBOUNCER_KEYS = List.of("admin", "include_file", "databases");
 
     static final int DEFAULT_JOBS = 4;
     static final int DEFAULT_BATCH = 2000;
@@ -81,6 +83,8 @@ final class SpecReader {
         KafkaSpec kafka = infra.readKafka(fields.section(top, "kafka"));
         ReplicationSpec replication = infra.readReplication(fields.section(top, "replication"));
         ControlSpec control = infra.readControl(fields.section(top, "control"));
+        Optional<PoolerSpec> pooler = new PoolerSection(problems, fields, at -> readConnInfo(at, "the admin console"))
+                .read(fields.section(top, "pooler"), nodes == null ? 0 : nodes.size());
 
         if (!problems.isEmpty()) {
             throw new SpecException(sourceName, problems.scrubbed());
@@ -98,7 +102,7 @@ final class SpecReader {
             }
             schemas.add(new SchemaSpec(head.name(), head.all(), tables));
         }
-        return new MigrationSpec(version, source, jobs, batch, options, schemas, nodes, kafka, replication, control);
+        return new MigrationSpec(version, source, jobs, batch, options, schemas, nodes, kafka, replication, control, pooler);
     }
 
     // ---------------------------------------------------------------- YAML

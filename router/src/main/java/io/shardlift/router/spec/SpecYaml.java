@@ -84,6 +84,19 @@ final class SpecYaml {
             control.put("allow_plain_http", true);
         }
         root.put("control", control);
+        spec.pooler().ifPresent(p -> {
+            Map<String, Object> pooler = new LinkedHashMap<>();
+            pooler.put("pgbouncer", p.pgbouncers().stream().map(b -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("admin", b.admin().masked());
+                m.put("include_file", b.includeFile().toString());
+                m.put("databases", b.databases());
+                return m;
+            }).toList());
+            pooler.put("pause_timeout", p.pauseTimeout().toMillis() + "ms");
+            pooler.put("target_node", p.targetNode());
+            root.put("pooler", pooler);
+        });
         try {
             return WRITER.writeValueAsString(root);
         } catch (JsonProcessingException e) {
