@@ -34,6 +34,8 @@ record DataDirIdentity(String sourceSystem, String sourceDatabase, String slot, 
                        String nodeSystem, String nodeDatabase, String nodeLabel) {
 
     static final String FILE = "identity";
+    /** Written once the migration has cut over: its stream is no longer needed, and the next migration may take the directory. */
+    static final String FINISHED = "finished";
 
     /** The keys that decide whether two identities are one migration (the labels are for people). */
     private static final List<String> KEYS = List.of("source.system_identifier", "source.database", "source.slot",
@@ -50,6 +52,15 @@ record DataDirIdentity(String sourceSystem, String sourceDatabase, String slot, 
         Path file = dataDir.resolve(FILE);
         if (Files.exists(file)) {
             DataDirIdentity theirs = read(file);
+            if (!theirs.sameMigration(mine) && Files.exists(dataDir.resolve(FINISHED))) {
+                // that migration cut over: nothing reads its stream again, and this one binds its own positions anyway
+                deleteTree(dataDir.resolve("kafka"));
+                deleteTree(dataDir.resolve(FINISHED));
+                org.slf4j.LoggerFactory.getLogger(DataDirIdentity.class).info("the data directory {} held the stream of {}, which has"
+                        + " cut over; its broker data are removed and this migration takes the directory", dataDir, theirs.describe());
+                mine.write(file);
+                return;
+            }
             if (!theirs.sameMigration(mine)) {
                 throw new DataDirException("the data directory " + dataDir.toAbsolutePath().normalize() + " belongs to another"
                         + " migration: " + theirs.describe() + "; this one is " + mine.describe() + ". Its broker holds that"
@@ -59,6 +70,32 @@ record DataDirIdentity(String sourceSystem, String sourceDatabase, String slot, 
             return;
         }
         mine.write(file);
+    }
+
+    /** Records that the directory's migration has cut over (idempotent); see {@link #FINISHED}. */
+    static void markFinished(Path dataDir, String cutoverId) {
+        Path f = dataDir.resolve(FINISHED);
+        if (Files.exists(f) || !Files.exists(dataDir.resolve(FILE))) {
+            return;
+        }
+        try {
+            Files.writeString(f, "cut over: " + cutoverId + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> all = Files.walk(p)) {
+            for (Path x : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(x);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + p + ": " + e.getMessage(), e);
+        }
     }
 
     static DataDirIdentity of(MigrationSpec spec) {

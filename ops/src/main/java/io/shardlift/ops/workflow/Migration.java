@@ -66,11 +66,14 @@ public final class Migration implements AutoCloseable {
     private volatile boolean cuttingOver;
     private final LagProbe probe;
     private volatile boolean cutOver;
+    /** The embedded broker's data directory; null with an external broker. */
+    private final Path embeddedDataDir;
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
+        this.embeddedDataDir = kafka.embedded() ? options.dataDir() : null;
         if (kafka.embedded()) {
             // before the broker opens (and writes) the directory: another migration's stream is never reopened
             DataDirIdentity.claim(options.dataDir(), spec);
@@ -133,6 +136,9 @@ public final class Migration implements AutoCloseable {
         Migration m = new Migration(plan, options, registry);
         m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
         m.cutOver = m.cutover.readState().map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
+        if (m.cutOver) {
+            m.markFinished(m.cutover.readState().map(CutoverState::id).orElse("?"));
+        }
         m.applier.start();
         m.snapshotThread.start();
         m.probe.start();
@@ -281,6 +287,7 @@ public final class Migration implements AutoCloseable {
             lastCutover.set(r);
             if (r.outcome() == CutoverReport.Outcome.DONE) {
                 cutOver = true;
+                markFinished(r.id());
             }
             return r;
         } finally {
@@ -300,6 +307,13 @@ public final class Migration implements AutoCloseable {
                 .orElse(List.of())) + ") carried since this run started, the last " + Math.max(0, (now - e.getValue().lastAtMillis()) / 1000)
                 + " s ago; after the cutover the cluster refuses them (the row would move to another node): the application"
                 + " must DELETE and INSERT the row instead").toList();
+    }
+
+    /** Once cut over, the next migration may take the embedded broker's directory (DataDirIdentity). */
+    private void markFinished(String cutoverId) {
+        if (embeddedDataDir != null) {
+            DataDirIdentity.markFinished(embeddedDataDir, cutoverId);
+        }
     }
 
     public Optional<CutoverReport> lastCutover() {
