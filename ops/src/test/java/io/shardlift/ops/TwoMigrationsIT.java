@@ -34,7 +34,7 @@ class TwoMigrationsIT {
             int rows = name.equals("first") ? 5_000 : 7_000;
             try (SchemaFixture env = SchemaFixture.start("two-" + name, "two",
                     DDL, "INSERT INTO public.items SELECT g, '" + name + " ' || g FROM generate_series(1, " + rows + ") g")) {
-                Path spec = env.spec(dir.resolve(name), "    - name: public\n      tables:\n"
+                Path spec = env.spec(Files.createDirectories(dir.resolve(name)), "    - name: public\n      tables:\n"
                         + "        - {name: items, type: sharded, distributedby: id, partitions: 4}\n");
                 Files.writeString(spec, Files.readString(spec).replaceAll("bootstrap: \"[^\"]*\"", "bootstrap: embedded"));
                 ClusterPlan plan = Planning.plan(new SpecLoader().load(spec));
