@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.testkit.PgCluster;
 import io.shardlift.testkit.PgNode;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -56,14 +54,9 @@ class PreflightIT {
         }
     }
 
-    record Result(int code, String out, String err) {
-    }
-
-    static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-        return new Result(code, out.toString(), err.toString());
+    /** The command line in this JVM, as CliIT runs it. */
+    static CliIT.Result run(String... args) {
+        return CliIT.run(args);
     }
 
     static final String TABLES = """
@@ -109,13 +102,13 @@ class PreflightIT {
     }
 
     /** plan reports it (exit code, message); the writing command is refused with the same; nothing is written. */
-    Result refused(Spec spec, String command, int code, String... messages) throws Exception {
+    CliIT.Result refused(Spec spec, String command, int code, String... messages) throws Exception {
         Path f = spec.write();
-        Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        CliIT.Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
         assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(code);
         assertThat(plan.out()).contains("preflight: ").contains(messages);
         assertThat(plan.err()).contains(messages).doesNotContain("\tat ");
-        Result r = command.equals("run")
+        CliIT.Result r = command.equals("run")
                 ? run("run", "--config", f.toString(), "--data-dir", dir.resolve("data").toString(), "--exit-when-caught-up")
                 : run(command, "--config", f.toString());
         assertThat(r.code()).as(r.out() + r.err()).isEqualTo(code);
@@ -172,7 +165,7 @@ class PreflightIT {
             spec.pooler = "pooler:\n  pgbouncer:\n    - admin: \"" + bouncer.adminConnstr() + "\"\n      include_file: "
                     + bouncer.includeFile() + "\n      databases: [app]\n  pause_timeout: 2s\n";
             String key = "pooler.pgbouncer[0] (127.0.0.1:" + bouncer.port() + "): ";
-            Result plan = refused(spec, "run", ExitCodes.SOURCE,
+            CliIT.Result plan = refused(spec, "run", ExitCodes.SOURCE,
                     key + "alias app uses pool_mode session: PAUSE waits until every client disconnects",
                     key + "query_wait_timeout is 3 s, not longer than the pause budget of 12 s");
             assertThat(plan.out()).contains("ok " + key + "alias app points at the source 127.0.0.1:"
@@ -184,14 +177,14 @@ class PreflightIT {
     @Test
     void everythingInOrderPassesThePlan() throws Exception {
         Spec spec = new Spec("ok");
-        Result r = run("plan", "--config", spec.write().toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        CliIT.Result r = run("plan", "--config", spec.write().toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("preflight: every check passed")
                 .contains("ok source 127.0.0.1:" + cluster.source().port() + "/demo: wal_level logical")
                 .contains("ok node 0 (").contains("ok node 1 (").contains("ok kafka: embedded broker")
                 .contains("ok control.listen " + spec.listen + ": free")
                 .containsOnlyOnce("preflight:");
-        Result ddl = run("plan", "--config", spec.write().toString());
+        CliIT.Result ddl = run("plan", "--config", spec.write().toString());
         assertThat(ddl.out().split("\n")).filteredOn(l -> l.startsWith("CREATE SCHEMA IF NOT EXISTS \"shardlift\""))
                 .hasSize(2); // once per node
         assertNothingWritten(spec);
@@ -207,10 +200,10 @@ class PreflightIT {
             Spec spec = new Spec("walrep");
             spec.source = replica.connstr("demo");
             Path f = spec.write();
-            Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+            CliIT.Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
             assertThat(plan.code()).as(plan.err()).isEqualTo(ExitCodes.SOURCE);
             assertThat(plan.out()).contains("source 127.0.0.1:" + replica.port() + "/demo: wal_level must be 'logical' but is 'replica'");
-            Result snap = run("snapshot", "--config", f.toString());
+            CliIT.Result snap = run("snapshot", "--config", f.toString());
             assertThat(snap.code()).isEqualTo(ExitCodes.SOURCE);
             assertThat(snap.err()).contains("wal_level must be 'logical' but is 'replica'").contains("nothing was written")
                     .doesNotContain("\tat ");
@@ -250,7 +243,7 @@ class PreflightIT {
                 "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO pf_notowner", "GRANT CREATE ON DATABASE demo TO pf_notowner");
         Spec spec = new Spec("notowner");
         spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_notowner");
-        Result plan = refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_notowner does not own public.device_types (owner postgres)",
+        CliIT.Result plan = refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_notowner does not own public.device_types (owner postgres)",
                 "only an owner may add a table to publication 'pf_notowner'");
         assertThat(plan.out()).doesNotContain("lacks SELECT").doesNotContain("REPLICATION nor");
     }
@@ -265,11 +258,11 @@ class PreflightIT {
         spec.source = cluster.source().connstr("pf_seq").replace("user=postgres", "user=pf_noseq");
         spec.tables = "        - {name: items, type: global}\n";
         Path f = spec.write();
-        Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        CliIT.Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
         assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(ExitCodes.SOURCE);
         assertThat(plan.out()).contains("the user pf_noseq lacks SELECT on the sequence \"public\".\"ids\"")
                 .contains("GRANT SELECT ON SEQUENCE \"public\".\"ids\" TO \"pf_noseq\"");
-        Result snap = run("snapshot", "--config", f.toString());
+        CliIT.Result snap = run("snapshot", "--config", f.toString());
         assertThat(snap.code()).isEqualTo(ExitCodes.SOURCE);
         assertThat(snap.err()).contains("lacks SELECT on the sequence \"public\".\"ids\"").doesNotContain("\tat ");
         assertNothingWrittenOnNodes(spec);
@@ -299,11 +292,11 @@ class PreflightIT {
                     .withSlotOption("proto_version", "1").withSlotOption("publication_names", "pf_held").start()) {
                 pid = activePid("pf_held");
                 Path f = spec.write();
-                Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+                CliIT.Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
                 assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(ExitCodes.SOURCE);
                 String seen = "replication slot 'pf_held' is in use by process " + pid + " (application_name 'pf-holder', client 127.0.0.1";
                 assertThat(plan.out()).contains(seen).contains("SELECT pg_terminate_backend(" + pid + ")");
-                Result r = run("run", "--config", f.toString(), "--data-dir", dir.resolve("data").toString(), "--exit-when-caught-up");
+                CliIT.Result r = run("run", "--config", f.toString(), "--data-dir", dir.resolve("data").toString(), "--exit-when-caught-up");
                 assertThat(r.code()).isEqualTo(ExitCodes.SOURCE);
                 assertThat(r.err()).contains(seen).contains("nothing was written").doesNotContain("\tat ");
                 assertNothingWrittenOnNodes(spec);
@@ -396,7 +389,7 @@ class PreflightIT {
             spec.listen = "127.0.0.1:" + taken.getLocalPort();
             cluster.source().execute("postgres", "CREATE ROLE pf_many LOGIN");
             spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_many");
-            Result plan = refused(spec, "run", ExitCodes.CONFIG,
+            CliIT.Result plan = refused(spec, "run", ExitCodes.CONFIG,
                     "control.listen 127.0.0.1:" + taken.getLocalPort() + ": cannot listen there",
                     "the user pf_many has neither REPLICATION nor SUPERUSER",
                     "the user pf_many does not own public.device_types",
