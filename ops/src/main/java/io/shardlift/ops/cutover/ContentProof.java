@@ -116,14 +116,20 @@ final class ContentProof implements AutoCloseable {
         requireBounded(since, "the content check");
         merge(pending, since.keys());
         whole.addAll(since.truncated());
+        Set<TableId> byVerify = new HashSet<>();
         if (!journalComplete) {
-            plan.tables().forEach(t -> whole.add(t.id()));
+            plan.tables().forEach(t -> byVerify.add(t.id()));
+        } else {
+            // a table truncated meanwhile: every key it has on either side, on the connections already open
+            for (TableId t : whole) {
+                pending.computeIfAbsent(t, x -> new HashSet<>()).addAll(keys.allKeys(t));
+            }
         }
-        pending.keySet().removeAll(whole);
+        pending.keySet().removeAll(byVerify);
         List<KeyCheck.Difference> differ = keys.differences(pending, 10);
         List<String> problems = differ.stream().map(KeyCheck.Difference::toString).collect(Collectors.toList());
-        if (!whole.isEmpty()) {
-            VerifyReport r = Verifier.ofTables(plan, whole, new VerifyOptions(4, VerifyOptions.DEFAULT_CHUNK_ROWS, 5)).run();
+        if (!byVerify.isEmpty()) {
+            VerifyReport r = Verifier.ofTables(plan, byVerify, new VerifyOptions(4, VerifyOptions.DEFAULT_CHUNK_ROWS, 5)).run();
             for (VerifyReport.TableReport t : r.tables()) {
                 if (!t.equal()) {
                     problems.add(t.table() + ": " + (t.keys().isEmpty() ? "rows differ" : t.keys().stream().limit(5)
@@ -137,8 +143,8 @@ final class ContentProof implements AutoCloseable {
         }
         int checked = pending.values().stream().mapToInt(Set::size).sum();
         return checked + " rows changed since the content check compared by key"
-                + (whole.isEmpty() ? "" : ", " + whole.size() + " table(s) compared whole (" + (journalComplete
-                        ? "truncated meanwhile" : "other appliers share the stream") + ")")
+                + (whole.isEmpty() || !journalComplete ? "" : " (every key of " + whole.size() + " table(s) truncated meanwhile)")
+                + (byVerify.isEmpty() ? "" : ", " + byVerify.size() + " table(s) compared whole (other appliers share the stream)")
                 + ": the cluster holds the source's content";
     }
 

@@ -47,6 +47,8 @@ public final class KeyCheck implements AutoCloseable {
     private final List<Connection> nodes = new ArrayList<>();
     private final Map<TableId, String> sourceSql = new HashMap<>();
     private final Map<TableId, String[]> nodeSql = new HashMap<>();
+    private final Map<TableId, String> sourceKeysSql = new HashMap<>();
+    private final Map<TableId, String[]> nodeKeysSql = new HashMap<>();
 
     private KeyCheck(ClusterPlan plan, Connection source) {
         this.plan = plan;
@@ -82,6 +84,15 @@ public final class KeyCheck implements AutoCloseable {
                             .collect(Collectors.joining(" UNION ALL "));
                 }
                 check.nodeSql.put(t.id(), perNode);
+                String keyText = sql.sourceKey.stream().map(k -> "t." + ident(k) + "::text").collect(Collectors.joining(", "));
+                check.sourceKeysSql.put(t.id(), "SELECT " + keyText + " FROM " + t.id().quoted() + " t");
+                String[] nodeKeys = new String[plan.nodeCount()];
+                for (int k = 0; k < nodeKeys.length; k++) {
+                    List<TableId> local = t.partitionsOn(k, plan.nodeCount()).stream().map(t::partition).toList();
+                    nodeKeys[k] = local.isEmpty() ? null : local.stream().map(rel -> "SELECT " + keyText + " FROM ONLY " + rel.quoted() + " t")
+                            .collect(Collectors.joining(" UNION ALL "));
+                }
+                check.nodeKeysSql.put(t.id(), nodeKeys);
             }
             return check;
         } catch (SQLException | RuntimeException e) {
@@ -119,6 +130,40 @@ public final class KeyCheck implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * Every key of {@code table} on the source and on the cluster, read on the connections already open: what a table
+     * whose changes were not journaled key by key (a TRUNCATE) is compared by. Reads the whole table: for tables that
+     * are truncated and refilled, which are small in practice.
+     */
+    public java.util.Set<List<String>> allKeys(TableId table) {
+        java.util.Set<List<String>> keys = new java.util.HashSet<>();
+        readKeys(-1, source, sourceKeysSql.get(table), keys);
+        String[] perNode = nodeKeysSql.get(table);
+        for (int k = 0; k < nodes.size(); k++) {
+            if (perNode[k] != null) {
+                readKeys(k, nodes.get(k), perNode[k], keys);
+            }
+        }
+        return keys;
+    }
+
+    private void readKeys(int node, Connection c, String sql, java.util.Set<List<String>> into) {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            int width = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                List<String> key = new ArrayList<>(width);
+                for (int i = 1; i <= width; i++) {
+                    key.add(rs.getString(i));
+                }
+                into.add(key);
+            }
+            c.rollback();
+        } catch (SQLException e) {
+            Endpoint ep = new Endpoint(node, node < 0 ? plan.spec().source() : plan.spec().nodes().get(node));
+            throw ep.failure("reading keys", e);
+        }
     }
 
     private void compare(TablePlan t, List<List<String>> batch, List<Difference> out, int limit) {
