@@ -633,12 +633,23 @@ public final class Applier implements AutoCloseable {
     }
 
     private void updateLag() {
-        Set<TopicPartition> assigned = consumer.assignment();
+        // a copy: the assignment is a live view that a rebalance during endOffsets may change
+        Set<TopicPartition> assigned = new java.util.HashSet<>(consumer.assignment());
         if (assigned.isEmpty()) {
             consumerLag = 0;
             return;
         }
-        Map<TopicPartition, Long> ends = consumer.endOffsets(assigned, Duration.ofSeconds(5));
+        Map<TopicPartition, Long> ends;
+        try {
+            ends = consumer.endOffsets(assigned, Duration.ofSeconds(5));
+        } catch (org.apache.kafka.common.errors.WakeupException | org.apache.kafka.common.errors.InterruptException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // the lag is a gauge: a failed read (a timeout, a rebalance racing it: seen as a ConcurrentModificationException
+            // inside the consumer's offset fetcher) keeps the last figure and must never stop the applier
+            log.debug("consumer lag not refreshed: {}", e.toString());
+            return;
+        }
         long total = 0;
         for (TopicPartition tp : assigned) {
             long[] offs = appliedOffsets.get(new TopicPartitionKey(tp.topic(), tp.partition()));
