@@ -241,7 +241,10 @@ class CaptureIT {
         TableCodec codec = f.codecs.get(table);
         Map<Row, Row> rows = new LinkedHashMap<>();
         Map<Long, Row> deletedAt = new HashMap<>();
-        for (Got g : got) {
+        // in source order: a key change's DELETE and INSERT travel in different partitions and may be read in either order
+        List<Got> ordered = new java.util.ArrayList<>(got);
+        ordered.sort(java.util.Comparator.comparing(g -> g.event().position()));
+        for (Got g : ordered) {
             ChangeEvent e = g.event();
             if (!e.table().equals(table) || e.op() == Op.MARKER) {
                 continue;
