@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardlift.ops.cli.Planning;
-import io.shardlift.router.TableId;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.PlanException;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.SpecLoader;
+import io.shardlift.core.TableId;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.PlanException;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.SpecLoader;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.sql.Statement;

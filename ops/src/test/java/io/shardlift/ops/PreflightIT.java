@@ -302,7 +302,7 @@ class PreflightIT {
                 assertNothingWrittenOnNodes(spec);
                 assertThat(activePid("pf_held")).isEqualTo(pid);
                 // what run and snapshot print when they fail once the slot exists
-                assertThat(io.shardlift.ops.preflight.Preflight.slotLeftBehind(new io.shardlift.router.spec.SpecLoader().load(f)))
+                assertThat(io.shardlift.ops.preflight.Preflight.slotLeftBehind(new io.shardlift.core.spec.SpecLoader().load(f)))
                         .hasValueSatisfying(note -> assertThat(note).contains("the replication slot 'pf_held' stays on the source")
                                 .contains("retains its WAL").contains("SELECT pg_drop_replication_slot('pf_held')"));
             }

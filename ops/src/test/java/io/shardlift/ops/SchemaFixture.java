@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.workflow.Migration;
-import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.testkit.EmbeddedKafkaBroker;
 import io.shardlift.testkit.PgCluster;

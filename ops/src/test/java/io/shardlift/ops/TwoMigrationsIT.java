@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.ops.cli.Planning;
 import io.shardlift.ops.workflow.Migration;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.spec.SpecLoader;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.spec.SpecLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;

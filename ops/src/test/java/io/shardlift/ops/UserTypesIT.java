@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.ops.cli.Planning;
 import io.shardlift.ops.preflight.Preflight;
-import io.shardlift.router.catalog.UserType;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.spec.SpecLoader;
+import io.shardlift.core.catalog.UserType;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.spec.SpecLoader;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.sql.Statement;

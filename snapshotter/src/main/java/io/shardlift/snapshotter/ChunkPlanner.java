@@ -1,8 +1,8 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.Sql;
-import io.shardlift.router.SourceException;
-import io.shardlift.router.plan.TablePlan;
+import io.shardlift.core.Sql;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.plan.TablePlan;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

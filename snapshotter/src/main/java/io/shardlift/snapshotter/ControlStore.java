@@ -1,11 +1,11 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.SqlErrors;
+import io.shardlift.core.TableId;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -43,7 +43,7 @@ final class ControlStore implements AutoCloseable {
     /** A new connection of the caller's own, for work that needs its own transaction or session (copy, indexes). */
     Connection connect(int node) throws SQLException {
         ConnInfo c = nodes.get(node);
-        return DriverManager.getConnection(c.jdbcUrl(), c.jdbcProperties());
+        return c.connect();
     }
 
     @FunctionalInterface
@@ -87,8 +87,7 @@ final class ControlStore implements AutoCloseable {
     }
 
     private static boolean connectionLost(SQLException e) {
-        String state = e.getSQLState();
-        return state == null || state.startsWith("08") || state.startsWith("57P");
+        return SqlErrors.classify(e) == SqlErrors.Kind.CONNECTION_LOST;
     }
 
     /** Closes a connection that is done with or broken; nothing of it is worth an error any more. */
@@ -130,7 +129,7 @@ final class ControlStore implements AutoCloseable {
                 long est;
                 boolean copied;
                 try (PreparedStatement ps = c.prepareStatement("SELECT key_column, chunks, estimated_rows, copied_at IS NOT NULL FROM "
-                        + ControlSchema.COPY_TABLE + " WHERE table_name = ?")) {
+                        + LedgerSchema.COPY_TABLE + " WHERE table_name = ?")) {
                     ps.setString(1, table.toString());
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
@@ -142,7 +141,7 @@ final class ControlStore implements AutoCloseable {
                     }
                 }
                 List<Chunk> chunks = new ArrayList<>();
-                try (PreparedStatement ps = c.prepareStatement("SELECT chunk, lo, hi FROM " + ControlSchema.COPY_CHUNK
+                try (PreparedStatement ps = c.prepareStatement("SELECT chunk, lo, hi FROM " + LedgerSchema.COPY_CHUNK
                         + " WHERE table_name = ? ORDER BY chunk")) {
                     ps.setString(1, table.toString());
                     try (ResultSet rs = ps.executeQuery()) {
@@ -163,9 +162,9 @@ final class ControlStore implements AutoCloseable {
         try {
             withShared(0, c -> {
                 c.setAutoCommit(false);
-                try (PreparedStatement t = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_TABLE
+                try (PreparedStatement t = c.prepareStatement("INSERT INTO " + LedgerSchema.COPY_TABLE
                         + " (table_name, key_column, chunks, estimated_rows) VALUES (?, ?, ?, ?)");
-                     PreparedStatement ch = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_CHUNK
+                     PreparedStatement ch = c.prepareStatement("INSERT INTO " + LedgerSchema.COPY_CHUNK
                              + " (table_name, chunk, lo, hi) VALUES (?, ?, ?, ?)")) {
                     t.setString(1, table.toString());
                     t.setString(2, keyColumn);
@@ -192,11 +191,11 @@ final class ControlStore implements AutoCloseable {
 
     /** When the table's copy (re)starts in this run. */
     void markStarted(TableId table) {
-        update(0, "UPDATE " + ControlSchema.COPY_TABLE + " SET started_at = clock_timestamp() WHERE table_name = ?", table.toString());
+        update(0, "UPDATE " + LedgerSchema.COPY_TABLE + " SET started_at = clock_timestamp() WHERE table_name = ?", table.toString());
     }
 
     void markCopied(TableId table) {
-        update(0, "UPDATE " + ControlSchema.COPY_TABLE + " SET copied_at = clock_timestamp() WHERE table_name = ? AND copied_at IS NULL",
+        update(0, "UPDATE " + LedgerSchema.COPY_TABLE + " SET copied_at = clock_timestamp() WHERE table_name = ? AND copied_at IS NULL",
                 table.toString());
     }
 
@@ -204,7 +203,7 @@ final class ControlStore implements AutoCloseable {
     Set<Integer> doneChunks(int node, TableId table) {
         try {
             return withShared(node, c -> {
-                try (PreparedStatement ps = c.prepareStatement("SELECT chunk FROM " + ControlSchema.COPY_DONE + " WHERE table_name = ?")) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT chunk FROM " + LedgerSchema.COPY_DONE + " WHERE table_name = ?")) {
                     ps.setString(1, table.toString());
                     Set<Integer> done = new HashSet<>();
                     try (ResultSet rs = ps.executeQuery()) {
@@ -223,7 +222,7 @@ final class ControlStore implements AutoCloseable {
     boolean indexed(int node, TableId table) {
         try {
             return withShared(node, c -> {
-                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + ControlSchema.COPY_INDEX + " WHERE table_name = ?")) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + LedgerSchema.COPY_INDEX + " WHERE table_name = ?")) {
                     ps.setString(1, table.toString());
                     try (ResultSet rs = ps.executeQuery()) {
                         return rs.next();
@@ -236,14 +235,14 @@ final class ControlStore implements AutoCloseable {
     }
 
     void putMeta(String key, String value) {
-        update(0, "INSERT INTO " + ControlSchema.META + " (key, value) VALUES (?, ?)"
+        update(0, "INSERT INTO " + LedgerSchema.META + " (key, value) VALUES (?, ?)"
                 + " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()", key, value);
     }
 
     Optional<String> meta(String key) {
         try {
             return withShared(0, c -> {
-                try (PreparedStatement ps = c.prepareStatement("SELECT value FROM " + ControlSchema.META + " WHERE key = ?")) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT value FROM " + LedgerSchema.META + " WHERE key = ?")) {
                     ps.setString(1, key);
                     try (ResultSet rs = ps.executeQuery()) {
                         return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();

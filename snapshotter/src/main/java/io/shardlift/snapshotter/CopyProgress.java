@@ -3,7 +3,7 @@ package io.shardlift.snapshotter;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,12 +1,12 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.SourceException;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.plan.GlobalFanout;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.SqlErrors;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.plan.GlobalFanout;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -39,7 +39,7 @@ final class CopyWorker implements AutoCloseable {
         this.snapshotName = snapshotName;
         this.nodes = new Connection[store.nodeCount()];
         try {
-            source = DriverManager.getConnection(sourceInfo.jdbcUrl(), sourceInfo.jdbcProperties());
+            source = sourceInfo.connect();
             source.setAutoCommit(false);
             try (Statement st = source.createStatement()) {
                 st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -134,7 +134,7 @@ final class CopyWorker implements AutoCloseable {
     private void commitNode(int n, NodeCopySink sink, TableCopy table, Chunk chunk, TupleRouter router) {
         try {
             long rows = sink.finish();
-            try (PreparedStatement ps = nodes[n].prepareStatement("INSERT INTO " + ControlSchema.COPY_DONE
+            try (PreparedStatement ps = nodes[n].prepareStatement("INSERT INTO " + LedgerSchema.COPY_DONE
                     + " (table_name, chunk, rows, bytes, snapshot) VALUES (?, ?, ?, ?, ?)")) {
                 ps.setString(1, table.plan.id().toString());
                 ps.setInt(2, chunk.index());
@@ -226,9 +226,7 @@ final class CopyWorker implements AutoCloseable {
 
         /** Connection loss, server shutdown, serialization failure or deadlock: worth a retry; data errors are not. */
         boolean retryable() {
-            String state = ((SQLException) getCause()).getSQLState();
-            return state == null || state.startsWith("08") || state.startsWith("57P") || state.equals("40001")
-                    || state.equals("40P01");
+            return SqlErrors.classify((SQLException) getCause()).retryable();
         }
     }
 }

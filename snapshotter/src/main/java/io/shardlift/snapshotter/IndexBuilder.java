@@ -1,11 +1,11 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.plan.Ddl;
-import io.shardlift.router.plan.TablePlan;
+import io.shardlift.core.TableId;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.plan.Ddl;
+import io.shardlift.core.plan.TablePlan;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -70,7 +70,7 @@ final class IndexBuilder implements AutoCloseable {
             String locals = table.partitionsOn(node, plan.nodeCount()).stream().map(p -> table.partition(p).quoted())
                     .collect(Collectors.joining(", "));
             st.execute("ANALYZE " + locals);
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ControlSchema.COPY_INDEX
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + LedgerSchema.COPY_INDEX
                     + " (table_name) VALUES (?) ON CONFLICT DO NOTHING")) {
                 ps.setString(1, id.toString());
                 ps.executeUpdate();

@@ -1,6 +1,6 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.Lsn;
+import io.shardlift.core.Lsn;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;

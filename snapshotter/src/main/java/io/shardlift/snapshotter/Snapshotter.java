@@ -1,13 +1,12 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.SourceException;
-import io.shardlift.router.TableId;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.LayoutApplier;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.TableId;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.LayoutApplier;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.MigrationSpec;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -86,7 +85,7 @@ public final class Snapshotter {
         LayoutApplier.apply(plan, EnumSet.of(LayoutApplier.Stage.TABLES));
         List<TableId> ids = plan.tables().stream().map(TablePlan::id).toList();
 
-        Optional<io.shardlift.router.Lsn> point;
+        Optional<io.shardlift.core.Lsn> point;
         int copied = 0;
         int skipped = 0;
         long rows = 0;
@@ -200,7 +199,7 @@ public final class Snapshotter {
     /** Chunk plans from node 0, or made now (and saved before any row moves) for tables that have none. */
     private Map<TableId, TableCopy> chunkPlans() {
         Map<TableId, TableCopy> out = new LinkedHashMap<>();
-        try (Connection source = DriverManager.getConnection(spec.source().jdbcUrl(), spec.source().jdbcProperties())) {
+        try (Connection source = spec.source().connect()) {
             for (TablePlan t : plan.tables()) {
                 var state = store.tableState(t.id());
                 TableCopy copy;

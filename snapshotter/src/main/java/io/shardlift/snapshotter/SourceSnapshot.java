@@ -1,12 +1,11 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.Lsn;
-import io.shardlift.router.Sql;
-import io.shardlift.router.SourceException;
-import io.shardlift.router.TableId;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.Lsn;
+import io.shardlift.core.Sql;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.TableId;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -73,7 +72,7 @@ public final class SourceSnapshot implements AutoCloseable {
     public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
                                       List<TableId> partitions) {
         String label = "source " + source.label();
-        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties())) {
+        try (Connection c = source.connect()) {
             preflight(c, slot, label);
             boolean slotExists = slotExists(c, slot, label);
             ensurePublication(c, publication, tables, !partitions.isEmpty(), slotExists, label);
@@ -238,7 +237,7 @@ public final class SourceSnapshot implements AutoCloseable {
         PGProperty.REPLICATION.set(props, "database");
         PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
         PGProperty.PREFER_QUERY_MODE.set(props, "simple");
-        Connection repl = DriverManager.getConnection(source.jdbcUrl(), props);
+        Connection repl = source.connect(props);
         try {
             ReplicationSlotInfo info = repl.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical()
                     .withSlotName(slot).withOutputPlugin("pgoutput").make();
@@ -253,7 +252,7 @@ public final class SourceSnapshot implements AutoCloseable {
 
     private static SourceSnapshot freshSnapshot(ConnInfo source, String label) {
         try {
-            Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+            Connection c = source.connect();
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
                 st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");

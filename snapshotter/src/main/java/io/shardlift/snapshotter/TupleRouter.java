@@ -1,6 +1,6 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.router.hash.KeyHasher;
+import io.shardlift.core.hash.KeyHasher;
 
 /**
  * The copy hot path: walks the CopyData messages of a binary {@code COPY ... TO STDOUT}, finds each

@@ -3,7 +3,7 @@ package io.shardlift.snapshotter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package io.shardlift.cdc.apply;
 
-import static io.shardlift.router.Sql.literal;
+import static io.shardlift.core.Sql.literal;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.event.ChangeEvent;
@@ -10,15 +10,14 @@ import io.shardlift.cdc.event.Row;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.cdc.event.Topics;
 import io.shardlift.cdc.apply.NodeBatch.TopicPartitionKey;
-import io.shardlift.router.Router;
-import io.shardlift.router.TableId;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.route.Router;
+import io.shardlift.core.TableId;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -238,11 +237,11 @@ public final class Applier implements AutoCloseable {
             return;
         }
         try {
-            Set<String> copied = new HashSet<>(queryStrings(0, "SELECT table_name FROM " + ControlSchema.COPY_TABLE
+            Set<String> copied = new HashSet<>(queryStrings(0, "SELECT table_name FROM " + LedgerSchema.COPY_TABLE
                     + " WHERE copied_at IS NOT NULL"));
             List<Set<String>> indexed = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                indexed.add(new HashSet<>(queryStrings(i, "SELECT table_name FROM " + ControlSchema.COPY_INDEX)));
+                indexed.add(new HashSet<>(queryStrings(i, "SELECT table_name FROM " + LedgerSchema.COPY_INDEX)));
             }
             for (TablePlan t : plan.tables()) {
                 String name = t.id().toString();
@@ -312,7 +311,7 @@ public final class Applier implements AutoCloseable {
         }
         for (int i = 0; i < n; i++) {
             try (Connection c = connect(i); PreparedStatement ps = c.prepareStatement(
-                    "SELECT topic, kafka_partition, kafka_offset FROM " + ControlSchema.APPLIED)) {
+                    "SELECT topic, kafka_partition, kafka_offset FROM " + LedgerSchema.APPLIED)) {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         long[] offs = appliedOffsets.get(new TopicPartitionKey(rs.getString(1), rs.getInt(2)));
@@ -331,9 +330,9 @@ public final class Applier implements AutoCloseable {
      */
     private Map<TopicPartitionKey, Long> streamStarts() throws SQLException {
         try (Connection c = connect(0); PreparedStatement ps = c.prepareStatement("SELECT s.topic, s.kafka_partition, s.start_offset,"
-                + " m.value FROM " + ControlSchema.META + " m LEFT JOIN " + ControlSchema.STREAM_START
+                + " m.value FROM " + LedgerSchema.META + " m LEFT JOIN " + LedgerSchema.STREAM_START
                 + " s ON s.migration_id = m.value WHERE m.key = ?")) {
-            ps.setString(1, ControlSchema.META_MIGRATION_ID);
+            ps.setString(1, LedgerSchema.META_MIGRATION_ID);
             Map<TopicPartitionKey, Long> out = null;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -531,9 +530,9 @@ public final class Applier implements AutoCloseable {
             return;
         }
         // the NOTIFY wakes a cutover waiting for these rows (delivered at commit, with them)
-        try (PreparedStatement ps = control().prepareStatement("WITH ins AS (INSERT INTO " + ControlSchema.MARKER
+        try (PreparedStatement ps = control().prepareStatement("WITH ins AS (INSERT INTO " + LedgerSchema.MARKER
                 + " (marker, topic, kafka_partition, lsn) SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[])"
-                + " ON CONFLICT DO NOTHING RETURNING 1) SELECT pg_notify(" + literal(ControlSchema.MARKER_CHANNEL)
+                + " ON CONFLICT DO NOTHING RETURNING 1) SELECT pg_notify(" + literal(LedgerSchema.MARKER_CHANNEL)
                 + ", count(*)::text) FROM ins")) {
             Connection c = ps.getConnection();
             for (int col = 0; col < 4; col++) {
@@ -549,7 +548,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private boolean barrierDone(String topic, Position position) {
-        try (PreparedStatement ps = control().prepareStatement("SELECT 1 FROM " + ControlSchema.BARRIER
+        try (PreparedStatement ps = control().prepareStatement("SELECT 1 FROM " + LedgerSchema.BARRIER
                 + " WHERE topic = ? AND position = ? AND kafka_partition = -1")) {
             ps.setString(1, topic);
             ps.setString(2, position.toString());
@@ -563,7 +562,7 @@ public final class Applier implements AutoCloseable {
     }
 
     private void arriveAtBarrier(TopicPartition tp, Position position) {
-        execute0("INSERT INTO " + ControlSchema.BARRIER + " (topic, position, kafka_partition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        execute0("INSERT INTO " + LedgerSchema.BARRIER + " (topic, position, kafka_partition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 tp.topic(), position.toString(), tp.partition());
     }
 
@@ -602,7 +601,7 @@ public final class Applier implements AutoCloseable {
             int arrived;
             boolean done;
             try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FILTER (WHERE kafka_partition >= 0),"
-                    + " count(*) FILTER (WHERE kafka_partition = -1) FROM " + ControlSchema.BARRIER + " WHERE topic = ? AND position = ?")) {
+                    + " count(*) FILTER (WHERE kafka_partition = -1) FROM " + LedgerSchema.BARRIER + " WHERE topic = ? AND position = ?")) {
                 ps.setString(1, b.topic());
                 ps.setString(2, b.position());
                 try (ResultSet rs = ps.executeQuery()) {
@@ -619,7 +618,7 @@ public final class Applier implements AutoCloseable {
             for (NodeWriter w : writers) {
                 w.truncate(b.table());
             }
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ControlSchema.BARRIER
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + LedgerSchema.BARRIER
                     + " (topic, position, kafka_partition) VALUES (?, ?, -1)")) {
                 ps.setString(1, b.topic());
                 ps.setString(2, b.position());
@@ -708,7 +707,7 @@ public final class Applier implements AutoCloseable {
 
     private Connection connect(int node) throws SQLException {
         ConnInfo c = plan.spec().nodes().get(node);
-        return DriverManager.getConnection(c.jdbcUrl(), c.jdbcProperties());
+        return c.connect();
     }
 
     /** Stops after the batch in flight; what it applied is recorded, the rest is applied next time. */

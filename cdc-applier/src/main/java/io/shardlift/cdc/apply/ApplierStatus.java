@@ -1,6 +1,6 @@
 package io.shardlift.cdc.apply;
 
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.util.Optional;
 import java.util.Set;
 

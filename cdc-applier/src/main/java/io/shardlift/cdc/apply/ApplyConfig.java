@@ -1,6 +1,6 @@
 package io.shardlift.cdc.apply;
 
-import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.core.plan.ClusterPlan;
 import java.time.Duration;
 
 /**

@@ -1,7 +1,7 @@
 package io.shardlift.cdc.apply;
 
 import io.shardlift.cdc.event.Row;
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

@@ -3,14 +3,13 @@ package io.shardlift.cdc.apply;
 import io.shardlift.cdc.event.ChangeEvent;
 import io.shardlift.cdc.event.Op;
 import io.shardlift.cdc.event.Row;
-import io.shardlift.router.TableId;
-import io.shardlift.router.SqlErrors;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.plan.GlobalFanout;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.TableId;
+import io.shardlift.core.SqlErrors;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.plan.GlobalFanout;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -66,7 +65,7 @@ final class NodeWriter implements AutoCloseable {
                 return;
             } catch (SQLException e) {
                 rollbackQuietly();
-                if (isUniqueOrOrdering(e) && batch.hasData()) {
+                if (SqlErrors.isUniqueViolation(e) && batch.hasData()) {
                     // the net effect reordered changes across keys and tripped a constraint the source never saw
                     // violated: replay this batch event by event, in source order
                     log.info("{}: {} — replaying this batch of {} events one by one", label(), SqlErrors.describe(e), batch.events);
@@ -80,7 +79,7 @@ final class NodeWriter implements AutoCloseable {
                                 + " — the node's data differs from the source's; run `shardlift verify` to see where");
                     }
                 }
-                if (!isTransient(e)) {
+                if (!SqlErrors.classify(e).retryable()) {
                     throw new TargetException(label() + ": cannot apply changes: " + SqlErrors.describe(e));
                 }
                 closeQuietly();
@@ -102,7 +101,7 @@ final class NodeWriter implements AutoCloseable {
                 }
             }
         }
-        try (PreparedStatement ps = cx.prepareStatement("INSERT INTO " + ControlSchema.APPLIED
+        try (PreparedStatement ps = cx.prepareStatement("INSERT INTO " + LedgerSchema.APPLIED
                 + " (topic, kafka_partition, kafka_offset, prev_commit_lsn, lsn, seq, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 + " ON CONFLICT (topic, kafka_partition) DO UPDATE SET kafka_offset = EXCLUDED.kafka_offset,"
                 + " prev_commit_lsn = EXCLUDED.prev_commit_lsn, lsn = EXCLUDED.lsn, seq = EXCLUDED.seq,"
@@ -292,7 +291,7 @@ final class NodeWriter implements AutoCloseable {
                 return;
             } catch (SQLException e) {
                 rollbackQuietly();
-                if (!isTransient(e)) {
+                if (!SqlErrors.classify(e).retryable()) {
                     throw new TargetException(label() + ": cannot truncate " + t.id() + ": " + SqlErrors.describe(e));
                 }
                 closeQuietly();
@@ -303,7 +302,7 @@ final class NodeWriter implements AutoCloseable {
 
     private Connection connection() throws SQLException {
         if (c == null || c.isClosed()) {
-            c = DriverManager.getConnection(conn.jdbcUrl(), conn.jdbcProperties());
+            c = conn.connect();
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
                 // the applier's writes are the source's writes: no triggers or FK checks of their own
@@ -314,17 +313,6 @@ final class NodeWriter implements AutoCloseable {
             c.commit();
         }
         return c;
-    }
-
-    static boolean isTransient(SQLException e) {
-        String s = e.getSQLState();
-        return s == null || s.startsWith("08") || s.startsWith("57P") || s.equals("40001") || s.equals("40P01")
-                || s.equals("55P03") || s.equals("53300");
-    }
-
-    static boolean isUniqueOrOrdering(SQLException e) {
-        String s = e.getSQLState();
-        return s != null && (s.equals("23505") || s.equals("23P01"));
     }
 
     private void rollbackQuietly() {

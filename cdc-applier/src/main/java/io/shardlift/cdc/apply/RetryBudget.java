@@ -1,7 +1,7 @@
 package io.shardlift.cdc.apply;
 
-import io.shardlift.router.SqlErrors;
-import io.shardlift.router.TargetException;
+import io.shardlift.core.SqlErrors;
+import io.shardlift.core.TargetException;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;

@@ -2,11 +2,10 @@ package io.shardlift.cdc.apply;
 
 import io.shardlift.cdc.event.ColumnCodec;
 import io.shardlift.cdc.event.Row;
-import io.shardlift.router.Sql;
-import io.shardlift.router.SourceException;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.Sql;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -43,7 +42,7 @@ final class ToastFiller implements AutoCloseable {
         String sql = queries.computeIfAbsent(t, this::query);
         try {
             if (c == null || c.isClosed()) {
-                c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+                c = source.connect();
             }
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 Row key = t.codec.keyOf(after);
@@ -70,7 +69,7 @@ final class ToastFiller implements AutoCloseable {
         } catch (SQLException e) {
             close();
             throw new SourceException("source " + source.label() + ": cannot read the unchanged TOAST values of " + t.id()
-                    + ": " + io.shardlift.router.SqlErrors.describe(e));
+                    + ": " + io.shardlift.core.SqlErrors.describe(e));
         }
     }
 

@@ -10,9 +10,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.event.Position;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.cdc.event.Topics;
-import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.TableInfo;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.TableInfo;
+import io.shardlift.core.spec.ConnInfo;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -182,7 +182,7 @@ public final class Capture implements AutoCloseable {
         @Override
         public String toString() {
             return state + error.map(e -> " (" + e + ")").orElse("") + ", " + events + " events, " + markers + " markers, acked to "
-                    + Position.formatLsn(ackedLsn) + ", lag " + lagMillis + " ms";
+                    + io.shardlift.core.Lsn.format(ackedLsn) + ", lag " + lagMillis + " ms";
         }
     }
 

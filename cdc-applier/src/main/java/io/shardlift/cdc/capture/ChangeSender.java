@@ -6,7 +6,7 @@ import io.shardlift.cdc.event.ChangeEvent;
 import io.shardlift.cdc.event.Op;
 import io.shardlift.cdc.event.Position;
 import io.shardlift.cdc.event.Row;
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -144,7 +144,7 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             }
             stats.markers++;
             // DEBUG: the lag probe sends one every half second; the cutover reports its own marker's journey
-            LOG.debug("marker '{}' at {} copied to every partition of {} table topics", content, Position.formatLsn(lsn),
+            LOG.debug("marker '{}' at {} copied to every partition of {} table topics", content, io.shardlift.core.Lsn.format(lsn),
                     tableList.size());
             return;
         }
@@ -186,10 +186,10 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
                 for (int p = 0; p < n; p++) {
                     producer.send(new ProducerRecord<>(t.topic, p, null, bytes), callback);
                 }
-                LOG.info("TRUNCATE of {} at {} copied to every partition of {}", id, Position.formatLsn(lsn), t.topic);
+                LOG.info("TRUNCATE of {} at {} copied to every partition of {}", id, io.shardlift.core.Lsn.format(lsn), t.topic);
             }
             default -> throw new CaptureException("unexpected Debezium operation '" + op + "' for table " + id
-                    + " at LSN " + Position.formatLsn(lsn) + " (snapshot.mode=no_data should produce no reads)");
+                    + " at LSN " + io.shardlift.core.Lsn.format(lsn) + " (snapshot.mode=no_data should produce no reads)");
         }
         perTable[t.index]++;
         stats.dataEvents++;

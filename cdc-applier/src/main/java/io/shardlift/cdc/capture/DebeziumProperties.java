@@ -2,7 +2,7 @@ package io.shardlift.cdc.capture;
 
 import io.shardlift.cdc.event.ColumnCodec;
 import io.shardlift.cdc.event.TableCodec;
-import io.shardlift.router.catalog.TableInfo;
+import io.shardlift.core.catalog.TableInfo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;

@@ -1,11 +1,10 @@
 package io.shardlift.cdc.capture;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.ColumnInfo;
-import io.shardlift.router.catalog.SourceCatalog;
-import io.shardlift.router.catalog.TableInfo;
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.SourceCatalog;
+import io.shardlift.core.catalog.TableInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -27,7 +26,7 @@ final class Preflight {
 
     static void check(Capture.Config config) {
         List<String> problems = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection(config.source().jdbcUrl(), config.source().jdbcProperties())) {
+        try (Connection c = config.source().connect()) {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW wal_level")) {
                 rs.next();
                 if (!"logical".equals(rs.getString(1))) {
@@ -77,7 +76,7 @@ final class Preflight {
                 for (TableInfo t : config.tables()) {
                     if (!published.contains(t.id())) {
                         problems.add("table " + t.id() + " is not in publication '" + config.publication()
-                                + "'; its changes would never arrive (ALTER PUBLICATION " + io.shardlift.router.Sql.ident(config.publication())
+                                + "'; its changes would never arrive (ALTER PUBLICATION " + io.shardlift.core.Sql.ident(config.publication())
                                 + " ADD TABLE " + t.id().quoted() + ")");
                     }
                 }

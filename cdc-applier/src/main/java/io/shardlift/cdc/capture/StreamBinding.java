@@ -1,10 +1,9 @@
 package io.shardlift.cdc.capture;
 
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -31,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * Binds the Kafka positions a migration consumes to that migration. Topics (an external broker's, or an embedded
  * broker's data directory) may hold records of an earlier attempt with the same topic names; applied into a fresh
  * cluster they would corrupt it. So before the capture sends its first record, node 0 records the migration's id
- * and each table topic partition's end offset at that moment ({@link ControlSchema#STREAM_START}), in one
+ * and each table topic partition's end offset at that moment ({@link LedgerSchema#STREAM_START}), in one
  * transaction: the applier starts a partition nobody applied yet at that offset, never at the earliest, and the
  * capture keeps its Debezium offsets under the id, so offsets of an earlier attempt on the same slot name are not
  * read either. On every later start the recorded binding is checked against the broker.
@@ -56,7 +55,7 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
     public static StreamBinding establish(ConnInfo node0, String bootstrap, List<String> topics, int partitions,
                                           short replicationFactor) {
         String where = "node 0 (" + node0.label() + ")";
-        try (Connection c = DriverManager.getConnection(node0.jdbcUrl(), node0.jdbcProperties())) {
+        try (Connection c = node0.connect()) {
             c.setAutoCommit(false);
             // one binding even if two processes race here: the second waits and then reads the first's
             try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext('shardlift.stream_start'))")) {
@@ -73,7 +72,7 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
             TopicSetup.ensure(bootstrap, topics, partitions, replicationFactor);
             Map<TopicPartition, Long> ends = endOffsets(bootstrap, topics, partitions);
             String id = UUID.randomUUID().toString();
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ControlSchema.STREAM_START
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + LedgerSchema.STREAM_START
                     + " (topic, kafka_partition, start_offset, migration_id) VALUES (?, ?, ?, ?)")) {
                 for (var e : ends.entrySet()) {
                     ps.setString(1, e.getKey().topic());
@@ -84,8 +83,8 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
                 }
                 ps.executeBatch();
             }
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ControlSchema.META + " (key, value) VALUES (?, ?)")) {
-                ps.setString(1, ControlSchema.META_MIGRATION_ID);
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + LedgerSchema.META + " (key, value) VALUES (?, ?)")) {
+                ps.setString(1, LedgerSchema.META_MIGRATION_ID);
                 ps.setString(2, id);
                 ps.executeUpdate();
             }
@@ -99,11 +98,11 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
         }
     }
 
-    /** The binding node 0 holds, if any (the applier reads it on its own, with {@link ControlSchema#STREAM_START}). */
+    /** The binding node 0 holds, if any (the applier reads it on its own, with {@link LedgerSchema#STREAM_START}). */
     static Optional<StreamBinding> read(Connection c) throws SQLException {
         String id;
-        try (PreparedStatement ps = c.prepareStatement("SELECT value FROM " + ControlSchema.META + " WHERE key = ?")) {
-            ps.setString(1, ControlSchema.META_MIGRATION_ID);
+        try (PreparedStatement ps = c.prepareStatement("SELECT value FROM " + LedgerSchema.META + " WHERE key = ?")) {
+            ps.setString(1, LedgerSchema.META_MIGRATION_ID);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return Optional.empty();
@@ -112,7 +111,7 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
             }
         }
         Map<TopicPartition, Long> starts = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT topic, kafka_partition, start_offset FROM " + ControlSchema.STREAM_START
+        try (PreparedStatement ps = c.prepareStatement("SELECT topic, kafka_partition, start_offset FROM " + LedgerSchema.STREAM_START
                 + " WHERE migration_id = ?")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {

@@ -3,7 +3,7 @@ package io.shardlift.cdc.capture;
 import io.micrometer.core.instrument.Counter;
 import io.shardlift.cdc.event.Row;
 import io.shardlift.cdc.event.TableCodec;
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Struct;

@@ -1,6 +1,6 @@
 package io.shardlift.cdc.event;
 
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;

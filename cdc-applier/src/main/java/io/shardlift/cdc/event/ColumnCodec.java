@@ -1,8 +1,8 @@
 package io.shardlift.cdc.event;
 
-import io.shardlift.router.Sql;
-import io.shardlift.router.catalog.ColumnInfo;
-import io.shardlift.router.catalog.ColumnTypes;
+import io.shardlift.core.Sql;
+import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.ColumnTypes;
 import java.util.Optional;
 
 /**

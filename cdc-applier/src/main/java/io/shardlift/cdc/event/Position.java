@@ -1,5 +1,7 @@
 package io.shardlift.cdc.event;
 
+import io.shardlift.core.Lsn;
+
 /**
  * Where a change sits in the source's commit order: a total order that is the same every time the WAL is
  * decoded again, so a consumer can drop the duplicates a capture restart may produce by remembering, per
@@ -35,22 +37,8 @@ public record Position(long previousCommitLsn, long lsn, int seq) implements Com
         return compareTo(o) > 0;
     }
 
-    /** PostgreSQL's text form of an LSN: {@code 16/B374D848}. */
-    public static String formatLsn(long lsn) {
-        return Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
-    }
-
-    /** Parses {@code 16/B374D848}. */
-    public static long parseLsn(String text) {
-        int slash = text.indexOf('/');
-        if (slash < 1 || slash == text.length() - 1) {
-            throw new IllegalArgumentException("\"" + text + "\" is not an LSN (expected hex/hex, e.g. 16/B374D848)");
-        }
-        return (Long.parseLong(text.substring(0, slash), 16) << 32) | Long.parseLong(text.substring(slash + 1), 16);
-    }
-
     @Override
     public String toString() {
-        return formatLsn(previousCommitLsn) + ">" + formatLsn(lsn) + (seq == 0 ? "" : "#" + seq);
+        return Lsn.format(previousCommitLsn) + ">" + Lsn.format(lsn) + (seq == 0 ? "" : "#" + seq);
     }
 }

@@ -1,10 +1,10 @@
 package io.shardlift.cdc.event;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.ColumnInfo;
-import io.shardlift.router.catalog.ColumnTypes;
-import io.shardlift.router.catalog.KeyConstraint;
-import io.shardlift.router.catalog.TableInfo;
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.ColumnTypes;
+import io.shardlift.core.catalog.KeyConstraint;
+import io.shardlift.core.catalog.TableInfo;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;

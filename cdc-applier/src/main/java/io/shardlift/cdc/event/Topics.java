@@ -1,6 +1,6 @@
 package io.shardlift.cdc.event;
 
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
 

@@ -3,7 +3,7 @@ package io.shardlift.cdc.apply;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.shardlift.router.TargetException;
+import io.shardlift.core.TargetException;
 import java.sql.BatchUpdateException;
 import java.sql.SQLException;
 import java.time.Duration;

@@ -10,7 +10,7 @@ import io.shardlift.cdc.event.Op;
 import io.shardlift.cdc.event.Position;
 import io.shardlift.cdc.event.Row;
 import io.shardlift.cdc.event.TableCodec;
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.testkit.EmbeddedKafkaBroker;
 import io.shardlift.testkit.PgNode;
@@ -393,7 +393,7 @@ class CaptureIT {
                     if (postCommit[i] != 0 && postCommit[i] <= smp.confirmed()) {
                         checked++;
                         assertThat(inKafka).as("event %d committed before the slot confirmed %s", i,
-                                Position.formatLsn(smp.confirmed())).contains((long) i);
+                                io.shardlift.core.Lsn.format(smp.confirmed())).contains((long) i);
                     }
                 }
             }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.shardlift.router.TableId;
+import io.shardlift.core.TableId;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.shardlift.cdc.event;
 
-import io.shardlift.router.catalog.ColumnInfo;
+import io.shardlift.core.catalog.ColumnInfo;
 import java.util.Optional;
 
 /** Catalog columns for tests, as SourceCatalog would read them. */

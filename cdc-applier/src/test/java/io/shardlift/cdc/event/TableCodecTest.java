@@ -4,8 +4,8 @@ import static io.shardlift.cdc.event.Columns.col;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.ColumnInfo;
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.ColumnInfo;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -179,8 +179,8 @@ class TableCodecTest {
         Position b = new Position(200, 150, 0); // a later transaction may hold lower LSNs
         Position c = new Position(200, 150, 1);
         assertThat(List.of(c, b, a).stream().sorted().toList()).containsExactly(a, b, c);
-        assertThat(Position.formatLsn(0x16_B374D848L)).isEqualTo("16/B374D848");
-        assertThat(Position.parseLsn("16/B374D848")).isEqualTo(0x16_B374D848L);
+        assertThat(io.shardlift.core.Lsn.format(0x16_B374D848L)).isEqualTo("16/B374D848");
+        assertThat(io.shardlift.core.Lsn.parse("16/B374D848").value()).isEqualTo(0x16_B374D848L);
         assertThat(new Position(-1L, 0, 0).isAfter(new Position(1L, 0, 0))).as("LSNs are unsigned").isTrue();
     }
 

@@ -2,7 +2,7 @@ package io.shardlift.ops.cli;
 
 import io.shardlift.ops.ExitCodes;
 import io.shardlift.ops.control.CutoverResult;
-import io.shardlift.router.spec.ControlSpec;
+import io.shardlift.core.spec.ControlSpec;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Map;

@@ -1,9 +1,9 @@
 package io.shardlift.ops.cli;
 
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.Ddl;
-import io.shardlift.router.plan.NodeLayout;
-import io.shardlift.router.plan.TablePlan;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.Ddl;
+import io.shardlift.core.plan.NodeLayout;
+import io.shardlift.core.plan.TablePlan;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.stream.Collectors;

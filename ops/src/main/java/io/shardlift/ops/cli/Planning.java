@@ -1,16 +1,15 @@
 package io.shardlift.ops.cli;
 
 import io.shardlift.ops.preflight.Preflight;
-import io.shardlift.router.SourceException;
-import io.shardlift.router.catalog.SourceCatalog;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.PlanException;
-import io.shardlift.router.plan.SchemaPlanner;
-import io.shardlift.router.spec.MigrationSpec;
-import io.shardlift.router.spec.SchemaSpec;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.catalog.SourceCatalog;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.PlanException;
+import io.shardlift.core.plan.SchemaPlanner;
+import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.core.spec.SchemaSpec;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
@@ -27,7 +26,7 @@ public final class Planning {
 
     public static ClusterPlan plan(MigrationSpec spec) {
         SourceCatalog catalog;
-        try (Connection c = DriverManager.getConnection(spec.source().jdbcUrl(), spec.source().jdbcProperties())) {
+        try (Connection c = spec.source().connect()) {
             catalog = SourceCatalog.read(c, spec.schemas().stream().map(SchemaSpec::name).toList());
         } catch (SQLException e) {
             throw new SourceException("source " + spec.source().label() + ": " + e.getMessage()

@@ -1,10 +1,10 @@
 package io.shardlift.ops.cli;
 
 import io.shardlift.ops.preflight.Preflight;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.LayoutApplier;
-import io.shardlift.router.plan.LayoutApplier.NodeResult;
-import io.shardlift.router.plan.LayoutApplier.Stage;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.LayoutApplier;
+import io.shardlift.core.plan.LayoutApplier.NodeResult;
+import io.shardlift.core.plan.LayoutApplier.Stage;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.EnumSet;

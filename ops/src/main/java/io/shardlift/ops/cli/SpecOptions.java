@@ -1,7 +1,7 @@
 package io.shardlift.ops.cli;
 
-import io.shardlift.router.spec.MigrationSpec;
-import io.shardlift.router.spec.SpecLoader;
+import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.core.spec.SpecLoader;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 

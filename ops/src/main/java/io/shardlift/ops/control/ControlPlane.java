@@ -1,7 +1,7 @@
 package io.shardlift.ops.control;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.shardlift.router.spec.ControlSpec;
+import io.shardlift.core.spec.ControlSpec;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;

@@ -1,9 +1,9 @@
 package io.shardlift.ops.cutover;
 
 import io.shardlift.cdc.apply.ChangeJournal;
-import io.shardlift.router.TableId;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ClusterPlan;
+import io.shardlift.core.TableId;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.ops.verify.KeyCheck;
 import io.shardlift.ops.verify.Verifier;
 import io.shardlift.ops.verify.VerifyOptions;

@@ -1,22 +1,21 @@
 package io.shardlift.ops.cutover;
 
-import static io.shardlift.router.Sql.ident;
-import static io.shardlift.router.Sql.literal;
+import static io.shardlift.core.Sql.ident;
+import static io.shardlift.core.Sql.literal;
 
 import io.shardlift.cdc.apply.ChangeJournal;
-import io.shardlift.router.SourceException;
-import io.shardlift.router.TableId;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.catalog.SequenceInfo;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.plan.LayoutApplier;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.TableId;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.catalog.SequenceInfo;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.plan.LayoutApplier;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.ops.cutover.CutoverReport.Outcome;
 import io.shardlift.ops.cutover.CutoverReport.Step;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -459,7 +458,7 @@ public final class Cutover {
     private void awaitMarker(Connection node0, String marker) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + options.drainTimeout().toNanos();
         PGConnection pg = node0.unwrap(PGConnection.class);
-        try (PreparedStatement ps = node0.prepareStatement(ControlSchema.MARKER_COUNT)) {
+        try (PreparedStatement ps = node0.prepareStatement(LedgerSchema.MARKER_COUNT)) {
             ps.setString(1, marker);
             while (true) {
                 try (ResultSet rs = ps.executeQuery()) {
@@ -571,7 +570,7 @@ public final class Cutover {
         List<CompletableFuture<Void>> all = new ArrayList<>();
         for (int k = 0; k < plan.nodeCount(); k++) {
             int node = k;
-            List<io.shardlift.router.plan.Ddl> ddl = plan.nodes().get(k).foreignKeys();
+            List<io.shardlift.core.plan.Ddl> ddl = plan.nodes().get(k).foreignKeys();
             if (ddl.isEmpty()) {
                 continue;
             }
@@ -581,7 +580,7 @@ public final class Cutover {
                     try (Statement st = c.createStatement()) {
                         c.setAutoCommit(false);
                         st.execute("SET LOCAL lock_timeout = '10s'");
-                        st.execute(ddl.stream().map(io.shardlift.router.plan.Ddl::sql).collect(Collectors.joining(";\n")));
+                        st.execute(ddl.stream().map(io.shardlift.core.plan.Ddl::sql).collect(Collectors.joining(";\n")));
                         c.commit();
                     } catch (SQLException e) {
                         try {
@@ -660,7 +659,7 @@ public final class Cutover {
             return Optional.empty();
         }
         boolean committed;
-        try (Connection c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+        try (Connection c = source.connect();
              PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_trigger WHERE tgname = ? AND tgrelid = ANY (?::regclass[])")) {
             ps.setString(1, TRIGGER);
             ps.setArray(2, c.createArrayOf("text", plan.tables().stream().map(t -> t.id().quoted()).toArray()));
@@ -706,9 +705,9 @@ public final class Cutover {
     /** The durable cutover state on node 0, if a cutover ever began. */
     public Optional<CutoverState> readState() {
         ConnInfo n0 = plan.spec().nodes().get(0);
-        try (Connection c = DriverManager.getConnection(n0.jdbcUrl(), n0.jdbcProperties());
+        try (Connection c = n0.connect();
              Statement st = c.createStatement();
-             ResultSet exists = st.executeQuery("SELECT to_regclass(" + literal(ControlSchema.META) + ") IS NOT NULL")) {
+             ResultSet exists = st.executeQuery("SELECT to_regclass(" + literal(LedgerSchema.META) + ") IS NOT NULL")) {
             exists.next();
             if (!exists.getBoolean(1)) {
                 return Optional.empty(); // not laid out yet: no cutover ever ran
@@ -720,7 +719,7 @@ public final class Cutover {
     }
 
     private static Optional<CutoverState> read(Connection c, boolean forUpdate) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT value, updated_at FROM " + ControlSchema.META + " WHERE key = ?"
+        try (PreparedStatement ps = c.prepareStatement("SELECT value, updated_at FROM " + LedgerSchema.META + " WHERE key = ?"
                 + (forUpdate ? " FOR UPDATE" : ""))) {
             ps.setString(1, META_KEY);
             try (ResultSet rs = ps.executeQuery()) {
@@ -737,7 +736,7 @@ public final class Cutover {
             ConnInfo node = plan.spec().nodes().get(k);
             // the keys live on the local tables
             Object[] local = plan.localTables(k).stream().map(TableId::quoted).toArray();
-            try (Connection c = DriverManager.getConnection(node.jdbcUrl(), node.jdbcProperties());
+            try (Connection c = node.connect();
                  PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_catalog.pg_constraint WHERE contype = 'f'"
                          + " AND NOT convalidated AND conrelid = ANY (?::regclass[])")) {
                 ps.setArray(1, c.createArrayOf("text", local));
@@ -759,15 +758,15 @@ public final class Cutover {
      */
     private void transition(String id, CutoverState.State to, String note) {
         ConnInfo n0 = plan.spec().nodes().get(0);
-        try (Connection c = DriverManager.getConnection(n0.jdbcUrl(), n0.jdbcProperties())) {
+        try (Connection c = n0.connect()) {
             c.setAutoCommit(false);
             Optional<CutoverState> current = read(c, true);
             CutoverState.checkTransition(current, to, id);
             String value = new CutoverState(to, id, java.time.Instant.now(), Optional.ofNullable(note)).encode();
             // with no row there is nothing to lock: the insert itself must be the one that creates it
             try (PreparedStatement ps = c.prepareStatement(current.isEmpty()
-                    ? "INSERT INTO " + ControlSchema.META + " (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
-                    : "UPDATE " + ControlSchema.META + " SET value = ?, updated_at = now() WHERE key = ?")) {
+                    ? "INSERT INTO " + LedgerSchema.META + " (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
+                    : "UPDATE " + LedgerSchema.META + " SET value = ?, updated_at = now() WHERE key = ?")) {
                 ps.setString(current.isEmpty() ? 1 : 2, META_KEY);
                 ps.setString(current.isEmpty() ? 2 : 1, value);
                 if (ps.executeUpdate() != 1) {

@@ -1,12 +1,11 @@
 package io.shardlift.ops.cutover;
 
-import io.shardlift.router.SourceException;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +46,7 @@ final class Links implements AutoCloseable {
                 l.nodes.add(l.connect(n));
                 if (k == 0) {
                     try (java.sql.Statement st = l.nodes.get(0).createStatement()) {
-                        st.execute("LISTEN " + io.shardlift.router.Sql.ident(ControlSchema.MARKER_CHANNEL));
+                        st.execute("LISTEN " + io.shardlift.core.Sql.ident(LedgerSchema.MARKER_CHANNEL));
                     }
                 }
                 l.nodesAux.add(l.connect(n));
@@ -61,7 +60,7 @@ final class Links implements AutoCloseable {
     }
 
     private Connection connect(ConnInfo ci) throws SQLException {
-        Connection c = DriverManager.getConnection(ci.jdbcUrl(), ci.jdbcProperties());
+        Connection c = ci.connect();
         all.add(c);
         return c;
     }

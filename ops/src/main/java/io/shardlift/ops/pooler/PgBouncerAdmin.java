@@ -1,7 +1,7 @@
 package io.shardlift.ops.pooler;
 
-import io.shardlift.router.spec.ConnInfo;
-import io.shardlift.router.spec.PoolerSpec.PgBouncerSpec;
+import io.shardlift.core.spec.ConnInfo;
+import io.shardlift.core.spec.PoolerSpec.PgBouncerSpec;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

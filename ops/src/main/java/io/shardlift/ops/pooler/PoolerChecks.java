@@ -3,7 +3,7 @@ package io.shardlift.ops.pooler;
 import io.shardlift.ops.pooler.PgBouncerAdmin.Database;
 import io.shardlift.ops.pooler.PoolerSwitch.Check;
 import io.shardlift.ops.pooler.PoolerSwitch.Points;
-import io.shardlift.router.spec.PoolerSpec.PgBouncerSpec;
+import io.shardlift.core.spec.PoolerSpec.PgBouncerSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

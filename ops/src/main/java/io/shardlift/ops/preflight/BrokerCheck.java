@@ -2,7 +2,7 @@ package io.shardlift.ops.preflight;
 
 import io.shardlift.ops.preflight.Preflight.Domain;
 import io.shardlift.ops.preflight.Preflight.Report;
-import io.shardlift.router.spec.KafkaSpec;
+import io.shardlift.core.spec.KafkaSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;

@@ -2,7 +2,7 @@ package io.shardlift.ops.preflight;
 
 import io.shardlift.ops.preflight.Preflight.Domain;
 import io.shardlift.ops.preflight.Preflight.Report;
-import io.shardlift.router.spec.ControlSpec;
+import io.shardlift.core.spec.ControlSpec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

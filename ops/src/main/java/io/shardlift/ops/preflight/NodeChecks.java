@@ -2,16 +2,15 @@ package io.shardlift.ops.preflight;
 
 import io.shardlift.ops.preflight.Preflight.Domain;
 import io.shardlift.ops.preflight.Preflight.Report;
-import io.shardlift.router.Sql;
-import io.shardlift.router.TableId;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.LayoutApplier;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.ConnInfo;
-import io.shardlift.router.spec.MigrationSpec;
-import io.shardlift.router.spec.TableSpec;
+import io.shardlift.core.Sql;
+import io.shardlift.core.TableId;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.LayoutApplier;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.ConnInfo;
+import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.core.spec.TableSpec;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -45,7 +44,7 @@ final class NodeChecks {
         ConnInfo conn = spec.nodes().get(index);
         String label = "node " + index + " (" + conn.label() + ")";
         List<String> problems = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection(conn.jdbcUrl(), conn.jdbcProperties())) {
+        try (Connection c = conn.connect()) {
             problems.addAll(LayoutApplier.encodingProblems(c, label));
             if (plan.isPresent()) {
                 problems.addAll(LayoutApplier.conflicts(c, plan.get(), plan.get().nodes().get(index), label));

@@ -3,7 +3,7 @@ package io.shardlift.ops.preflight;
 import io.shardlift.ops.pooler.PoolerSwitch;
 import io.shardlift.ops.preflight.Preflight.Domain;
 import io.shardlift.ops.preflight.Preflight.Report;
-import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.core.spec.MigrationSpec;
 
 /**
  * The PgBouncer instances of {@code pooler:}: that the cutover's switch can work and that its pause cannot turn

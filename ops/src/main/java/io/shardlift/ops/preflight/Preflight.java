@@ -1,8 +1,8 @@
 package io.shardlift.ops.preflight;
 
 import io.shardlift.ops.ExitCodes;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.spec.MigrationSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,9 +1,8 @@
 package io.shardlift.ops.preflight;
 
-import io.shardlift.router.Sql;
-import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.core.Sql;
+import io.shardlift.core.spec.MigrationSpec;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -17,7 +16,7 @@ final class SlotNote {
 
     static Optional<String> read(MigrationSpec spec) {
         String slot = spec.replication().slot();
-        try (Connection c = DriverManager.getConnection(spec.source().jdbcUrl(), spec.source().jdbcProperties());
+        try (Connection c = spec.source().connect();
              PreparedStatement ps = c.prepareStatement("SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(),"
                      + " restart_lsn)) FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, slot);

@@ -3,17 +3,16 @@ package io.shardlift.ops.preflight;
 import io.shardlift.ops.preflight.Preflight.Domain;
 import io.shardlift.ops.preflight.Preflight.Report;
 import io.shardlift.ops.preflight.Preflight.Scope;
-import io.shardlift.router.Sql;
-import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.SequenceInfo;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.ConnInfo;
-import io.shardlift.router.spec.MigrationSpec;
-import io.shardlift.router.spec.TableSpec;
+import io.shardlift.core.Sql;
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.SequenceInfo;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.ConnInfo;
+import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.core.spec.TableSpec;
 import io.shardlift.snapshotter.SourceSnapshot;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -38,7 +37,7 @@ final class SourceChecks {
         List<String> problems = new ArrayList<>();
         Connection c;
         try {
-            c = DriverManager.getConnection(source.jdbcUrl(), source.jdbcProperties());
+            c = source.connect();
         } catch (SQLException e) {
             report.sourceUnreachable();
             report.problem(Domain.SOURCE, label + ": cannot connect: " + e.getMessage() + " — check migrate.connstr and that the"
@@ -260,7 +259,7 @@ final class SourceChecks {
         PGProperty.REPLICATION.set(props, "database");
         PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
         PGProperty.PREFER_QUERY_MODE.set(props, "simple");
-        try (Connection repl = DriverManager.getConnection(source.jdbcUrl(), props);
+        try (Connection repl = source.connect(props);
              Statement st = repl.createStatement(); ResultSet rs = st.executeQuery("IDENTIFY_SYSTEM")) {
             rs.next();
         } catch (SQLException e) {

@@ -1,10 +1,9 @@
 package io.shardlift.ops.verify;
 
-import io.shardlift.router.SourceException;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
@@ -36,7 +35,7 @@ record Endpoint(int node, ConnInfo info) {
         Properties p = info.jdbcProperties();
         p.putIfAbsent("ApplicationName", "shardlift verify");
         try {
-            Connection c = DriverManager.getConnection(info.jdbcUrl(), p);
+            Connection c = info.connect(p);
             try (Statement st = c.createStatement()) {
                 st.execute(CANONICAL_SETTINGS);
             } catch (SQLException e) {

@@ -1,10 +1,10 @@
 package io.shardlift.ops.verify;
 
-import static io.shardlift.router.Sql.ident;
+import static io.shardlift.core.Sql.ident;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.TablePlan;
+import io.shardlift.core.TableId;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.TablePlan;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

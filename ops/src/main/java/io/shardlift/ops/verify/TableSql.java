@@ -1,11 +1,11 @@
 package io.shardlift.ops.verify;
 
-import static io.shardlift.router.Sql.ident;
-import static io.shardlift.router.Sql.literal;
+import static io.shardlift.core.Sql.ident;
+import static io.shardlift.core.Sql.literal;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.ColumnInfo;
-import io.shardlift.router.plan.TablePlan;
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.plan.TablePlan;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;

@@ -4,12 +4,12 @@ import io.shardlift.ops.verify.VerifyReport.ChunkReport;
 import io.shardlift.ops.verify.VerifyReport.DiffKind;
 import io.shardlift.ops.verify.VerifyReport.KeyDiff;
 import io.shardlift.ops.verify.VerifyReport.TableReport;
-import io.shardlift.router.Lsn;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.TableId;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.core.Lsn;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.TableId;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.MigrationSpec;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -71,7 +71,7 @@ public final class Verifier {
      * the source's place.
      */
     /** A comparison of {@code tables} only (of {@code plan}'s). */
-    public static Verifier ofTables(ClusterPlan plan, java.util.Set<io.shardlift.router.TableId> tables, VerifyOptions options) {
+    public static Verifier ofTables(ClusterPlan plan, java.util.Set<io.shardlift.core.TableId> tables, VerifyOptions options) {
         ClusterPlan some = new ClusterPlan(plan.spec(), plan.tables().stream().filter(t -> tables.contains(t.id())).toList(),
                 plan.types(), plan.sequences(), plan.nodes(), plan.warnings());
         return new Verifier(some, options);
@@ -101,8 +101,8 @@ public final class Verifier {
     /**
      * Runs the comparison.
      *
-     * @throws io.shardlift.router.SourceException when the source cannot be read
-     * @throws io.shardlift.router.TargetException when a node cannot be read (e.g. not laid out)
+     * @throws io.shardlift.core.SourceException when the source cannot be read
+     * @throws io.shardlift.core.TargetException when a node cannot be read (e.g. not laid out)
      */
     public VerifyReport run() throws InterruptedException {
         Instant started = Instant.now().truncatedTo(ChronoUnit.MILLIS);

@@ -1,8 +1,8 @@
 package io.shardlift.ops.verify;
 
-import io.shardlift.router.Lsn;
-import io.shardlift.router.TableId;
-import io.shardlift.router.plan.TableKind;
+import io.shardlift.core.Lsn;
+import io.shardlift.core.TableId;
+import io.shardlift.core.plan.TableKind;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;

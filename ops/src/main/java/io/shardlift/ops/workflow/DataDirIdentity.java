@@ -1,9 +1,9 @@
 package io.shardlift.ops.workflow;
 
-import io.shardlift.router.SourceException;
-import io.shardlift.router.TargetException;
-import io.shardlift.router.spec.ConnInfo;
-import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.core.SourceException;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.spec.ConnInfo;
+import io.shardlift.core.spec.MigrationSpec;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -118,7 +117,7 @@ record DataDirIdentity(String sourceSystem, String sourceDatabase, String slot, 
     }
 
     private static String systemIdentifier(ConnInfo c) throws SQLException {
-        try (Connection cx = DriverManager.getConnection(c.jdbcUrl(), c.jdbcProperties()); Statement st = cx.createStatement();
+        try (Connection cx = c.connect(); Statement st = cx.createStatement();
              ResultSet rs = st.executeQuery("SELECT system_identifier::text FROM pg_control_system()")) {
             rs.next();
             return rs.getString(1);

@@ -1,10 +1,9 @@
 package io.shardlift.ops.workflow;
 
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.ControlSchema;
-import io.shardlift.router.spec.ConnInfo;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -102,7 +101,7 @@ final class LagProbe implements AutoCloseable {
     private void emit(String marker) throws SQLException {
         if (source == null || source.isClosed()) {
             ConnInfo s = plan.spec().source();
-            source = DriverManager.getConnection(s.jdbcUrl(), s.jdbcProperties());
+            source = s.connect();
         }
         try (PreparedStatement ps = source.prepareStatement("SELECT pg_logical_emit_message(true, 'shardlift', ?)")) {
             ps.setString(1, marker);
@@ -113,13 +112,13 @@ final class LagProbe implements AutoCloseable {
     private Connection node0() throws SQLException {
         if (node0 == null || node0.isClosed()) {
             ConnInfo n = plan.spec().nodes().get(0);
-            node0 = DriverManager.getConnection(n.jdbcUrl(), n.jdbcProperties());
+            node0 = n.connect();
         }
         return node0;
     }
 
     private boolean applied(String marker) throws SQLException {
-        try (PreparedStatement ps = node0().prepareStatement(ControlSchema.MARKER_COUNT)) {
+        try (PreparedStatement ps = node0().prepareStatement(LedgerSchema.MARKER_COUNT)) {
             ps.setString(1, marker);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -129,7 +128,7 @@ final class LagProbe implements AutoCloseable {
     }
 
     private void cleanup() throws SQLException {
-        try (PreparedStatement ps = node0().prepareStatement("DELETE FROM " + ControlSchema.MARKER
+        try (PreparedStatement ps = node0().prepareStatement("DELETE FROM " + LedgerSchema.MARKER
                 + " WHERE marker LIKE '" + PREFIX + "%' AND applied_at < now() - interval '1 minute'")) {
             ps.executeUpdate();
         }

@@ -10,10 +10,11 @@ import io.shardlift.cdc.capture.StreamBinding;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.cutover.CutoverState;
-import io.shardlift.router.plan.ClusterPlan;
-import io.shardlift.router.plan.TablePlan;
-import io.shardlift.router.spec.KafkaSpec;
-import io.shardlift.router.spec.MigrationSpec;
+import io.shardlift.core.Lsn;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.KafkaSpec;
+import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.snapshotter.CopyProgress;
 import io.shardlift.snapshotter.SnapshotOptions;
 import io.shardlift.snapshotter.SnapshotResult;
@@ -21,7 +22,6 @@ import io.shardlift.snapshotter.Snapshotter;
 import io.shardlift.testkit.EmbeddedKafkaBroker;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -177,11 +177,11 @@ public final class Migration implements AutoCloseable {
         }
         Capture.Status cs = capture.status();
         if (cs.state() == Capture.State.FAILED) {
-            return Optional.of(new io.shardlift.router.SourceException("capture failed: " + cs.error().orElse("unknown")));
+            return Optional.of(new io.shardlift.core.SourceException("capture failed: " + cs.error().orElse("unknown")));
         }
         ApplierStatus as = applier.status();
         if (as.state() == Applier.State.FAILED) {
-            return Optional.of(new io.shardlift.router.TargetException("applier failed: " + as.lastError().orElse("unknown")));
+            return Optional.of(new io.shardlift.core.TargetException("applier failed: " + as.lastError().orElse("unknown")));
         }
         return Optional.empty();
     }
@@ -227,10 +227,10 @@ public final class Migration implements AutoCloseable {
 
     /** Reads the source's current WAL position (for the lag in bytes). */
     public void refreshSourcePosition() {
-        try (Connection c = DriverManager.getConnection(plan.spec().source().jdbcUrl(), plan.spec().source().jdbcProperties());
+        try (Connection c = plan.spec().source().connect();
              Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()::text")) {
             rs.next();
-            sourceLsn.set(io.shardlift.router.Lsn.parse(rs.getString(1)).value());
+            sourceLsn.set(Lsn.parse(rs.getString(1)).value());
             sourceLsnReadAt = System.nanoTime();
         } catch (SQLException e) {
             log.debug("cannot read the source WAL position: {}", e.getMessage());

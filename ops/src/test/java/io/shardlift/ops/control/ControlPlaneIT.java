@@ -13,7 +13,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.shardlift.ops.ExitCodes;
 import io.shardlift.ops.Main;
-import io.shardlift.router.spec.ControlSpec;
+import io.shardlift.core.spec.ControlSpec;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.BindException;

@@ -2,13 +2,13 @@ package io.shardlift.ops.verify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.shardlift.router.TableId;
-import io.shardlift.router.catalog.ColumnInfo;
-import io.shardlift.router.catalog.KeyConstraint;
-import io.shardlift.router.catalog.TableInfo;
-import io.shardlift.router.hash.KeyType;
-import io.shardlift.router.plan.TableKind;
-import io.shardlift.router.plan.TablePlan;
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.KeyConstraint;
+import io.shardlift.core.catalog.TableInfo;
+import io.shardlift.core.hash.KeyType;
+import io.shardlift.core.plan.TableKind;
+import io.shardlift.core.plan.TablePlan;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;

@@ -1,0 +1,27 @@
+package io.shardlift.core.catalog;
+
+import io.shardlift.core.TableId;
+import java.util.List;
+
+/** A foreign key of a source table; re-created on the target at cutover. */
+public record ForeignKeyInfo(
+        String name,
+        List<String> columns,
+        TableId referenced,
+        List<String> referencedColumns,
+        String onUpdate,
+        String onDelete,
+        boolean matchFull,
+        boolean deferrable,
+        boolean initiallyDeferred) {
+
+    public ForeignKeyInfo {
+        columns = List.copyOf(columns);
+        referencedColumns = List.copyOf(referencedColumns);
+    }
+
+    public String describe() {
+        return name + " (" + String.join(", ", columns) + ") REFERENCES " + referenced + " ("
+                + String.join(", ", referencedColumns) + ")";
+    }
+}

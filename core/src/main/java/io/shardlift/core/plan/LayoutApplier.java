@@ -1,0 +1,236 @@
+package io.shardlift.core.plan;
+
+import static io.shardlift.core.Sql.literal;
+
+import io.shardlift.core.TableId;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.catalog.ColumnInfo;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies a {@link ClusterPlan} to the nodes, each node in one transaction, all nodes in parallel.
+ * Idempotent: a node already laid out for the same plan is left as it is; a node laid out for a
+ * different plan, or holding tables shardlift did not create, is refused before anything is written.
+ */
+public final class LayoutApplier {
+
+    private static final Logger log = LoggerFactory.getLogger(LayoutApplier.class);
+
+    /** Key in {@code shardlift.meta} under which a node records the layout it carries. */
+    public static final String FINGERPRINT_KEY = "layout_fingerprint";
+
+    public enum Stage {
+        /** Control schema, types, sequences, FDW servers, parents, partitions, reference tables. */
+        TABLES,
+        /** Primary keys, unique constraints and indexes on the local tables. */
+        INDEXES,
+        /** Foreign keys, added NOT VALID. */
+        FOREIGN_KEYS,
+        /** VALIDATE CONSTRAINT of those foreign keys. */
+        VALIDATE_FOREIGN_KEYS
+    }
+
+    /** What one node did: statements run and whether its layout was already in place. */
+    public record NodeResult(int node, String label, int statements, boolean alreadyLaidOut) {
+    }
+
+    private LayoutApplier() {
+    }
+
+    public static List<NodeResult> apply(ClusterPlan plan, Set<Stage> stages) {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, plan.nodeCount()), r -> {
+            Thread t = new Thread(r, "shardlift-layout");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<NodeResult>> futures = new ArrayList<>();
+            for (NodeLayout node : plan.nodes()) {
+                futures.add(pool.submit(() -> applyNode(plan, node, EnumSet.copyOf(stages))));
+            }
+            List<NodeResult> results = new ArrayList<>();
+            List<String> failures = new ArrayList<>();
+            for (Future<NodeResult> f : futures) {
+                try {
+                    results.add(f.get());
+                } catch (ExecutionException e) {
+                    failures.add(e.getCause().getMessage());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new TargetException("interrupted while laying out the nodes");
+                }
+            }
+            if (!failures.isEmpty()) {
+                throw new TargetException(String.join("\n", failures));
+            }
+            return results;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static NodeResult applyNode(ClusterPlan plan, NodeLayout node, Set<Stage> stages) {
+        String label = "node " + node.index() + " (" + node.conn().label() + ")";
+        try (Connection c = node.conn().connect()) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("SET LOCAL lock_timeout = '10s'");
+                // two appliers on one node would race on CREATE ... IF NOT EXISTS
+                st.execute("SELECT pg_advisory_xact_lock(hashtext('shardlift.layout'))");
+                boolean laidOut = fingerprint(c).isPresent();
+                List<String> problems = new ArrayList<>(encodingProblems(c, label));
+                problems.addAll(conflicts(c, plan, node, label));
+                if (!problems.isEmpty()) {
+                    throw new TargetException(String.join("\n", problems));
+                }
+                int count = 0;
+                if (stages.contains(Stage.TABLES)) {
+                    count += run(st, node.tables(), label);
+                    st.execute("INSERT INTO \"shardlift\".\"meta\" (\"key\", \"value\") VALUES (" + literal(FINGERPRINT_KEY) + ", "
+                            + literal(node.fingerprint()) + ") ON CONFLICT (\"key\") DO UPDATE SET \"value\" = EXCLUDED.\"value\","
+                            + " \"updated_at\" = now()");
+                } else if (!laidOut) {
+                    throw new TargetException(label + " has no shardlift layout yet: run `shardlift schema` first");
+                }
+                if (stages.contains(Stage.INDEXES)) {
+                    count += run(st, node.indexes(), label);
+                }
+                if (stages.contains(Stage.FOREIGN_KEYS)) {
+                    count += run(st, node.foreignKeys(), label);
+                }
+                if (stages.contains(Stage.VALIDATE_FOREIGN_KEYS)) {
+                    count += run(st, node.validations(), label);
+                }
+                c.commit();
+                log.info("{}: layout {} ({} statements, stages {})", label, laidOut ? "verified" : "created", count, stages);
+                return new NodeResult(node.index(), label, count, laidOut);
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new TargetException(label + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int run(Statement st, List<Ddl> ddl, String label) throws SQLException {
+        for (Ddl d : ddl) {
+            try {
+                st.execute(d.sql());
+            } catch (SQLException e) {
+                throw new SQLException(e.getMessage() + "\n  while running: " + d.display(), e.getSQLState(), e);
+            }
+        }
+        return ddl.size();
+    }
+
+    private static Optional<String> fingerprint(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_regclass('\"shardlift\".\"meta\"') IS NOT NULL")) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                return Optional.empty();
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT \"value\" FROM \"shardlift\".\"meta\" WHERE \"key\" = ?")) {
+            ps.setString(1, FINGERPRINT_KEY);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * Why this node cannot take {@code node}'s layout, read-only: laid out for a different plan, or (not laid out
+     * yet) already holding one of the migrated tables or lacking a type they use. Empty when it can.
+     * The preflight of every command calls it before anything is written anywhere.
+     */
+    public static List<String> conflicts(Connection c, ClusterPlan plan, NodeLayout node, String label) throws SQLException {
+        Optional<String> existing = fingerprint(c);
+        if (existing.isPresent()) {
+            if (existing.get().equals(node.fingerprint())) {
+                return List.of();
+            }
+            return List.of(label + " was laid out by shardlift for a different plan (layout "
+                    + existing.get().substring(0, 12) + ", this spec gives " + node.fingerprint().substring(0, 12)
+                    + "): the spec or the source schema changed after `shardlift schema` ran — restore them, or drop the"
+                    + " migrated tables, the shardlift schema and the shardlift_node_* servers on every node and run again");
+        }
+        Set<TableId> names = new LinkedHashSet<>();
+        for (TablePlan t : plan.tables()) {
+            names.add(t.id());
+            for (int p = 0; t.sharded() && p < t.partitions(); p++) {
+                names.add(t.partition(p));
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            for (TableId id : names) {
+                ps.setString(1, id.quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getBoolean(1)) {
+                        problems.add(label + " already has a table " + id + " that shardlift did not create — migrate into an"
+                                + " empty database, or drop it there");
+                    }
+                }
+            }
+        }
+        // the plan creates its user-defined types and extensions itself; anything else must be there already
+        // (compared without quotes: format_type quotes only the names that need it)
+        Set<String> created = new java.util.HashSet<>();
+        plan.types().forEach(t -> created.add(t.schema() + "." + t.name()));
+        Set<String> types = new LinkedHashSet<>();
+        for (TablePlan t : plan.tables()) {
+            for (ColumnInfo col : t.source().columns()) {
+                String type = col.type().replaceAll("(\\[])+$", "");
+                if (!col.isBuiltinType() && col.typeExtension().isEmpty() && !created.contains(type.replace("\"", ""))) {
+                    types.add(type);
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regtype(?) IS NOT NULL")) {
+            for (String type : types) {
+                ps.setString(1, type);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        problems.add(label + " has no type " + type + ", which migrated columns use — create it there first"
+                                + " (shardlift creates enum, domain, composite and range types and extension types itself, not base types"
+                                + " written in C)");
+                    }
+                }
+            }
+        }
+        return problems;
+    }
+
+    /** The node's encoding, if it is not UTF8: read-only, needs no plan. */
+    public static List<String> encodingProblems(Connection c, String label) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW server_encoding")) {
+            rs.next();
+            if (!"UTF8".equalsIgnoreCase(rs.getString(1))) {
+                // the router hashes text keys as UTF-8 bytes; PostgreSQL hashes them in the server's encoding
+                return List.of(label + " uses encoding " + rs.getString(1) + " but shardlift routes text keys as UTF-8 —"
+                        + " create the database there WITH ENCODING 'UTF8'");
+            }
+        }
+        return List.of();
+    }
+}

@@ -1,0 +1,86 @@
+package io.shardlift.core.route;
+
+import io.shardlift.core.TableId;
+import io.shardlift.core.hash.KeyHasher;
+import io.shardlift.core.plan.TablePlan;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * How rows of one table are routed. Sharded: partition = PostgreSQL's own hash-partition choice for the
+ * key, node = partition mod N. Reference: every node.
+ */
+public final class TableRoute {
+
+    private final TablePlan plan;
+    private final KeyHasher hasher;
+    private final int nodes;
+    private final TableId[] partitionTables;
+    private final int[] allNodes;
+
+    TableRoute(TablePlan plan, int nodes) {
+        this.plan = plan;
+        this.nodes = nodes;
+        this.hasher = plan.sharded() ? new KeyHasher(plan.keyTypes()) : null;
+        this.partitionTables = IntStream.range(0, plan.partitions()).mapToObj(plan::partition).toArray(TableId[]::new);
+        this.allNodes = IntStream.range(0, nodes).toArray();
+    }
+
+    public TablePlan plan() {
+        return plan;
+    }
+
+    public boolean sharded() {
+        return plan.sharded();
+    }
+
+    public List<String> keyColumns() {
+        return plan.keyColumns();
+    }
+
+    public int partitions() {
+        return plan.partitions();
+    }
+
+    /** The hasher for the sharding key; for the binary hot path. Null for reference tables. */
+    public KeyHasher hasher() {
+        return hasher;
+    }
+
+    /** Partition PostgreSQL would choose for these sharding-key values (in key order). */
+    public int partitionOf(Object[] keyValues) {
+        requireSharded();
+        for (Object v : keyValues) {
+            if (v == null) {
+                throw new IllegalArgumentException(plan.id() + ": NULL in sharding key " + plan.keyColumns()
+                        + " — a row with a NULL key has no owning shard");
+            }
+        }
+        return hasher.remainder(keyValues, plan.partitions());
+    }
+
+    public int nodeOfPartition(int partition) {
+        return TablePlan.nodeOf(partition, nodes);
+    }
+
+    /** Node that owns the row with these key values. */
+    public int nodeOf(Object[] keyValues) {
+        return nodeOfPartition(partitionOf(keyValues));
+    }
+
+    /** The table that holds {@code partition} on its owning node. */
+    public TableId partitionTable(int partition) {
+        return partitionTables[partition];
+    }
+
+    /** Every node, for reference tables (a shared array: do not modify). */
+    public int[] allNodes() {
+        return allNodes;
+    }
+
+    private void requireSharded() {
+        if (hasher == null) {
+            throw new IllegalStateException(plan.id() + " is a reference table: its rows go to every node");
+        }
+    }
+}
