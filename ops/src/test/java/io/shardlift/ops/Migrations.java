@@ -1,5 +1,6 @@
 package io.shardlift.ops;
 
+import io.shardlift.core.ledger.Markers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.testkit.Datasets;
@@ -28,15 +29,13 @@ final class Migrations {
     /** Emits a marker into the source WAL and waits until every partition of every topic applied past it. */
     static void awaitMarker(PgCluster cluster, String db, String marker, int partitionsTotal, long timeoutSeconds) throws Exception {
         try (Connection c = cluster.source().connect(db); Statement st = c.createStatement()) {
-            st.execute("SELECT pg_logical_emit_message(true, 'shardlift', '" + marker + "')");
+            Markers.emit(c, marker);
         }
         long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         long seen = 0;
         while (System.nanoTime() < deadline) {
-            try (Connection c = cluster.nodes().get(0).connect(db); Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT count(*) FROM shardlift.marker WHERE marker = '" + marker + "'")) {
-                rs.next();
-                seen = rs.getLong(1);
+            try (Connection c = cluster.nodes().get(0).connect(db)) {
+                seen = Markers.count(c, marker);
                 if (seen >= partitionsTotal) {
                     return;
                 }

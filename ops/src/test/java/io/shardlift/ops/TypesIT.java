@@ -1,5 +1,6 @@
 package io.shardlift.ops;
 
+import io.shardlift.core.ledger.Markers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -331,15 +332,13 @@ class TypesIT {
     /** A marker through the stream, applied on every partition; fails as soon as the migration does. */
     static void awaitApplied(Migration m, String marker) throws Exception {
         try (Connection c = cluster.source().connect(DB); Statement st = c.createStatement()) {
-            st.execute("SELECT pg_logical_emit_message(true, 'shardlift', '" + marker + "')");
+            Markers.emit(c, marker);
         }
         long deadline = System.nanoTime() + 180_000_000_000L;
         while (true) {
             assertThat(m.failure()).as(m.statusLine()).isEmpty();
-            try (Connection c = cluster.nodes().get(0).connect(DB); Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT count(*) FROM shardlift.marker WHERE marker = '" + marker + "'")) {
-                rs.next();
-                if (rs.getLong(1) >= TOPIC_PARTITIONS * 2L) {
+            try (Connection c = cluster.nodes().get(0).connect(DB)) {
+                if (Markers.count(c, marker) >= TOPIC_PARTITIONS * 2L) {
                     return;
                 }
             }

@@ -1,6 +1,6 @@
 package io.shardlift.cdc.apply;
 
-import static io.shardlift.core.Sql.literal;
+import io.shardlift.core.ledger.Markers;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.event.ChangeEvent;
@@ -354,7 +354,7 @@ public final class Applier implements AutoCloseable {
 
     private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
         NodeBatch[] batches = newBatches();
-        List<Object[]> markers = new ArrayList<>();
+        List<Markers.Arrival> markers = new ArrayList<>();
         for (TopicPartition tp : records.partitions()) {
             TableApply t = byTopic.get(tp.topic());
             TopicPartitionKey key = new TopicPartitionKey(tp.topic(), tp.partition());
@@ -373,7 +373,7 @@ public final class Applier implements AutoCloseable {
                             batches[i].advance(key, offset, e.position(), e.commitTimeMicros());
                         }
                     }
-                    markers.add(new Object[] {e.marker().orElseThrow(), tp.topic(), tp.partition(), e.position().lsn()});
+                    markers.add(new Markers.Arrival(e.marker().orElseThrow(), tp.topic(), tp.partition(), e.position().lsn()));
                     continue;
                 }
                 if (e.op() == Op.TRUNCATE) {
@@ -524,23 +524,10 @@ public final class Applier implements AutoCloseable {
         flush(b);
     }
 
-    /** Markers (marker, topic, partition, lsn) whose partitions applied past them on every node, in one statement. */
-    private void recordMarkers(List<Object[]> markers) {
-        if (markers.isEmpty()) {
-            return;
-        }
-        // the NOTIFY wakes a cutover waiting for these rows (delivered at commit, with them)
-        try (PreparedStatement ps = control().prepareStatement("WITH ins AS (INSERT INTO " + LedgerSchema.MARKER
-                + " (marker, topic, kafka_partition, lsn) SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[])"
-                + " ON CONFLICT DO NOTHING RETURNING 1) SELECT pg_notify(" + literal(LedgerSchema.MARKER_CHANNEL)
-                + ", count(*)::text) FROM ins")) {
-            Connection c = ps.getConnection();
-            for (int col = 0; col < 4; col++) {
-                int k = col;
-                Object[] values = markers.stream().map(m -> m[k]).toArray();
-                ps.setArray(col + 1, c.createArrayOf(col < 2 ? "text" : col == 2 ? "int4" : "int8", values));
-            }
-            ps.execute();
+    /** Arrivals at markers: partitions that applied everything before them on every node, in one statement. */
+    private void recordMarkers(List<Markers.Arrival> markers) {
+        try {
+            Markers.record(control(), markers);
         } catch (SQLException e) {
             closeControl();
             throw new TargetException("node 0: recording cutover markers: " + e.getMessage(), e);

@@ -1,5 +1,6 @@
 package io.shardlift.cdc.capture;
 
+import io.shardlift.core.ledger.Markers;
 import io.debezium.embedded.Connect;
 import io.debezium.embedded.KafkaConnectUtil;
 import io.debezium.engine.DebeziumEngine;
@@ -53,8 +54,6 @@ import org.slf4j.LoggerFactory;
 public final class Capture implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Capture.class);
-    /** The logical-decoding message prefix that makes a MARKER. */
-    public static final String MARKER_PREFIX = "shardlift";
     /** The prefix of the messages heartbeats commit so the slot moves on a quiet source; never a marker. */
     static final String HEARTBEAT_PREFIX = "shardlift-heartbeat";
     /**
@@ -280,7 +279,7 @@ public final class Capture implements AutoCloseable {
                     config.kafka().topicPartitions(), config.kafka().replicationFactor());
             producer = new KafkaProducer<>(producerProperties());
             ChangeSender sender = new ChangeSender(plans, config.kafka().topicPartitions(), producer,
-                    config.kafka().topicPrefix(), MARKER_PREFIX, progress);
+                    config.kafka().topicPrefix(), Markers.PREFIX, progress);
             engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                     .using(DebeziumProperties.of(config, UNCHANGED_PLACEHOLDER, migrationId))
                     .notifying(sender)

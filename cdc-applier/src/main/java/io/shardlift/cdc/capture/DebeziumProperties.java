@@ -1,5 +1,6 @@
 package io.shardlift.cdc.capture;
 
+import io.shardlift.core.ledger.Markers;
 import io.shardlift.cdc.event.ColumnCodec;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.core.catalog.TableInfo;
@@ -71,7 +72,7 @@ final class DebeziumProperties {
         // message of its own (no table needed; Debezium drops it by prefix, its COMMIT still moves the offset)
         p.put("heartbeat.interval.ms", String.valueOf(c.tuning().heartbeatInterval().toMillis()));
         p.put("heartbeat.action.query", "SELECT pg_logical_emit_message(true, '" + Capture.HEARTBEAT_PREFIX + "', '')");
-        p.put("logical.decoding.message.prefix.include.list", Capture.MARKER_PREFIX);
+        p.put("logical.decoding.message.prefix.include.list", Markers.PREFIX);
         // Debezium skips TRUNCATE by default
         p.put("skipped.operations", "none");
         p.put("tombstones.on.delete", "false");

@@ -33,10 +33,6 @@ public final class LedgerSchema {
     public static final String STREAM_START = SCHEMA + ".\"stream_start\"";
     /** The key in {@link #META} of the migration's id, created with its stream start. */
     public static final String META_MIGRATION_ID = "migration_id";
-    /** The channel node 0 NOTIFYs when marker rows were recorded. */
-    public static final String MARKER_CHANNEL = "shardlift_marker";
-    /** How many partitions applied past marker {@code ?} on every node (a marker is through once all have). */
-    public static final String MARKER_COUNT = "SELECT count(*) FROM " + MARKER + " WHERE marker = ?";
 
     public static final List<String> DDL = List.of(
             "CREATE SCHEMA IF NOT EXISTS " + SCHEMA,

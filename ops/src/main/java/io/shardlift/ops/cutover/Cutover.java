@@ -1,5 +1,6 @@
 package io.shardlift.ops.cutover;
 
+import io.shardlift.core.ledger.Markers;
 import static io.shardlift.core.Sql.ident;
 import static io.shardlift.core.Sql.literal;
 
@@ -11,7 +12,6 @@ import io.shardlift.core.catalog.SequenceInfo;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.ledger.LedgerSchema;
 import io.shardlift.core.plan.LayoutApplier;
-import io.shardlift.core.plan.TablePlan;
 import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.ops.cutover.CutoverReport.Outcome;
 import io.shardlift.ops.cutover.CutoverReport.Step;
@@ -33,7 +33,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -442,42 +441,15 @@ public final class Cutover {
     }
 
     private static String emitMarker(Connection source, String marker) throws SQLException {
-        try (PreparedStatement ps = source.prepareStatement("SELECT pg_logical_emit_message(true, 'shardlift', ?)::text")) {
-            ps.setString(1, marker);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        }
+        return Markers.emit(source, marker);
     }
 
-    /**
-     * Waits until node 0 holds the marker's row for every partition: woken by the applier's NOTIFY, so the freeze
-     * does not poll the node it waits on (and every 50 ms in any case).
-     */
+    /** Waits until node 0 holds the marker's row for every partition (woken by the applier's NOTIFY). */
     private void awaitMarker(Connection node0, String marker) throws SQLException, InterruptedException {
-        long deadline = System.nanoTime() + options.drainTimeout().toNanos();
-        PGConnection pg = node0.unwrap(PGConnection.class);
-        try (PreparedStatement ps = node0.prepareStatement(LedgerSchema.MARKER_COUNT)) {
-            ps.setString(1, marker);
-            while (true) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    long seen = rs.getLong(1);
-                    if (seen >= options.markerPartitions()) {
-                        return;
-                    }
-                    if (System.nanoTime() > deadline) {
-                        throw new TargetException("only " + seen + " of " + options.markerPartitions() + " partitions applied past the"
-                                + " cutover marker " + marker + " in " + options.drainTimeout().toSeconds()
-                                + " s — check the applier (shardlift status)");
-                    }
-                }
-                pg.getNotifications(50);
-                if (Thread.interrupted()) {
-                    throw new InterruptedException("interrupted while draining");
-                }
-            }
+        try {
+            Markers.await(node0, marker, options.markerPartitions(), options.drainTimeout());
+        } catch (Markers.NotThrough e) {
+            throw new TargetException(e.getMessage() + " — check the applier (shardlift status)");
         }
     }
 

@@ -1,9 +1,9 @@
 package io.shardlift.ops.cutover;
 
+import io.shardlift.core.ledger.Markers;
 import io.shardlift.core.SourceException;
 import io.shardlift.core.TargetException;
 import io.shardlift.core.plan.ClusterPlan;
-import io.shardlift.core.ledger.LedgerSchema;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -45,9 +45,7 @@ final class Links implements AutoCloseable {
             try {
                 l.nodes.add(l.connect(n));
                 if (k == 0) {
-                    try (java.sql.Statement st = l.nodes.get(0).createStatement()) {
-                        st.execute("LISTEN " + io.shardlift.core.Sql.ident(LedgerSchema.MARKER_CHANNEL));
-                    }
+                    Markers.listen(l.nodes.get(0));
                 }
                 l.nodesAux.add(l.connect(n));
                 l.nodesSeq.add(l.connect(n));

@@ -1,12 +1,11 @@
 package io.shardlift.ops.workflow;
 
+import io.shardlift.core.ledger.Markers;
 import io.shardlift.core.plan.ClusterPlan;
-import io.shardlift.core.ledger.LedgerSchema;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -103,10 +102,7 @@ final class LagProbe implements AutoCloseable {
             ConnInfo s = plan.spec().source();
             source = s.connect();
         }
-        try (PreparedStatement ps = source.prepareStatement("SELECT pg_logical_emit_message(true, 'shardlift', ?)")) {
-            ps.setString(1, marker);
-            ps.execute();
-        }
+        Markers.emit(source, marker);
     }
 
     private Connection node0() throws SQLException {
@@ -118,20 +114,11 @@ final class LagProbe implements AutoCloseable {
     }
 
     private boolean applied(String marker) throws SQLException {
-        try (PreparedStatement ps = node0().prepareStatement(LedgerSchema.MARKER_COUNT)) {
-            ps.setString(1, marker);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1) >= markerPartitions;
-            }
-        }
+        return Markers.count(node0(), marker) >= markerPartitions;
     }
 
     private void cleanup() throws SQLException {
-        try (PreparedStatement ps = node0().prepareStatement("DELETE FROM " + LedgerSchema.MARKER
-                + " WHERE marker LIKE '" + PREFIX + "%' AND applied_at < now() - interval '1 minute'")) {
-            ps.executeUpdate();
-        }
+        Markers.forget(node0(), PREFIX, Duration.ofMinutes(1));
     }
 
     private void closeQuietly() {
