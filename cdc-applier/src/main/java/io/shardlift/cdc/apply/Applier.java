@@ -1,5 +1,6 @@
 package io.shardlift.cdc.apply;
 
+import io.shardlift.core.ledger.CopyLedger;
 import io.shardlift.core.ledger.Markers;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -237,11 +238,15 @@ public final class Applier implements AutoCloseable {
             return;
         }
         try {
-            Set<String> copied = new HashSet<>(queryStrings(0, "SELECT table_name FROM " + LedgerSchema.COPY_TABLE
-                    + " WHERE copied_at IS NOT NULL"));
+            Set<String> copied;
+            try (Connection c = connect(0)) {
+                copied = CopyLedger.copiedTables(c);
+            }
             List<Set<String>> indexed = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                indexed.add(new HashSet<>(queryStrings(i, "SELECT table_name FROM " + LedgerSchema.COPY_INDEX)));
+                try (Connection c = connect(i)) {
+                    indexed.add(CopyLedger.indexedTables(c));
+                }
             }
             for (TablePlan t : plan.tables()) {
                 String name = t.id().toString();
@@ -650,16 +655,6 @@ public final class Applier implements AutoCloseable {
             total += lag;
         }
         consumerLag = total;
-    }
-
-    private List<String> queryStrings(int node, String sql) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (Connection c = connect(node); PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                out.add(rs.getString(1));
-            }
-        }
-        return out;
     }
 
     private void execute0(String sql, Object... args) {
