@@ -158,7 +158,7 @@ class CutoverCrashIT {
         }
     }
 
-    static long count(io.shardlift.testkit.PgNode n, String sql) throws Exception {
+    static long count(io.shardlift.embedded.PgNode n, String sql) throws Exception {
         try (Connection c = n.connect(SensorsMigration.DB); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);

@@ -1,6 +1,6 @@
 package io.shardlift.ops;
 
-import io.shardlift.testkit.PgCluster;
+import io.shardlift.embedded.PgCluster;
 import java.nio.file.Path;
 
 /** The end-to-end fixtures, for tests outside this package. */

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.verify.Verifier;
 import io.shardlift.ops.verify.VerifyOptions;
@@ -13,7 +13,7 @@ import io.shardlift.ops.workflow.Migration;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.SpecLoader;
 import io.shardlift.testkit.Datasets;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgNode;
 import java.io.StringReader;
 import java.nio.file.Path;
 import java.sql.Connection;

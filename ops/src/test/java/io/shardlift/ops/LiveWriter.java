@@ -1,6 +1,6 @@
 package io.shardlift.ops;
 
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgNode;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

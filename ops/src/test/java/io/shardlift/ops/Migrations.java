@@ -4,8 +4,8 @@ import io.shardlift.core.ledger.Markers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.testkit.Datasets;
-import io.shardlift.testkit.PgCluster;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgCluster;
+import io.shardlift.embedded.PgNode;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

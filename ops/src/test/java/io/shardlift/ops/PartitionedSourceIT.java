@@ -3,7 +3,7 @@ package io.shardlift.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.core.TableId;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.PlanException;

@@ -2,9 +2,9 @@ package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.shardlift.testkit.EmbeddedKafkaBroker;
-import io.shardlift.testkit.PgCluster;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.EmbeddedKafkaBroker;
+import io.shardlift.embedded.PgCluster;
+import io.shardlift.embedded.PgNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;

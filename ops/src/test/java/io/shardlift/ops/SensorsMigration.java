@@ -1,8 +1,8 @@
 package io.shardlift.ops;
 
 import io.shardlift.testkit.Datasets;
-import io.shardlift.testkit.EmbeddedKafkaBroker;
-import io.shardlift.testkit.PgCluster;
+import io.shardlift.embedded.EmbeddedKafkaBroker;
+import io.shardlift.embedded.PgCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

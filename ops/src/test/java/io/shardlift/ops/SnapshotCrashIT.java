@@ -3,8 +3,8 @@ package io.shardlift.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.testkit.Datasets;
-import io.shardlift.testkit.PgCluster;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgCluster;
+import io.shardlift.embedded.PgNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

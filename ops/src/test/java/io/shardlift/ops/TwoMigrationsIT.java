@@ -2,7 +2,7 @@ package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.SpecLoader;

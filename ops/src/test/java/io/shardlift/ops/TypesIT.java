@@ -5,14 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.core.catalog.ColumnTypes;
 import io.shardlift.core.plan.PlanException;
 import io.shardlift.core.spec.SpecLoader;
-import io.shardlift.testkit.EmbeddedKafkaBroker;
-import io.shardlift.testkit.PgCluster;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.EmbeddedKafkaBroker;
+import io.shardlift.embedded.PgCluster;
+import io.shardlift.embedded.PgNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -2,7 +2,7 @@ package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.core.catalog.UserType;
 import io.shardlift.core.plan.ClusterPlan;

@@ -1,5 +1,7 @@
 package io.shardlift.testkit;
 
+import io.shardlift.embedded.KafkaAdmin;
+import io.shardlift.embedded.KafkaBroker;
 import java.time.Duration;
 import java.util.Map;
 import org.slf4j.Logger;

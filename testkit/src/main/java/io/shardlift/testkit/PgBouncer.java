@@ -1,5 +1,6 @@
 package io.shardlift.testkit;
 
+import io.shardlift.embedded.PgNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;

@@ -3,6 +3,7 @@ package io.shardlift.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.shardlift.embedded.PgNode;
 import io.shardlift.testkit.Datasets.RowDiff;
 import io.shardlift.testkit.Datasets.RowDiff.Kind;
 import io.shardlift.testkit.Datasets.TableDigest;

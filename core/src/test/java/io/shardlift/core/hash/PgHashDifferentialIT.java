@@ -2,7 +2,7 @@ package io.shardlift.core.hash;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgNode;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.sql.Array;

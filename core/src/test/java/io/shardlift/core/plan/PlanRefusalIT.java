@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.shardlift.core.catalog.SourceCatalog;
 import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.core.spec.SpecException;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgNode;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;

@@ -8,6 +8,8 @@ import io.shardlift.core.TargetException;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.SpecException;
 import io.shardlift.core.spec.Problem;
+import io.shardlift.ops.Numbers;
+import io.shardlift.ops.workflow.Planning;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;

@@ -1,6 +1,8 @@
 package io.shardlift.ops.cli;
 
 import io.shardlift.ops.preflight.Preflight;
+import io.shardlift.ops.workflow.PlanReport;
+import io.shardlift.ops.workflow.Planning;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -2,6 +2,7 @@ package io.shardlift.ops.cli;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.shardlift.ops.Numbers;
 import io.shardlift.ops.control.ControlPlane;
 import io.shardlift.ops.workflow.MigrationBackend;
 import io.shardlift.core.spec.Problem;
@@ -9,6 +10,7 @@ import io.shardlift.core.spec.SpecException;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.ops.workflow.Planning;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Optional;

@@ -5,6 +5,8 @@ import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.LayoutApplier;
 import io.shardlift.core.plan.LayoutApplier.NodeResult;
 import io.shardlift.core.plan.LayoutApplier.Stage;
+import io.shardlift.ops.workflow.PlanReport;
+import io.shardlift.ops.workflow.Planning;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.EnumSet;

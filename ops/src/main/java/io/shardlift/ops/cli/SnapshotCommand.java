@@ -1,9 +1,11 @@
 package io.shardlift.ops.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.shardlift.ops.Numbers;
 import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.TablePlan;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.snapshotter.CopyProgress;
 import io.shardlift.snapshotter.SnapshotOptions;
 import io.shardlift.snapshotter.SnapshotResult;

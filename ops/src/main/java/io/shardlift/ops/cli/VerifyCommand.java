@@ -1,11 +1,13 @@
 package io.shardlift.ops.cli;
 
 import io.shardlift.ops.ExitCodes;
+import io.shardlift.ops.Numbers;
 import io.shardlift.ops.verify.Verifier;
 import io.shardlift.ops.verify.VerifyOptions;
 import io.shardlift.ops.verify.VerifyReport;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.ops.workflow.Planning;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

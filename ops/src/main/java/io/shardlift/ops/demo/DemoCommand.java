@@ -2,21 +2,22 @@ package io.shardlift.ops.demo;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.shardlift.ops.cli.Numbers;
-import io.shardlift.ops.cli.Planning;
-import io.shardlift.ops.cli.PlanReport;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.spec.ControlSpec;
+import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.core.spec.SpecLoader;
+import io.shardlift.embedded.PgNode;
+import io.shardlift.embedded.SensorDataset;
+import io.shardlift.ops.Numbers;
 import io.shardlift.ops.control.ControlPlane;
 import io.shardlift.ops.verify.Verifier;
 import io.shardlift.ops.verify.VerifyOptions;
 import io.shardlift.ops.verify.VerifyReport;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.ops.workflow.MigrationBackend;
-import io.shardlift.core.plan.ClusterPlan;
-import io.shardlift.core.spec.ControlSpec;
-import io.shardlift.core.spec.MigrationSpec;
-import io.shardlift.core.spec.SpecLoader;
+import io.shardlift.ops.workflow.PlanReport;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.snapshotter.SnapshotResult;
-import io.shardlift.testkit.Datasets;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -74,11 +75,11 @@ public final class DemoCommand implements Callable<Integer> {
                     env.cluster().nodes().stream().map(n -> n.host() + ":" + n.port()).toList());
             long t1 = System.nanoTime();
             try (Connection c = env.cluster().source().connect(DemoEnvironment.DATABASE)) {
-                Datasets.createSensors(c);
-                Datasets.loadSensors(c, Datasets.DEFAULT_DEVICE_TYPES, Datasets.DEFAULT_DEVICES, events);
+                SensorDataset.createSchema(c);
+                SensorDataset.load(c, SensorDataset.DEFAULT_DEVICE_TYPES, SensorDataset.DEFAULT_DEVICES, events);
             }
             out.printf("== seed 000's sensor database on the source: %d device types, %d devices, %,d events (%.1f s)%n",
-                    Datasets.DEFAULT_DEVICE_TYPES, Datasets.DEFAULT_DEVICES, events, secondsSince(t1));
+                    SensorDataset.DEFAULT_DEVICE_TYPES, SensorDataset.DEFAULT_DEVICES, events, secondsSince(t1));
 
             Path specFile = workDir.resolve("migrate.yml");
             Files.writeString(specFile, env.specYaml(partitions));
@@ -86,7 +87,7 @@ public final class DemoCommand implements Callable<Integer> {
             MigrationSpec spec = new SpecLoader().load(specFile);
 
             out.println("== outlier query on the source, before:");
-            out.println(explain(env.cluster().source().connect(DemoEnvironment.DATABASE), Datasets.OUTLIER_QUERY));
+            out.println(explain(env.cluster().source().connect(DemoEnvironment.DATABASE), SensorDataset.OUTLIER_QUERY));
 
             ClusterPlan plan = Planning.plan(spec);
             out.println("== plan:");
@@ -96,9 +97,9 @@ public final class DemoCommand implements Callable<Integer> {
             String token = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             // a killed demo leaves its broker's data behind, which belongs to servers that are gone: a demo starts afresh
-            io.shardlift.testkit.PgNode.deleteQuietly(workDir.resolve("data"));
+            PgNode.deleteQuietly(workDir.resolve("data"));
             long migrationStart = System.nanoTime();
-            try (DemoTraffic app = new DemoTraffic(env.cluster().source(), DemoEnvironment.DATABASE, writers, Datasets.DEFAULT_DEVICES);
+            try (DemoTraffic app = new DemoTraffic(env.cluster().source(), DemoEnvironment.DATABASE, writers, SensorDataset.DEFAULT_DEVICES);
                  Migration m = Migration.start(plan, new Migration.Options(spec.jobs(), 50_000, workDir.resolve("data"),
                          Optional.of("demo")), registry);
                  ControlPlane control = ControlPlane.start(new ControlSpec("127.0.0.1", 0, spec.control().tokenEnv()), new MigrationBackend(m), registry,
@@ -162,9 +163,9 @@ public final class DemoCommand implements Callable<Integer> {
                 Thread.sleep(3_000);
 
                 out.println("\n== outlier query on node 0, after (every partition: local scans and async foreign scans):");
-                out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), Datasets.OUTLIER_QUERY));
+                out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), SensorDataset.OUTLIER_QUERY));
                 out.println("== with device_id = 42 (one partition):");
-                out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), Datasets.outlierQueryFor(42)));
+                out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), SensorDataset.outlierQueryFor(42)));
 
                 app.close();
                 SnapshotResult snap = m.snapshotResult().orElseThrow();

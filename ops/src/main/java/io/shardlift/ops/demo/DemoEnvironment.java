@@ -1,7 +1,8 @@
 package io.shardlift.ops.demo;
 
-import io.shardlift.testkit.PgCluster;
-import io.shardlift.testkit.TestKit;
+import io.shardlift.embedded.EmbeddedDir;
+import io.shardlift.embedded.PgCluster;
+import io.shardlift.embedded.PgNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ final class DemoEnvironment implements AutoCloseable {
 
     static DemoEnvironment start(Path workDir, int nodes) throws Exception {
         Files.createDirectories(workDir);
-        System.setProperty(TestKit.DIR_PROPERTY, workDir.toAbsolutePath().toString());
+        System.setProperty(EmbeddedDir.DIR_PROPERTY, workDir.toAbsolutePath().toString());
         return new DemoEnvironment(PgCluster.start("demo", nodes, DATABASE), workDir);
     }
 
@@ -80,7 +81,7 @@ final class DemoEnvironment implements AutoCloseable {
             cluster.close();
         } finally {
             // the embedded broker's data (the migration's, under data/) goes too
-            io.shardlift.testkit.PgNode.deleteQuietly(workDir.resolve("data"));
+            PgNode.deleteQuietly(workDir.resolve("data"));
         }
     }
 }

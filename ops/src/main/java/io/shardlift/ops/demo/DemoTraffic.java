@@ -1,7 +1,7 @@
 package io.shardlift.ops.demo;
 
-import io.shardlift.testkit.Datasets;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.SensorDataset;
+import io.shardlift.embedded.PgNode;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -98,7 +98,7 @@ final class DemoTraffic implements AutoCloseable {
             try (Connection c = target.get().connect(db); Statement st = c.createStatement()) {
                 while (running.get()) {
                     PgNode at = target.get();
-                    st.executeQuery(Datasets.OUTLIER_QUERY).close();
+                    st.executeQuery(SensorDataset.OUTLIER_QUERY).close();
                     reads.incrementAndGet();
                     if (at != target.get()) {
                         break; // reconnect to the new target

@@ -19,7 +19,7 @@ import io.shardlift.snapshotter.CopyProgress;
 import io.shardlift.snapshotter.SnapshotOptions;
 import io.shardlift.snapshotter.SnapshotResult;
 import io.shardlift.snapshotter.Snapshotter;
-import io.shardlift.testkit.EmbeddedKafkaBroker;
+import io.shardlift.embedded.EmbeddedKafkaBroker;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;

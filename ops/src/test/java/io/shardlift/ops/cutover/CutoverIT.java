@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.shardlift.ops.Fixtures;
-import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.workflow.Planning;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.SpecLoader;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgNode;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;

@@ -11,7 +11,7 @@ import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.core.spec.PoolerSpec;
 import io.shardlift.core.spec.PoolerSpec.PgBouncerSpec;
 import io.shardlift.testkit.PgBouncer;
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgNode;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.shardlift.ops.cli;
+package io.shardlift.ops.workflow;
 
 import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.core.SourceException;

@@ -1,4 +1,4 @@
-package io.shardlift.testkit;
+package io.shardlift.embedded;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,8 +20,8 @@ import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-/** The few admin operations the test kit needs, shared by the embedded and the external broker. */
-final class KafkaAdmin {
+/** The few admin operations a broker handle needs (wait for the cluster, create topics), for the embedded broker and the test kit's others. */
+public final class KafkaAdmin {
 
     private static final long POLL_MS = 50;
 
@@ -31,7 +31,7 @@ final class KafkaAdmin {
     static Admin open(String bootstrapServers) {
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(AdminClientConfig.CLIENT_ID_CONFIG, "shardlift-testkit-admin");
+        props.put(AdminClientConfig.CLIENT_ID_CONFIG, "shardlift-embedded-admin");
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
         props.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, "100");
@@ -45,7 +45,7 @@ final class KafkaAdmin {
      * @return the number of brokers the cluster reported
      * @throws IllegalStateException naming the address and the last error once {@code timeout} has passed
      */
-    static int awaitCluster(String bootstrapServers, Duration timeout) {
+    public static int awaitCluster(String bootstrapServers, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Throwable last = null;
         Admin admin = open(bootstrapServers);
@@ -81,7 +81,7 @@ final class KafkaAdmin {
                 last);
     }
 
-    static void createTopics(String bootstrapServers, Map<String, Integer> partitionsByTopic, Duration timeout) {
+    public static void createTopics(String bootstrapServers, Map<String, Integer> partitionsByTopic, Duration timeout) {
         validate(partitionsByTopic);
         if (partitionsByTopic.isEmpty()) {
             return;

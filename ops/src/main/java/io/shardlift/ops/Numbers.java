@@ -1,4 +1,4 @@
-package io.shardlift.ops.cli;
+package io.shardlift.ops;
 
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;

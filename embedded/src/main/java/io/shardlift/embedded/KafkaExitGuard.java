@@ -1,4 +1,4 @@
-package io.shardlift.testkit;
+package io.shardlift.embedded;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.common.utils.Exit;

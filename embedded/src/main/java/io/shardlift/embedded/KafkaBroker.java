@@ -1,11 +1,11 @@
-package io.shardlift.testkit;
+package io.shardlift.embedded;
 
 import java.util.Map;
 
 /**
- * A Kafka broker that tests and the embedded demo talk to: either one running in this JVM
- * ({@link EmbeddedKafkaBroker}) or an existing one reached over the network ({@link ExternalKafkaBroker}).
- * Obtain one through {@link KafkaBrokers#start()}.
+ * A Kafka broker that shardlift, the demo and the tests talk to: one running in this JVM
+ * ({@link EmbeddedKafkaBroker}), or in the test kit an existing one reached over the network or one in a
+ * container (the test kit's {@code KafkaBrokers} chooses).
  */
 public interface KafkaBroker extends AutoCloseable {
 

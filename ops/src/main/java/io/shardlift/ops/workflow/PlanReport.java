@@ -1,4 +1,4 @@
-package io.shardlift.ops.cli;
+package io.shardlift.ops.workflow;
 
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.Ddl;

@@ -1,4 +1,4 @@
-package io.shardlift.testkit;
+package io.shardlift.embedded;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A real Apache Kafka broker inside this JVM: one KRaft node in combined mode (broker and controller,
- * static voter set), listening on 127.0.0.1 only, data under {@link TestKit#baseDir()}{@code /kafka-<unique>}.
+ * static voter set), listening on 127.0.0.1 only, data under {@link EmbeddedDir#baseDir()}{@code /kafka-<unique>}.
  *
  * <p>Ports and data directory are fixed for the broker's life, so {@link #stop()} and {@link #restart()}
  * bring back the same broker at the same address with its topics, records and committed offsets: clients
@@ -88,7 +88,8 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             // the first heartbeat unfences the broker: a shorter interval shortens startup and restart
             Map.entry("broker.heartbeat.interval.ms", "500"));
 
-    enum State { RUNNING, STOPPED, CLOSED }
+    /** Lifecycle of the broker; transitions are logged from -> to. */
+    public enum State { RUNNING, STOPPED, CLOSED }
 
     private final Path dir;
     private final Path logDir;
@@ -125,9 +126,9 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
         KafkaExitGuard.install();
         Path dir;
         try {
-            dir = Files.createTempDirectory(TestKit.baseDir(), "kafka-");
+            dir = Files.createTempDirectory(EmbeddedDir.baseDir(), "kafka-");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a Kafka directory under " + TestKit.baseDir(), e);
+            throw new UncheckedIOException("cannot create a Kafka directory under " + EmbeddedDir.baseDir(), e);
         }
         EmbeddedKafkaBroker broker = configure(dir, freePorts(2), overrides);
         try {

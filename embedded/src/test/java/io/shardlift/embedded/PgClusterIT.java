@@ -1,4 +1,4 @@
-package io.shardlift.testkit;
+package io.shardlift.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,7 +22,7 @@ class PgClusterIT {
                 assertThat(rs.getString(2)).isEqualTo("on");
                 assertThat(rs.getInt(3)).isEqualTo(1);
             }
-            assertThat(cluster.source().dataDir()).startsWith(TestKit.baseDir());
+            assertThat(cluster.source().dataDir()).startsWith(EmbeddedDir.baseDir());
             pid = cluster.nodes().get(0).postmasterPid().orElseThrow();
             assertThat(ProcessHandle.of(pid)).isPresent();
         } finally {

@@ -1,4 +1,4 @@
-package io.shardlift.testkit;
+package io.shardlift.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -31,7 +31,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
-class KafkaBrokerIT {
+class EmbeddedKafkaBrokerIT {
 
     private static final String TOPIC = "events";
 
@@ -45,7 +45,7 @@ class KafkaBrokerIT {
         int controllerPort = broker.controllerPort();
         try {
             assertThat(broker.isEmbedded()).isTrue();
-            assertThat(broker.dir()).startsWith(TestKit.baseDir()).isDirectory();
+            assertThat(broker.dir()).startsWith(EmbeddedDir.baseDir()).isDirectory();
             assertThat(broker.dir().getFileName().toString()).startsWith("kafka-");
 
             broker.createTopics(Map.of(TOPIC, 3));
@@ -108,44 +108,8 @@ class KafkaBrokerIT {
     }
 
     @Test
-    void kafkaBrokersUsesTheBootstrapFromTheEnvironmentAndStartsOneInProcessOtherwise() {
-        try (EmbeddedKafkaBroker real = EmbeddedKafkaBroker.start()) {
-            Map<String, String> env = Map.of(KafkaBrokers.BOOTSTRAP_ENV, real.bootstrapServers());
-            try (KafkaBroker external = KafkaBrokers.start(env::get)) {
-                assertThat(external).isInstanceOf(ExternalKafkaBroker.class);
-                assertThat(external.isEmbedded()).isFalse();
-                assertThat(external.bootstrapServers()).isEqualTo(real.bootstrapServers());
-                external.createTopics(Map.of("through-external", 2));
-            }
-            // closing the external handle stopped nothing: the topic is there with its two partitions
-            assertThat(real.state()).isEqualTo(EmbeddedKafkaBroker.State.RUNNING);
-            real.createTopics(Map.of("through-external", 2));
-
-            // a blank variable counts as unset; a second in-process broker runs next to the first
-            try (KafkaBroker embedded = KafkaBrokers.start(Map.of(KafkaBrokers.BOOTSTRAP_ENV, " ")::get)) {
-                assertThat(embedded.isEmbedded()).isTrue();
-                assertThat(embedded.bootstrapServers()).isNotEqualTo(real.bootstrapServers());
-                embedded.createTopics(Map.of("second", 1));
-            }
-        }
-    }
-
-    @Test
-    void externalBrokerThatDoesNotAnswerFailsWithItsAddress() throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            port = s.getLocalPort();
-        }
-        String bootstrap = "127.0.0.1:" + port;
-        assertThatThrownBy(() -> ExternalKafkaBroker.connect(bootstrap, Duration.ofSeconds(2)))
-                .hasMessageStartingWith("Kafka at " + bootstrap + " did not report a live broker within 2000 ms");
-        assertThatThrownBy(() -> EmbeddedKafkaBroker.start(Map.of("log.dirs", "/tmp/x")))
-                .hasMessageContaining("broker settings [log.dirs] are set by the test kit");
-    }
-
-    @Test
     void persistentBrokerReopensItsDataOnTheSamePortsAfterClose() throws Exception {
-        java.nio.file.Path dir = Files.createTempDirectory(TestKit.baseDir(), "kafka-persistent-");
+        java.nio.file.Path dir = Files.createTempDirectory(EmbeddedDir.baseDir(), "kafka-persistent-");
         String bootstrap;
         try (EmbeddedKafkaBroker first = EmbeddedKafkaBroker.openPersistent(dir)) {
             bootstrap = first.bootstrapServers();
@@ -166,7 +130,7 @@ class KafkaBrokerIT {
 
     @Test
     void persistentBrokerReopensOnOtherPortsWhenAnotherProcessHoldsAnOldOne() throws Exception {
-        java.nio.file.Path dir = Files.createTempDirectory(TestKit.baseDir(), "kafka-persistent-");
+        java.nio.file.Path dir = Files.createTempDirectory(EmbeddedDir.baseDir(), "kafka-persistent-");
         int port;
         int controllerPort;
         try (EmbeddedKafkaBroker first = EmbeddedKafkaBroker.openPersistent(dir)) {

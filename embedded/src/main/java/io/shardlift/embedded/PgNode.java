@@ -1,4 +1,4 @@
-package io.shardlift.testkit;
+package io.shardlift.embedded;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
@@ -17,7 +17,7 @@ import java.util.Optional;
 /**
  * One real PostgreSQL server from the embedded (zonky) binaries, configured for logical decoding.
  *
- * <p>Data lives under the test kit directory (by default {@code target/testkit}), never in /tmp, so
+ * <p>Data lives under {@link EmbeddedDir#baseDir()} (by default {@code target/embedded}), never in /tmp, so
  * a test run leaves nothing behind outside the build directory. {@link #close()} stops the server;
  * {@link #kill()} sends SIGKILL to the postmaster, for crash tests.
  */
@@ -48,14 +48,14 @@ public final class PgNode implements AutoCloseable {
         this.pg = pg;
     }
 
-    /** Starts a node named {@code name} with a fresh data directory under {@link TestKit#baseDir()}. */
+    /** Starts a node named {@code name} with a fresh data directory under {@link EmbeddedDir#baseDir()}. */
     public static PgNode start(String name) {
         return start(name, Map.of());
     }
 
     /** Starts a node; {@code extraConfig} overrides or adds postgresql.conf settings. */
     public static PgNode start(String name, Map<String, String> extraConfig) {
-        Path base = TestKit.baseDir();
+        Path base = EmbeddedDir.baseDir();
         Path dataDir = base.resolve("pg").resolve(name + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         Map<String, String> config = new LinkedHashMap<>(BASE_CONFIG);
         config.putAll(extraConfig);
@@ -64,7 +64,7 @@ public final class PgNode implements AutoCloseable {
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setDataDirectory(dataDir)
                     .setCleanDataDirectory(true)
-                    .setOverrideWorkingDirectory(TestKit.binariesDir().toFile())
+                    .setOverrideWorkingDirectory(EmbeddedDir.binariesDir().toFile())
                     .setPGStartupWait(Duration.ofSeconds(60));
             config.forEach(builder::setServerConfig);
             return new PgNode(name, dataDir, builder.start());
@@ -183,9 +183,9 @@ public final class PgNode implements AutoCloseable {
 
     private void pgCtl(String action, String... args) {
         Path bin;
-        try (var dirs = Files.list(TestKit.binariesDir())) {
+        try (var dirs = Files.list(EmbeddedDir.binariesDir())) {
             bin = dirs.filter(d -> Files.isExecutable(d.resolve("bin").resolve("pg_ctl"))).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no pg_ctl under " + TestKit.binariesDir()))
+                    .orElseThrow(() -> new IllegalStateException("no pg_ctl under " + EmbeddedDir.binariesDir()))
                     .resolve("bin").resolve("pg_ctl");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
