@@ -20,7 +20,10 @@ import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-/** The few admin operations a broker handle needs (wait for the cluster, create topics), for the embedded broker and the test kit's others. */
+/**
+ * The few admin operations a broker handle needs (wait for the cluster, create topics): for the embedded broker here
+ * and the test kit's external and containerised ones.
+ */
 public final class KafkaAdmin {
 
     private static final long POLL_MS = 50;
