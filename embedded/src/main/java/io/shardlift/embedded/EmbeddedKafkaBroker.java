@@ -4,9 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,7 +127,7 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a Kafka directory under " + EmbeddedDir.baseDir(), e);
         }
-        EmbeddedKafkaBroker broker = configure(dir, freePorts(2), overrides);
+        EmbeddedKafkaBroker broker = configure(dir, LocalPorts.free(HOST, 2), overrides);
         try {
             broker.format();
             broker.launch("start");
@@ -160,18 +157,18 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
                 int[] before = {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
                 List<Integer> taken = new ArrayList<>();
                 for (int p : before) {
-                    if (!bindable(p)) {
+                    if (!LocalPorts.bindable(HOST, p)) {
                         taken.add(p);
                     }
                 }
-                ports = taken.isEmpty() ? before : freePorts(2);
+                ports = taken.isEmpty() ? before : LocalPorts.free(HOST, 2);
                 if (!taken.isEmpty()) {
                     // the single voter's address comes from the configuration, never from the data: it may move
                     LOG.info("Kafka data in {}: port(s) {} of its last run are taken now; reopening on {} and {}", dir, taken,
                             ports[0], ports[1]);
                 }
             } else {
-                ports = freePorts(2);
+                ports = LocalPorts.free(HOST, 2);
             }
             EmbeddedKafkaBroker broker = configure(dir, ports, Map.of());
             broker.persistent = true;
@@ -182,11 +179,11 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             try {
                 broker.launch(exists ? "reopen" : "start");
             } catch (IllegalStateException e) {
-                if (!portTaken(e)) {
+                if (!LocalPorts.bindFailed(e)) {
                     throw e;
                 }
                 // taken between the check and the bind: once more on ports free right now
-                int[] again = freePorts(2);
+                int[] again = LocalPorts.free(HOST, 2);
                 LOG.info("Kafka data in {}: port {} or {} was taken while starting; once more on {} and {}", dir, ports[0], ports[1],
                         again[0], again[1]);
                 broker = configure(dir, again, Map.of());
@@ -380,52 +377,6 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete Kafka directory " + dir, e);
-        }
-    }
-
-    private static boolean portTaken(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof java.net.BindException || String.valueOf(t.getMessage()).contains("Address already in use")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Whether a listener could bind {@code port} on 127.0.0.1 now. */
-    private static boolean bindable(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress(InetAddress.getByName(HOST), port));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** Distinct free ports on 127.0.0.1: all sockets are held open together so the kernel cannot repeat one. */
-    private static int[] freePorts(int count) {
-        List<ServerSocket> sockets = new ArrayList<>();
-        try {
-            int[] ports = new int[count];
-            for (int i = 0; i < count; i++) {
-                ServerSocket s = new ServerSocket();
-                sockets.add(s);
-                s.setReuseAddress(true);
-                s.bind(new InetSocketAddress(InetAddress.getByName(HOST), 0));
-                ports[i] = s.getLocalPort();
-            }
-            return ports;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot find free ports on " + HOST, e);
-        } finally {
-            for (ServerSocket s : sockets) {
-                try {
-                    s.close();
-                } catch (IOException ignored) {
-                    // a port we could not release is one Kafka will fail to bind, with the port in its message
-                }
-            }
         }
     }
 
