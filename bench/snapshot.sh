@@ -10,9 +10,9 @@
 #       fresh database;
 # and prints wall times, rows/s, MB/s and the ratios a/b and a/c.
 #
-# Every server is the machine's PostgreSQL 15, started here with initdb + pg_ctl (as the postgres user when
-# run as root) under bench/out/run-<events>/, on free ports, listening on 127.0.0.1 only, with the same
-# settings; all are stopped on exit. Re-runs wipe bench/out/run-*; results are kept in
+# Every server is the machine's PostgreSQL 15, started here with initdb + pg_ctl by bench/lib/servers.sh (as
+# the postgres user when run as root) under bench/out/run-<events>/, on free ports, listening on 127.0.0.1
+# only, with the same settings; all are stopped on exit. Re-runs wipe bench/out/run-*; results are kept in
 # bench/out/results-<events>-<time>.txt.
 #
 # Usage: bench/snapshot.sh [--events N] [--jobs N] [--fsync on|off] [--jfr] [--jar FILE] [--pgcopydb-split SIZE] [--keep]
@@ -73,97 +73,24 @@ DB=sensors
 CMDLINE="bench/snapshot.sh${ARGS[*]+ ${ARGS[*]}}"
 [[ -z "${SHARDLIFT_JAVA_OPTS:-}" ]] || CMDLINE="SHARDLIFT_JAVA_OPTS='$SHARDLIFT_JAVA_OPTS' $CMDLINE"
 
-# ------------------------------------------------------------------ prerequisites
-[[ -x "$PGBIN/initdb" && -x "$PGBIN/pg_ctl" && -x "$PGBIN/psql" ]] \
-  || die "PostgreSQL 15 binaries not found in $PGBIN (apt-get install -y postgresql-15, or set PGBIN)"
-"$PGBIN/postgres" --version | grep -q ' 15\.' || die "$PGBIN/postgres is not PostgreSQL 15: $("$PGBIN/postgres" --version)"
+# ------------------------------------------------------------------ prerequisites, servers
+BENCH_NAME=bench/snapshot.sh
+# shellcheck source=bench/lib/servers.sh
+source "$BENCH/lib/servers.sh"
+bench_require
 command -v pgcopydb >/dev/null || die "pgcopydb not found (apt-get update && apt-get install -y pgcopydb)"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install -y time)"
-command -v java >/dev/null || die "java not found (Java 17 is needed for shardlift)"
-command -v ss >/dev/null || die "ss not found (apt-get install -y iproute2)"
-[[ -f "$SCHEMA_SQL" ]] || die "the fixture schema $SCHEMA_SQL is missing"
-[[ -z "$JAR" || -f "$JAR" ]] || die "--jar $JAR: no such file"
-[[ -z "$JAR" ]] || JAR="$(cd "$(dirname "$JAR")" && pwd)/$(basename "$JAR")"
 # pgcopydb runs pg_dump and pg_restore from the PATH: make them PostgreSQL 15's
 export PATH="$PGBIN:$PATH"
-unset PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSERVICE PGOPTIONS
-
-if [[ "$(id -u)" -eq 0 ]]; then
-  id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user (initdb refuses root)"
-  as_pg() { runuser -u postgres -- "$@"; }
-  PG_OWNER=postgres
-else
-  as_pg() { "$@"; }
-  PG_OWNER="$(id -un)"
-fi
-
-# ------------------------------------------------------------------ servers
-declare -a STARTED=()   # data directories of the servers this run started
 
 stop_all() {
   local rc=$?
-  if [[ "$KEEP" -eq 1 ]]; then
-    for d in "${STARTED[@]}"; do say "left running: $PGBIN/pg_ctl -D $d stop"; done
-    return $rc
-  fi
-  for d in "${STARTED[@]}"; do
-    as_pg "$PGBIN/pg_ctl" -D "$d" -m fast -w -t 60 stop >/dev/null 2>&1 \
-      || as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-  done
-  [[ ${#STARTED[@]} -eq 0 ]] || say "stopped ${#STARTED[@]} servers"
+  stop_servers
   return $rc
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-declare -A TAKEN=()
-free_port() {
-  local p=$1
-  while [[ -n "${TAKEN[$p]:-}" ]] || [[ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]]; do p=$((p + 1)); done
-  TAKEN[$p]=1
-  echo "$p"
-}
-
-# start_server NAME PORT: initdb + identical settings + pg_ctl start
-start_server() {
-  local name=$1 port=$2 dir="$RUN/pg/$1"
-  as_pg "$PGBIN/initdb" -D "$dir" -U postgres -A trust -E UTF8 --no-locale --no-sync >"$RUN/pg/$name.initdb.log" 2>&1 \
-    || { cat "$RUN/pg/$name.initdb.log" >&2; die "initdb of $name failed"; }
-  cat >>"$dir/postgresql.conf" <<EOF
-
-# bench/snapshot.sh: identical on every server of the benchmark
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$RUN/sock'
-max_connections = 100
-wal_level = logical
-max_replication_slots = 10
-max_wal_senders = 10
-shared_buffers = 128MB
-synchronous_commit = on
-fsync = $FSYNC
-log_line_prefix = '%m [%p] %q%a '
-log_min_duration_statement = 200ms
-log_checkpoints = on
-EOF
-  cat >"$dir/pg_hba.conf" <<'EOF'
-# bench/snapshot.sh: the postgres user over TCP on 127.0.0.1 (and the local socket), trust
-local   all          all                 trust
-host    all          all   127.0.0.1/32  trust
-host    replication  all   127.0.0.1/32  trust
-EOF
-  STARTED+=("$dir")
-  as_pg "$PGBIN/pg_ctl" -D "$dir" -l "$RUN/pg/$name.log" -w -t 60 -o "-p $port" start >/dev/null \
-    || { tail -20 "$RUN/pg/$name.log" >&2 || true; die "server $name did not start on port $port"; }
-}
-
-psql_at() { # psql_at PORT [psql args...]: as postgres over TCP on 127.0.0.1
-  local port=$1; shift
-  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
-}
-
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 clock() { date +%H:%M:%S.%3N; }
 
 # server_cpu NAME: CPU seconds a server has used so far: its postmaster, the backends that have exited
@@ -180,47 +107,16 @@ cpu_of() { local n total=0; for n in "$@"; do total=$(awk -v a="$total" -v b="$(
 
 # ------------------------------------------------------------------ wipe and set up
 mkdir -p "$OUT"
-for old in "$OUT"/run-*; do
-  [[ -d "$old" ]] || continue
-  for d in "$old"/pg/*/; do
-    if [[ -f "$d/postmaster.pid" ]]; then
-      say "stopping a server left over by an earlier run: $d"
-      as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
-  done
-  rm -rf "$old"
-done
-mkdir -p "$RUN/pg" "$RUN/sock"
-chown "$PG_OWNER" "$RUN/pg" "$RUN/sock"
-
-# the shardlift program: built (if the sources changed) before anything is timed
-if [[ -n "$JAR" ]]; then
-  # the launcher's own default JVM options
-  SHARDLIFT=(java ${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC -XX:TieredStopAtLevel=1} -jar "$JAR")
-else
-  say "checking that ./shardlift runs (the launcher builds ops/target/shardlift.jar if sources changed) ..."
-  (cd "$REPO" && ./shardlift --version >"$RUN/launcher-build.log" 2>&1) || {
-    tail -30 "$RUN/launcher-build.log" >&2
-    die "./shardlift could not build or run (above); fix the build, or pass --jar FILE with a built shardlift.jar"
-  }
-  SHARDLIFT=(./shardlift)
-fi
+wipe_runs "$OUT/run-"
+# the shardlift program: the launcher's own default JVM options
+shardlift_program "-Xmx2g -XX:+UseG1GC -XX:TieredStopAtLevel=1"
 
 say "starting $((NODES + 3)) PostgreSQL 15 servers under $RUN/pg (fsync=$FSYNC) ..."
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A PORT=()
 SERVERS=(source)
 for ((i = 0; i < NODES; i++)); do SERVERS+=("node$i"); done
 SERVERS+=(rawcopy pgcopydb)
-next=55400
-for n in "${SERVERS[@]}"; do
-  PORT[$n]=$(free_port "$next")
-  next=$((PORT[$n] + 1))
-  start_server "$n" "${PORT[$n]}"
-  psql_at "${PORT[$n]}" -d postgres -c "CREATE DATABASE $DB"
-done
-LIVE=("${SERVERS[@]}")
-say "ports: $(for n in "${SERVERS[@]}"; do printf '%s=%s ' "$n" "${PORT[$n]}"; done)"
+start_servers 55400 "${SERVERS[@]}"
 
 # ------------------------------------------------------------------ the dataset
 say "loading seed 000's sensor dataset with $EVENTS events on the source ..."
@@ -237,15 +133,8 @@ read -r SRC_ROWS SRC_HEAP SRC_TOTAL <<<"$(psql_at "${PORT[source]}" -d "$DB" -At
 say "loaded in $LOAD_SECS s: events heap $((SRC_HEAP / 1000000)) MB, with indexes $((SRC_TOTAL / 1000000)) MB"
 
 checkpoint_all() {
-  local n
-  for n in "${LIVE[@]}"; do psql_at "${PORT[$n]}" -d postgres -c CHECKPOINT; done
+  checkpoint_servers
   sync
-}
-stop_server() { # a server whose run is measured stops before the next run, so its autovacuum cannot steal CPU
-  local n=$1
-  [[ "$KEEP" -eq 0 ]] || return 0
-  as_pg "$PGBIN/pg_ctl" -D "$RUN/pg/$n" -m fast -w -t 60 stop >/dev/null
-  LIVE=("${LIVE[@]/$n/}"); LIVE=(${LIVE[@]})
 }
 declare -A LOGPOS=()
 mark_logs() { local n; for n in "$@"; do LOGPOS[$n]=$(stat -c %s "$RUN/pg/$n.log"); done; }
@@ -326,23 +215,9 @@ stop_server rawcopy
 
 # ------------------------------------------------------------------ (a) shardlift snapshot
 SPEC="$RUN/migrate.yml"
-{
-  echo 'version: "1.0"'
-  echo 'migrate:'
-  echo "  connstr: \"host=127.0.0.1 port=${PORT[source]} dbname=$DB user=postgres\""
-  echo "  jobs: $JOBS"
-  echo '  schemas:'
-  echo '    - name: public'
-  echo '      tables:'
-  echo '        - {name: device_types, type: global, priority: 3}'
-  echo '        - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}'
-  echo '        - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}'
-  echo 'cluster:'
-  echo '  nodes:'
-  for ((i = 0; i < NODES; i++)); do echo "    - \"host=127.0.0.1 port=${PORT[node$i]} dbname=$DB user=postgres\""; done
-} >"$SPEC"
-
 NODE_NAMES=(); for ((i = 0; i < NODES; i++)); do NODE_NAMES+=("node$i"); done
+sensors_spec "$JOBS" ", widen_unique: true" "" "${NODE_NAMES[@]}" >"$SPEC"
+
 checkpoint_all
 mark_logs source "${NODE_NAMES[@]}"
 JFR_FILE="$RUN/shardlift.jfr"
