@@ -72,40 +72,34 @@ Usage: bench/cdc.sh [options]
                     top frames, threads and compilations of (a)'s measured window. The recording starts before the
                     warm-up: starting it stalls the capture for seconds (JFR instruments JDK classes, compiled code
                     that uses them is thrown away and compiled again), which must not fall into the window
-  --jar FILE        run this shardlift jar with java instead of the ./shardlift launcher (when the tree does not build)
-  --fsync on|off    fsync of every server (default on)
-  --keep            leave the servers running at the end (stop them with the pg_ctl lines printed)
-  -h, --help        this help
 EOF
+  bench_options_help
 }
 
-die() { echo "bench: error: $*" >&2; exit 1; }
 say() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
 
-ARGS=("$@")
-while [[ $# -gt 0 ]]; do
+# die, REPO, BENCH and the servers' functions
+# shellcheck source=bench/lib/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/servers.sh"
+
+option() { # option ARG...: this script's own options (bench_parse)
   case "$1" in
-    --events) [[ $# -ge 2 ]] || die "--events needs a value"; EVENTS="$2"; shift 2 ;;
-    --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; DURATION="$2"; shift 2 ;;
-    --clients) [[ $# -ge 2 ]] || die "--clients needs a value"; CLIENTS="$2"; shift 2 ;;
-    --source-pk) [[ $# -ge 2 ]] || die "--source-pk needs a value"; SOURCE_PK="$2"; shift 2 ;;
-    --warmup) [[ $# -ge 2 ]] || die "--warmup needs a value"; WARMUP="$2"; shift 2 ;;
-    --hb-ms) [[ $# -ge 2 ]] || die "--hb-ms needs a value"; HB_MS="$2"; shift 2 ;;
-    --drain) [[ $# -ge 2 ]] || die "--drain needs a value"; DRAIN="$2"; shift 2 ;;
-    --jfr) JFR=1; shift ;;
-    --jar) [[ $# -ge 2 ]] || die "--jar needs a file"; JAR="$2"; shift 2 ;;
-    --fsync) [[ $# -ge 2 ]] || die "--fsync needs on or off"; FSYNC="$2"; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
+    --events) takes_value "$@"; EVENTS="$2" ;;
+    --duration) takes_value "$@"; DURATION="$2" ;;
+    --clients) takes_value "$@"; CLIENTS="$2" ;;
+    --source-pk) takes_value "$@"; SOURCE_PK="$2" ;;
+    --warmup) takes_value "$@"; WARMUP="$2" ;;
+    --hb-ms) takes_value "$@"; HB_MS="$2" ;;
+    --drain) takes_value "$@"; DRAIN="$2" ;;
+    *) return 1 ;;
   esac
-done
+}
+bench_parse "$@"
 for v in EVENTS DURATION CLIENTS HB_MS; do
   [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 ]] || die "--${v,,} must be a positive integer, not '${!v}'"
 done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, not '$WARMUP'"
 [[ "$DRAIN" =~ ^[0-9]+$ ]] || die "--drain must be a whole number of seconds, not '$DRAIN'"
-[[ "$FSYNC" == on || "$FSYNC" == off ]] || die "--fsync must be on or off, not '$FSYNC'"
 case "$SOURCE_PK" in
   event_id) VARIANT=pk-event_id; WIDEN=", widen_unique: true" ;;
   event_id,device_id) VARIANT=pk-event_id-device_id; WIDEN="" ;;
@@ -114,25 +108,17 @@ esac
 THREADS=$((CLIENTS < 2 ? CLIENTS : 2))
 HB_SLEEP=$(awk -v m="$HB_MS" 'BEGIN { printf "%.3f", m / 1000 }')
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BENCH="$REPO/bench"
 OUT="$BENCH/out"
 RUN="$OUT/cdc-run-$VARIANT"
 RESULTS="$OUT/cdc-results-$VARIANT-$(date +%Y%m%d-%H%M%S).txt"
-SCHEMA_SQL="$REPO/testkit/src/main/resources/datasets/sensors_schema.sql"
-PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 DB=sensors
 DB_B=sensors_b
-CMDLINE="bench/cdc.sh${ARGS[*]+ ${ARGS[*]}}"
-[[ -z "${SHARDLIFT_JAVA_OPTS:-}" ]] || CMDLINE="SHARDLIFT_JAVA_OPTS='$SHARDLIFT_JAVA_OPTS' $CMDLINE"
-HZ=$(getconf CLK_TCK)
+CMDLINE=$(command_line bench/cdc.sh "${ARGS[@]}")
 
 # ------------------------------------------------------------------ prerequisites, servers
 BENCH_NAME=bench/cdc.sh
 # timestamps written on the source and read on a target compare
 PG_EXTRA_CONF="timezone = 'UTC'"
-# shellcheck source=bench/lib/servers.sh
-source "$BENCH/lib/servers.sh"
 bench_require pgbench
 command -v perl >/dev/null || die "perl not found (it timestamps shardlift's status lines)"
 [[ "$JFR" -eq 0 ]] || { command -v jcmd >/dev/null && command -v jfr >/dev/null; } || die "--jfr needs jcmd and jfr (a full JDK 17)"
@@ -163,23 +149,6 @@ q1() { local port=$1 db=$2; shift 2; psql_at "$port" -d "$db" -At -c "$*"; } # o
 clock() { date -u +%H:%M:%S.%3N; }
 postmaster() { head -1 "$RUN/pg/$1/postmaster.pid"; }
 
-# cpu_snapshot ROOTS...: one line "epoch machine_busy iowait cpu(root group 1) cpu(root group 2) ...", CPU in
-# seconds since boot (machine) or since start (trees). A root group is a comma-separated list of PIDs; a
-# process belongs to the group of its nearest ancestor (or itself) that is a root. A tree's CPU is the sum
-# over its live processes of their own and their reaped children's user+system time (a postmaster reaps its
-# backends, this script reaps pgbench and psql).
-cpu_snapshot() {
-  { cat /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$HZ" -v t="$(now)" -v roots="$*" '
-    /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz; iow = $6 / hz; next }
-    /^[0-9]+ \(/ { p = $1; sub(/^.*\) /, ""); ppid[p] = $2; cpu[p] = ($12 + $13 + $14 + $15) / hz }
-    END {
-      ng = split(roots, grp, " ")
-      for (i = 1; i <= ng; i++) { nr = split(grp[i], rs, ","); for (j = 1; j <= nr; j++) rootof[rs[j]] = i }
-      for (p in cpu) { q = p; d = 0
-        while (q != "" && q > 1 && !(q in rootof) && d < 64) { q = ppid[q]; d++ }
-        if (q in rootof) sum[rootof[q]] += cpu[p] }
-      printf "%.3f %.2f %.2f", t, busy, iow; for (i = 1; i <= ng; i++) printf " %.2f", sum[i]; printf "\n" }'
-}
 # sample_cpu OUT FLAG ROOTS...: cpu_snapshot every 0.5 s into OUT while the file FLAG exists
 sample_cpu() {
   local out=$1 flag=$2; shift 2

@@ -30,53 +30,41 @@ PGCOPYDB_SPLIT=""
 usage() {
   cat <<'EOF'
 Usage: bench/snapshot.sh [options]
-  --events N      events to generate on the source (default 1000000)
-  --jobs N        parallel jobs for shardlift (--jobs) and pgcopydb (--table-jobs, --index-jobs) (default 4)
-  --fsync on|off  fsync of every server (default on)
-  --jfr           also record a JFR profile of the shardlift JVM and print its top frames (slows (a) a little)
-  --jar FILE      run this shardlift jar with java instead of the ./shardlift launcher (when the tree does not build)
-  --pgcopydb-split SIZE  give pgcopydb --split-tables-larger-than SIZE (e.g. 50MB; default: not split, pgcopydb's default)
-  --keep          leave the servers running at the end (stop them with the pg_ctl lines printed)
-  -h, --help      this help
+  --events N        events to generate on the source (default 1000000)
+  --jobs N          parallel jobs for shardlift (--jobs) and pgcopydb (--table-jobs, --index-jobs) (default 4)
+  --jfr             also record a JFR profile of the shardlift JVM and print its top frames (slows (a) a little)
+  --pgcopydb-split SIZE
+                    give pgcopydb --split-tables-larger-than SIZE (e.g. 50MB; default: not split, pgcopydb's default)
 EOF
+  bench_options_help
 }
 
-die() { echo "bench: error: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
-ARGS=("$@")
-while [[ $# -gt 0 ]]; do
+# die, REPO, BENCH and the servers' functions
+# shellcheck source=bench/lib/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/servers.sh"
+
+option() { # option ARG...: this script's own options (bench_parse)
   case "$1" in
-    --events) [[ $# -ge 2 ]] || die "--events needs a value"; EVENTS="$2"; shift 2 ;;
-    --jobs) [[ $# -ge 2 ]] || die "--jobs needs a value"; JOBS="$2"; shift 2 ;;
-    --fsync) [[ $# -ge 2 ]] || die "--fsync needs on or off"; FSYNC="$2"; shift 2 ;;
-    --jfr) JFR=1; shift ;;
-    --jar) [[ $# -ge 2 ]] || die "--jar needs a file"; JAR="$2"; shift 2 ;;
-    --pgcopydb-split) [[ $# -ge 2 ]] || die "--pgcopydb-split needs a size"; PGCOPYDB_SPLIT="$2"; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
+    --events) takes_value "$@"; EVENTS="$2" ;;
+    --jobs) takes_value "$@"; JOBS="$2" ;;
+    --pgcopydb-split) takes_value "$@"; PGCOPYDB_SPLIT="$2" ;;
+    *) return 1 ;;
   esac
-done
+}
+bench_parse "$@"
 [[ "$EVENTS" =~ ^[0-9]+$ && "$EVENTS" -ge 1 ]] || die "--events must be a positive integer, not '$EVENTS'"
 [[ "$JOBS" =~ ^[0-9]+$ && "$JOBS" -ge 1 ]] || die "--jobs must be a positive integer, not '$JOBS'"
-[[ "$FSYNC" == on || "$FSYNC" == off ]] || die "--fsync must be on or off, not '$FSYNC'"
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BENCH="$REPO/bench"
 OUT="$BENCH/out"
 RUN="$OUT/run-$EVENTS"
 RESULTS="$OUT/results-$EVENTS-$(date +%Y%m%d-%H%M%S).txt"
-SCHEMA_SQL="$REPO/testkit/src/main/resources/datasets/sensors_schema.sql"
-PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 DB=sensors
-CMDLINE="bench/snapshot.sh${ARGS[*]+ ${ARGS[*]}}"
-[[ -z "${SHARDLIFT_JAVA_OPTS:-}" ]] || CMDLINE="SHARDLIFT_JAVA_OPTS='$SHARDLIFT_JAVA_OPTS' $CMDLINE"
+CMDLINE=$(command_line bench/snapshot.sh "${ARGS[@]}")
 
 # ------------------------------------------------------------------ prerequisites, servers
 BENCH_NAME=bench/snapshot.sh
-# shellcheck source=bench/lib/servers.sh
-source "$BENCH/lib/servers.sh"
 bench_require
 command -v pgcopydb >/dev/null || die "pgcopydb not found (apt-get update && apt-get install -y pgcopydb)"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install -y time)"
@@ -156,11 +144,10 @@ phases() { # phases RUNID NAME: the slow statements (>= 200 ms) of a slice, summ
      END { for (k in t) printf "      %-16s %3d statements %8.2f s\n", k, n[k], t[k] }' "$RUN/logs/$1-$2.log" | sort
 }
 # machine_busy: CPU seconds the whole machine has been busy since boot (all processes, ours and the others')
-machine_busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+machine_busy() { awk -v hz="$HZ" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
 # sample_cpu PID OUT GROUP...: every 0.5 s while PID runs, appends "seconds machine iowait program group..." to OUT:
 # the cumulative CPU seconds of the whole machine (busy, and idle waiting for I/O), of the process tree under PID (the program under /usr/bin/time) and
-# of each GROUP of servers (comma-separated names), each a process tree under its postmaster. A tree's CPU is the
-# sum over its live processes of their own and their reaped children's user+system time. One awk per sample.
+# of each GROUP of servers (comma-separated names), each a process tree under its postmaster (cpu_snapshot).
 sample_cpu() {
   local pid=$1 out=$2 t0 g n roots; shift 2
   roots="$pid"
@@ -171,16 +158,8 @@ sample_cpu() {
   done
   t0=$(now)
   while kill -0 "$pid" 2>/dev/null; do
-    { cat /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$(getconf CLK_TCK)" -v t="$(secs "$t0" "$(now)")" -v roots="$roots" '
-      /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz; iow = $6 / hz; next }
-      /^[0-9]+ \(/ { p = $1; sub(/^.*\) /, ""); ppid[p] = $2; cpu[p] = ($12 + $13 + $14 + $15) / hz }
-      END {
-        ng = split(roots, grp, " ")
-        for (i = 1; i <= ng; i++) { nr = split(grp[i], rs, ","); for (j = 1; j <= nr; j++) rootof[rs[j]] = i }
-        for (p in cpu) { q = p; d = 0
-          while (q != "" && q > 1 && !(q in rootof) && d < 64) { q = ppid[q]; d++ }
-          if (q in rootof) sum[rootof[q]] += cpu[p] }
-        printf "%s %.2f %.2f", t, busy, iow; for (i = 1; i <= ng; i++) printf " %.2f", sum[i]; printf "\n" }' >>"$out"
+    # shellcheck disable=SC2086 # the roots are words
+    cpu_snapshot $roots | awk -v t0="$t0" '{ $1 = sprintf("%.2f", $1 - t0) } 1' >>"$out"
     sleep 0.5
   done
 }

@@ -1,15 +1,21 @@
 # bench/lib/servers.sh — the PostgreSQL 15 servers of the benchmarks, sourced by bench/snapshot.sh and bench/cdc.sh so
 # that both start, configure and stop them the same way (their figures are compared with each other).
 #
-# The caller defines die and say, and sets before sourcing: PGBIN, RUN (this run's directory), FSYNC (on|off), KEEP
-# (1: leave the servers running), DB (the database created on every server), JAR (a shardlift jar, or empty for the
-# ./shardlift launcher), REPO, BENCH_NAME (the script, named in the settings it writes) and optionally PG_EXTRA_CONF
-# (settings lines every server gets on top of the shared ones).
+# The caller defines say (its own prefix) before sourcing; this file sets REPO and BENCH and defines die. bench_option parses the options both scripts take
+# (FSYNC, JAR, JFR, KEEP). Before starting servers it sets RUN (this run's directory), DB (the database created on
+# every server), BENCH_NAME (the script, named in the settings it writes) and optionally PG_EXTRA_CONF (settings
+# lines every server gets on top of the shared ones); PGBIN may come from the environment.
 #
 # Every server: initdb + pg_ctl under $RUN/pg/NAME (as the postgres user when run as root), on a free port from the
 # one given, listening on 127.0.0.1 only, trust authentication, identical settings. What this file starts it records
 # in STARTED, and stop_servers stops exactly those, by their data directory's postmaster.pid (pg_ctl).
 
+die() { echo "bench: error: $*" >&2; exit 1; }
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BENCH="$REPO/bench"
+PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
+SCHEMA_SQL="$REPO/testkit/src/main/resources/datasets/sensors_schema.sql"
 declare -a STARTED=()   # data directories of the servers this run started
 declare -A PORT=()      # server name -> port
 declare -A TAKEN=()     # ports handed out by free_port in this run
@@ -23,6 +29,54 @@ else
   PG_OWNER="$(id -un)"
 fi
 
+# bench_parse ARG...: the command line (kept in ARGS): each argument is first offered to the script's own function
+# option (which sets BENCH_SHIFT to the words it took, or fails for one it does not know), then to bench_option;
+# -h/--help prints the script's usage and exits
+bench_parse() {
+  ARGS=("$@")
+  while [[ $# -gt 0 ]]; do
+    case "$1" in -h|--help) usage; exit 0 ;; esac
+    option "$@" || bench_option "$@" || { usage >&2; die "unknown argument: $1"; }
+    shift "$BENCH_SHIFT"
+  done
+}
+
+# takes_value ARG...: for an option with a value: dies when the value is missing, else BENCH_SHIFT=2
+takes_value() {
+  [[ $# -ge 2 ]] || die "$1 needs a value"
+  BENCH_SHIFT=2
+}
+
+# bench_option ARG...: the options both benchmarks take (--fsync on|off, --jar FILE, --jfr, --keep): sets FSYNC, JAR,
+# JFR or KEEP from the first and BENCH_SHIFT to the words it took; fails when the first is none of them
+bench_option() {
+  case "$1" in
+    --fsync) takes_value "$@"; FSYNC="$2"
+      [[ "$FSYNC" == on || "$FSYNC" == off ]] || die "--fsync must be on or off, not '$FSYNC'" ;;
+    --jar) takes_value "$@"; JAR="$2" ;;
+    --jfr) JFR=1; BENCH_SHIFT=1 ;;
+    --keep) KEEP=1; BENCH_SHIFT=1 ;;
+    *) return 1 ;;
+  esac
+}
+
+# bench_options_help: the usage lines of the options bench_option takes (and of --help), for each script's usage
+bench_options_help() {
+  cat <<'EOF'
+  --fsync on|off    fsync of every server (default on)
+  --jar FILE        run this shardlift jar with java instead of the ./shardlift launcher (when the tree does not build)
+  --keep            leave the servers running at the end (stop them with the pg_ctl lines printed)
+  -h, --help        this help
+EOF
+}
+
+# command_line SCRIPT ARG...: how this run was started, as the results show it
+command_line() {
+  local c="$1${2+ ${*:2}}"
+  [[ -z "${SHARDLIFT_JAVA_OPTS:-}" ]] || c="SHARDLIFT_JAVA_OPTS='$SHARDLIFT_JAVA_OPTS' $c"
+  echo "$c"
+}
+
 # bench_require PROGRAM...: PostgreSQL 15 (initdb, pg_ctl, psql and the PROGRAMs of its bin directory), java, ss, the
 # fixture schema and a --jar that exists (made absolute: the programs run from the repository's root)
 bench_require() {
@@ -33,8 +87,7 @@ bench_require() {
   "$PGBIN/postgres" --version | grep -q ' 15\.' || die "$PGBIN/postgres is not PostgreSQL 15: $("$PGBIN/postgres" --version)"
   command -v java >/dev/null || die "java not found (Java 17 is needed for shardlift)"
   command -v ss >/dev/null || die "ss not found (apt-get install -y iproute2)"
-  [[ -f "$REPO/testkit/src/main/resources/datasets/sensors_schema.sql" ]] \
-    || die "the fixture schema $REPO/testkit/src/main/resources/datasets/sensors_schema.sql is missing"
+  [[ -f "$SCHEMA_SQL" ]] || die "the fixture schema $SCHEMA_SQL is missing"
   [[ -z "$JAR" || -f "$JAR" ]] || die "--jar $JAR: no such file"
   [[ -z "$JAR" ]] || JAR="$(cd "$(dirname "$JAR")" && pwd)/$(basename "$JAR")"
   unset PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSERVICE PGOPTIONS
@@ -179,6 +232,25 @@ cluster:
 EOF
   for n in "$@"; do echo "    - \"host=127.0.0.1 port=${PORT[$n]} dbname=$DB user=postgres\""; done
   [[ -z "$kafka" ]] || printf 'kafka:\n  bootstrap: %s\n' "$kafka"
+}
+
+HZ=$(getconf CLK_TCK)
+# cpu_snapshot ROOTS...: one line "epoch machine_busy iowait cpu(root group 1) cpu(root group 2) ...", CPU in
+# seconds since boot (machine) or since start (trees). A root group is a comma-separated list of PIDs; a
+# process belongs to the group of its nearest ancestor (or itself) that is a root. A tree's CPU is the sum
+# over its live processes of their own and their reaped children's user+system time (a postmaster reaps its
+# backends, the scripts reap what they start).
+cpu_snapshot() {
+  { cat /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$HZ" -v t="$(now)" -v roots="$*" '
+    /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz; iow = $6 / hz; next }
+    /^[0-9]+ \(/ { p = $1; sub(/^.*\) /, ""); ppid[p] = $2; cpu[p] = ($12 + $13 + $14 + $15) / hz }
+    END {
+      ng = split(roots, grp, " ")
+      for (i = 1; i <= ng; i++) { nr = split(grp[i], rs, ","); for (j = 1; j <= nr; j++) rootof[rs[j]] = i }
+      for (p in cpu) { q = p; d = 0
+        while (q != "" && q > 1 && !(q in rootof) && d < 64) { q = ppid[q]; d++ }
+        if (q in rootof) sum[rootof[q]] += cpu[p] }
+      printf "%.3f %.2f %.2f", t, busy, iow; for (i = 1; i <= ng; i++) printf " %.2f", sum[i]; printf "\n" }'
 }
 
 now() { date +%s.%N; }
