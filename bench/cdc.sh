@@ -82,21 +82,10 @@ say() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
 # shellcheck source=bench/lib/servers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/servers.sh"
 
-option() { # option ARG...: this script's own options (bench_parse)
-  case "$1" in
-    --events) takes_value "$@"; EVENTS="$2" ;;
-    --duration) takes_value "$@"; DURATION="$2" ;;
-    --clients) takes_value "$@"; CLIENTS="$2" ;;
-    --source-pk) takes_value "$@"; SOURCE_PK="$2" ;;
-    --warmup) takes_value "$@"; WARMUP="$2" ;;
-    --hb-ms) takes_value "$@"; HB_MS="$2" ;;
-    --drain) takes_value "$@"; DRAIN="$2" ;;
-    *) return 1 ;;
-  esac
-}
-bench_parse "$@"
+bench_parse "--events=EVENTS --duration=DURATION --clients=CLIENTS --source-pk=SOURCE_PK --warmup=WARMUP --hb-ms=HB_MS
+  --drain=DRAIN" "$@"
 for v in EVENTS DURATION CLIENTS HB_MS; do
-  [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 ]] || die "--${v,,} must be a positive integer, not '${!v}'"
+  o=${v,,}; [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 ]] || die "--${o//_/-} must be a positive integer, not '${!v}'"
 done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, not '$WARMUP'"
 [[ "$DRAIN" =~ ^[0-9]+$ ]] || die "--drain must be a whole number of seconds, not '$DRAIN'"

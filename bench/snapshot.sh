@@ -45,15 +45,7 @@ say() { echo "bench: $*" >&2; }
 # shellcheck source=bench/lib/servers.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/servers.sh"
 
-option() { # option ARG...: this script's own options (bench_parse)
-  case "$1" in
-    --events) takes_value "$@"; EVENTS="$2" ;;
-    --jobs) takes_value "$@"; JOBS="$2" ;;
-    --pgcopydb-split) takes_value "$@"; PGCOPYDB_SPLIT="$2" ;;
-    *) return 1 ;;
-  esac
-}
-bench_parse "$@"
+bench_parse "--events=EVENTS --jobs=JOBS --pgcopydb-split=PGCOPYDB_SPLIT" "$@"
 [[ "$EVENTS" =~ ^[0-9]+$ && "$EVENTS" -ge 1 ]] || die "--events must be a positive integer, not '$EVENTS'"
 [[ "$JOBS" =~ ^[0-9]+$ && "$JOBS" -ge 1 ]] || die "--jobs must be a positive integer, not '$JOBS'"
 
@@ -163,6 +155,31 @@ sample_cpu() {
     sleep 0.5
   done
 }
+# timed_run ID NAME SERVERS CMD...: runs CMD from the repository's root under /usr/bin/time -v (into $RUN/NAME.time,
+# .out and .err) while sample_cpu records $RUN/ID-cpu.txt for it, the source and SERVERS (comma-separated); sets
+# T_START and T_END (clock), T_SECS (wall), T_BUSY (the machine's CPU) and T_CPU (the program's user+sys seconds);
+# dies with the end of its log when CMD fails
+timed_run() {
+  local id=$1 name=$2 servers=$3 pid sampler rc=0 busy0 t0 t1; shift 3
+  T_START=$(clock)
+  busy0=$(machine_busy)
+  t0=$(now)
+  (cd "$REPO" && exec /usr/bin/time -v -o "$RUN/$name.time" "$@" >"$RUN/$name.out" 2>"$RUN/$name.err") &
+  pid=$!
+  sample_cpu "$pid" "$RUN/$id-cpu.txt" source "$servers" &
+  sampler=$!
+  wait "$pid" || rc=$?
+  t1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
+  wait "$sampler" || true
+  if [[ "$rc" -ne 0 ]]; then
+    tail -30 "$RUN/$name.err" >&2
+    die "($id) $name failed (exit $rc); log: $RUN/$name.err"
+  fi
+  T_BUSY=$(secs "$busy0" "$(machine_busy)")
+  T_END=$(clock)
+  T_SECS=$(secs "$t0" "$t1")
+  T_CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$RUN/$name.time")
+}
 # timeline FILE HEADER...: the samples as cores used per interval (1.00 = one core busy)
 timeline() {
   local f=$1; shift
@@ -209,28 +226,11 @@ fi
 A_CMD="${SHARDLIFT[*]} snapshot --config $SPEC"
 say "(a) $A_CMD ..."
 cpu_a0_src=$(cpu_of source); cpu_a0_nodes=$(cpu_of "${NODE_NAMES[@]}")
-A_START=$(clock)
-busy_a0=$(machine_busy)
-ta0=$(now)
-(cd "$REPO" && exec /usr/bin/time -v -o "$RUN/shardlift.time" "${SHARDLIFT[@]}" snapshot --config "$SPEC" --progress-interval 5 \
-  >"$RUN/shardlift.out" 2>"$RUN/shardlift.err") &
-a_pid=$!
-sample_cpu "$a_pid" "$RUN/a-cpu.txt" source "$(IFS=,; echo "${NODE_NAMES[*]}")" &
-a_sampler=$!
-a_rc=0; wait "$a_pid" || a_rc=$?
-ta1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
-wait "$a_sampler" || true
-if [[ "$a_rc" -ne 0 ]]; then
-  tail -30 "$RUN/shardlift.err" >&2
-  die "(a) shardlift snapshot failed (exit $a_rc); log: $RUN/shardlift.err"
-fi
-A_BUSY=$(secs "$busy_a0" "$(machine_busy)")
-A_END=$(clock)
+timed_run a shardlift "$(IFS=,; echo "${NODE_NAMES[*]}")" "${SHARDLIFT[@]}" snapshot --config "$SPEC" --progress-interval 5
+A_START=$T_START; A_END=$T_END; A_SECS=$T_SECS; A_BUSY=$T_BUSY; A_CPU=$T_CPU
 slice_logs a source "${NODE_NAMES[@]}"
-A_SECS=$(secs "$ta0" "$ta1")
 A_CPU_SRC=$(secs "$cpu_a0_src" "$(cpu_of source)"); A_CPU_NODES=$(secs "$cpu_a0_nodes" "$(cpu_of "${NODE_NAMES[@]}")")
 A_RSS_KB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$RUN/shardlift.time")
-A_CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$RUN/shardlift.time")
 A_ROWS=$(psql_at "${PORT[node0]}" -d "$DB" -At -c "SELECT count(*) FROM public.events")
 [[ "$A_ROWS" -eq "$EVENTS" ]] || die "(a) the cluster holds $A_ROWS events, expected $EVENTS"
 A_IDX=$(for n in "${NODE_NAMES[@]}"; do psql_at "${PORT[$n]}" -d "$DB" -At -c "SELECT count(*) FROM pg_index
@@ -247,26 +247,10 @@ C_ARGS=(clone --source "$SRC_URI" --target "$PGC_URI" --dir "$RUN/pgcopydb" --ta
 C_CMD="pgcopydb ${C_ARGS[*]}"
 say "(c) $C_CMD ..."
 cpu_c0_src=$(cpu_of source); cpu_c0_dst=$(cpu_of pgcopydb)
-C_START=$(clock)
-busy_c0=$(machine_busy)
-tc0=$(now)
-/usr/bin/time -v -o "$RUN/pgcopydb.time" pgcopydb "${C_ARGS[@]}" >"$RUN/pgcopydb.out" 2>"$RUN/pgcopydb.err" &
-c_pid=$!
-sample_cpu "$c_pid" "$RUN/c-cpu.txt" source pgcopydb &
-c_sampler=$!
-c_rc=0; wait "$c_pid" || c_rc=$?
-tc1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
-wait "$c_sampler" || true
-if [[ "$c_rc" -ne 0 ]]; then
-  tail -30 "$RUN/pgcopydb.err" >&2
-  die "(c) pgcopydb clone failed (exit $c_rc); log: $RUN/pgcopydb.err"
-fi
-C_BUSY=$(secs "$busy_c0" "$(machine_busy)")
-C_END=$(clock)
+timed_run c pgcopydb pgcopydb pgcopydb "${C_ARGS[@]}"
+C_START=$T_START; C_END=$T_END; C_SECS=$T_SECS; C_BUSY=$T_BUSY; C_CPU=$T_CPU
 slice_logs c source pgcopydb
-C_SECS=$(secs "$tc0" "$tc1")
 C_CPU_SRC=$(secs "$cpu_c0_src" "$(cpu_of source)"); C_CPU_DST=$(secs "$cpu_c0_dst" "$(cpu_of pgcopydb)")
-C_CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$RUN/pgcopydb.time")
 C_ROWS=$(psql_at "${PORT[pgcopydb]}" -d "$DB" -At -c "SELECT count(*) FROM public.events")
 [[ "$C_ROWS" -eq "$EVENTS" ]] || die "(c) the clone holds $C_ROWS events, expected $EVENTS"
 C_IDX=$(psql_at "${PORT[pgcopydb]}" -d "$DB" -At -c "SELECT string_agg(pg_get_constraintdef(oid), ', ' ORDER BY conname)

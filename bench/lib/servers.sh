@@ -29,14 +29,21 @@ else
   PG_OWNER="$(id -un)"
 fi
 
-# bench_parse ARG...: the command line (kept in ARGS): each argument is first offered to the script's own function
-# option (which sets BENCH_SHIFT to the words it took, or fails for one it does not know), then to bench_option;
-# -h/--help prints the script's usage and exits
+# bench_parse OPTIONS ARG...: the command line (kept in ARGS). OPTIONS are the script's own options, each with a value,
+# and the variable each sets ("--events=EVENTS --jobs=JOBS"); bench_option takes the shared ones; -h/--help prints
+# the script's usage and exits
 bench_parse() {
+  local own=" $1 " var; shift
   ARGS=("$@")
   while [[ $# -gt 0 ]]; do
     case "$1" in -h|--help) usage; exit 0 ;; esac
-    option "$@" || bench_option "$@" || { usage >&2; die "unknown argument: $1"; }
+    if [[ "$1" == --* && "$own" == *" $1="* ]]; then
+      var=${own#*" $1="}; var=${var%%[[:space:]]*}
+      takes_value "$@"
+      printf -v "$var" '%s' "$2"
+    else
+      bench_option "$@" || { usage >&2; die "unknown argument: $1"; }
+    fi
     shift "$BENCH_SHIFT"
   done
 }
