@@ -350,6 +350,8 @@ lag_stats() {
 # ------------------------------------------------------------------ (a) shardlift run
 SPEC="$RUN/migrate.yml"
 sensors_spec 4 "$WIDEN" embedded "${NODE_NAMES[@]}" >"$SPEC"
+# the control plane on a free port: the default 8080 may be held by another program on the machine (a test run)
+printf 'control:\n  listen: "127.0.0.1:%s"\n' "$(free_port 55600)" >>"$SPEC"
 
 A_ARGS=(run --config "$SPEC" --data-dir "$RUN/kafka-data" --status-interval 1)
 A_CMD="${SHARDLIFT[*]} ${A_ARGS[*]}"
