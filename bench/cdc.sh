@@ -23,10 +23,10 @@
 # (a) and (b) start from identical data: right after the load, the source database is cloned
 # (CREATE DATABASE ... TEMPLATE) and (b) replicates the clone; (a)'s database is dropped before (b) runs.
 #
-# Servers as in bench/snapshot.sh: the machine's PostgreSQL 15, started here with initdb + pg_ctl (as the
-# postgres user when run as root) under bench/out/cdc-run-<variant>/, on free ports from 55500, listening
-# on 127.0.0.1 only, identical settings; everything this script starts is stopped on exit by PID or
-# pg_ctl. Re-runs wipe bench/out/cdc-run-* (never bench/snapshot.sh's bench/out/run-*); results are kept
+# Servers as in bench/snapshot.sh (both start them with bench/lib/servers.sh): the machine's PostgreSQL 15,
+# started here with initdb + pg_ctl (as the postgres user when run as root) under bench/out/cdc-run-<variant>/,
+# on free ports from 55500, listening on 127.0.0.1 only, identical settings; everything this script starts is
+# stopped on exit by PID or pg_ctl. Re-runs wipe bench/out/cdc-run-* (never bench/snapshot.sh's bench/out/run-*); results are kept
 # in bench/out/cdc-results-<variant>-<time>.txt.
 #
 # Usage: bench/cdc.sh [--events N] [--duration S] [--clients N] [--source-pk event_id|event_id,device_id]
@@ -72,40 +72,23 @@ Usage: bench/cdc.sh [options]
                     top frames, threads and compilations of (a)'s measured window. The recording starts before the
                     warm-up: starting it stalls the capture for seconds (JFR instruments JDK classes, compiled code
                     that uses them is thrown away and compiled again), which must not fall into the window
-  --jar FILE        run this shardlift jar with java instead of the ./shardlift launcher (when the tree does not build)
-  --fsync on|off    fsync of every server (default on)
-  --keep            leave the servers running at the end (stop them with the pg_ctl lines printed)
-  -h, --help        this help
 EOF
+  bench_options_help
 }
 
-die() { echo "bench: error: $*" >&2; exit 1; }
 say() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
 
-ARGS=("$@")
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --events) [[ $# -ge 2 ]] || die "--events needs a value"; EVENTS="$2"; shift 2 ;;
-    --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; DURATION="$2"; shift 2 ;;
-    --clients) [[ $# -ge 2 ]] || die "--clients needs a value"; CLIENTS="$2"; shift 2 ;;
-    --source-pk) [[ $# -ge 2 ]] || die "--source-pk needs a value"; SOURCE_PK="$2"; shift 2 ;;
-    --warmup) [[ $# -ge 2 ]] || die "--warmup needs a value"; WARMUP="$2"; shift 2 ;;
-    --hb-ms) [[ $# -ge 2 ]] || die "--hb-ms needs a value"; HB_MS="$2"; shift 2 ;;
-    --drain) [[ $# -ge 2 ]] || die "--drain needs a value"; DRAIN="$2"; shift 2 ;;
-    --jfr) JFR=1; shift ;;
-    --jar) [[ $# -ge 2 ]] || die "--jar needs a file"; JAR="$2"; shift 2 ;;
-    --fsync) [[ $# -ge 2 ]] || die "--fsync needs on or off"; FSYNC="$2"; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
-  esac
-done
+# die, REPO, BENCH and the servers' functions
+# shellcheck source=bench/lib/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/servers.sh"
+
+bench_parse "--events=EVENTS --duration=DURATION --clients=CLIENTS --source-pk=SOURCE_PK --warmup=WARMUP --hb-ms=HB_MS
+  --drain=DRAIN" "$@"
 for v in EVENTS DURATION CLIENTS HB_MS; do
-  [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 ]] || die "--${v,,} must be a positive integer, not '${!v}'"
+  o=${v,,}; [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 ]] || die "--${o//_/-} must be a positive integer, not '${!v}'"
 done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, not '$WARMUP'"
 [[ "$DRAIN" =~ ^[0-9]+$ ]] || die "--drain must be a whole number of seconds, not '$DRAIN'"
-[[ "$FSYNC" == on || "$FSYNC" == off ]] || die "--fsync must be on or off, not '$FSYNC'"
 case "$SOURCE_PK" in
   event_id) VARIANT=pk-event_id; WIDEN=", widen_unique: true" ;;
   event_id,device_id) VARIANT=pk-event_id-device_id; WIDEN="" ;;
@@ -114,46 +97,25 @@ esac
 THREADS=$((CLIENTS < 2 ? CLIENTS : 2))
 HB_SLEEP=$(awk -v m="$HB_MS" 'BEGIN { printf "%.3f", m / 1000 }')
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BENCH="$REPO/bench"
 OUT="$BENCH/out"
 RUN="$OUT/cdc-run-$VARIANT"
 RESULTS="$OUT/cdc-results-$VARIANT-$(date +%Y%m%d-%H%M%S).txt"
-SCHEMA_SQL="$REPO/testkit/src/main/resources/datasets/sensors_schema.sql"
-PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 DB=sensors
 DB_B=sensors_b
-CMDLINE="bench/cdc.sh${ARGS[*]+ ${ARGS[*]}}"
-[[ -z "${SHARDLIFT_JAVA_OPTS:-}" ]] || CMDLINE="SHARDLIFT_JAVA_OPTS='$SHARDLIFT_JAVA_OPTS' $CMDLINE"
-HZ=$(getconf CLK_TCK)
+CMDLINE=$(command_line bench/cdc.sh "${ARGS[@]}")
 
-# ------------------------------------------------------------------ prerequisites
-[[ -x "$PGBIN/initdb" && -x "$PGBIN/pg_ctl" && -x "$PGBIN/psql" && -x "$PGBIN/pgbench" ]] \
-  || die "PostgreSQL 15 binaries (initdb, pg_ctl, psql, pgbench) not found in $PGBIN (apt-get install -y postgresql-15, or set PGBIN)"
-"$PGBIN/postgres" --version | grep -q ' 15\.' || die "$PGBIN/postgres is not PostgreSQL 15: $("$PGBIN/postgres" --version)"
-command -v java >/dev/null || die "java not found (Java 17 is needed for shardlift)"
+# ------------------------------------------------------------------ prerequisites, servers
+BENCH_NAME=bench/cdc.sh
+# timestamps written on the source and read on a target compare
+PG_EXTRA_CONF="timezone = 'UTC'"
+bench_require pgbench
 command -v perl >/dev/null || die "perl not found (it timestamps shardlift's status lines)"
-command -v ss >/dev/null || die "ss not found (apt-get install -y iproute2)"
 [[ "$JFR" -eq 0 ]] || { command -v jcmd >/dev/null && command -v jfr >/dev/null; } || die "--jfr needs jcmd and jfr (a full JDK 17)"
-[[ -f "$SCHEMA_SQL" ]] || die "the fixture schema $SCHEMA_SQL is missing"
 for f in sensors_load.sql cdc_insert.sql cdc_update.sql cdc_delete.sql cdc_poll.sql; do
   [[ -f "$BENCH/$f" ]] || die "$BENCH/$f is missing"
 done
-[[ -z "$JAR" || -f "$JAR" ]] || die "--jar $JAR: no such file"
-[[ -z "$JAR" ]] || JAR="$(cd "$(dirname "$JAR")" && pwd)/$(basename "$JAR")"
-unset PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSERVICE PGOPTIONS
-
-if [[ "$(id -u)" -eq 0 ]]; then
-  id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user (initdb refuses root)"
-  as_pg() { runuser -u postgres -- "$@"; }
-  PG_OWNER=postgres
-else
-  as_pg() { "$@"; }
-  PG_OWNER="$(id -un)"
-fi
 
 # ------------------------------------------------------------------ cleanup: everything we started, by PID
-declare -a STARTED=()   # data directories of the servers this run started
 declare -a BG=()        # background processes this run started (shardlift, samplers, pollers, heartbeats)
 A_PID=""
 
@@ -165,96 +127,17 @@ stop_all() {
     for _ in $(seq 1 300); do kill -0 "$A_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$A_PID" 2>/dev/null || true
   fi
-  if [[ "$KEEP" -eq 1 ]]; then
-    for d in "${STARTED[@]}"; do [[ ! -f "$d/postmaster.pid" ]] || say "left running: $PGBIN/pg_ctl -D $d stop"; done
-    return $rc
-  fi
-  for d in "${STARTED[@]}"; do
-    [[ -f "$d/postmaster.pid" ]] || continue
-    as_pg "$PGBIN/pg_ctl" -D "$d" -m fast -w -t 60 stop >/dev/null 2>&1 \
-      || as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-  done
-  [[ ${#STARTED[@]} -eq 0 ]] || say "stopped the servers of this run"
+  stop_servers
   return $rc
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-declare -A TAKEN=()
-free_port() {
-  local p=$1
-  while [[ -n "${TAKEN[$p]:-}" ]] || [[ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]]; do p=$((p + 1)); done
-  TAKEN[$p]=1
-  echo "$p"
-}
-
-# start_server NAME PORT: initdb + identical settings + pg_ctl start
-start_server() {
-  local name=$1 port=$2 dir="$RUN/pg/$1"
-  as_pg "$PGBIN/initdb" -D "$dir" -U postgres -A trust -E UTF8 --no-locale --no-sync >"$RUN/pg/$name.initdb.log" 2>&1 \
-    || { cat "$RUN/pg/$name.initdb.log" >&2; die "initdb of $name failed"; }
-  cat >>"$dir/postgresql.conf" <<EOF
-
-# bench/cdc.sh: identical on every server of the benchmark (bench/snapshot.sh's settings, plus timezone
-# = UTC so that timestamps written on the source and read on a target compare)
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$RUN/sock'
-max_connections = 100
-wal_level = logical
-max_replication_slots = 10
-max_wal_senders = 10
-shared_buffers = 128MB
-synchronous_commit = on
-fsync = $FSYNC
-timezone = 'UTC'
-log_line_prefix = '%m [%p] %q%a '
-log_min_duration_statement = 200ms
-log_checkpoints = on
-EOF
-  cat >"$dir/pg_hba.conf" <<'EOF'
-# bench/cdc.sh: the postgres user over TCP on 127.0.0.1 (and the local socket), trust
-local   all          all                 trust
-host    all          all   127.0.0.1/32  trust
-host    replication  all   127.0.0.1/32  trust
-EOF
-  STARTED+=("$dir")
-  as_pg "$PGBIN/pg_ctl" -D "$dir" -l "$RUN/pg/$name.log" -w -t 60 -o "-p $port" start >/dev/null \
-    || { tail -20 "$RUN/pg/$name.log" >&2 || true; die "server $name did not start on port $port"; }
-}
-stop_server() { # a server whose run is measured stops before the next run, so its autovacuum cannot steal CPU
-  [[ "$KEEP" -eq 0 ]] || return 0
-  as_pg "$PGBIN/pg_ctl" -D "$RUN/pg/$1" -m fast -w -t 60 stop >/dev/null
-}
-
-psql_at() { # psql_at PORT [psql args...]: as postgres over TCP on 127.0.0.1
-  local port=$1; shift
-  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
-}
 q1() { local port=$1 db=$2; shift 2; psql_at "$port" -d "$db" -At -c "$*"; } # one value
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 clock() { date -u +%H:%M:%S.%3N; }
 postmaster() { head -1 "$RUN/pg/$1/postmaster.pid"; }
 
-# cpu_snapshot ROOTS...: one line "epoch machine_busy iowait cpu(root group 1) cpu(root group 2) ...", CPU in
-# seconds since boot (machine) or since start (trees). A root group is a comma-separated list of PIDs; a
-# process belongs to the group of its nearest ancestor (or itself) that is a root. A tree's CPU is the sum
-# over its live processes of their own and their reaped children's user+system time (a postmaster reaps its
-# backends, this script reaps pgbench and psql).
-cpu_snapshot() {
-  { cat /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$HZ" -v t="$(now)" -v roots="$*" '
-    /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz; iow = $6 / hz; next }
-    /^[0-9]+ \(/ { p = $1; sub(/^.*\) /, ""); ppid[p] = $2; cpu[p] = ($12 + $13 + $14 + $15) / hz }
-    END {
-      ng = split(roots, grp, " ")
-      for (i = 1; i <= ng; i++) { nr = split(grp[i], rs, ","); for (j = 1; j <= nr; j++) rootof[rs[j]] = i }
-      for (p in cpu) { q = p; d = 0
-        while (q != "" && q > 1 && !(q in rootof) && d < 64) { q = ppid[q]; d++ }
-        if (q in rootof) sum[rootof[q]] += cpu[p] }
-      printf "%.3f %.2f %.2f", t, busy, iow; for (i = 1; i <= ng; i++) printf " %.2f", sum[i]; printf "\n" }'
-}
 # sample_cpu OUT FLAG ROOTS...: cpu_snapshot every 0.5 s into OUT while the file FLAG exists
 sample_cpu() {
   local out=$1 flag=$2; shift 2
@@ -288,48 +171,18 @@ jvm_threads() {
 
 # ------------------------------------------------------------------ wipe and set up
 mkdir -p "$OUT"
-for old in "$OUT"/cdc-run-*; do
-  [[ -d "$old" ]] || continue
-  for d in "$old"/pg/*/; do
-    if [[ -f "$d/postmaster.pid" ]]; then
-      say "stopping a server left over by an earlier run: $d"
-      as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
-  done
-  rm -rf "$old"
-done
-mkdir -p "$RUN/pg" "$RUN/sock"
-chown "$PG_OWNER" "$RUN/pg" "$RUN/sock"
-
-# the shardlift program: built (if the sources changed) before anything is timed
-if [[ -n "$JAR" ]]; then
-  SHARDLIFT=(java ${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC} -jar "$JAR")
-else
-  say "checking that ./shardlift runs (the launcher builds ops/target/shardlift.jar if sources changed) ..."
-  (cd "$REPO" && ./shardlift --version >"$RUN/launcher-build.log" 2>&1) || {
-    tail -30 "$RUN/launcher-build.log" >&2
-    die "./shardlift could not build or run (above); fix the build, or pass --jar FILE with a built shardlift.jar"
-  }
-  SHARDLIFT=(./shardlift)
-fi
+wipe_runs "$OUT/cdc-run-"
+shardlift_program "-Xmx2g -XX:+UseG1GC"
 JAVA_OPTS_USED="${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC}"
 SHARDLIFT_VERSION=$(cd "$REPO" && "${SHARDLIFT[@]}" --version 2>/dev/null | head -1 || echo '?')
 
 say "starting $((NODES + 2)) PostgreSQL 15 servers under $RUN/pg (fsync=$FSYNC) ..."
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A PORT=()
 SERVERS=(source)
 for ((i = 0; i < NODES; i++)); do SERVERS+=("node$i"); done
 SERVERS+=(native)
 NODE_NAMES=("${SERVERS[@]:1:$NODES}")
-next=55500
-for n in "${SERVERS[@]}"; do
-  PORT[$n]=$(free_port "$next")
-  next=$((PORT[$n] + 1))
-  start_server "$n" "${PORT[$n]}"
-  psql_at "${PORT[$n]}" -d postgres -c "CREATE DATABASE $DB"
-done
-say "ports: $(for n in "${SERVERS[@]}"; do printf '%s=%s ' "$n" "${PORT[$n]}"; done)"
+start_servers 55500 "${SERVERS[@]}"
 SRC=${PORT[source]}
 
 # ------------------------------------------------------------------ the dataset
@@ -385,7 +238,7 @@ measure() {
       || { cat "$RUN/$id-warmup.pgbench" >&2; die "($id) warm-up pgbench failed"; }
     probe "$db" "$tport" "$ttable" warm
   fi
-  for n in "${SERVERS[@]}"; do [[ ! -f "$RUN/pg/$n/postmaster.pid" ]] || psql_at "${PORT[$n]}" -d postgres -c CHECKPOINT; done
+  checkpoint_servers
   M_CH0=$(changes_split "$db")
   start_id=$(q1 "$SRC" "$db" "SELECT last_value FROM public.events_event_id_seq")
   flag="$RUN/$id.sampling"; touch "$flag"
@@ -458,7 +311,7 @@ drain() {
     jsonb_build_object('bench', 'drain', 'n', g), clock_timestamp()::timestamp FROM generate_series(1, $FINALS) g" >/dev/null
   sleep 1.2
   D_CH1=$(changes_split "$db")
-  for n in "${SERVERS[@]}"; do [[ ! -f "$RUN/pg/$n/postmaster.pid" ]] || psql_at "${PORT[$n]}" -d postgres -c CHECKPOINT; done
+  checkpoint_servers
   flag="$RUN/$id-drain.sampling"; touch "$flag"
   sample_cpu "$RUN/$id-drain-cpu.txt" "$flag" $roots & BG+=($!)
   { while [[ -e "$flag" ]]; do
@@ -496,23 +349,9 @@ lag_stats() {
 
 # ------------------------------------------------------------------ (a) shardlift run
 SPEC="$RUN/migrate.yml"
-{
-  echo 'version: "1.0"'
-  echo 'migrate:'
-  echo "  connstr: \"host=127.0.0.1 port=$SRC dbname=$DB user=postgres\""
-  echo "  jobs: 4"
-  echo '  schemas:'
-  echo '    - name: public'
-  echo '      tables:'
-  echo '        - {name: device_types, type: global, priority: 3}'
-  echo '        - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}'
-  echo "        - {name: events, type: sharded, distributedby: device_id, colocatewith: devices$WIDEN, priority: 1}"
-  echo 'cluster:'
-  echo '  nodes:'
-  for n in "${NODE_NAMES[@]}"; do echo "    - \"host=127.0.0.1 port=${PORT[$n]} dbname=$DB user=postgres\""; done
-  echo 'kafka:'
-  echo '  bootstrap: embedded'
-} >"$SPEC"
+sensors_spec 4 "$WIDEN" embedded "${NODE_NAMES[@]}" >"$SPEC"
+# the control plane on a free port: the default 8080 may be held by another program on the machine (a test run)
+printf 'control:\n  listen: "127.0.0.1:%s"\n' "$(free_port 55600)" >>"$SPEC"
 
 A_ARGS=(run --config "$SPEC" --data-dir "$RUN/kafka-data" --status-interval 1)
 A_CMD="${SHARDLIFT[*]} ${A_ARGS[*]}"

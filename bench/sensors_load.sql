@@ -1,10 +1,10 @@
 -- Fills the sensor schema of seed 000 exactly as the test kit's Datasets.loadSensors(c, 10, 1000, :events)
--- does (testkit/src/main/java/io/shardlift/testkit/Datasets.java): the same statements, the same
+-- does (embedded/src/main/java/io/shardlift/embedded/SensorDataset.java): the same statements, the same
 -- hash-derived values, the same 250,000-event chunks each committed on its own, the same drop and
 -- rebuild of the events table's key, foreign key and GIN index around the load, then setval and ANALYZE.
 -- Same rows, same digests as the fixture of the same size.
 --
--- Run with psql after testkit's datasets/sensors_schema.sql, on a fresh schema, autocommit on:
+-- Run with psql after embedded's datasets/sensors_schema.sql, on a fresh schema, autocommit on:
 --   psql -v ON_ERROR_STOP=1 -v events=1000000 -f bench/sensors_load.sql
 -- Variables: events (required), device_types (default 10), devices (default 1000).
 

@@ -10,9 +10,9 @@
 #       fresh database;
 # and prints wall times, rows/s, MB/s and the ratios a/b and a/c.
 #
-# Every server is the machine's PostgreSQL 15, started here with initdb + pg_ctl (as the postgres user when
-# run as root) under bench/out/run-<events>/, on free ports, listening on 127.0.0.1 only, with the same
-# settings; all are stopped on exit. Re-runs wipe bench/out/run-*; results are kept in
+# Every server is the machine's PostgreSQL 15, started here with initdb + pg_ctl by bench/lib/servers.sh (as
+# the postgres user when run as root) under bench/out/run-<events>/, on free ports, listening on 127.0.0.1
+# only, with the same settings; all are stopped on exit. Re-runs wipe bench/out/run-*; results are kept in
 # bench/out/results-<events>-<time>.txt.
 #
 # Usage: bench/snapshot.sh [--events N] [--jobs N] [--fsync on|off] [--jfr] [--jar FILE] [--pgcopydb-split SIZE] [--keep]
@@ -30,140 +30,47 @@ PGCOPYDB_SPLIT=""
 usage() {
   cat <<'EOF'
 Usage: bench/snapshot.sh [options]
-  --events N      events to generate on the source (default 1000000)
-  --jobs N        parallel jobs for shardlift (--jobs) and pgcopydb (--table-jobs, --index-jobs) (default 4)
-  --fsync on|off  fsync of every server (default on)
-  --jfr           also record a JFR profile of the shardlift JVM and print its top frames (slows (a) a little)
-  --jar FILE      run this shardlift jar with java instead of the ./shardlift launcher (when the tree does not build)
-  --pgcopydb-split SIZE  give pgcopydb --split-tables-larger-than SIZE (e.g. 50MB; default: not split, pgcopydb's default)
-  --keep          leave the servers running at the end (stop them with the pg_ctl lines printed)
-  -h, --help      this help
+  --events N        events to generate on the source (default 1000000)
+  --jobs N          parallel jobs for shardlift (--jobs) and pgcopydb (--table-jobs, --index-jobs) (default 4)
+  --jfr             also record a JFR profile of the shardlift JVM and print its top frames (slows (a) a little)
+  --pgcopydb-split SIZE
+                    give pgcopydb --split-tables-larger-than SIZE (e.g. 50MB; default: not split, pgcopydb's default)
 EOF
+  bench_options_help
 }
 
-die() { echo "bench: error: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
-ARGS=("$@")
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --events) [[ $# -ge 2 ]] || die "--events needs a value"; EVENTS="$2"; shift 2 ;;
-    --jobs) [[ $# -ge 2 ]] || die "--jobs needs a value"; JOBS="$2"; shift 2 ;;
-    --fsync) [[ $# -ge 2 ]] || die "--fsync needs on or off"; FSYNC="$2"; shift 2 ;;
-    --jfr) JFR=1; shift ;;
-    --jar) [[ $# -ge 2 ]] || die "--jar needs a file"; JAR="$2"; shift 2 ;;
-    --pgcopydb-split) [[ $# -ge 2 ]] || die "--pgcopydb-split needs a size"; PGCOPYDB_SPLIT="$2"; shift 2 ;;
-    --keep) KEEP=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
-  esac
-done
+# die, REPO, BENCH and the servers' functions
+# shellcheck source=bench/lib/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/servers.sh"
+
+bench_parse "--events=EVENTS --jobs=JOBS --pgcopydb-split=PGCOPYDB_SPLIT" "$@"
 [[ "$EVENTS" =~ ^[0-9]+$ && "$EVENTS" -ge 1 ]] || die "--events must be a positive integer, not '$EVENTS'"
 [[ "$JOBS" =~ ^[0-9]+$ && "$JOBS" -ge 1 ]] || die "--jobs must be a positive integer, not '$JOBS'"
-[[ "$FSYNC" == on || "$FSYNC" == off ]] || die "--fsync must be on or off, not '$FSYNC'"
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BENCH="$REPO/bench"
 OUT="$BENCH/out"
 RUN="$OUT/run-$EVENTS"
 RESULTS="$OUT/results-$EVENTS-$(date +%Y%m%d-%H%M%S).txt"
-SCHEMA_SQL="$REPO/testkit/src/main/resources/datasets/sensors_schema.sql"
-PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 DB=sensors
-CMDLINE="bench/snapshot.sh${ARGS[*]+ ${ARGS[*]}}"
-[[ -z "${SHARDLIFT_JAVA_OPTS:-}" ]] || CMDLINE="SHARDLIFT_JAVA_OPTS='$SHARDLIFT_JAVA_OPTS' $CMDLINE"
+CMDLINE=$(command_line bench/snapshot.sh "${ARGS[@]}")
 
-# ------------------------------------------------------------------ prerequisites
-[[ -x "$PGBIN/initdb" && -x "$PGBIN/pg_ctl" && -x "$PGBIN/psql" ]] \
-  || die "PostgreSQL 15 binaries not found in $PGBIN (apt-get install -y postgresql-15, or set PGBIN)"
-"$PGBIN/postgres" --version | grep -q ' 15\.' || die "$PGBIN/postgres is not PostgreSQL 15: $("$PGBIN/postgres" --version)"
+# ------------------------------------------------------------------ prerequisites, servers
+BENCH_NAME=bench/snapshot.sh
+bench_require
 command -v pgcopydb >/dev/null || die "pgcopydb not found (apt-get update && apt-get install -y pgcopydb)"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install -y time)"
-command -v java >/dev/null || die "java not found (Java 17 is needed for shardlift)"
-command -v ss >/dev/null || die "ss not found (apt-get install -y iproute2)"
-[[ -f "$SCHEMA_SQL" ]] || die "the fixture schema $SCHEMA_SQL is missing"
-[[ -z "$JAR" || -f "$JAR" ]] || die "--jar $JAR: no such file"
-[[ -z "$JAR" ]] || JAR="$(cd "$(dirname "$JAR")" && pwd)/$(basename "$JAR")"
 # pgcopydb runs pg_dump and pg_restore from the PATH: make them PostgreSQL 15's
 export PATH="$PGBIN:$PATH"
-unset PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSERVICE PGOPTIONS
-
-if [[ "$(id -u)" -eq 0 ]]; then
-  id postgres >/dev/null 2>&1 || die "running as root needs the 'postgres' OS user (initdb refuses root)"
-  as_pg() { runuser -u postgres -- "$@"; }
-  PG_OWNER=postgres
-else
-  as_pg() { "$@"; }
-  PG_OWNER="$(id -un)"
-fi
-
-# ------------------------------------------------------------------ servers
-declare -a STARTED=()   # data directories of the servers this run started
 
 stop_all() {
   local rc=$?
-  if [[ "$KEEP" -eq 1 ]]; then
-    for d in "${STARTED[@]}"; do say "left running: $PGBIN/pg_ctl -D $d stop"; done
-    return $rc
-  fi
-  for d in "${STARTED[@]}"; do
-    as_pg "$PGBIN/pg_ctl" -D "$d" -m fast -w -t 60 stop >/dev/null 2>&1 \
-      || as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-  done
-  [[ ${#STARTED[@]} -eq 0 ]] || say "stopped ${#STARTED[@]} servers"
+  stop_servers
   return $rc
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-declare -A TAKEN=()
-free_port() {
-  local p=$1
-  while [[ -n "${TAKEN[$p]:-}" ]] || [[ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]]; do p=$((p + 1)); done
-  TAKEN[$p]=1
-  echo "$p"
-}
-
-# start_server NAME PORT: initdb + identical settings + pg_ctl start
-start_server() {
-  local name=$1 port=$2 dir="$RUN/pg/$1"
-  as_pg "$PGBIN/initdb" -D "$dir" -U postgres -A trust -E UTF8 --no-locale --no-sync >"$RUN/pg/$name.initdb.log" 2>&1 \
-    || { cat "$RUN/pg/$name.initdb.log" >&2; die "initdb of $name failed"; }
-  cat >>"$dir/postgresql.conf" <<EOF
-
-# bench/snapshot.sh: identical on every server of the benchmark
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$RUN/sock'
-max_connections = 100
-wal_level = logical
-max_replication_slots = 10
-max_wal_senders = 10
-shared_buffers = 128MB
-synchronous_commit = on
-fsync = $FSYNC
-log_line_prefix = '%m [%p] %q%a '
-log_min_duration_statement = 200ms
-log_checkpoints = on
-EOF
-  cat >"$dir/pg_hba.conf" <<'EOF'
-# bench/snapshot.sh: the postgres user over TCP on 127.0.0.1 (and the local socket), trust
-local   all          all                 trust
-host    all          all   127.0.0.1/32  trust
-host    replication  all   127.0.0.1/32  trust
-EOF
-  STARTED+=("$dir")
-  as_pg "$PGBIN/pg_ctl" -D "$dir" -l "$RUN/pg/$name.log" -w -t 60 -o "-p $port" start >/dev/null \
-    || { tail -20 "$RUN/pg/$name.log" >&2 || true; die "server $name did not start on port $port"; }
-}
-
-psql_at() { # psql_at PORT [psql args...]: as postgres over TCP on 127.0.0.1
-  local port=$1; shift
-  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"
-}
-
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 clock() { date +%H:%M:%S.%3N; }
 
 # server_cpu NAME: CPU seconds a server has used so far: its postmaster, the backends that have exited
@@ -180,47 +87,16 @@ cpu_of() { local n total=0; for n in "$@"; do total=$(awk -v a="$total" -v b="$(
 
 # ------------------------------------------------------------------ wipe and set up
 mkdir -p "$OUT"
-for old in "$OUT"/run-*; do
-  [[ -d "$old" ]] || continue
-  for d in "$old"/pg/*/; do
-    if [[ -f "$d/postmaster.pid" ]]; then
-      say "stopping a server left over by an earlier run: $d"
-      as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
-  done
-  rm -rf "$old"
-done
-mkdir -p "$RUN/pg" "$RUN/sock"
-chown "$PG_OWNER" "$RUN/pg" "$RUN/sock"
-
-# the shardlift program: built (if the sources changed) before anything is timed
-if [[ -n "$JAR" ]]; then
-  # the launcher's own default JVM options
-  SHARDLIFT=(java ${SHARDLIFT_JAVA_OPTS:--Xmx2g -XX:+UseG1GC -XX:TieredStopAtLevel=1} -jar "$JAR")
-else
-  say "checking that ./shardlift runs (the launcher builds ops/target/shardlift.jar if sources changed) ..."
-  (cd "$REPO" && ./shardlift --version >"$RUN/launcher-build.log" 2>&1) || {
-    tail -30 "$RUN/launcher-build.log" >&2
-    die "./shardlift could not build or run (above); fix the build, or pass --jar FILE with a built shardlift.jar"
-  }
-  SHARDLIFT=(./shardlift)
-fi
+wipe_runs "$OUT/run-"
+# the shardlift program: the launcher's own default JVM options
+shardlift_program "-Xmx2g -XX:+UseG1GC -XX:TieredStopAtLevel=1"
 
 say "starting $((NODES + 3)) PostgreSQL 15 servers under $RUN/pg (fsync=$FSYNC) ..."
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A PORT=()
 SERVERS=(source)
 for ((i = 0; i < NODES; i++)); do SERVERS+=("node$i"); done
 SERVERS+=(rawcopy pgcopydb)
-next=55400
-for n in "${SERVERS[@]}"; do
-  PORT[$n]=$(free_port "$next")
-  next=$((PORT[$n] + 1))
-  start_server "$n" "${PORT[$n]}"
-  psql_at "${PORT[$n]}" -d postgres -c "CREATE DATABASE $DB"
-done
-LIVE=("${SERVERS[@]}")
-say "ports: $(for n in "${SERVERS[@]}"; do printf '%s=%s ' "$n" "${PORT[$n]}"; done)"
+start_servers 55400 "${SERVERS[@]}"
 
 # ------------------------------------------------------------------ the dataset
 say "loading seed 000's sensor dataset with $EVENTS events on the source ..."
@@ -237,15 +113,8 @@ read -r SRC_ROWS SRC_HEAP SRC_TOTAL <<<"$(psql_at "${PORT[source]}" -d "$DB" -At
 say "loaded in $LOAD_SECS s: events heap $((SRC_HEAP / 1000000)) MB, with indexes $((SRC_TOTAL / 1000000)) MB"
 
 checkpoint_all() {
-  local n
-  for n in "${LIVE[@]}"; do psql_at "${PORT[$n]}" -d postgres -c CHECKPOINT; done
+  checkpoint_servers
   sync
-}
-stop_server() { # a server whose run is measured stops before the next run, so its autovacuum cannot steal CPU
-  local n=$1
-  [[ "$KEEP" -eq 0 ]] || return 0
-  as_pg "$PGBIN/pg_ctl" -D "$RUN/pg/$n" -m fast -w -t 60 stop >/dev/null
-  LIVE=("${LIVE[@]/$n/}"); LIVE=(${LIVE[@]})
 }
 declare -A LOGPOS=()
 mark_logs() { local n; for n in "$@"; do LOGPOS[$n]=$(stat -c %s "$RUN/pg/$n.log"); done; }
@@ -267,11 +136,10 @@ phases() { # phases RUNID NAME: the slow statements (>= 200 ms) of a slice, summ
      END { for (k in t) printf "      %-16s %3d statements %8.2f s\n", k, n[k], t[k] }' "$RUN/logs/$1-$2.log" | sort
 }
 # machine_busy: CPU seconds the whole machine has been busy since boot (all processes, ours and the others')
-machine_busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+machine_busy() { awk -v hz="$HZ" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
 # sample_cpu PID OUT GROUP...: every 0.5 s while PID runs, appends "seconds machine iowait program group..." to OUT:
 # the cumulative CPU seconds of the whole machine (busy, and idle waiting for I/O), of the process tree under PID (the program under /usr/bin/time) and
-# of each GROUP of servers (comma-separated names), each a process tree under its postmaster. A tree's CPU is the
-# sum over its live processes of their own and their reaped children's user+system time. One awk per sample.
+# of each GROUP of servers (comma-separated names), each a process tree under its postmaster (cpu_snapshot).
 sample_cpu() {
   local pid=$1 out=$2 t0 g n roots; shift 2
   roots="$pid"
@@ -282,18 +150,35 @@ sample_cpu() {
   done
   t0=$(now)
   while kill -0 "$pid" 2>/dev/null; do
-    { cat /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$(getconf CLK_TCK)" -v t="$(secs "$t0" "$(now)")" -v roots="$roots" '
-      /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz; iow = $6 / hz; next }
-      /^[0-9]+ \(/ { p = $1; sub(/^.*\) /, ""); ppid[p] = $2; cpu[p] = ($12 + $13 + $14 + $15) / hz }
-      END {
-        ng = split(roots, grp, " ")
-        for (i = 1; i <= ng; i++) { nr = split(grp[i], rs, ","); for (j = 1; j <= nr; j++) rootof[rs[j]] = i }
-        for (p in cpu) { q = p; d = 0
-          while (q != "" && q > 1 && !(q in rootof) && d < 64) { q = ppid[q]; d++ }
-          if (q in rootof) sum[rootof[q]] += cpu[p] }
-        printf "%s %.2f %.2f", t, busy, iow; for (i = 1; i <= ng; i++) printf " %.2f", sum[i]; printf "\n" }' >>"$out"
+    # shellcheck disable=SC2086 # the roots are words
+    cpu_snapshot $roots | awk -v t0="$t0" '{ $1 = sprintf("%.2f", $1 - t0) } 1' >>"$out"
     sleep 0.5
   done
+}
+# timed_run ID NAME SERVERS CMD...: runs CMD from the repository's root under /usr/bin/time -v (into $RUN/NAME.time,
+# .out and .err) while sample_cpu records $RUN/ID-cpu.txt for it, the source and SERVERS (comma-separated); sets
+# T_START and T_END (clock), T_SECS (wall), T_BUSY (the machine's CPU) and T_CPU (the program's user+sys seconds);
+# dies with the end of its log when CMD fails
+timed_run() {
+  local id=$1 name=$2 servers=$3 pid sampler rc=0 busy0 t0 t1; shift 3
+  T_START=$(clock)
+  busy0=$(machine_busy)
+  t0=$(now)
+  (cd "$REPO" && exec /usr/bin/time -v -o "$RUN/$name.time" "$@" >"$RUN/$name.out" 2>"$RUN/$name.err") &
+  pid=$!
+  sample_cpu "$pid" "$RUN/$id-cpu.txt" source "$servers" &
+  sampler=$!
+  wait "$pid" || rc=$?
+  t1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
+  wait "$sampler" || true
+  if [[ "$rc" -ne 0 ]]; then
+    tail -30 "$RUN/$name.err" >&2
+    die "($id) $name failed (exit $rc); log: $RUN/$name.err"
+  fi
+  T_BUSY=$(secs "$busy0" "$(machine_busy)")
+  T_END=$(clock)
+  T_SECS=$(secs "$t0" "$t1")
+  T_CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$RUN/$name.time")
 }
 # timeline FILE HEADER...: the samples as cores used per interval (1.00 = one core busy)
 timeline() {
@@ -326,23 +211,9 @@ stop_server rawcopy
 
 # ------------------------------------------------------------------ (a) shardlift snapshot
 SPEC="$RUN/migrate.yml"
-{
-  echo 'version: "1.0"'
-  echo 'migrate:'
-  echo "  connstr: \"host=127.0.0.1 port=${PORT[source]} dbname=$DB user=postgres\""
-  echo "  jobs: $JOBS"
-  echo '  schemas:'
-  echo '    - name: public'
-  echo '      tables:'
-  echo '        - {name: device_types, type: global, priority: 3}'
-  echo '        - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}'
-  echo '        - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}'
-  echo 'cluster:'
-  echo '  nodes:'
-  for ((i = 0; i < NODES; i++)); do echo "    - \"host=127.0.0.1 port=${PORT[node$i]} dbname=$DB user=postgres\""; done
-} >"$SPEC"
-
 NODE_NAMES=(); for ((i = 0; i < NODES; i++)); do NODE_NAMES+=("node$i"); done
+sensors_spec "$JOBS" ", widen_unique: true" "" "${NODE_NAMES[@]}" >"$SPEC"
+
 checkpoint_all
 mark_logs source "${NODE_NAMES[@]}"
 JFR_FILE="$RUN/shardlift.jfr"
@@ -355,28 +226,11 @@ fi
 A_CMD="${SHARDLIFT[*]} snapshot --config $SPEC"
 say "(a) $A_CMD ..."
 cpu_a0_src=$(cpu_of source); cpu_a0_nodes=$(cpu_of "${NODE_NAMES[@]}")
-A_START=$(clock)
-busy_a0=$(machine_busy)
-ta0=$(now)
-(cd "$REPO" && exec /usr/bin/time -v -o "$RUN/shardlift.time" "${SHARDLIFT[@]}" snapshot --config "$SPEC" --progress-interval 5 \
-  >"$RUN/shardlift.out" 2>"$RUN/shardlift.err") &
-a_pid=$!
-sample_cpu "$a_pid" "$RUN/a-cpu.txt" source "$(IFS=,; echo "${NODE_NAMES[*]}")" &
-a_sampler=$!
-a_rc=0; wait "$a_pid" || a_rc=$?
-ta1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
-wait "$a_sampler" || true
-if [[ "$a_rc" -ne 0 ]]; then
-  tail -30 "$RUN/shardlift.err" >&2
-  die "(a) shardlift snapshot failed (exit $a_rc); log: $RUN/shardlift.err"
-fi
-A_BUSY=$(secs "$busy_a0" "$(machine_busy)")
-A_END=$(clock)
+timed_run a shardlift "$(IFS=,; echo "${NODE_NAMES[*]}")" "${SHARDLIFT[@]}" snapshot --config "$SPEC" --progress-interval 5
+A_START=$T_START; A_END=$T_END; A_SECS=$T_SECS; A_BUSY=$T_BUSY; A_CPU=$T_CPU
 slice_logs a source "${NODE_NAMES[@]}"
-A_SECS=$(secs "$ta0" "$ta1")
 A_CPU_SRC=$(secs "$cpu_a0_src" "$(cpu_of source)"); A_CPU_NODES=$(secs "$cpu_a0_nodes" "$(cpu_of "${NODE_NAMES[@]}")")
 A_RSS_KB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$RUN/shardlift.time")
-A_CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$RUN/shardlift.time")
 A_ROWS=$(psql_at "${PORT[node0]}" -d "$DB" -At -c "SELECT count(*) FROM public.events")
 [[ "$A_ROWS" -eq "$EVENTS" ]] || die "(a) the cluster holds $A_ROWS events, expected $EVENTS"
 A_IDX=$(for n in "${NODE_NAMES[@]}"; do psql_at "${PORT[$n]}" -d "$DB" -At -c "SELECT count(*) FROM pg_index
@@ -393,26 +247,10 @@ C_ARGS=(clone --source "$SRC_URI" --target "$PGC_URI" --dir "$RUN/pgcopydb" --ta
 C_CMD="pgcopydb ${C_ARGS[*]}"
 say "(c) $C_CMD ..."
 cpu_c0_src=$(cpu_of source); cpu_c0_dst=$(cpu_of pgcopydb)
-C_START=$(clock)
-busy_c0=$(machine_busy)
-tc0=$(now)
-/usr/bin/time -v -o "$RUN/pgcopydb.time" pgcopydb "${C_ARGS[@]}" >"$RUN/pgcopydb.out" 2>"$RUN/pgcopydb.err" &
-c_pid=$!
-sample_cpu "$c_pid" "$RUN/c-cpu.txt" source pgcopydb &
-c_sampler=$!
-c_rc=0; wait "$c_pid" || c_rc=$?
-tc1=$(now)  # before the sampler's last round (up to 0.5 s of sleep) ends: that is not the program's time
-wait "$c_sampler" || true
-if [[ "$c_rc" -ne 0 ]]; then
-  tail -30 "$RUN/pgcopydb.err" >&2
-  die "(c) pgcopydb clone failed (exit $c_rc); log: $RUN/pgcopydb.err"
-fi
-C_BUSY=$(secs "$busy_c0" "$(machine_busy)")
-C_END=$(clock)
+timed_run c pgcopydb pgcopydb pgcopydb "${C_ARGS[@]}"
+C_START=$T_START; C_END=$T_END; C_SECS=$T_SECS; C_BUSY=$T_BUSY; C_CPU=$T_CPU
 slice_logs c source pgcopydb
-C_SECS=$(secs "$tc0" "$tc1")
 C_CPU_SRC=$(secs "$cpu_c0_src" "$(cpu_of source)"); C_CPU_DST=$(secs "$cpu_c0_dst" "$(cpu_of pgcopydb)")
-C_CPU=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$RUN/pgcopydb.time")
 C_ROWS=$(psql_at "${PORT[pgcopydb]}" -d "$DB" -At -c "SELECT count(*) FROM public.events")
 [[ "$C_ROWS" -eq "$EVENTS" ]] || die "(c) the clone holds $C_ROWS events, expected $EVENTS"
 C_IDX=$(psql_at "${PORT[pgcopydb]}" -d "$DB" -At -c "SELECT string_agg(pg_get_constraintdef(oid), ', ' ORDER BY conname)

@@ -33,7 +33,7 @@ q -d postgres -c "CREATE DATABASE fixture" -c "CREATE DATABASE bench"
 echo "loading $EVENTS events with the test kit ..." >&2
 java -cp "$JAR" "$REPO/bench/FixtureLoad.java" "jdbc:postgresql://127.0.0.1:$PORT/fixture?user=postgres" "$EVENTS"
 echo "loading $EVENTS events with bench/sensors_load.sql ..." >&2
-q -d bench -f "$REPO/testkit/src/main/resources/datasets/sensors_schema.sql" >/dev/null
+q -d bench -f "$REPO/embedded/src/main/resources/datasets/sensors_schema.sql" >/dev/null
 q -d bench -v events="$EVENTS" -f "$REPO/bench/sensors_load.sql" >/dev/null
 fingerprint() {
   q -d "$1" -At <<'SQL'

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,19 +55,11 @@ class CliIT {
     }
 
     Path spec(String source, List<String> nodes, String tables) throws Exception {
-        String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + source + "\"\n  schemas:\n    - name: public\n      tables:\n"
-                + tables + "cluster:\n  nodes:\n" + nodes.stream().map(n -> "    - \"" + n + "\"").collect(Collectors.joining("\n"))
-                + "\nkafka:\n  bootstrap: embedded\ncontrol:\n  listen: \"127.0.0.1:" + PreflightIT.freePort() + "\"\n";
-        Path f = dir.resolve("migrate.yml");
-        Files.writeString(f, yaml);
-        return f;
+        return SpecWriter.from(source).nodes(nodes).tables(tables).kafka("embedded").control("127.0.0.1:" + PreflightIT.freePort())
+                .write(dir.resolve("migrate.yml"));
     }
 
-    static final String TABLES = """
-                    - {name: device_types, type: global, priority: 3}
-                    - {name: devices, type: sharded, distributedby: device_id, partitions: 4, priority: 2}
-                    - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-            """;
+    static final String TABLES = SpecWriter.sensorTables(4);
 
     List<String> nodesWithPassword(String db) {
         return cluster.nodes().stream().map(n -> n.connstr(db) + " password=" + SECRET).toList();

@@ -12,20 +12,18 @@ import io.shardlift.ops.verify.VerifyReport;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.SpecLoader;
-import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.GlobalTables;
 import java.io.StringReader;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.Collections;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,56 +72,28 @@ class GlobalTablesIT {
         assertThat(globalCopies(plan).equal()).isTrue();
 
         List<PgNode> nodes = env.cluster().nodes();
-        AtomicLong commits = new AtomicLong();
-        List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
-        List<Thread> writers = new ArrayList<>();
-        long until = System.nanoTime() + 10_000_000_000L;
-        for (int k = 0; k < nodes.size(); k++) {
-            PgNode node = nodes.get(k);
-            int base = 1000 + 100 * k;
-            for (int w = 0; w < 2; w++) {
-                writers.add(new Thread(() -> {
-                    try (Connection c = node.connect(DB)) {
-                        c.setAutoCommit(false);
-                        ThreadLocalRandom r = ThreadLocalRandom.current();
-                        while (System.nanoTime() < until) {
-                            try (Statement st = c.createStatement()) {
-                                String key = "'k" + r.nextInt(1, 40) + "'";
-                                st.execute("INSERT INTO public.settings (name, value) VALUES (" + key + ", 'new')"
-                                        + " ON CONFLICT (name) DO UPDATE SET value = settings.value || '+'");
-                                st.execute("UPDATE public.settings SET value = left(value, 20) || '*' WHERE name LIKE 'k1%'");
-                                if (r.nextInt(3) == 0) {
-                                    st.execute("DELETE FROM public.settings WHERE name = 'k" + r.nextInt(1, 40) + "'");
-                                }
-                                // device_types is referenced by the sharded devices: new types only, renamed and dropped
-                                int type = base + r.nextInt(50);
-                                st.execute("INSERT INTO public.device_types (device_type_id, name) VALUES (" + type + ", 't')"
-                                        + " ON CONFLICT (device_type_id) DO UPDATE SET name = device_types.name || 'u'");
-                                if (r.nextInt(4) == 0) {
-                                    st.execute("DELETE FROM public.device_types WHERE device_type_id = " + (base + r.nextInt(50)));
-                                }
-                                c.commit();
-                                commits.incrementAndGet();
-                            } catch (SQLException e) {
-                                c.rollback();
-                                failures.add(e);
-                            }
-                        }
-                    } catch (Throwable e) {
-                        failures.add(e);
-                    }
-                }, "global-writer-" + node.name()));
+        GlobalTables.Written w = GlobalTables.writeThroughEveryNode(nodes, DB, 2, Duration.ofSeconds(10), (st, r, node) -> {
+            int base = 1000 + 100 * node;
+            String key = "'k" + r.nextInt(1, 40) + "'";
+            st.execute("INSERT INTO public.settings (name, value) VALUES (" + key + ", 'new')"
+                    + " ON CONFLICT (name) DO UPDATE SET value = settings.value || '+'");
+            st.execute("UPDATE public.settings SET value = left(value, 20) || '*' WHERE name LIKE 'k1%'");
+            if (r.nextInt(3) == 0) {
+                st.execute("DELETE FROM public.settings WHERE name = 'k" + r.nextInt(1, 40) + "'");
             }
-        }
-        writers.forEach(Thread::start);
-        for (Thread t : writers) {
-            t.join();
-        }
+            // device_types is referenced by the sharded devices: new types only, renamed and dropped
+            int type = base + r.nextInt(50);
+            st.execute("INSERT INTO public.device_types (device_type_id, name) VALUES (" + type + ", 't')"
+                    + " ON CONFLICT (device_type_id) DO UPDATE SET name = device_types.name || 'u'");
+            if (r.nextInt(4) == 0) {
+                st.execute("DELETE FROM public.device_types WHERE device_type_id = " + (base + r.nextInt(50)));
+            }
+        });
         System.out.printf("global tables after the cutover: %d transactions by %d writers through %d nodes at once, %d failed%n",
-                commits.get(), writers.size(), nodes.size(), failures.size());
+                w.commits(), 2 * nodes.size(), nodes.size(), w.failures().size());
         assertCopiesIdentical();
-        assertThat(failures).isEmpty();
-        assertThat(commits.get()).isPositive();
+        assertThat(w.failures()).isEmpty();
+        assertThat(w.commits()).isPositive();
 
         // TRUNCATE through one node, reloaded with COPY through another
         try (Connection c = nodes.get(3).connect(DB); Statement st = c.createStatement()) {
@@ -175,17 +145,8 @@ class GlobalTablesIT {
     }
 
     private static void assertCopiesIdentical() throws SQLException {
-        List<PgNode> nodes = env.cluster().nodes();
-        try (Connection first = nodes.get(0).connect(DB)) {
-            for (int k = 1; k < nodes.size(); k++) {
-                try (Connection other = nodes.get(k).connect(DB)) {
-                    assertThat(Datasets.diffRows(first, other, "public.settings", List.of("name"), 20))
-                            .as("public.settings, node 0 and node " + k).isEmpty();
-                    assertThat(Datasets.diffRows(first, other, "public.device_types", List.of("device_type_id"), 20))
-                            .as("public.device_types, node 0 and node " + k).isEmpty();
-                }
-            }
-        }
+        assertThat(GlobalTables.differences(env.cluster().nodes(), DB,
+                Map.of("public.settings", List.of("name"), "public.device_types", List.of("device_type_id")))).isEmpty();
     }
 
     private static long count(PgNode n, String table) throws SQLException {

@@ -1,6 +1,7 @@
 package io.shardlift.ops;
 
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -25,13 +26,9 @@ final class LiveWriter implements AutoCloseable {
             """;
 
     /** The spec tables for the sensor schema plus the writer's two tables. */
-    static final String TABLES = """
-                    - {name: device_types, type: global, priority: 3}
-                    - {name: settings, type: global, priority: 3}
-                    - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}
-                    - {name: device_notes, type: sharded, distributedby: device_id, colocatewith: devices, priority: 1}
-                    - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-            """;
+    static final String TABLES = SpecWriter.sensorTables(8)
+            + "        - {name: settings, type: global, priority: 3}\n"
+            + "        - {name: device_notes, type: sharded, distributedby: device_id, colocatewith: devices, priority: 1}\n";
 
     private final PgNode source;
     private final String db;

@@ -110,12 +110,8 @@ class MigrationIdentityIT {
 
             // the new migration, fresh nodes, the same broker: the earlier records and Debezium offsets are not its own
             Path log = dir.resolve("now.log");
-            int controlPort;
-            try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                controlPort = free.getLocalPort();
-            }
+            int controlPort = now.controlPort;
             Path spec = now.spec(dir.resolve("b"), broker);
-            Files.writeString(spec, Files.readString(spec) + "control:\n  listen: 127.0.0.1:" + controlPort + "\n");
             ShardliftProcess run = ShardliftProcess.start(log, runArgs(spec, dir.resolve("db")));
             streamWhileRunning(now, log, run);
             Migrations.awaitMarker(now.cluster, DB, "now", now.partitions(), 180);

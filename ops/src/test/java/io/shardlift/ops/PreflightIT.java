@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -59,17 +59,15 @@ class PreflightIT {
         return CliIT.run(args);
     }
 
-    static final String TABLES = """
-                    - {name: device_types, type: global, priority: 3}
-                    - {name: devices, type: sharded, distributedby: device_id, partitions: 4, priority: 2}
-                    - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-            """;
+    /** A node no server listens on. */
+    static final String NO_NODE = "host=127.0.0.1 port=1 dbname=demo user=postgres";
 
     /** What a spec may vary; everything else is a working migration of the sensors database. */
     final class Spec {
+        final String db;
         String source = cluster.source().connstr("demo");
         List<String> nodes;
-        String tables = TABLES;
+        String tables = SpecWriter.sensorTables(4);
         String slot;
         String kafka = "embedded";
         String listen = "127.0.0.1:" + freePort();
@@ -77,19 +75,32 @@ class PreflightIT {
 
         Spec(String name) {
             slot = "pf_" + name;
-            String db = "pf_" + name;
+            db = "pf_" + name;
             cluster.nodes().forEach(n -> n.createDatabase(db));
             nodes = cluster.nodes().stream().map(n -> n.connstr(db)).collect(Collectors.toCollection(ArrayList::new));
         }
 
+        /** The source as {@code role} instead of postgres (the role exists). */
+        Spec sourceAs(String role) {
+            source = source.replace("user=postgres", "user=" + role);
+            return this;
+        }
+
+        /** Node {@code node} as {@code role} instead of postgres (the role exists). */
+        Spec nodeAs(int node, String role) {
+            nodes.set(node, nodes.get(node).replace("user=postgres", "user=" + role));
+            return this;
+        }
+
+        /** Runs {@code sql} in this spec's database on node {@code node}. */
+        Spec onNode(int node, String... sql) {
+            cluster.nodes().get(node).execute(db, sql);
+            return this;
+        }
+
         Path write() throws Exception {
-            String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + source + "\"\n  schemas:\n    - name: public\n      tables:\n"
-                    + tables + "cluster:\n  nodes:\n" + nodes.stream().map(n -> "    - \"" + n + "\"").collect(Collectors.joining("\n"))
-                    + "\nkafka:\n  bootstrap: \"" + kafka + "\"\nreplication:\n  slot: " + slot + "\n  publication: " + slot
-                    + "\ncontrol:\n  listen: \"" + listen + "\"\n" + pooler;
-            Path f = dir.resolve(slot + ".yml");
-            Files.writeString(f, yaml);
-            return f;
+            return SpecWriter.from(source).nodes(nodes).tables(tables).kafka(kafka).replication(slot, slot).control(listen)
+                    .with(pooler).write(dir.resolve(slot + ".yml"));
         }
     }
 
@@ -230,8 +241,7 @@ class PreflightIT {
     void userWithoutReplication() throws Exception {
         cluster.source().execute("demo", "CREATE ROLE pf_norepl LOGIN", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pf_norepl",
                 "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO pf_norepl");
-        Spec spec = new Spec("norepl");
-        spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_norepl");
+        Spec spec = new Spec("norepl").sourceAs("pf_norepl");
         refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_norepl has neither REPLICATION nor SUPERUSER",
                 "ALTER ROLE \"pf_norepl\" WITH REPLICATION");
     }
@@ -241,8 +251,7 @@ class PreflightIT {
         cluster.source().execute("demo", "CREATE ROLE pf_notowner LOGIN REPLICATION",
                 "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pf_notowner",
                 "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO pf_notowner", "GRANT CREATE ON DATABASE demo TO pf_notowner");
-        Spec spec = new Spec("notowner");
-        spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_notowner");
+        Spec spec = new Spec("notowner").sourceAs("pf_notowner");
         CliIT.Result plan = refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_notowner does not own public.device_types (owner postgres)",
                 "only an owner may add a table to publication 'pf_notowner'");
         assertThat(plan.out()).doesNotContain("lacks SELECT").doesNotContain("REPLICATION nor");
@@ -328,7 +337,7 @@ class PreflightIT {
     @Test
     void nodeDown() throws Exception {
         Spec spec = new Spec("down");
-        spec.nodes.set(1, "host=127.0.0.1 port=1 dbname=demo user=postgres");
+        spec.nodes.set(1, NO_NODE);
         refused(spec, "snapshot", ExitCodes.TARGET, "node 1 (127.0.0.1:1/demo): cannot connect or read",
                 "check cluster.nodes[1]");
     }
@@ -347,7 +356,7 @@ class PreflightIT {
     void nodeUserWithoutCreate() throws Exception {
         Spec spec = new Spec("nocreate");
         cluster.nodes().get(0).execute("postgres", "CREATE ROLE pf_nocreate LOGIN");
-        spec.nodes.set(0, spec.nodes.get(0).replace("user=postgres", "user=pf_nocreate"));
+        spec.nodeAs(0, "pf_nocreate");
         refused(spec, "schema", ExitCodes.TARGET, "the user pf_nocreate lacks CREATE on database pf_nocreate",
                 "GRANT CREATE ON DATABASE \"pf_nocreate\" TO \"pf_nocreate\"",
                 "the user pf_nocreate lacks CREATE on schema public",
@@ -356,8 +365,7 @@ class PreflightIT {
 
     @Test
     void nodeHoldingAConflictingTable() throws Exception {
-        Spec spec = new Spec("conflict");
-        cluster.nodes().get(1).execute("pf_conflict", "CREATE TABLE public.devices (id int)");
+        Spec spec = new Spec("conflict").onNode(1, "CREATE TABLE public.devices (id int)");
         refused(spec, "run", ExitCodes.TARGET, "already has a table public.devices that shardlift did not create");
     }
 
@@ -381,14 +389,13 @@ class PreflightIT {
 
     @Test
     void everyProblemAtOnce() throws Exception {
-        Spec spec = new Spec("many");
-        cluster.nodes().get(0).execute("pf_many", "CREATE TABLE public.events_1 (id int)");
-        spec.nodes.add("host=127.0.0.1 port=1 dbname=demo user=postgres");
-        spec.tables = TABLES.replace("partitions: 4", "partitions: 6");
+        Spec spec = new Spec("many").onNode(0, "CREATE TABLE public.events_1 (id int)");
+        spec.nodes.add(NO_NODE);
+        spec.tables = SpecWriter.sensorTables(6);
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             spec.listen = "127.0.0.1:" + taken.getLocalPort();
             cluster.source().execute("postgres", "CREATE ROLE pf_many LOGIN");
-            spec.source = cluster.source().connstr("demo").replace("user=postgres", "user=pf_many");
+            spec.sourceAs("pf_many");
             CliIT.Result plan = refused(spec, "run", ExitCodes.CONFIG,
                     "control.listen 127.0.0.1:" + taken.getLocalPort() + ": cannot listen there",
                     "the user pf_many has neither REPLICATION nor SUPERUSER",

@@ -7,10 +7,7 @@ import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.testkit.Datasets;
-import io.shardlift.embedded.EmbeddedKafkaBroker;
-import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -19,13 +16,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
 
 /**
  * A source with a schema of the test's own, two nodes and a broker in the test's JVM: for the tests of real-world
  * schema shapes, which each migrate their schema online under a writer of their own and cut over.
  */
-final class SchemaFixture implements AutoCloseable {
+final class SchemaFixture extends MigrationServers {
 
     /** One write of the test's writer; a fenced source ends the writer. */
     interface Write {
@@ -33,40 +29,17 @@ final class SchemaFixture implements AutoCloseable {
         int run(Statement st) throws SQLException;
     }
 
-    final PgCluster cluster;
-    final EmbeddedKafkaBroker kafka;
-    final String db;
-
-    private SchemaFixture(PgCluster cluster, EmbeddedKafkaBroker kafka, String db) {
-        this.cluster = cluster;
-        this.kafka = kafka;
-        this.db = db;
+    private SchemaFixture(String name, String db, String... sourceDdl) {
+        super(name, 2, db, source -> source.execute(db, sourceDdl));
     }
 
     static SchemaFixture start(String name, String db, String... sourceDdl) {
-        PgCluster cluster = PgCluster.start(name, 2, db);
-        EmbeddedKafkaBroker kafka = null;
-        try {
-            kafka = EmbeddedKafkaBroker.start();
-            cluster.source().execute(db, sourceDdl);
-            return new SchemaFixture(cluster, kafka, db);
-        } catch (RuntimeException | Error e) {
-            if (kafka != null) {
-                kafka.close();
-            }
-            cluster.close();
-            throw e;
-        }
+        return new SchemaFixture(name, db, sourceDdl);
     }
 
     /** A spec over {@code schemas} (the YAML list items under {@code migrate.schemas}), the two nodes and the broker. */
     Path spec(Path dir, String schemas) throws Exception {
-        Path f = dir.resolve("migrate.yml");
-        Files.writeString(f, "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(db) + "\"\n  jobs: 2\n"
-                + "  schemas:\n" + schemas
-                + "cluster:\n  nodes:\n" + cluster.nodes().stream().map(n -> "    - \"" + n.connstr(db) + "\"").collect(Collectors.joining("\n"))
-                + "\nkafka:\n  bootstrap: \"" + kafka.bootstrapServers() + "\"\n  topic_partitions: 2\n");
-        return f;
+        return spec(2).schemas(schemas).write(dir.resolve("migrate.yml"));
     }
 
     /** What the writer did until the cutover fenced it. */
@@ -172,15 +145,6 @@ final class SchemaFixture implements AutoCloseable {
                     assertThat(Datasets.diffRows(src, dst, table, keys, 20)).as(table + " via " + n.name()).isEmpty();
                 }
             }
-        }
-    }
-
-    @Override
-    public void close() {
-        try {
-            kafka.close();
-        } finally {
-            cluster.close();
         }
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -12,7 +13,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -48,17 +48,7 @@ class SnapshotCrashIT {
 
     @Test
     void killedTwiceMidTableAndRestartedEndsEqualToTheSource() throws Exception {
-        Path spec = dir.resolve("migrate.yml");
-        Files.writeString(spec, "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr("demo") + "\"\n  jobs: 2\n" + """
-                  schemas:
-                    - name: public
-                      tables:
-                        - {name: device_types, type: global, priority: 3}
-                        - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}
-                        - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-                cluster:
-                  nodes:
-                """ + cluster.nodes().stream().map(n -> "    - \"" + n.connstr("demo") + "\"").collect(Collectors.joining("\n")) + "\n");
+        Path spec = SpecWriter.from(cluster, "demo").jobs(2).write(dir.resolve("migrate.yml"));
         Path log = dir.resolve("shardlift.log");
         String[] args = {"snapshot", "--config", spec.toString(), "--chunk-rows", "10000", "--progress-interval", "1"};
 

@@ -13,6 +13,7 @@ import io.shardlift.core.spec.SpecLoader;
 import io.shardlift.embedded.EmbeddedKafkaBroker;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -231,12 +232,8 @@ class TypesIT {
     }
 
     static Path spec(String tables) throws Exception {
-        Path f = dir.resolve("migrate-" + System.nanoTime() + ".yml");
-        Files.writeString(f, "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(DB) + "\"\n  jobs: 2\n"
-                + "  schemas:\n    - name: public\n      tables:\n" + tables
-                + "cluster:\n  nodes:\n" + cluster.nodes().stream().map(n -> "    - \"" + n.connstr(DB) + "\"").collect(Collectors.joining("\n"))
-                + "\nkafka:\n  bootstrap: \"" + kafka.bootstrapServers() + "\"\n  topic_partitions: " + TOPIC_PARTITIONS + "\n");
-        return f;
+        return SpecWriter.from(cluster, DB).jobs(2).tables(tables).kafka(kafka.bootstrapServers(), TOPIC_PARTITIONS)
+                .write(dir.resolve("migrate-" + System.nanoTime() + ".yml"));
     }
 
     static final String TABLES = "        - {name: types, type: global}\n"

@@ -14,6 +14,7 @@ import io.shardlift.core.spec.SpecLoader;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -24,7 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,17 +47,7 @@ class SnapshotIT {
     }
 
     static ClusterPlan plan(String db) throws SQLException {
-        String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(db) + "\"\n  jobs: 2\n" + """
-                  schemas:
-                    - name: public
-                      tables:
-                        - {name: device_types, type: global, priority: 3}
-                        - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}
-                        - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-                cluster:
-                  nodes:
-                """ + cluster.nodes().stream().map(n -> "    - \"" + n.connstr(db) + "\"").collect(Collectors.joining("\n"))
-                + "\nreplication:\n  slot: slot_" + db + "\n  publication: pub_" + db + "\n";
+        String yaml = SpecWriter.from(cluster, db).jobs(2).replication("slot_" + db, "pub_" + db).yaml();
         MigrationSpec spec = new SpecLoader().parse(yaml, db + ".yml");
         try (Connection c = cluster.source().connect(db)) {
             return SchemaPlanner.plan(spec, SourceCatalog.read(c, List.of("public")));

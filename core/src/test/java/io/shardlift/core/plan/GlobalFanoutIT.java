@@ -6,20 +6,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.shardlift.core.catalog.SourceCatalog;
 import io.shardlift.core.plan.LayoutApplier.Stage;
 import io.shardlift.core.spec.MigrationSpec;
-import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.GlobalTables;
+import io.shardlift.testkit.SpecWriter;
 import java.io.StringReader;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,12 +45,11 @@ class GlobalFanoutIT {
             st.execute("CREATE TABLE \"Odd schema\".\"pair \"\"table\"\"\" (a int, b text, v int, PRIMARY KEY (a, b))");
             st.execute("CREATE TABLE public.items (item_id int PRIMARY KEY, rate_id int)");
         }
-        String nodes = cluster.nodes().stream().map(n -> "    - \"" + n.connstr(DB) + "\"").reduce((a, b) -> a + "\n" + b).orElseThrow();
-        MigrationSpec spec = Specs.parse("version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(DB) + "\"\n"
-                + "  schemas:\n    - name: public\n      tables:\n        - {name: rates, type: global}\n"
-                + "        - {name: items, type: sharded, distributedby: item_id, partitions: 3}\n"
-                + "    - name: Odd schema\n      tables:\n        - {name: 'pair \"table\"', type: global}\n"
-                + "cluster:\n  nodes:\n" + nodes + "\nkafka:\n  bootstrap: embedded\n");
+        MigrationSpec spec = Specs.parse(SpecWriter.from(cluster, DB)
+                .schemas("    - name: public\n      tables:\n        - {name: rates, type: global}\n"
+                        + "        - {name: items, type: sharded, distributedby: item_id, partitions: 3}\n"
+                        + "    - name: Odd schema\n      tables:\n        - {name: 'pair \"table\"', type: global}\n")
+                .kafka("embedded").yaml());
         try (Connection c = cluster.source().connect(DB)) {
             plan = SchemaPlanner.plan(spec, SourceCatalog.read(c, List.of("public", "Odd schema")));
         }
@@ -68,49 +67,22 @@ class GlobalFanoutIT {
 
     @Test
     void concurrentWritersThroughEveryNodeKeepEveryCopyIdentical() throws Exception {
-        List<Thread> threads = new ArrayList<>();
-        AtomicLong commits = new AtomicLong();
-        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-        long until = System.nanoTime() + 8_000_000_000L;
-        for (PgNode node : cluster.nodes()) {
-            for (int w = 0; w < 2; w++) {
-                threads.add(new Thread(() -> {
-                    try (Connection c = node.connect(DB)) {
-                        c.setAutoCommit(false);
-                        ThreadLocalRandom r = ThreadLocalRandom.current();
-                        while (System.nanoTime() < until) {
-                            try (Statement st = c.createStatement()) {
-                                int id = r.nextInt(1, 60);
-                                st.execute("INSERT INTO public.rates (id, code, n) VALUES (" + id + ", 'c" + id + "', 1)"
-                                        + " ON CONFLICT (id) DO UPDATE SET n = rates.n + 1, note = coalesce(rates.note, '') || 'u'");
-                                st.execute("UPDATE public.rates SET n = n + 10 WHERE id % 7 = " + r.nextInt(7));
-                                if (r.nextInt(4) == 0) {
-                                    st.execute("DELETE FROM public.rates WHERE id = " + r.nextInt(1, 60));
-                                }
-                                st.execute("INSERT INTO \"Odd schema\".\"pair \"\"table\"\"\" VALUES (" + r.nextInt(20) + ", 'x', 1)"
-                                        + " ON CONFLICT (a, b) DO UPDATE SET v = EXCLUDED.v + \"pair \"\"table\"\"\".v");
-                                c.commit();
-                                commits.incrementAndGet();
-                            } catch (SQLException e) {
-                                c.rollback();
-                                failures.add(e);
-                            }
-                        }
-                    } catch (Throwable e) {
-                        failures.add(e);
-                    }
-                }, "writer-" + node.name()));
+        GlobalTables.Written w = GlobalTables.writeThroughEveryNode(cluster.nodes(), DB, 2, Duration.ofSeconds(8), (st, r, node) -> {
+            int id = r.nextInt(1, 60);
+            st.execute("INSERT INTO public.rates (id, code, n) VALUES (" + id + ", 'c" + id + "', 1)"
+                    + " ON CONFLICT (id) DO UPDATE SET n = rates.n + 1, note = coalesce(rates.note, '') || 'u'");
+            st.execute("UPDATE public.rates SET n = n + 10 WHERE id % 7 = " + r.nextInt(7));
+            if (r.nextInt(4) == 0) {
+                st.execute("DELETE FROM public.rates WHERE id = " + r.nextInt(1, 60));
             }
-        }
-        threads.forEach(Thread::start);
-        for (Thread t : threads) {
-            t.join();
-        }
-        System.out.printf("global tables: %d transactions through %d nodes at once, %d failed%n", commits.get(),
-                cluster.nodes().size(), failures.size());
+            st.execute("INSERT INTO \"Odd schema\".\"pair \"\"table\"\"\" VALUES (" + r.nextInt(20) + ", 'x', 1)"
+                    + " ON CONFLICT (a, b) DO UPDATE SET v = EXCLUDED.v + \"pair \"\"table\"\"\".v");
+        });
+        System.out.printf("global tables: %d transactions through %d nodes at once, %d failed%n", w.commits(),
+                cluster.nodes().size(), w.failures().size());
         assertCopiesIdentical();
-        assertThat(failures).isEmpty();
-        assertThat(commits.get()).isPositive();
+        assertThat(w.failures()).isEmpty();
+        assertThat(w.commits()).isPositive();
 
         // TRUNCATE through one node, reload with COPY through another, then a DELETE and an UPDATE through a third
         try (Connection c = cluster.nodes().get(1).connect(DB); Statement st = c.createStatement()) {
@@ -247,15 +219,8 @@ class GlobalFanoutIT {
     }
 
     static void assertCopiesIdentical() throws SQLException {
-        try (Connection first = cluster.nodes().get(0).connect(DB)) {
-            for (int k = 1; k < cluster.nodes().size(); k++) {
-                try (Connection other = cluster.nodes().get(k).connect(DB)) {
-                    assertThat(Datasets.diffRows(first, other, "public.rates", List.of("id"), 20)).as("public.rates, node 0 and " + k).isEmpty();
-                    assertThat(Datasets.diffRows(first, other, "\"Odd schema\".\"pair \"\"table\"\"\"", List.of("a", "b"), 20))
-                            .as("pair table, node 0 and " + k).isEmpty();
-                }
-            }
-        }
+        assertThat(GlobalTables.differences(cluster.nodes(), DB, Map.of("public.rates", List.of("id"),
+                "\"Odd schema\".\"pair \"\"table\"\"\"", List.of("a", "b")))).isEmpty();
     }
 
     static long count(PgNode n, String table) throws SQLException {

@@ -14,6 +14,7 @@ import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -60,29 +61,19 @@ class LayoutIT {
         }
     }
 
-    static String nodesYaml(String db) {
-        List<String> lines = new ArrayList<>();
+    /** A spec from {@code db} on the source to {@code db} on every node, the sensor tables unless the test sets others. */
+    static SpecWriter spec(String db) {
+        List<String> nodes = new ArrayList<>();
         for (int i = 0; i < cluster.nodes().size(); i++) {
             PgNode n = cluster.nodes().get(i);
             // both connection-string forms the spec accepts
-            lines.add("    - \"" + (i % 2 == 0 ? n.connstr(db) : n.url(db)) + "\"");
+            nodes.add(i % 2 == 0 ? n.connstr(db) : n.url(db));
         }
-        return "cluster:\n  nodes:\n" + String.join("\n", lines) + "\n";
+        return SpecWriter.from(cluster.source().connstr(db)).nodes(nodes);
     }
 
-    static final String SENSORS_TABLES = """
-              schemas:
-                - name: public
-                  all: false
-                  tables:
-                    - {name: device_types, type: global, priority: 3}
-                    - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}
-                    - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-            """;
-
     static MigrationSpec sensorsSpec() {
-        return Specs.parse("version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr("sensors") + "\"\n"
-                + "  jobs: 2\n  batch: 2000\n" + SENSORS_TABLES + nodesYaml("sensors") + "kafka:\n  bootstrap: embedded\n");
+        return Specs.parse(spec("sensors").jobs(2).batch(2000).kafka("embedded").yaml());
     }
 
     static ClusterPlan plan(MigrationSpec spec) throws SQLException {
@@ -174,10 +165,8 @@ class LayoutIT {
 
     @Test
     void airlineSchemaShardedByTicketNo() throws Exception {
-        String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr("airline") + "\"\n" + """
-                  schemas:
+        String yaml = spec("airline").schemas("""
                     - name: bookings
-                      all: false
                       tables:
                         - {name: airports, type: global, priority: 3}
                         - {name: aircrafts, type: global, priority: 3}
@@ -187,7 +176,7 @@ class LayoutIT {
                         - {name: tickets, type: sharded, distributedby: ticket_no, partitions: 4, priority: 2}
                         - {name: ticket_flights, type: sharded, distributedby: ticket_no, colocatewith: tickets, priority: 2}
                         - {name: boarding_passes, type: sharded, distributedby: ticket_no, colocatewith: tickets, widen_unique: true, priority: 1}
-                """ + nodesYaml("airline");
+                """).yaml();
         ClusterPlan plan = plan(Specs.parse(yaml));
         assertThat(plan.warnings()).anyMatch(w -> w.contains("boarding_passes_flight_id_seat_no_key")
                 && w.contains("(flight_id, seat_no, ticket_no)") && w.contains("no longer enforced unique across the cluster"));
@@ -256,10 +245,9 @@ class LayoutIT {
         try (Connection c = cluster.source().connect("drift")) {
             Datasets.createSensors(c);
         }
-        String head = "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr("drift") + "\"\n";
-        MigrationSpec eight = Specs.parse(head + SENSORS_TABLES + nodesYaml("drift"));
+        MigrationSpec eight = Specs.parse(spec("drift").yaml());
         LayoutApplier.apply(plan(eight), EnumSet.of(Stage.TABLES));
-        MigrationSpec sixteen = Specs.parse(head + SENSORS_TABLES.replace("partitions: 8", "partitions: 16") + nodesYaml("drift"));
+        MigrationSpec sixteen = Specs.parse(spec("drift").tables(SpecWriter.sensorTables(16)).yaml());
         assertThatThrownBy(() -> LayoutApplier.apply(plan(sixteen), EnumSet.of(Stage.TABLES)))
                 .isInstanceOf(TargetException.class)
                 .hasMessageContaining("was laid out by shardlift for a different plan")

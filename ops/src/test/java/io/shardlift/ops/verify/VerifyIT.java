@@ -24,9 +24,9 @@ import io.shardlift.snapshotter.Snapshotter;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.embedded.PgCluster;
 import io.shardlift.embedded.PgNode;
+import io.shardlift.testkit.SpecWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -38,7 +38,6 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -98,18 +97,9 @@ class VerifyIT {
     }
 
     static Path spec(String name, List<String> nodes) throws Exception {
-        Path f = dir.resolve(name);
-        Files.writeString(f, "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(DB) + "\"\n  jobs: 2\n" + """
-                  schemas:
-                    - name: public
-                      tables:
-                        - {name: device_types, type: global, priority: 3}
-                        - {name: devices, type: sharded, distributedby: device_id, partitions: 8, priority: 2}
-                        - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-                        - {name: settings, type: sharded, distributedby: name, partitions: 4}
-                cluster:
-                  nodes:
-                """ + nodes.stream().map(n -> "    - \"" + n + "\"").collect(Collectors.joining("\n")) + "\n");
+        Path f = SpecWriter.from(cluster.source().connstr(DB)).nodes(nodes).jobs(2)
+                .tables(SpecWriter.sensorTables(8) + "        - {name: settings, type: sharded, distributedby: name, partitions: 4}\n")
+                .write(dir.resolve(name));
         return f;
     }
 
@@ -318,7 +308,7 @@ class VerifyIT {
         StringWriter err = new StringWriter();
         int code = Main.run(new PrintWriter(out), new PrintWriter(err), "verify", "--config", specFile.toString(), "--max-keys", "-1");
         assertThat(code).isEqualTo(ExitCodes.USAGE);
-        // checked where the option is read, as every numeric option is (cli/Numbers), naming the option and the rule
+        // checked where the option is read, as every numeric option is (ops/Numbers), naming the option and the rule
         assertThat(err.toString()).contains("Invalid value for option '--max-keys': '-1' is out of range; it must be at least 0");
     }
 
