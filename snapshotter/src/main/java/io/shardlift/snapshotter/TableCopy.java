@@ -1,5 +1,6 @@
 package io.shardlift.snapshotter;
 
+import io.shardlift.core.ledger.CopyLedger.Chunk;
 import io.shardlift.core.Sql;
 import io.shardlift.core.catalog.ColumnInfo;
 import io.shardlift.core.hash.KeyHasher;

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.shardlift.core.Lsn;
 import io.shardlift.core.TableId;
 import io.shardlift.core.catalog.SourceCatalog;
+import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.SchemaPlanner;
 import io.shardlift.core.plan.TablePlan;
@@ -141,7 +142,7 @@ class SnapshotIT {
         assertThat(idsPresent(node, "live", before)).as("copied: committed before the consistent point").isEqualTo(before.size());
         assertThat(idsPresent(node, "live", after)).as("not copied: committed after the consistent point").isZero();
         // and the recorded consistent point is the slot's
-        assertThat(meta(cluster.nodes().get(0), "live", Snapshotter.META_CONSISTENT_POINT)).isEqualTo(point.toString());
+        assertThat(meta(cluster.nodes().get(0), "live", MetaLedger.CONSISTENT_POINT)).isEqualTo(point.toString());
     }
 
     @Test
