@@ -1,10 +1,10 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.core.SqlErrors;
 import io.shardlift.core.SourceException;
+import io.shardlift.core.SqlErrors;
 import io.shardlift.core.TargetException;
-import io.shardlift.core.ledger.CopyLedger;
 import io.shardlift.core.ledger.CopyLedger.Chunk;
+import io.shardlift.core.ledger.CopyLedger;
 import io.shardlift.core.plan.GlobalFanout;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;

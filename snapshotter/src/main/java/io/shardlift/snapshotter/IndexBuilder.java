@@ -2,8 +2,8 @@ package io.shardlift.snapshotter;
 
 import io.shardlift.core.TableId;
 import io.shardlift.core.TargetException;
-import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.ledger.CopyLedger;
+import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.Ddl;
 import io.shardlift.core.plan.TablePlan;
 import java.sql.Connection;

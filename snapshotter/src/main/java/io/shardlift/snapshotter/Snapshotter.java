@@ -1,9 +1,9 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.core.ledger.CopyLedger.Chunk;
-import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.SourceException;
 import io.shardlift.core.TableId;
+import io.shardlift.core.ledger.CopyLedger.Chunk;
+import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.LayoutApplier;
 import io.shardlift.core.plan.TablePlan;

@@ -2,8 +2,8 @@ package io.shardlift.core.plan;
 
 import io.shardlift.core.TableId;
 import io.shardlift.core.TargetException;
-import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.ledger.MetaLedger;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

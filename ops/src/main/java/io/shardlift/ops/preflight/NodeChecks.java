@@ -1,7 +1,5 @@
 package io.shardlift.ops.preflight;
 
-import io.shardlift.ops.preflight.Preflight.Domain;
-import io.shardlift.ops.preflight.Preflight.Report;
 import io.shardlift.core.Sql;
 import io.shardlift.core.TableId;
 import io.shardlift.core.ledger.MetaLedger;
@@ -11,6 +9,8 @@ import io.shardlift.core.plan.TablePlan;
 import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.core.spec.TableSpec;
+import io.shardlift.ops.preflight.Preflight.Domain;
+import io.shardlift.ops.preflight.Preflight.Report;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
