@@ -48,6 +48,11 @@ class SnapshotIT {
     }
 
     static ClusterPlan plan(String db) throws SQLException {
+        return plan(cluster, db);
+    }
+
+    /** The sensor tables of {@code db} on {@code cluster}'s source, laid out on its nodes. */
+    static ClusterPlan plan(PgCluster cluster, String db) throws SQLException {
         String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(db) + "\"\n  jobs: 2\n" + """
                   schemas:
                     - name: public

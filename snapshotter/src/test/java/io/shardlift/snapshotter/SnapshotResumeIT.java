@@ -6,13 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.shardlift.core.SourceException;
 import io.shardlift.core.TableId;
-import io.shardlift.core.catalog.SourceCatalog;
 import io.shardlift.core.ledger.CopyLedger.Chunk;
 import io.shardlift.core.ledger.CopyLedger;
 import io.shardlift.core.plan.ClusterPlan;
-import io.shardlift.core.plan.SchemaPlanner;
 import io.shardlift.core.plan.TablePlan;
-import io.shardlift.core.spec.SpecLoader;
 import io.shardlift.testkit.Datasets;
 import io.shardlift.testkit.PgCluster;
 import io.shardlift.testkit.PgNode;
@@ -62,26 +59,9 @@ class SnapshotResumeIT {
         }
     }
 
-    static ClusterPlan plan() throws SQLException {
-        String yaml = "version: \"1.0\"\nmigrate:\n  connstr: \"" + cluster.source().connstr(DB) + "\"\n" + """
-                  schemas:
-                    - name: public
-                      tables:
-                        - {name: device_types, type: global, priority: 3}
-                        - {name: devices, type: sharded, distributedby: device_id, partitions: 6, priority: 2}
-                        - {name: events, type: sharded, distributedby: device_id, colocatewith: devices, widen_unique: true, priority: 1}
-                cluster:
-                  nodes:
-                """ + cluster.nodes().stream().map(n -> "    - \"" + n.connstr(DB) + "\"").collect(Collectors.joining("\n"))
-                + "\nreplication:\n  slot: slot_resume\n  publication: pub_resume\n";
-        try (Connection c = cluster.source().connect(DB)) {
-            return SchemaPlanner.plan(new SpecLoader().parse(yaml, "resume.yml"), SourceCatalog.read(c, List.of("public")));
-        }
-    }
-
     @Test
     void aCopyKilledMidTableResumesWithEveryChunkCommittedExactlyOnce() throws Exception {
-        ClusterPlan plan = plan();
+        ClusterPlan plan = SnapshotIT.plan(cluster, DB);
         TablePlan events = plan.table(EVENTS).orElseThrow();
 
         // first run: one job, so chunks go one after another; the source ends its session a few chunks into events
