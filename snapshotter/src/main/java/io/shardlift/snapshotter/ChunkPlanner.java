@@ -1,7 +1,8 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.core.Sql;
 import io.shardlift.core.SourceException;
+import io.shardlift.core.Sql;
+import io.shardlift.core.ledger.CopyLedger.Chunk;
 import io.shardlift.core.plan.TablePlan;
 import java.sql.Array;
 import java.sql.Connection;

@@ -3,20 +3,18 @@ package io.shardlift.snapshotter;
 import io.shardlift.core.SqlErrors;
 import io.shardlift.core.TableId;
 import io.shardlift.core.TargetException;
-import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.ledger.CopyLedger.Chunk;
+import io.shardlift.core.ledger.CopyLedger;
+import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * Reads and writes the copy's durable state in the nodes' {@code shardlift} schema. Node 0 holds the
+ * The snapshot's access to the copy's durable state ({@link CopyLedger}, {@link MetaLedger}) on the nodes. Node 0 holds the
  * cluster-wide facts (chunk plans, per-table copy state, the consistent point); every node holds which
  * chunks and indexes it has, written in the transaction that wrote them.
  *
@@ -119,39 +117,9 @@ final class ControlStore implements AutoCloseable {
         return nodes.size();
     }
 
-    record TableState(String keyColumn, List<Chunk> chunks, long estimatedRows, boolean copied) {
-    }
-
-    Optional<TableState> tableState(TableId table) {
+    Optional<CopyLedger.TableState> tableState(TableId table) {
         try {
-            return withShared(0, c -> {
-                String keyColumn;
-                long est;
-                boolean copied;
-                try (PreparedStatement ps = c.prepareStatement("SELECT key_column, chunks, estimated_rows, copied_at IS NOT NULL FROM "
-                        + LedgerSchema.COPY_TABLE + " WHERE table_name = ?")) {
-                    ps.setString(1, table.toString());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (!rs.next()) {
-                            return Optional.empty();
-                        }
-                        keyColumn = rs.getString(1);
-                        est = rs.getLong(3);
-                        copied = rs.getBoolean(4);
-                    }
-                }
-                List<Chunk> chunks = new ArrayList<>();
-                try (PreparedStatement ps = c.prepareStatement("SELECT chunk, lo, hi FROM " + LedgerSchema.COPY_CHUNK
-                        + " WHERE table_name = ? ORDER BY chunk")) {
-                    ps.setString(1, table.toString());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            chunks.add(new Chunk(rs.getInt(1), Optional.ofNullable(rs.getString(2)), Optional.ofNullable(rs.getString(3))));
-                        }
-                    }
-                }
-                return Optional.of(new TableState(keyColumn, chunks, est, copied));
-            });
+            return withShared(0, c -> CopyLedger.tableState(c, table.toString()));
         } catch (SQLException e) {
             throw new TargetException(label(0) + ": cannot read the copy state of " + table + ": " + e.getMessage(), e);
         }
@@ -161,27 +129,7 @@ final class ControlStore implements AutoCloseable {
     void saveChunkPlan(TableId table, String keyColumn, List<Chunk> chunks, long estimatedRows) {
         try {
             withShared(0, c -> {
-                c.setAutoCommit(false);
-                try (PreparedStatement t = c.prepareStatement("INSERT INTO " + LedgerSchema.COPY_TABLE
-                        + " (table_name, key_column, chunks, estimated_rows) VALUES (?, ?, ?, ?)");
-                     PreparedStatement ch = c.prepareStatement("INSERT INTO " + LedgerSchema.COPY_CHUNK
-                             + " (table_name, chunk, lo, hi) VALUES (?, ?, ?, ?)")) {
-                    t.setString(1, table.toString());
-                    t.setString(2, keyColumn);
-                    t.setInt(3, chunks.size());
-                    t.setLong(4, estimatedRows);
-                    t.executeUpdate();
-                    for (Chunk k : chunks) {
-                        ch.setString(1, table.toString());
-                        ch.setInt(2, k.index());
-                        ch.setString(3, k.lo().orElse(null));
-                        ch.setString(4, k.hi().orElse(null));
-                        ch.addBatch();
-                    }
-                    ch.executeBatch();
-                }
-                c.commit();
-                c.setAutoCommit(true);
+                CopyLedger.savePlan(c, table.toString(), keyColumn, chunks, estimatedRows);
                 return null;
             });
         } catch (SQLException e) {
@@ -191,29 +139,17 @@ final class ControlStore implements AutoCloseable {
 
     /** When the table's copy (re)starts in this run. */
     void markStarted(TableId table) {
-        update(0, "UPDATE " + LedgerSchema.COPY_TABLE + " SET started_at = clock_timestamp() WHERE table_name = ?", table.toString());
+        update(0, c -> CopyLedger.markStarted(c, table.toString()));
     }
 
     void markCopied(TableId table) {
-        update(0, "UPDATE " + LedgerSchema.COPY_TABLE + " SET copied_at = clock_timestamp() WHERE table_name = ? AND copied_at IS NULL",
-                table.toString());
+        update(0, c -> CopyLedger.markCopied(c, table.toString()));
     }
 
     /** Chunks of {@code table} whose rows {@code node} holds. */
     Set<Integer> doneChunks(int node, TableId table) {
         try {
-            return withShared(node, c -> {
-                try (PreparedStatement ps = c.prepareStatement("SELECT chunk FROM " + LedgerSchema.COPY_DONE + " WHERE table_name = ?")) {
-                    ps.setString(1, table.toString());
-                    Set<Integer> done = new HashSet<>();
-                    try (ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            done.add(rs.getInt(1));
-                        }
-                    }
-                    return done;
-                }
-            });
+            return withShared(node, c -> CopyLedger.doneChunks(c, table.toString()));
         } catch (SQLException e) {
             throw new TargetException(label(node) + ": cannot read the copy progress: " + e.getMessage(), e);
         }
@@ -221,48 +157,34 @@ final class ControlStore implements AutoCloseable {
 
     boolean indexed(int node, TableId table) {
         try {
-            return withShared(node, c -> {
-                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + LedgerSchema.COPY_INDEX + " WHERE table_name = ?")) {
-                    ps.setString(1, table.toString());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        return rs.next();
-                    }
-                }
-            });
+            return withShared(node, c -> CopyLedger.indexed(c, table.toString()));
         } catch (SQLException e) {
             throw new TargetException(label(node) + ": cannot read the index progress: " + e.getMessage(), e);
         }
     }
 
     void putMeta(String key, String value) {
-        update(0, "INSERT INTO " + LedgerSchema.META + " (key, value) VALUES (?, ?)"
-                + " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()", key, value);
+        update(0, c -> MetaLedger.put(c, key, value));
     }
 
     Optional<String> meta(String key) {
         try {
-            return withShared(0, c -> {
-                try (PreparedStatement ps = c.prepareStatement("SELECT value FROM " + LedgerSchema.META + " WHERE key = ?")) {
-                    ps.setString(1, key);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
-                    }
-                }
-            });
+            return withShared(0, c -> MetaLedger.get(c, key));
         } catch (SQLException e) {
             throw new TargetException(label(0) + ": cannot read " + key + ": " + e.getMessage(), e);
         }
     }
 
-    private void update(int node, String sql, String... args) {
+    @FunctionalInterface
+    private interface Write {
+        void on(Connection c) throws SQLException;
+    }
+
+    private void update(int node, Write write) {
         try {
             withShared(node, c -> {
-                try (PreparedStatement ps = c.prepareStatement(sql)) {
-                    for (int i = 0; i < args.length; i++) {
-                        ps.setString(i + 1, args[i]);
-                    }
-                    return ps.executeUpdate();
-                }
+                write.on(c);
+                return null;
             });
         } catch (SQLException e) {
             throw new TargetException(label(node) + ": " + e.getMessage(), e);

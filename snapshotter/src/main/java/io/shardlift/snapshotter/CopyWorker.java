@@ -1,13 +1,13 @@
 package io.shardlift.snapshotter;
 
-import io.shardlift.core.SqlErrors;
 import io.shardlift.core.SourceException;
+import io.shardlift.core.SqlErrors;
 import io.shardlift.core.TargetException;
-import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.ledger.CopyLedger.Chunk;
+import io.shardlift.core.ledger.CopyLedger;
 import io.shardlift.core.plan.GlobalFanout;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import org.postgresql.PGConnection;
@@ -54,14 +54,12 @@ final class CopyWorker implements AutoCloseable {
         }
     }
 
-    record ChunkResult(long rows, long bytes) {
-    }
-
     /** Copies {@code chunk} to the nodes flagged in {@code needed}, retrying a node that dropped its connection. */
-    ChunkResult copy(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) throws InterruptedException {
+    void copy(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) throws InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try {
-                return copyOnce(table, chunk, needed, progress);
+                copyOnce(table, chunk, needed, progress);
+                return;
             } catch (NodeFailure e) {
                 closeNode(e.node);
                 if (!e.retryable() || attempt > NODE_RETRIES) {
@@ -77,7 +75,7 @@ final class CopyWorker implements AutoCloseable {
         }
     }
 
-    private ChunkResult copyOnce(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) {
+    private void copyOnce(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) {
         NodeCopySink[] sinks = new NodeCopySink[nodes.length];
         for (int n = 0; n < nodes.length; n++) {
             if (needed[n]) {
@@ -118,7 +116,6 @@ final class CopyWorker implements AutoCloseable {
             try (Statement st = source.createStatement()) {
                 st.execute("RELEASE SAVEPOINT chunk");
             }
-            return new ChunkResult(router.rows(), router.bytes());
         } catch (NodeCopySink.CopySinkException e) {
             abandon(sinks, out);
             throw new NodeFailure(e.node, e.getCause());
@@ -134,15 +131,7 @@ final class CopyWorker implements AutoCloseable {
     private void commitNode(int n, NodeCopySink sink, TableCopy table, Chunk chunk, TupleRouter router) {
         try {
             long rows = sink.finish();
-            try (PreparedStatement ps = nodes[n].prepareStatement("INSERT INTO " + LedgerSchema.COPY_DONE
-                    + " (table_name, chunk, rows, bytes, snapshot) VALUES (?, ?, ?, ?, ?)")) {
-                ps.setString(1, table.plan.id().toString());
-                ps.setInt(2, chunk.index());
-                ps.setLong(3, rows);
-                ps.setLong(4, router.bytes());
-                ps.setString(5, snapshotName);
-                ps.executeUpdate();
-            }
+            CopyLedger.recordChunk(nodes[n], table.plan.id().toString(), chunk.index(), rows, router.bytes(), snapshotName);
             nodes[n].commit();
         } catch (SQLException e) {
             throw new NodeFailure(n, e);

@@ -2,12 +2,11 @@ package io.shardlift.snapshotter;
 
 import io.shardlift.core.TableId;
 import io.shardlift.core.TargetException;
+import io.shardlift.core.ledger.CopyLedger;
 import io.shardlift.core.plan.ClusterPlan;
-import io.shardlift.core.ledger.LedgerSchema;
 import io.shardlift.core.plan.Ddl;
 import io.shardlift.core.plan.TablePlan;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -63,18 +62,13 @@ final class IndexBuilder implements AutoCloseable {
         long t0 = System.nanoTime();
         List<Ddl> ddl = plan.nodes().get(node).indexes(id);
         try (Statement st = session(node).createStatement()) {
-            Connection c = st.getConnection();
             for (Ddl d : ddl) {
                 st.execute(d.sql());
             }
             String locals = table.partitionsOn(node, plan.nodeCount()).stream().map(p -> table.partition(p).quoted())
                     .collect(Collectors.joining(", "));
             st.execute("ANALYZE " + locals);
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + LedgerSchema.COPY_INDEX
-                    + " (table_name) VALUES (?) ON CONFLICT DO NOTHING")) {
-                ps.setString(1, id.toString());
-                ps.executeUpdate();
-            }
+            CopyLedger.recordIndexed(st.getConnection(), id.toString());
         } catch (SQLException e) {
             drop(node);
             throw new TargetException(store.label(node) + ": building the keys and indexes of " + id + ": " + e.getMessage(), e);

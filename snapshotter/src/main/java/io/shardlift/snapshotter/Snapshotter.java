@@ -2,6 +2,8 @@ package io.shardlift.snapshotter;
 
 import io.shardlift.core.SourceException;
 import io.shardlift.core.TableId;
+import io.shardlift.core.ledger.CopyLedger.Chunk;
+import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.LayoutApplier;
 import io.shardlift.core.plan.TablePlan;
@@ -42,11 +44,6 @@ import org.slf4j.LoggerFactory;
 public final class Snapshotter {
 
     private static final Logger log = LoggerFactory.getLogger(Snapshotter.class);
-
-    /** Keys in node 0's shardlift.meta. */
-    public static final String META_SLOT = "slot";
-    public static final String META_CONSISTENT_POINT = "consistent_point";
-    public static final String META_SNAPSHOT_DONE = "snapshot_done_at";
 
     private final ClusterPlan plan;
     private final MigrationSpec spec;
@@ -95,8 +92,8 @@ public final class Snapshotter {
                 plan.tables().stream().flatMap(t -> t.source().partitions().stream()).toList())) {
             point = snapshot.consistentPoint();
             if (point.isPresent()) {
-                store.putMeta(META_SLOT, spec.replication().slot());
-                store.putMeta(META_CONSISTENT_POINT, point.get().toString());
+                store.putMeta(MetaLedger.SLOT, spec.replication().slot());
+                store.putMeta(MetaLedger.CONSISTENT_POINT, point.get().toString());
             }
             onSlotReady.run();
             Map<TableId, TableCopy> copies = chunkPlans();
@@ -190,7 +187,7 @@ public final class Snapshotter {
             }
             copied = tasks.values().stream().mapToInt(List::size).sum();
         }
-        store.putMeta(META_SNAPSHOT_DONE, java.time.OffsetDateTime.now().toString());
+        store.putMeta(MetaLedger.SNAPSHOT_DONE, java.time.OffsetDateTime.now().toString());
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         log.info("snapshot complete: {} rows, {} chunks copied, {} already there, in {} ms", rows, copied, skipped, took.toMillis());
         return new SnapshotResult(point, rows, bytes, copied, skipped, took, progress.tables());

@@ -3,6 +3,7 @@ package io.shardlift.snapshotter;
 import io.shardlift.core.Sql;
 import io.shardlift.core.catalog.ColumnInfo;
 import io.shardlift.core.hash.KeyHasher;
+import io.shardlift.core.ledger.CopyLedger.Chunk;
 import io.shardlift.core.plan.TablePlan;
 import java.util.List;
 import java.util.stream.IntStream;

@@ -13,7 +13,6 @@ import io.shardlift.core.hash.KeyHasher;
 final class TupleRouter {
 
     private final int fieldCount;
-    private final int[] keyFields;      // field positions of the key columns, in key order
     private final int[] keySlotOfField; // field position -> key slot, or -1
     private final KeyHasher hasher;     // null: reference table, every tuple to every sink
     private final int partitions;
@@ -22,7 +21,6 @@ final class TupleRouter {
     private final byte[][] keyBufs;
     private final int[] keyOffs;
     private final int[] keyLens;
-    private final long[] rowsPerNode;
 
     private boolean headerSeen;
     private boolean trailerSeen;
@@ -37,7 +35,6 @@ final class TupleRouter {
      */
     TupleRouter(int fieldCount, int[] keyFields, KeyHasher hasher, int partitions, int[] nodeOfPartition, TupleSink[] sinks) {
         this.fieldCount = fieldCount;
-        this.keyFields = keyFields.clone();
         this.keySlotOfField = new int[fieldCount];
         java.util.Arrays.fill(keySlotOfField, -1);
         for (int i = 0; i < keyFields.length; i++) {
@@ -50,7 +47,6 @@ final class TupleRouter {
         this.keyBufs = new byte[keyFields.length][];
         this.keyOffs = new int[keyFields.length];
         this.keyLens = new int[keyFields.length];
-        this.rowsPerNode = new long[sinks.length];
     }
 
     /** One CopyData message from the source. */
@@ -108,7 +104,6 @@ final class TupleRouter {
             for (int node = 0; node < sinks.length; node++) {
                 if (sinks[node] != null) {
                     sinks[node].write(msg, start, len);
-                    rowsPerNode[node]++;
                 }
             }
             return;
@@ -121,7 +116,6 @@ final class TupleRouter {
         int node = nodeOfPartition[KeyHasher.remainderOf(hasher.rowHashBinary(keyBufs, keyOffs, keyLens), partitions)];
         if (sinks[node] != null) {
             sinks[node].write(msg, start, len);
-            rowsPerNode[node]++;
         }
     }
 
@@ -136,13 +130,5 @@ final class TupleRouter {
 
     long bytes() {
         return bytes;
-    }
-
-    long rowsFor(int node) {
-        return rowsPerNode[node];
-    }
-
-    int[] keyFields() {
-        return keyFields.clone();
     }
 }

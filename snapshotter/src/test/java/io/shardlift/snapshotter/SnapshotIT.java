@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.shardlift.core.Lsn;
 import io.shardlift.core.TableId;
 import io.shardlift.core.catalog.SourceCatalog;
+import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.SchemaPlanner;
 import io.shardlift.core.plan.TablePlan;
@@ -47,6 +48,11 @@ class SnapshotIT {
     }
 
     static ClusterPlan plan(String db) throws SQLException {
+        return plan(cluster, db);
+    }
+
+    /** The sensor tables of {@code db} on {@code cluster}'s source, laid out on its nodes. */
+    static ClusterPlan plan(PgCluster cluster, String db) throws SQLException {
         String yaml = SpecWriter.from(cluster, db).jobs(2).replication("slot_" + db, "pub_" + db).yaml();
         MigrationSpec spec = new SpecLoader().parse(yaml, db + ".yml");
         try (Connection c = cluster.source().connect(db)) {
@@ -131,7 +137,7 @@ class SnapshotIT {
         assertThat(idsPresent(node, "live", before)).as("copied: committed before the consistent point").isEqualTo(before.size());
         assertThat(idsPresent(node, "live", after)).as("not copied: committed after the consistent point").isZero();
         // and the recorded consistent point is the slot's
-        assertThat(meta(cluster.nodes().get(0), "live", Snapshotter.META_CONSISTENT_POINT)).isEqualTo(point.toString());
+        assertThat(meta(cluster.nodes().get(0), "live", MetaLedger.CONSISTENT_POINT)).isEqualTo(point.toString());
     }
 
     @Test

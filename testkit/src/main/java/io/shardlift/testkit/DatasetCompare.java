@@ -3,6 +3,7 @@ package io.shardlift.testkit;
 import io.shardlift.testkit.Datasets.RowDiff;
 import io.shardlift.testkit.Datasets.TableDigest;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -292,20 +293,13 @@ final class DatasetCompare {
         return "\"" + identifier.replace("\"", "\"\"") + "\"";
     }
 
-    /** Same order as {@code COLLATE "C"} on UTF-8 text: Unicode code point order. */
+    /**
+     * Same order as {@code COLLATE "C"} on UTF-8 text: UTF-8 preserves code point order bytewise. (The shardlift
+     * verify's KeyOrder walks code points without allocating; the test kit cannot depend on shardlift's modules,
+     * so it leans on the JDK instead of keeping a copy of that loop.)
+     */
     static int compareCodePoints(String x, String y) {
-        int i = 0;
-        int j = 0;
-        while (i < x.length() && j < y.length()) {
-            int cx = x.codePointAt(i);
-            int cy = y.codePointAt(j);
-            if (cx != cy) {
-                return Integer.compare(cx, cy);
-            }
-            i += Character.charCount(cx);
-            j += Character.charCount(cy);
-        }
-        return Boolean.compare(i < x.length(), j < y.length());
+        return Arrays.compareUnsigned(x.getBytes(StandardCharsets.UTF_8), y.getBytes(StandardCharsets.UTF_8));
     }
 
     /** PostgreSQL numeric order, including -Infinity < numbers < Infinity < NaN. */

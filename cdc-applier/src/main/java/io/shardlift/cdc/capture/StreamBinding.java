@@ -1,11 +1,9 @@
 package io.shardlift.cdc.capture;
 
 import io.shardlift.core.TargetException;
-import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.ledger.StreamLedger;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * Binds the Kafka positions a migration consumes to that migration. Topics (an external broker's, or an embedded
  * broker's data directory) may hold records of an earlier attempt with the same topic names; applied into a fresh
  * cluster they would corrupt it. So before the capture sends its first record, node 0 records the migration's id
- * and each table topic partition's end offset at that moment ({@link LedgerSchema#STREAM_START}), in one
+ * and each table topic partition's end offset at that moment ({@link StreamLedger}), in one
  * transaction: the applier starts a partition nobody applied yet at that offset, never at the earliest, and the
  * capture keeps its Debezium offsets under the id, so offsets of an earlier attempt on the same slot name are not
  * read either. On every later start the recorded binding is checked against the broker.
@@ -58,9 +56,7 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
         try (Connection c = node0.connect()) {
             c.setAutoCommit(false);
             // one binding even if two processes race here: the second waits and then reads the first's
-            try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(hashtext('shardlift.stream_start'))")) {
-                lock.execute();
-            }
+            StreamLedger.lock(c);
             Optional<StreamBinding> recorded = read(c);
             if (recorded.isPresent()) {
                 c.commit();
@@ -72,22 +68,9 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
             TopicSetup.ensure(bootstrap, topics, partitions, replicationFactor);
             Map<TopicPartition, Long> ends = endOffsets(bootstrap, topics, partitions);
             String id = UUID.randomUUID().toString();
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + LedgerSchema.STREAM_START
-                    + " (topic, kafka_partition, start_offset, migration_id) VALUES (?, ?, ?, ?)")) {
-                for (var e : ends.entrySet()) {
-                    ps.setString(1, e.getKey().topic());
-                    ps.setInt(2, e.getKey().partition());
-                    ps.setLong(3, e.getValue());
-                    ps.setString(4, id);
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            }
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + LedgerSchema.META + " (key, value) VALUES (?, ?)")) {
-                ps.setString(1, LedgerSchema.META_MIGRATION_ID);
-                ps.setString(2, id);
-                ps.executeUpdate();
-            }
+            List<StreamLedger.Start> starts = new ArrayList<>();
+            ends.forEach((tp, offset) -> starts.add(new StreamLedger.Start(tp.topic(), tp.partition(), offset)));
+            StreamLedger.record(c, new StreamLedger.Binding(id, starts));
             c.commit();
             long earlier = ends.values().stream().mapToLong(Long::longValue).sum();
             log.info("migration {}: change stream bound on {}; {}", id, where, earlier == 0 ? "the topics are empty"
@@ -98,29 +81,13 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
         }
     }
 
-    /** The binding node 0 holds, if any (the applier reads it on its own, with {@link LedgerSchema#STREAM_START}). */
-    static Optional<StreamBinding> read(Connection c) throws SQLException {
-        String id;
-        try (PreparedStatement ps = c.prepareStatement("SELECT value FROM " + LedgerSchema.META + " WHERE key = ?")) {
-            ps.setString(1, LedgerSchema.META_MIGRATION_ID);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return Optional.empty();
-                }
-                id = rs.getString(1);
-            }
-        }
-        Map<TopicPartition, Long> starts = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT topic, kafka_partition, start_offset FROM " + LedgerSchema.STREAM_START
-                + " WHERE migration_id = ?")) {
-            ps.setString(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    starts.put(new TopicPartition(rs.getString(1), rs.getInt(2)), rs.getLong(3));
-                }
-            }
-        }
-        return Optional.of(new StreamBinding(id, starts));
+    /** The binding node 0 holds, if any. */
+    private static Optional<StreamBinding> read(Connection c) throws SQLException {
+        return StreamLedger.read(c).map(b -> {
+            Map<TopicPartition, Long> starts = new HashMap<>();
+            b.starts().forEach(s -> starts.put(new TopicPartition(s.topic(), s.partition()), s.offset()));
+            return new StreamBinding(b.migrationId(), starts);
+        });
     }
 
     /** Every recorded partition still reaches at least its recorded start, and every topic partition has one. */

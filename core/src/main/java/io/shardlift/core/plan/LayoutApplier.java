@@ -1,10 +1,9 @@
 package io.shardlift.core.plan;
 
-import static io.shardlift.core.Sql.literal;
-
 import io.shardlift.core.TableId;
 import io.shardlift.core.TargetException;
 import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.ledger.MetaLedger;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,8 +31,6 @@ public final class LayoutApplier {
 
     private static final Logger log = LoggerFactory.getLogger(LayoutApplier.class);
 
-    /** Key in {@code shardlift.meta} under which a node records the layout it carries. */
-    public static final String FINGERPRINT_KEY = "layout_fingerprint";
 
     public enum Stage {
         /** Control schema, types, sequences, FDW servers, parents, partitions, reference tables. */
@@ -102,9 +99,7 @@ public final class LayoutApplier {
                 int count = 0;
                 if (stages.contains(Stage.TABLES)) {
                     count += run(st, node.tables(), label);
-                    st.execute("INSERT INTO \"shardlift\".\"meta\" (\"key\", \"value\") VALUES (" + literal(FINGERPRINT_KEY) + ", "
-                            + literal(node.fingerprint()) + ") ON CONFLICT (\"key\") DO UPDATE SET \"value\" = EXCLUDED.\"value\","
-                            + " \"updated_at\" = now()");
+                    MetaLedger.put(c, MetaLedger.LAYOUT_FINGERPRINT, node.fingerprint());
                 } else if (!laidOut) {
                     throw new TargetException(label + " has no shardlift layout yet: run `shardlift schema` first");
                 }
@@ -141,19 +136,7 @@ public final class LayoutApplier {
     }
 
     private static Optional<String> fingerprint(Connection c) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT to_regclass('\"shardlift\".\"meta\"') IS NOT NULL")) {
-            rs.next();
-            if (!rs.getBoolean(1)) {
-                return Optional.empty();
-            }
-        }
-        try (PreparedStatement ps = c.prepareStatement("SELECT \"value\" FROM \"shardlift\".\"meta\" WHERE \"key\" = ?")) {
-            ps.setString(1, FINGERPRINT_KEY);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
-            }
-        }
+        return MetaLedger.exists(c) ? MetaLedger.get(c, MetaLedger.LAYOUT_FINGERPRINT) : Optional.empty();
     }
 
     /**

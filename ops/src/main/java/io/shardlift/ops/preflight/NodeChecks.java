@@ -1,15 +1,16 @@
 package io.shardlift.ops.preflight;
 
-import io.shardlift.ops.preflight.Preflight.Domain;
-import io.shardlift.ops.preflight.Preflight.Report;
 import io.shardlift.core.Sql;
 import io.shardlift.core.TableId;
+import io.shardlift.core.ledger.MetaLedger;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.LayoutApplier;
 import io.shardlift.core.plan.TablePlan;
 import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.core.spec.TableSpec;
+import io.shardlift.ops.preflight.Preflight.Domain;
+import io.shardlift.ops.preflight.Preflight.Report;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -49,7 +50,7 @@ final class NodeChecks {
             if (plan.isPresent()) {
                 problems.addAll(LayoutApplier.conflicts(c, plan.get(), plan.get().nodes().get(index), label));
             }
-            if (!laidOut(c)) {
+            if (!MetaLedger.exists(c)) {
                 privileges(c, spec, plan, label, problems);
             }
         } catch (SQLException e) {
@@ -59,14 +60,6 @@ final class NodeChecks {
         problems.forEach(p -> report.problem(Domain.NODE, p));
         if (problems.isEmpty()) {
             report.passed(label + ": reachable, UTF8, " + (plan.isPresent() ? "no conflicting table, " : "") + "privileges");
-        }
-    }
-
-    private static boolean laidOut(Connection c) throws SQLException {
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT to_regclass('\"shardlift\".\"meta\"') IS NOT NULL")) {
-            rs.next();
-            return rs.getBoolean(1);
         }
     }
 

@@ -65,6 +65,7 @@ public final class Migration implements AutoCloseable {
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
     private volatile boolean cuttingOver;
     private final LagProbe probe;
+    private final ProgressLedgers ledgers;
     private volatile boolean cutOver;
     /** The embedded broker's data directory; null with an external broker. */
     private final Path embeddedDataDir;
@@ -100,6 +101,7 @@ public final class Migration implements AutoCloseable {
         Gauge.builder("shardlift.lag.end_to_end.ms", this, m -> m.probe.lagMillis().orElse(-1))
                 .description("a marker's round trip from the source's WAL through Kafka to every node (-1: none yet)")
                 .register(registry);
+        this.ledgers = new ProgressLedgers(plan);
         Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
                 .onSlotReady(() -> {
                     // before the capture sends anything: what the topics hold now is not this migration's
@@ -135,9 +137,10 @@ public final class Migration implements AutoCloseable {
     public static Migration start(ClusterPlan plan, Options options, MeterRegistry registry) {
         Migration m = new Migration(plan, options, registry);
         m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
-        m.cutOver = m.cutover.readState().map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
+        Optional<CutoverState> cut = m.durableCutoverState();
+        m.cutOver = cut.map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
         if (m.cutOver) {
-            m.markFinished(m.cutover.readState().map(CutoverState::id).orElse("?"));
+            m.markFinished(cut.get().id());
         }
         m.applier.start();
         m.snapshotThread.start();
@@ -244,24 +247,38 @@ public final class Migration implements AutoCloseable {
     }
 
     /**
-     * The phase, derived from durable state and the stages' own state: PLANNED, COPYING, CATCHING_UP, READY,
-     * CUTTING_OVER, CUT_OVER or FAILED.
+     * The phase, derived on every call from node 0's ledgers (cutover state, then the copy's and the stream's), with
+     * the stages' own state only where no ledger speaks: a stage that failed in this process, whether the stream has
+     * caught up, and a cutover this process has begun but not yet recorded (its gate runs before the first write).
+     * PLANNED, COPYING, CATCHING_UP, READY, CUTTING_OVER, CUT_OVER or FAILED.
      */
     public Phase phase() {
         if (cuttingOver) {
             return Phase.CUTTING_OVER;
         }
-        if (cutover.readState().map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false)) {
+        Optional<CutoverState.State> cut = durableCutoverState().map(CutoverState::state);
+        if (cut.isPresent() && cut.get() == CutoverState.State.CUTTING_OVER) {
+            return Phase.CUTTING_OVER;
+        }
+        if (cut.isPresent() && cut.get() == CutoverState.State.CUT_OVER) {
             return Phase.CUT_OVER;
         }
         if (failure().isPresent()) {
             return Phase.FAILED;
         }
-        if (snapshot.get() == null) {
-            return progress.tables().stream().anyMatch(t -> t.state() != CopyProgress.State.WAITING || t.chunksDone() > 0)
-                    ? Phase.COPYING : Phase.PLANNED;
+        ProgressLedgers.Progress copy = ledgers.read();
+        if (!copy.copyDone()) {
+            return copy.copyStarted() ? Phase.COPYING : Phase.PLANNED;
         }
         return caughtUp() ? Phase.READY : Phase.CATCHING_UP;
+    }
+
+    /**
+     * MERGE(CutoverLedger): the one place the workflow reads the durable cutover state (node 0's {@code shardlift.meta},
+     * key {@code cutover}, through {@link Cutover#readState} as before). Switch this call to CutoverLedger when it lands.
+     */
+    private Optional<CutoverState> durableCutoverState() {
+        return cutover.readState();
     }
 
     /** The phases of a migration. */
@@ -322,7 +339,7 @@ public final class Migration implements AutoCloseable {
 
     /** The durable cutover state on node 0, if a cutover ever ran. */
     public Optional<CutoverState> cutoverState() {
-        return cutover.readState();
+        return durableCutoverState();
     }
 
     /** One line for a terminal: copy, capture and apply. */
@@ -355,6 +372,7 @@ public final class Migration implements AutoCloseable {
             log.warn("closing the capture: {}", e.getMessage());
         }
         applier.close();
+        ledgers.close();
         if (broker != null) {
             broker.close();
         }
