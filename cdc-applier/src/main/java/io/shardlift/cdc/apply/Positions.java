@@ -5,6 +5,7 @@ import io.shardlift.core.ledger.ApplyLedger;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -36,8 +37,22 @@ final class Positions {
     /** Reads what every node applied of {@code parts}. */
     void load(Collection<TopicPartition> parts) throws SQLException {
         Map<TopicPartition, Long> starts = streamStarts();
+        List<List<ApplyLedger.Offset>> appliedByNode = new ArrayList<>();
+        for (ConnInfo node : nodes) {
+            try (Connection c = node.connect()) {
+                appliedByNode.add(ApplyLedger.appliedOffsets(c));
+            }
+        }
+        place(parts, starts, appliedByNode);
+    }
+
+    /**
+     * Takes {@code parts} on: each node holds what its ledger says it applied, and a node that applied nothing of a
+     * partition yet holds everything before the migration's stream start ({@code starts}; null when unbound: the
+     * topics are the applier's own from their first record).
+     */
+    void place(Collection<TopicPartition> parts, Map<TopicPartition, Long> starts, List<List<ApplyLedger.Offset>> appliedByNode) {
         for (TopicPartition tp : parts) {
-            // a node that applied nothing of a partition yet holds everything before the migration's stream start
             Long start = starts == null ? Long.valueOf(0) : starts.get(tp);
             if (start == null) {
                 throw new TargetException("node 0 records no stream start for " + tp + " — the spec's tables or"
@@ -47,13 +62,11 @@ final class Positions {
             Arrays.fill(offsets, start - 1);
             applied.put(tp, offsets);
         }
-        for (int i = 0; i < nodes.size(); i++) {
-            try (Connection c = nodes.get(i).connect()) {
-                for (ApplyLedger.Offset o : ApplyLedger.appliedOffsets(c)) {
-                    long[] offsets = applied.get(new TopicPartition(o.topic(), o.kafkaPartition()));
-                    if (offsets != null) {
-                        offsets[i] = o.offset();
-                    }
+        for (int i = 0; i < appliedByNode.size(); i++) {
+            for (ApplyLedger.Offset o : appliedByNode.get(i)) {
+                long[] offsets = applied.get(new TopicPartition(o.topic(), o.kafkaPartition()));
+                if (offsets != null) {
+                    offsets[i] = o.offset();
                 }
             }
         }
