@@ -198,7 +198,7 @@ public final class Applier implements AutoCloseable {
                 switch (e.op()) {
                     case MARKER -> {
                         // no commit here: the marker is recorded once every node committed this poll's batches, which
-                        // hold everything before it in its partition (a cutover waits on markers: one commit per poll)
+                        // hold everything before it in its Kafka partition (a cutover waits on markers: one commit per poll)
                         batch.advance(tp, rec.offset(), e, applied);
                         markers.add(new Markers.Arrival(e.marker().orElseThrow(), tp.topic(), tp.partition(), e.position().lsn()));
                     }
@@ -211,7 +211,7 @@ public final class Applier implements AutoCloseable {
                     default -> batch.add(router.route(t, e), tp, rec.offset(), e, applied);
                 }
                 if (barrier.holds(tp)) {
-                    break; // paused at the barrier: the rest of this partition's records are fetched again
+                    break; // paused at the barrier: the rest of this Kafka partition's records are fetched again
                 }
             }
         }
@@ -260,7 +260,7 @@ public final class Applier implements AutoCloseable {
         // a member that died without a static successor is noticed in 10 s, not Kafka's default 45 s
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
         p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "2000");
-        // a partition resumed after a TRUNCATE barrier is fetched only once the fetch already waiting at the
+        // a Kafka partition resumed after a TRUNCATE barrier is fetched only once the fetch already waiting at the
         // broker returns: with Kafka's 500 ms that was most of a cutover's freeze (measured: 450 ms). Under
         // load fetches return at once whatever this is; 25 ms cost throughput (with a 20 ms Debezium poll)
         p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");

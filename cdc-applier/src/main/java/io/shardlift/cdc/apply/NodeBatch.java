@@ -12,7 +12,7 @@ import org.apache.kafka.common.TopicPartition;
 /**
  * What one node must apply from one poll: the net effect per key of the steps {@link ChangeRouter} gave this node (a
  * row changed five times is written once), the steps in source order (for the one-by-one replay), and the Kafka
- * offset each partition reaches.
+ * offset each Kafka partition reaches.
  */
 final class NodeBatch {
 
