@@ -54,16 +54,12 @@ final class ApplyMetrics {
                 .description("partial updates that found no row on the node").register(registry)).increment();
     }
 
-    void consumerLag(String topic, int partition, long lag) {
-        consumerLag.computeIfAbsent(topic + "-" + partition, k -> {
+    void consumerLag(String topic, int kafkaPartition, long lag) {
+        consumerLag.computeIfAbsent(topic + "-" + kafkaPartition, k -> {
             AtomicLong v = new AtomicLong();
             Gauge.builder("shardlift.apply.consumer.lag", v, AtomicLong::get).tag("topic", topic)
-                    .tag("partition", String.valueOf(partition)).description("records not yet applied").register(registry);
+                    .tag("partition", String.valueOf(kafkaPartition)).description("records not yet applied").register(registry);
             return v;
         }).set(lag);
-    }
-
-    long totalConsumerLag() {
-        return consumerLag.values().stream().mapToLong(AtomicLong::get).sum();
     }
 }

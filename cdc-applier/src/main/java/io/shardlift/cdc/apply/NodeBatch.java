@@ -1,41 +1,56 @@
 package io.shardlift.cdc.apply;
 
 import io.shardlift.cdc.event.ChangeEvent;
-import io.shardlift.cdc.event.Op;
 import io.shardlift.cdc.event.Position;
 import io.shardlift.cdc.event.Row;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.TopicPartition;
 
 /**
- * What one node must apply from one poll: the net effect per key (a row changed five times is written once),
- * the events in their original order (for the slow path), and the Kafka position each partition reaches.
+ * What one node must apply from one poll: the net effect per key of the steps {@link ChangeRouter} gave this node (a
+ * row changed five times is written once), the steps in source order (for the one-by-one replay), and the Kafka
+ * offset each Kafka partition reaches.
  */
 final class NodeBatch {
 
-    /** Net effect on one key of one partition table. */
-    static final class Net {
-        Op op;          // INSERT (full image, upsert), UPDATE (partial image), DELETE
-        Row row;        // full or partial image; null for DELETE
-        int partition;  // destination partition (widened tables: where the row now lives)
-        /**
-         * Only a source INSERT was folded here (widened tables): the key did not exist on the source just before,
-         * so no node holds an old copy to remove (see {@link Applier}'s route).
-         */
-        boolean fresh;
-
-        Net(Op op, Row row, int partition, boolean fresh) {
-            this.op = op;
-            this.row = row;
-            this.partition = partition;
-            this.fresh = fresh;
-        }
+    /** What a step does with its hash partition's row. */
+    enum Write {
+        /** Remove the key (with a sweep: nothing more, the sweep removed it). */
+        DELETE,
+        /** Write the full row, inserting or replacing. */
+        UPSERT,
+        /** Update only the columns the change carried; unchanged TOAST columns keep what the node has. */
+        PARTIAL
     }
 
-    /** One event routed to this node, kept in order for the slow path. */
-    record Routed(TableApply table, ChangeEvent event, int partition) {
+    /**
+     * One change as this node applies it.
+     *
+     * @param event         the change (counted once however many nodes apply it)
+     * @param key           the source primary key
+     * @param row           the full or partial row; null for DELETE
+     * @param hashPartition where the row lives; -1 for a sweep-only DELETE of a widened table
+     * @param sweep         remove the key from every local partition of the table first (widened tables)
+     */
+    record Step(TableApply table, ChangeEvent event, Write write, Row key, Row row, int hashPartition, boolean sweep) {
+    }
+
+    /** Net effect on one key of one table on this node. */
+    static final class Net {
+        Write write;
+        Row row;
+        int hashPartition;
+        boolean sweep;
+
+        Net(Write write, Row row, int hashPartition, boolean sweep) {
+            this.write = write;
+            this.row = row;
+            this.hashPartition = hashPartition;
+            this.sweep = sweep;
+        }
     }
 
     /** A Kafka partition's progress within this batch. */
@@ -43,10 +58,10 @@ final class NodeBatch {
     }
 
     final int node;
-    /** table -> partition table -> key -> net effect; for widened tables keyed by the source key, partition -1. */
+    /** table -> hash partition -> key -> net effect; widened tables fold by source key across partitions (slot -1). */
     final Map<TableApply, Map<Integer, LinkedHashMap<Row, Net>>> work = new LinkedHashMap<>();
-    final List<Routed> ordered = new ArrayList<>();
-    final Map<TopicPartitionKey, Progress> progress = new LinkedHashMap<>();
+    final List<Step> ordered = new ArrayList<>();
+    final Map<TopicPartition, Progress> progress = new LinkedHashMap<>();
     int events;
 
     NodeBatch(int node) {
@@ -61,58 +76,39 @@ final class NodeBatch {
         return events == 0 && progress.isEmpty();
     }
 
-    void advance(TopicPartitionKey tp, long offset, Position position, long commitTimeMicros) {
-        progress.put(tp, new Progress(offset, position, commitTimeMicros));
+    void advance(TopicPartition kafkaPartition, long offset, Position position, long commitTimeMicros) {
+        progress.put(kafkaPartition, new Progress(offset, position, commitTimeMicros));
     }
 
-    /**
-     * Folds an event into the net effect. {@code partition} is where the row lives (INSERT/UPDATE) or
-     * the partition of the key (DELETE); -1 for a widened table's DELETE, whose partition is unknown.
-     * {@code freshInsert}: the event is a source INSERT of a widened table (see {@link Net#fresh}).
-     */
-    void add(TableApply t, ChangeEvent e, Row key, int partition, boolean freshInsert) {
+    /** Folds a step into the net effect of its key. */
+    void add(Step s) {
         events++;
-        ordered.add(new Routed(t, e, partition));
-        // widened tables fold by source key across partitions: the row may move between them
-        int slot = t.widened ? -1 : partition;
-        LinkedHashMap<Row, Net> byKey = work.computeIfAbsent(t, k -> new LinkedHashMap<>()).computeIfAbsent(slot, k -> new LinkedHashMap<>());
-        Net cur = byKey.get(key);
-        Op op = e.op();
-        if (op == Op.DELETE) {
-            if (cur == null) {
-                byKey.put(key, new Net(Op.DELETE, null, partition, false));
-            } else {
-                cur.op = Op.DELETE;
-                cur.row = null;
-                cur.partition = partition;
-                cur.fresh = false;
-            }
-            return;
-        }
-        Row after = e.after();
-        boolean partial = op == Op.UPDATE && after.hasUnchanged();
-        if (!partial) {
-            if (cur == null) {
-                byKey.put(key, new Net(Op.INSERT, after, partition, freshInsert));
-            } else {
-                cur.op = Op.INSERT;
-                cur.row = after;
-                cur.partition = partition;
-                cur.fresh = false;
-            }
-            return;
-        }
+        ordered.add(s);
+        // a widened table's row may move between hash partitions: its changes fold by source key
+        int slot = s.table().widened ? -1 : s.hashPartition();
+        LinkedHashMap<Row, Net> byKey = work.computeIfAbsent(s.table(), k -> new LinkedHashMap<>())
+                .computeIfAbsent(slot, k -> new LinkedHashMap<>());
+        Net cur = byKey.get(s.key());
         if (cur == null) {
-            byKey.put(key, new Net(Op.UPDATE, after, partition, false));
-        } else if (cur.op == Op.DELETE) {
-            // an update of a row deleted earlier in this batch changes nothing
+            byKey.put(s.key(), new Net(s.write(), s.row(), s.hashPartition(), s.sweep()));
             return;
-        } else {
-            cur.row = merge(cur.row, after);
-            cur.partition = partition;
-            cur.fresh = false;
-            // a full image merged with a partial one is still full; partial over partial stays partial
         }
+        switch (s.write()) {
+            case DELETE, UPSERT -> {
+                cur.write = s.write();
+                cur.row = s.row();
+            }
+            case PARTIAL -> {
+                if (cur.write == Write.DELETE) {
+                    return; // an update of a row deleted earlier in this batch changes nothing
+                }
+                // a full image merged with a partial one is still full; partial over partial stays partial
+                cur.row = merge(cur.row, s.row());
+            }
+        }
+        cur.hashPartition = s.hashPartition();
+        // sweeps run before the writes: one folded in earlier still has to remove the old copies
+        cur.sweep |= s.sweep();
     }
 
     /** {@code over} wins where it has a value; where it is UNCHANGED, {@code base} is kept. */
@@ -122,9 +118,5 @@ final class NodeBatch {
             v[i] = over.isUnchanged(i) ? base.get(i) : over.get(i);
         }
         return Row.of(v);
-    }
-
-    /** A (topic, partition) pair as the applier tracks it. */
-    record TopicPartitionKey(String topic, int partition) {
     }
 }

@@ -1,20 +1,19 @@
 package io.shardlift.cdc.apply;
 
-import io.shardlift.cdc.event.ChangeEvent;
-import io.shardlift.cdc.event.Op;
+import io.shardlift.cdc.apply.NodeBatch.Net;
+import io.shardlift.cdc.apply.NodeBatch.Step;
+import io.shardlift.cdc.event.Position;
 import io.shardlift.cdc.event.Row;
-import io.shardlift.core.TableId;
 import io.shardlift.core.SqlErrors;
+import io.shardlift.core.TableId;
 import io.shardlift.core.TargetException;
-import io.shardlift.core.ledger.LedgerSchema;
+import io.shardlift.core.ledger.ApplyLedger;
 import io.shardlift.core.plan.GlobalFanout;
 import io.shardlift.core.spec.ConnInfo;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Timestamp;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
@@ -24,9 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies batches to one node: every batch is ONE transaction holding the data changes and, for each Kafka
- * partition, the offset and source position reached. After a crash the node's positions say exactly what it
- * has, so nothing is applied twice or skipped.
+ * Writes what it is handed to one node: every batch is ONE transaction holding the data changes and, for each Kafka
+ * partition, the offset and source position reached ({@link ApplyLedger#recordApplied}). After a crash the node's
+ * positions say exactly what it has, so nothing is applied twice or skipped. Which node writes what was decided by
+ * {@link ChangeRouter}; this class only carries it out, riding out connection loss within the retry budget.
  */
 final class NodeWriter implements AutoCloseable {
 
@@ -92,8 +92,8 @@ final class NodeWriter implements AutoCloseable {
         Connection cx = connection();
         if (batch.hasData()) {
             if (oneByOne) {
-                for (NodeBatch.Routed r : batch.ordered) {
-                    applyOne(cx, r);
+                for (Step s : batch.ordered) {
+                    applyStep(cx, s);
                 }
             } else {
                 for (var e : batch.work.entrySet()) {
@@ -101,61 +101,43 @@ final class NodeWriter implements AutoCloseable {
                 }
             }
         }
-        try (PreparedStatement ps = cx.prepareStatement("INSERT INTO " + LedgerSchema.APPLIED
-                + " (topic, kafka_partition, kafka_offset, prev_commit_lsn, lsn, seq, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                + " ON CONFLICT (topic, kafka_partition) DO UPDATE SET kafka_offset = EXCLUDED.kafka_offset,"
-                + " prev_commit_lsn = EXCLUDED.prev_commit_lsn, lsn = EXCLUDED.lsn, seq = EXCLUDED.seq,"
-                + " commit_time = EXCLUDED.commit_time, applied_at = now()")) {
-            for (var p : batch.progress.entrySet()) {
-                ps.setString(1, p.getKey().topic());
-                ps.setInt(2, p.getKey().partition());
-                ps.setLong(3, p.getValue().offset());
-                ps.setLong(4, p.getValue().position().previousCommitLsn());
-                ps.setLong(5, p.getValue().position().lsn());
-                ps.setInt(6, p.getValue().position().seq());
-                long micros = p.getValue().commitTimeMicros();
-                ps.setTimestamp(7, micros == 0 ? null : Timestamp.from(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000),
-                        Math.floorMod(micros, 1_000_000) * 1000L)));
-                ps.addBatch();
-            }
-            ps.executeBatch();
+        List<ApplyLedger.Applied> positions = new ArrayList<>(batch.progress.size());
+        for (var p : batch.progress.entrySet()) {
+            Position at = p.getValue().position();
+            positions.add(new ApplyLedger.Applied(p.getKey().topic(), p.getKey().partition(), p.getValue().offset(),
+                    at.previousCommitLsn(), at.lsn(), at.seq(), p.getValue().commitTimeMicros()));
         }
+        ApplyLedger.recordApplied(cx, positions);
         cx.commit();
     }
 
-    /** Net effect of one table: bulk delete, bulk upsert and partial updates per local partition table. */
-    private void applyTable(Connection cx, TableApply t, Map<Integer, LinkedHashMap<Row, NodeBatch.Net>> bySlot) throws SQLException {
+    /** Net effect of one table: sweeps, bulk deletes, bulk upserts and partial updates per local partition table. */
+    private void applyTable(Connection cx, TableApply t, Map<Integer, LinkedHashMap<Row, Net>> bySlot) throws SQLException {
         Map<Integer, List<Row>> deletes = new LinkedHashMap<>();
         Map<Integer, List<Row>> upserts = new LinkedHashMap<>();
         Map<Integer, List<Row[]>> partials = new LinkedHashMap<>(); // {key, partial row}
-        List<Row> widenedDeletes = new ArrayList<>();                 // source keys to remove from every local partition
+        List<Row> sweeps = new ArrayList<>();
         for (var slot : bySlot.values()) {
             for (var e : slot.entrySet()) {
-                NodeBatch.Net n = e.getValue();
-                if (t.widened) {
-                    // folded by source key: a delete's partition is unknown, and a full image may have moved the
-                    // row, even within one partition (two sharding keys that hash alike): remove every old copy,
-                    // then write the row where it now lives (deletes run before upserts)
-                    if (n.op != Op.UPDATE && !n.fresh) {
-                        widenedDeletes.add(e.getKey());
-                    }
-                    if (n.op == Op.DELETE) {
-                        continue;
-                    }
+                Net n = e.getValue();
+                if (n.sweep) {
+                    sweeps.add(e.getKey());
                 }
-                if (!isLocal(t, n.partition)) {
-                    continue;
-                }
-                switch (n.op) {
-                    case DELETE -> deletes.computeIfAbsent(n.partition, k -> new ArrayList<>()).add(e.getKey());
-                    case INSERT -> upserts.computeIfAbsent(n.partition, k -> new ArrayList<>()).add(n.row);
-                    default -> partials.computeIfAbsent(n.partition, k -> new ArrayList<>()).add(new Row[] {e.getKey(), n.row});
+                switch (n.write) {
+                    case DELETE -> {
+                        if (!n.sweep) {
+                            deletes.computeIfAbsent(n.hashPartition, k -> new ArrayList<>()).add(e.getKey());
+                        }
+                    }
+                    case UPSERT -> upserts.computeIfAbsent(n.hashPartition, k -> new ArrayList<>()).add(n.row);
+                    case PARTIAL -> partials.computeIfAbsent(n.hashPartition, k -> new ArrayList<>()).add(new Row[] {e.getKey(), n.row});
                 }
             }
         }
-        if (!widenedDeletes.isEmpty()) {
+        // sweeps first: a row that moved is removed from where it was, then written where it now lives
+        if (!sweeps.isEmpty()) {
             for (int p : t.plan.partitionsOn(node, nodes)) {
-                bulkDelete(cx, t, t.plan.partition(p), widenedDeletes);
+                bulkDelete(cx, t, t.plan.partition(p), sweeps);
             }
         }
         for (var d : deletes.entrySet()) {
@@ -172,7 +154,7 @@ final class NodeWriter implements AutoCloseable {
         metrics.tableRows(t.id(), node, countRows(bySlot));
     }
 
-    private static long countRows(Map<Integer, LinkedHashMap<Row, NodeBatch.Net>> bySlot) {
+    private static long countRows(Map<Integer, LinkedHashMap<Row, Net>> bySlot) {
         long n = 0;
         for (var m : bySlot.values()) {
             n += m.size();
@@ -180,39 +162,23 @@ final class NodeWriter implements AutoCloseable {
         return n;
     }
 
-    private boolean isLocal(TableApply t, int partition) {
-        return !t.plan.sharded() || t.route.nodeOfPartition(partition) == node;
-    }
-
-    private void applyOne(Connection cx, NodeBatch.Routed r) throws SQLException {
-        TableApply t = r.table();
-        ChangeEvent e = r.event();
-        Row key = e.op() == Op.DELETE ? e.key() : t.codec.keyOf(e.after());
-        if (t.widened) {
-            List<Row> one = List.of(key);
+    /** One step as the router gave it, for the replay in source order. */
+    private void applyStep(Connection cx, Step s) throws SQLException {
+        TableApply t = s.table();
+        if (s.sweep()) {
+            List<Row> one = List.of(s.key());
             for (int p : t.plan.partitionsOn(node, nodes)) {
-                if (e.op() == Op.DELETE || !(e.op() == Op.UPDATE && e.after().hasUnchanged())) {
-                    bulkDelete(cx, t, t.plan.partition(p), one);
-                }
-            }
-            if (e.op() == Op.DELETE) {
-                return;
+                bulkDelete(cx, t, t.plan.partition(p), one);
             }
         }
-        if (!isLocal(t, r.partition())) {
-            return;
-        }
-        TableId part = t.plan.partition(r.partition());
-        switch (e.op()) {
-            case DELETE -> bulkDelete(cx, t, part, List.of(key));
-            case INSERT -> bulkUpsert(cx, t, part, List.of(e.after()));
-            default -> {
-                if (e.after().hasUnchanged()) {
-                    partialUpdate(cx, t, part, key, e.after());
-                } else {
-                    bulkUpsert(cx, t, part, List.of(e.after()));
+        switch (s.write()) {
+            case DELETE -> {
+                if (!s.sweep()) {
+                    bulkDelete(cx, t, t.plan.partition(s.hashPartition()), List.of(s.key()));
                 }
             }
+            case UPSERT -> bulkUpsert(cx, t, t.plan.partition(s.hashPartition()), List.of(s.row()));
+            case PARTIAL -> partialUpdate(cx, t, t.plan.partition(s.hashPartition()), s.key(), s.row());
         }
     }
 

@@ -63,8 +63,8 @@ final class TableApply {
         return plan.id();
     }
 
-    /** Partition of a full row; 0 for reference tables. */
-    int partitionOfRow(Row after) {
+    /** Hash partition of a full row; 0 for reference tables (their one table). */
+    int hashPartitionOfRow(Row after) {
         if (!plan.sharded()) {
             return 0;
         }
@@ -80,8 +80,8 @@ final class TableApply {
         return route.partitionOf(key);
     }
 
-    /** Partition of a DELETE's key (source primary key, which holds the sharding key unless widened). */
-    int partitionOfKey(Row key) {
+    /** Hash partition of a DELETE's key (source primary key, which holds the sharding key unless widened). */
+    int hashPartitionOfKey(Row key) {
         if (!plan.sharded()) {
             return 0;
         }
@@ -92,6 +92,11 @@ final class TableApply {
             values[i] = keyAdapters[i].adaptKey(codec, key, k, key.get(k));
         }
         return route.partitionOf(values);
+    }
+
+    /** The node that owns a hash partition of this (sharded) table. */
+    int nodeOf(int hashPartition) {
+        return route.nodeOfPartition(hashPartition);
     }
 
     private int keyPositionInSourceKey(int col) {

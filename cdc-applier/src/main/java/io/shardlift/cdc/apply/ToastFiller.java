@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * later change of the row follows in the stream, so the row converges to the source's (the argument that
  * also makes a resumed copy correct). A row gone from the source is skipped: its DELETE follows too.
  */
-final class ToastFiller implements AutoCloseable {
+final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
 
     /** A column value as PostgreSQL text, read from the source: written verbatim. */
     record SourceText(String text) {
@@ -38,7 +38,8 @@ final class ToastFiller implements AutoCloseable {
     }
 
     /** The row with every UNCHANGED column replaced by the source's current value, or null if the row is gone. */
-    Row fill(TableApply t, Row after) {
+    @Override
+    public Row fill(TableApply t, Row after) {
         String sql = queries.computeIfAbsent(t, this::query);
         try {
             if (c == null || c.isClosed()) {

@@ -1,7 +1,6 @@
 package io.shardlift.cdc.event;
 
 import io.shardlift.core.TableId;
-import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -58,19 +57,6 @@ public record ChangeEvent(Op op, TableId table, Row key, Row after, Position pos
     /** LSN of the change's WAL record. */
     public long sourceLsn() {
         return position.lsn();
-    }
-
-    public long commitTimeMillis() {
-        return Math.floorDiv(commitTimeMicros, 1000);
-    }
-
-    public Instant commitTime() {
-        return Instant.ofEpochSecond(Math.floorDiv(commitTimeMicros, 1_000_000), Math.floorMod(commitTimeMicros, 1_000_000) * 1000L);
-    }
-
-    /** The same change addressed to another table's topic (markers are copied to every table). */
-    public ChangeEvent withTable(TableId other) {
-        return new ChangeEvent(op, other, key, after, position, txId, commitTimeMicros, marker);
     }
 
     @Override

@@ -67,9 +67,4 @@ public enum ValueKind {
     public static final long INFINITY = Long.MAX_VALUE;
     /** A DATE or TIMESTAMP value '-infinity'. */
     public static final long MINUS_INFINITY = Long.MIN_VALUE;
-
-    /** True for kinds held as {@code Long}. */
-    public boolean isLong() {
-        return this == INT16 || this == INT32 || this == INT64 || this == DATE || this == TIME || this == TIMESTAMP;
-    }
 }

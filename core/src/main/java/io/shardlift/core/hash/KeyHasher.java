@@ -33,11 +33,6 @@ public final class KeyHasher {
         return typeList;
     }
 
-    /** Number of key columns. */
-    public int arity() {
-        return types.length;
-    }
-
     /** The row's partition hash from Java values, one per key column in key order; null elements are NULL. */
     public long rowHash(Object[] keyValues) {
         requireArity(keyValues.length, "key values");

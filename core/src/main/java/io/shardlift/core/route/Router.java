@@ -5,7 +5,6 @@ import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.TablePlan;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Where rows go: for every migrated table, a {@link TableRoute} resolved once from the plan. The
@@ -31,10 +30,6 @@ public final class Router {
 
     public int nodeCount() {
         return nodes;
-    }
-
-    public Optional<TableRoute> route(TableId table) {
-        return Optional.ofNullable(routes.get(table));
     }
 
     /** The route of a migrated table; an unknown table is a programming error. */

@@ -16,14 +16,12 @@ public final class TableRoute {
     private final KeyHasher hasher;
     private final int nodes;
     private final TableId[] partitionTables;
-    private final int[] allNodes;
 
     TableRoute(TablePlan plan, int nodes) {
         this.plan = plan;
         this.nodes = nodes;
         this.hasher = plan.sharded() ? new KeyHasher(plan.keyTypes()) : null;
         this.partitionTables = IntStream.range(0, plan.partitions()).mapToObj(plan::partition).toArray(TableId[]::new);
-        this.allNodes = IntStream.range(0, nodes).toArray();
     }
 
     public TablePlan plan() {
@@ -42,11 +40,6 @@ public final class TableRoute {
         return plan.partitions();
     }
 
-    /** The hasher for the sharding key; for the binary hot path. Null for reference tables. */
-    public KeyHasher hasher() {
-        return hasher;
-    }
-
     /** Partition PostgreSQL would choose for these sharding-key values (in key order). */
     public int partitionOf(Object[] keyValues) {
         requireSharded();
@@ -63,19 +56,9 @@ public final class TableRoute {
         return TablePlan.nodeOf(partition, nodes);
     }
 
-    /** Node that owns the row with these key values. */
-    public int nodeOf(Object[] keyValues) {
-        return nodeOfPartition(partitionOf(keyValues));
-    }
-
     /** The table that holds {@code partition} on its owning node. */
     public TableId partitionTable(int partition) {
         return partitionTables[partition];
-    }
-
-    /** Every node, for reference tables (a shared array: do not modify). */
-    public int[] allNodes() {
-        return allNodes;
     }
 
     private void requireSharded() {

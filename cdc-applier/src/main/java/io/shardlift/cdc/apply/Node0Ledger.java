@@ -1,0 +1,70 @@
+package io.shardlift.cdc.apply;
+
+import io.shardlift.core.TargetException;
+import io.shardlift.core.ledger.ApplyLedger;
+import io.shardlift.core.ledger.Markers;
+import io.shardlift.core.spec.ConnInfo;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * The applier's connection to node 0's ledger, for what only node 0 records (marker arrivals, TRUNCATE barriers):
+ * one connection in autocommit, reopened when it breaks, not one per record.
+ */
+final class Node0Ledger implements AutoCloseable {
+
+    private final ConnInfo node0;
+    private Connection c;
+
+    Node0Ledger(ConnInfo node0) {
+        this.node0 = node0;
+    }
+
+    /** Arrivals at markers: partitions that applied everything before them on every node, in one statement. */
+    void recordMarkers(List<Markers.Arrival> arrivals) {
+        try {
+            Markers.record(connection(), arrivals);
+        } catch (SQLException e) {
+            close();
+            throw new TargetException("node 0: recording cutover markers: " + e.getMessage(), e);
+        }
+    }
+
+    boolean barrierCarriedOut(String topic, String position) {
+        try {
+            return ApplyLedger.barrierCarriedOut(connection(), topic, position);
+        } catch (SQLException e) {
+            close();
+            throw new TargetException("node 0: cannot read TRUNCATE barriers: " + e.getMessage(), e);
+        }
+    }
+
+    void arriveAtBarrier(String topic, String position, int kafkaPartition) {
+        try {
+            ApplyLedger.arriveAtBarrier(connection(), topic, position, kafkaPartition);
+        } catch (SQLException e) {
+            close();
+            throw new TargetException("node 0: " + e.getMessage(), e);
+        }
+    }
+
+    private Connection connection() throws SQLException {
+        if (c == null || c.isClosed()) {
+            c = node0.connect();
+        }
+        return c;
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (SQLException ignored) {
+            // reopened on next use
+        }
+        c = null;
+    }
+}
