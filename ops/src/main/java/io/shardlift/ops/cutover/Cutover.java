@@ -2,7 +2,9 @@ package io.shardlift.ops.cutover;
 
 import io.shardlift.cdc.apply.ChangeJournal;
 import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.ops.pooler.PoolerSwitch;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -102,24 +104,31 @@ public final class Cutover {
     private final ClusterPlan plan;
     private final Options options;
     private final StateStore state;
+    private final Optional<PoolerSwitch> pooler;
 
+    /** With the spec's {@code pooler:} section, the cutover switches the application through PgBouncer too. */
     public Cutover(ClusterPlan plan, Options options) {
         this.plan = plan;
         this.options = options;
         this.state = new StateStore(plan.spec().nodes().get(0));
+        this.pooler = PoolerSwitch.of(plan.spec());
     }
 
-    /** The cutover's steps, in order. */
-    static CutoverRunner.Procedure procedure(Supplier<Gate> gate) {
-        return new CutoverRunner.Procedure(new GateStep(gate),
-                List.of(new PreDrainStep(), new ContentStep(), new FenceFunctionStep(), new FenceWaitStep(), new FenceStep(),
-                        new MarkerStep(), new DrainStep(),
-                        // verify reads rows by key, NOT VALID keys take no scan, sequences are their own objects: side by
-                        // side. Should verify fail, the keys and the moved sequences are harmless
-                        new CutoverStep.Alongside(new VerifyStep(), List.of(new ForeignKeysStep(), new SequencesStep())),
-                        new WriteFenceStep()),
-                new ReleaseStep(),
-                List.of(new ValidateStep()));
+    /** The cutover's steps, in order; with a pooler, its pause before the fence and its switch after the release. */
+    static CutoverRunner.Procedure procedure(Supplier<Gate> gate, Optional<PoolerSwitch> pooler) {
+        List<CutoverStep> before = new ArrayList<>(List.of(new PreDrainStep(), new ContentStep(), new FenceFunctionStep()));
+        // the pause as late as it can be: the content check before it takes as long as the data, and clients wait
+        // from the PAUSE on; paused clients hold no transaction, so the fence's wait after it is short
+        pooler.ifPresent(p -> before.add(new PoolerPauseStep(p)));
+        before.addAll(List.of(new FenceWaitStep(), new FenceStep(), new MarkerStep(), new DrainStep(),
+                // verify reads rows by key, NOT VALID keys take no scan, sequences are their own objects: side by side.
+                // Should verify fail, the keys and the moved sequences are harmless
+                new CutoverStep.Alongside(new VerifyStep(), List.of(new ForeignKeysStep(), new SequencesStep())),
+                new WriteFenceStep()));
+        List<CutoverStep> after = new ArrayList<>();
+        pooler.ifPresent(p -> after.addAll(List.of(new PoolerSwitchStep(p), new PoolerResumeStep(p))));
+        after.add(new ValidateStep());
+        return new CutoverRunner.Procedure(new GateStep(gate), before, new ReleaseStep(), after);
     }
 
     /**
@@ -142,7 +151,7 @@ public final class Cutover {
             }
             return r;
         }, 4 + 3 * plan.nodeCount() + plan.tables().size());
-        return new CutoverRunner(procedure(gate), state).run(ctx);
+        return new CutoverRunner(procedure(gate, pooler), state).run(ctx);
     }
 
     /**
@@ -151,7 +160,7 @@ public final class Cutover {
      * @return the state it was settled to, empty if there was none to settle
      */
     public Optional<String> recover() {
-        return new Recovery(plan, state).settle();
+        return new Recovery(plan, state, pooler).settle();
     }
 
     /** The durable cutover state on node 0, if a cutover ever began. */

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +60,9 @@ final class CutoverContext implements AutoCloseable {
     /** The cutover's marker and where it is in the source's WAL, once emitted. */
     String marker;
     String markerLsn;
+    /** When the pooler's PAUSE was issued (the start of the clients' pause), with a pooler; and the pause once over. */
+    java.time.Instant poolerPauseIssued;
+    long poolerPauseMillis = -1;
 
     /**
      * @param threads threads for the work that runs side by side inside the freeze (the common pool has one thread on
@@ -70,11 +74,13 @@ final class CutoverContext implements AutoCloseable {
         this.plan = plan;
         this.options = options;
         this.opener = opener;
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
+        ThreadPoolExecutor p = (ThreadPoolExecutor) Executors.newFixedThreadPool(threads, r -> {
             Thread th = new Thread(r, "shardlift-cutover");
             th.setDaemon(true);
             return th;
         });
+        p.prestartAllCoreThreads(); // a thread started inside the freeze would lengthen it
+        this.pool = p;
     }
 
     String id() {
@@ -151,6 +157,10 @@ final class CutoverContext implements AutoCloseable {
 
     void released(long at) {
         this.releasedAt = at;
+    }
+
+    boolean isReleased() {
+        return releasedAt != 0;
     }
 
     /** How long writes were frozen: from the first LOCK attempt to the release, or to now if not released. */

@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
  * {@code fence-wait} found the tables quiet, with a lock_timeout long enough for the short transactions in flight. An
  * attempt that times out anyway (a transaction began just before it and ran long) stalled the writers for its
  * timeout; that stall is reported, the tables awaited quiet again, and the freeze counts from the first attempt.
- * The dry run takes the lock for real, to prove the fence can be taken; its release step rolls it back.
+ * The dry run takes the lock for real, to prove the fence can be taken, and rolls it back at once.
  */
 final class FenceStep implements CutoverStep {
 
@@ -25,7 +25,7 @@ final class FenceStep implements CutoverStep {
 
     @Override
     public boolean readOnly() {
-        return true; // the lock is rolled back by the release's dry run, and by undo
+        return true; // the dry run's lock is rolled back at once
     }
 
     @Override
@@ -35,7 +35,9 @@ final class FenceStep implements CutoverStep {
 
     @Override
     public String dryRun(CutoverContext ctx) throws Exception {
-        return lock(ctx) + "; dry run: the lock is taken for real, to prove the fence can be taken, and released at once";
+        String locked = lock(ctx);
+        undo(ctx); // writers wait behind the lock: not a moment longer than the proof needs
+        return locked + "; dry run: the lock is taken for real, to prove the fence can be taken, and released at once";
     }
 
     @Override

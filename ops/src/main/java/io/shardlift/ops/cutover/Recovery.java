@@ -6,6 +6,7 @@ import io.shardlift.core.TargetException;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.LayoutApplier;
 import io.shardlift.core.spec.ConnInfo;
+import io.shardlift.ops.pooler.PoolerSwitch;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -20,6 +21,9 @@ import org.slf4j.LoggerFactory;
  * remembered: if the source refuses writes (the write-fence triggers committed with the release), the cutover passed
  * its point of no return and is finished (foreign keys created and validated, then CUT_OVER); otherwise the fence
  * transaction died with the process, nothing was cut over, and it is ROLLED_BACK.
+ *
+ * <p>With a pooler, no PgBouncer is left paused (a paused alias is an outage), and the aliases point at the cluster
+ * once the cutover passed its point of no return (the source fenced and drained), never before.
  */
 final class Recovery {
 
@@ -27,14 +31,46 @@ final class Recovery {
 
     private final ClusterPlan plan;
     private final StateStore state;
+    private final Optional<PoolerSwitch> pooler;
 
-    Recovery(ClusterPlan plan, StateStore state) {
+    Recovery(ClusterPlan plan, StateStore state, Optional<PoolerSwitch> pooler) {
         this.plan = plan;
         this.state = state;
+        this.pooler = pooler;
     }
 
     /** @return the state an interrupted cutover was settled to (CUT_OVER or ROLLED_BACK), empty if none was */
     Optional<String> settle() {
+        Optional<String> settled = settleState();
+        pooler.ifPresent(p -> settlePooler(p, state.read().map(s -> s.state() == CutoverState.State.CUT_OVER).orElse(false)));
+        return settled;
+    }
+
+    /**
+     * Switches the aliases to the cluster if the cutover is done (again: a process stopped between the release and the
+     * switch left them at the fenced source), then RESUMEs whatever is paused. Reports, never stops the start: an
+     * unreachable PgBouncer is for the operator to see in the log.
+     */
+    private void settlePooler(PoolerSwitch p, boolean cutOver) {
+        if (cutOver) {
+            try {
+                p.switchToCluster();
+            } catch (RuntimeException e) {
+                log.error("the cutover is done but the PgBouncer aliases could not be pointed at the cluster: {}; clients"
+                        + " reach the fenced source until they are (restart shardlift run, or edit the include file and RELOAD)",
+                        e.getMessage());
+            }
+        }
+        for (PoolerSwitch.AliasState a : p.recover()) {
+            if (a.error() != null || a.wasPaused()) {
+                log.warn("pooler on start: {}", a);
+            } else {
+                log.info("pooler on start: {}", a);
+            }
+        }
+    }
+
+    private Optional<String> settleState() {
         Optional<CutoverState> st = state.read();
         if (st.isPresent() && st.get().state() == CutoverState.State.CUT_OVER) {
             // CUT_OVER is recorded at the point of no return and the keys are validated after it, writes flowing:

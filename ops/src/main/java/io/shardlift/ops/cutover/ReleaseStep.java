@@ -4,7 +4,8 @@ import java.sql.Connection;
 
 /**
  * {@code release} — THE POINT OF NO RETURN: the fence transaction commits; the lock goes and the write-fence
- * triggers take over atomically. Its dry run rolls the fence transaction back instead: the lock goes, nothing stays.
+ * triggers take over atomically. Its dry run rolls the fence transaction back instead (the dry run's fence released
+ * its lock already): nothing stays.
  */
 final class ReleaseStep implements CutoverStep {
 
@@ -35,6 +36,8 @@ final class ReleaseStep implements CutoverStep {
                 fence.rollback();
             }
         }
-        ctx.released(System.nanoTime());
+        if (commit || !ctx.isReleased()) {
+            ctx.released(System.nanoTime());
+        }
     }
 }
