@@ -151,7 +151,7 @@ final class CutoverRunner {
                 throw new IllegalStateException("cutover " + ctx.id() + " committed, then: " + e.getMessage(), e);
             }
             undo(ctx, ran);
-            String reason = e.getMessage();
+            String reason = e.getMessage() != null ? e.getMessage() : e.toString(); // a report that did not cut over says why
             if (e instanceof Refusal r) {
                 ctx.report(r.step, StepStatus.REFUSED, t, System.nanoTime(), r.detail);
             } else {
