@@ -31,11 +31,16 @@ import java.util.function.Supplier;
  *       over atomically;</li>
  *   <li>{@code validate} ({@link ValidateStep}): VALIDATE the foreign keys, writes flowing again.</li>
  * </ol>
- * Before {@code release} any failure rolls back: the fence transaction is rolled back (no lock, no trigger) and what
- * was done on the nodes (NOT VALID foreign keys, sequences moved ahead) is harmless. The state is kept on node 0
- * ({@link CutoverState} through {@link StateStore}); a process that died mid-cutover settles it on restart
- * ({@link Recovery}). Once CUT_OVER, every later request (real or dry run) is refused with {@link Conflict} and
- * changes nothing.
+ * With a {@code pooler:} section the application is switched through PgBouncer too: {@code pooler-pause}
+ * ({@link PoolerPauseStep}) just before {@code fence-wait}, {@code pooler-switch} ({@link PoolerSwitchStep}) and
+ * {@code pooler-resume} ({@link PoolerResumeStep}) after {@code release}. Later operations land the same way: a step
+ * class in the procedure, or a second procedure for the same runner (rollback).
+ *
+ * <p>Before {@code release} any failure rolls back: the fence transaction is rolled back (no lock, no trigger) and what
+ * was done on the nodes (NOT VALID foreign keys, sequences moved ahead) is harmless; a paused pooler is resumed. The
+ * state is kept on node 0 ({@link CutoverState} through {@link StateStore}); a process that died mid-cutover settles
+ * it on restart ({@link Recovery}). Once CUT_OVER, every later request (real or dry run) is refused with
+ * {@link Conflict} and changes nothing.
  */
 public final class Cutover {
 

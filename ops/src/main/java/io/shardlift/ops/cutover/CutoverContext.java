@@ -60,9 +60,8 @@ final class CutoverContext implements AutoCloseable {
     /** The cutover's marker and where it is in the source's WAL, once emitted. */
     String marker;
     String markerLsn;
-    /** When the pooler's PAUSE was issued (the start of the clients' pause), with a pooler; and the pause once over. */
+    /** When the pooler's PAUSE was issued (the start of the clients' pause), with a pooler. */
     java.time.Instant poolerPauseIssued;
-    long poolerPauseMillis = -1;
 
     /**
      * @param threads threads for the work that runs side by side inside the freeze (the common pool has one thread on

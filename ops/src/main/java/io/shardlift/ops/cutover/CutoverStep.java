@@ -27,7 +27,10 @@ interface CutoverStep {
         return run(ctx);
     }
 
-    /** True when {@link #dryRun} is {@link #run}: the step is reported DONE in a dry run too. */
+    /**
+     * True when the step leaves nothing behind, so its dry run does the same work for real (the fence's takes the lock
+     * and releases it at once): it is reported DONE in a dry run too, the others DRY_RUN.
+     */
     default boolean readOnly() {
         return false;
     }

@@ -26,7 +26,6 @@ final class PoolerResumeStep implements CutoverStep {
     public String run(CutoverContext ctx) {
         Instant done = pooler.resumeAll();
         long paused = ctx.poolerPauseIssued == null ? 0 : Duration.between(ctx.poolerPauseIssued, done).toMillis();
-        ctx.poolerPauseMillis = paused;
         return "RESUMEd: clients were paused " + paused + " ms (PAUSE issued to RESUME done)";
     }
 
