@@ -1,7 +1,7 @@
 package io.shardlift.ops.cli;
 
 import io.shardlift.ops.ExitCodes;
-import io.shardlift.ops.control.CutoverResult;
+import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.core.spec.ControlSpec;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -75,9 +75,9 @@ public final class CutoverCommand implements Callable<Integer> {
         }
         Map<String, Object> body = reply.json();
         if (body.containsKey("outcome")) {
-            CutoverResult result;
+            CutoverReport result;
             try {
-                result = CutoverResult.fromMap(body);
+                result = CutoverReport.fromMap(body);
             } catch (IllegalArgumentException e) {
                 err.println("shardlift: the control plane at " + client.where() + " answered " + reply.status()
                         + " with a result this shardlift cannot read: " + e.getMessage());
@@ -87,12 +87,13 @@ public final class CutoverCommand implements Callable<Integer> {
             out.flush();
             switch (result.outcome()) {
                 case DONE:
+                case DRY_RUN:
                     return ExitCodes.OK;
                 case REFUSED:
-                    err.println("shardlift: " + what + " refused: " + result.reason());
+                    err.println("shardlift: " + what + " refused: " + result.reason().orElse(""));
                     return ExitCodes.CUTOVER_REFUSED;
                 default:
-                    err.println("shardlift: " + what + " failed: " + result.reason());
+                    err.println("shardlift: " + what + " failed: " + result.reason().orElse(""));
                     return ExitCodes.CUTOVER_FAILED;
             }
         }
@@ -110,22 +111,20 @@ public final class CutoverCommand implements Callable<Integer> {
         }
     }
 
-    static String render(String what, ControlClient client, CutoverResult r) {
+    static String render(String what, ControlClient client, CutoverReport r) {
         StringBuilder sb = new StringBuilder();
         sb.append(what).append(" at ").append(client.base()).append(":\n");
         if (!r.steps().isEmpty()) {
             int width = Math.max(4, r.steps().stream().mapToInt(s -> s.name().length()).max().orElse(4));
             sb.append(String.format("  %-" + width + "s  %-11s %8s  %s%n", "step", "status", "ms", "detail"));
-            for (CutoverResult.Step s : r.steps()) {
+            for (CutoverReport.Step s : r.steps()) {
                 sb.append(String.format("  %-" + width + "s  %-11s %,8d  %s%n", s.name(), s.status().name().toLowerCase(java.util.Locale.ROOT),
-                        s.ms(), s.detail()).stripTrailing()).append('\n');
+                        s.millis(), s.detail()).stripTrailing()).append('\n');
             }
         }
-        sb.append("result: ").append(r.outcome()).append(r.dryRun() ? " (dry run)" : "");
-        if (r.reason() != null) {
-            sb.append(": ").append(r.reason());
-        }
-        sb.append(String.format("; steps %,d ms, writes frozen %,d ms%n", r.stepsMs(), r.writeFreezeMs()));
+        sb.append("result: ").append(r.outcome().wire()).append(r.dryRun() ? " (dry run)" : "");
+        r.reason().ifPresent(reason -> sb.append(": ").append(reason));
+        sb.append(String.format("; steps %,d ms, writes frozen %,d ms%n", r.stepsMs(), r.freezeMillis()));
         return sb.toString();
     }
 }

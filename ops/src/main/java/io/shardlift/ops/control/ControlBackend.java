@@ -1,10 +1,11 @@
 package io.shardlift.ops.control;
 
+import io.shardlift.ops.cutover.CutoverReport;
 import java.util.Map;
 
 /**
  * What the control plane asks of the running migration. shardlift's composition root implements it; the
- * control plane knows nothing of the stages behind it.
+ * control plane knows nothing of the stages behind it but the cutover's report, which it answers as JSON.
  *
  * <p>Threads: {@link #phase()}, {@link #status()}, {@link #ready()} and {@link #cutoverState()} are called on
  * a small worker pool, possibly at the same time as each other and as a running cutover, so they must be
@@ -26,14 +27,14 @@ public interface ControlBackend {
     boolean ready();
 
     /**
-     * Runs the cutover, or with {@code dryRun} walks the same steps without changing anything. A gate that
-     * refuses (lag too high, not caught up) returns {@link CutoverResult#refused}; a failure it can describe
-     * returns {@link CutoverResult#failed}; a request the state does not allow (the cutover is done, or one is under
-     * way) throws {@link CutoverConflict} having changed nothing; any other exception is reported to the caller as a
-     * failed cutover.
+     * Runs the cutover, or with {@code dryRun} walks the same steps without changing anything, and returns what it
+     * did: DONE or DRY_RUN (200), REFUSED when a check said no before anything was fenced (422, ask again), FAILED
+     * when a step failed once the source was fenced and everything was rolled back (500). A request the durable
+     * state does not allow (the cutover is done, or one is under way) throws {@link CutoverConflict} having changed
+     * nothing (409); any other exception is answered 500 as a failed cutover.
      */
-    CutoverResult cutover(boolean dryRun) throws Exception;
+    CutoverReport cutover(boolean dryRun) throws Exception;
 
-    /** The current or last cutover: steps done, timings, result. */
+    /** The recorded cutover state ({@code state}: state, id, at, note; null if none ever began) and the last report. */
     Map<String, Object> cutoverState();
 }

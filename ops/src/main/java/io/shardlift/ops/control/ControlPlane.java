@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>GET /status</td><td>200, {@link ControlBackend#status()} as JSON</td></tr>
  *   <tr><td>GET /metrics</td><td>200, the registry in Prometheus text format (Vert.x's own meters included)</td></tr>
  *   <tr><td>POST /cutover[?dryRun=true]</td><td>needs {@code Authorization: Bearer <token>}: 200 done, 422 refused,
- *       500 failed (body: {@link CutoverResult#toMap()}); 400 bad query or body ({@link CutoverRequest}), 401 no or
+ *       500 failed (body: {@link io.shardlift.ops.cutover.CutoverReport#toMap()}); 400 bad query or body ({@link CutoverRequest}), 401 no or
  *       wrong token, 409 one already running or the cutover done ({@link CutoverConflict}), 503 token variable not
  *       set</td></tr>
  *   <tr><td>GET /cutover</td><td>200, {@link ControlBackend#cutoverState()}</td></tr>

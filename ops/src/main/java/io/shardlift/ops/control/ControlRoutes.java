@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.shardlift.ops.cutover.CutoverReport;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -152,17 +153,18 @@ final class ControlRoutes {
                         error(ctx, 500, "cutover failed: " + e.getMessage() + " (GET /cutover shows how far it got)");
                         return;
                     }
-                    CutoverResult result = ar.result();
+                    CutoverReport result = ar.result();
                     if (result == null) {
                         log.error("cutover{}: the backend returned no result", dryRun ? " dry run" : "");
                         error(ctx, 500, "cutover failed: the backend returned no result");
                         return;
                     }
                     switch (result.outcome()) {
-                        case DONE -> log.info("cutover{} done in {} ms, writes frozen {} ms", dryRun ? " dry run" : "", ms,
-                                result.writeFreezeMs());
-                        case REFUSED -> log.warn("cutover{} refused: {}", dryRun ? " dry run" : "", result.reason());
-                        case FAILED -> log.error("cutover{} failed after {} ms: {}", dryRun ? " dry run" : "", ms, result.reason());
+                        case DONE, DRY_RUN -> log.info("cutover{} done in {} ms, writes frozen {} ms", dryRun ? " dry run" : "", ms,
+                                result.freezeMillis());
+                        case REFUSED -> log.warn("cutover{} refused: {}", dryRun ? " dry run" : "", result.reason().orElse(""));
+                        case FAILED -> log.error("cutover{} failed after {} ms: {}", dryRun ? " dry run" : "", ms,
+                                result.reason().orElse(""));
                     }
                     json(ctx, statusOf(result), result.toMap());
                 });
@@ -188,10 +190,10 @@ final class ControlRoutes {
         return running.get() != null;
     }
 
-    /** DONE 200; REFUSED 422 (nothing changed, try later); FAILED 500. */
-    static int statusOf(CutoverResult result) {
+    /** DONE (or a dry run's DRY_RUN) 200; REFUSED 422 (nothing changed, try later); FAILED 500. */
+    static int statusOf(CutoverReport result) {
         return switch (result.outcome()) {
-            case DONE -> 200;
+            case DONE, DRY_RUN -> 200;
             case REFUSED -> 422;
             case FAILED -> 500;
         };

@@ -63,7 +63,7 @@ final class ContentProof implements AutoCloseable {
         keys = KeyCheck.open(plan);
     }
 
-    /** The full comparison and the recheck of what was in flight; throws a {@link Cutover.Refusal} if content differs. */
+    /** The full comparison and the recheck of what was in flight; throws a {@link Refusal} if content differs. */
     String beforeFreeze(MarkerRound round) throws java.sql.SQLException, InterruptedException {
         VerifyReport full = new Verifier(plan, new VerifyOptions(2, VerifyOptions.DEFAULT_CHUNK_ROWS, KEY_LIMIT)).run();
         Map<TableId, Set<List<String>>> suspects = new LinkedHashMap<>();
@@ -74,7 +74,7 @@ final class ContentProof implements AutoCloseable {
                 continue;
             }
             if (t.keysTruncated()) {
-                throw new Cutover.Refusal("content", t.table() + ": more than " + KEY_LIMIT + " rows differ between the source and the"
+                throw new Refusal("content", t.table() + ": more than " + KEY_LIMIT + " rows differ between the source and the"
                         + " cluster, more than changes in flight explain — nothing was fenced; run `shardlift verify` for the keys");
             }
             t.keys().forEach(k -> suspects.computeIfAbsent(t.table(), x -> new HashSet<>()).add(k.key()));
@@ -98,7 +98,7 @@ final class ContentProof implements AutoCloseable {
                             && java.util.Objects.equals(before.get(List.of(d.table(), d.key())), d.sourceHash()))
                     .limit(10).map(KeyCheck.Difference::toString).toList();
             if (!real.isEmpty()) {
-                throw new Cutover.Refusal("content", "the cluster's content differs from the source's, and not because a change is"
+                throw new Refusal("content", "the cluster's content differs from the source's, and not because a change is"
                         + " in flight: " + String.join("; ", real) + " — nothing was fenced; run `shardlift verify` for every"
                         + " difference and repair them (or start the table's migration over) before cutting over");
             }
@@ -150,7 +150,7 @@ final class ContentProof implements AutoCloseable {
 
     private static void requireBounded(ChangeJournal.Generation g, String during) {
         if (g.overflowed()) {
-            throw new Cutover.Refusal("content", "more than " + MAX_KEYS + " rows changed during " + during + "; comparing them"
+            throw new Refusal("content", "more than " + MAX_KEYS + " rows changed during " + during + "; comparing them"
                     + " inside the freeze would make it long — nothing was cut over: cut over at a quieter moment");
         }
     }

@@ -6,9 +6,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The durable state of the cutover, one row on node 0 ({@code shardlift.meta}, key {@code cutover}), parsed once
- * from its stored text {@code STATE id [note]} (the format earlier versions wrote and read, kept so a node laid out
- * by one reads the same with the other); {@code at} is the row's {@code updated_at}.
+ * The durable state of the cutover, kept by {@link io.shardlift.core.ledger.CutoverLedger} (one row on node 0), parsed
+ * once from its stored text {@code STATE id [note]} (the format earlier versions wrote and read, kept so a node laid
+ * out by one reads the same with the other); {@code at} is the row's {@code updated_at}. {@link StateStore} reads and
+ * moves it.
  *
  * <p>Transitions, each checked against what node 0 holds at the moment it is written: none or {@code ROLLED_BACK}
  * to {@code CUTTING_OVER} (a cutover starts), {@code CUTTING_OVER} to {@code CUT_OVER} (its point of no return

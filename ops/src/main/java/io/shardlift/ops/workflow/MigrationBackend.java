@@ -6,7 +6,6 @@ import io.shardlift.ops.control.ControlBackend;
 import io.shardlift.ops.control.CutoverConflict;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverState;
-import io.shardlift.ops.control.CutoverResult;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.snapshotter.CopyProgress;
 import java.util.ArrayList;
@@ -82,9 +81,9 @@ public final class MigrationBackend implements ControlBackend {
     }
 
     @Override
-    public CutoverResult cutover(boolean dryRun) throws CutoverConflict {
+    public CutoverReport cutover(boolean dryRun) throws CutoverConflict {
         try {
-            return toResult(m.cutover(dryRun), dryRun);
+            return m.cutover(dryRun);
         } catch (Cutover.Conflict e) {
             throw new CutoverConflict(e.getMessage(), stateMap(e.state()));
         }
@@ -94,7 +93,7 @@ public final class MigrationBackend implements ControlBackend {
     public Map<String, Object> cutoverState() {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("state", m.cutoverState().map(MigrationBackend::stateMap).orElse(null));
-        m.lastCutover().ifPresent(r -> s.put("last", toResult(r, r.outcome() == CutoverReport.Outcome.DRY_RUN).toMap()));
+        m.lastCutover().ifPresent(r -> s.put("last", r.toMap()));
         return s;
     }
 
@@ -106,20 +105,5 @@ public final class MigrationBackend implements ControlBackend {
         s.put("at", st.at().toString());
         s.put("note", st.note().orElse(null));
         return s;
-    }
-
-    static CutoverResult toResult(CutoverReport r, boolean dryRun) {
-        List<CutoverResult.Step> steps = r.steps().stream().map(st -> new CutoverResult.Step(st.name(), switch (st.status()) {
-            case "done", "passed" -> CutoverResult.StepStatus.DONE;
-            case "dry-run" -> CutoverResult.StepStatus.DRY_RUN;
-            case "refused" -> CutoverResult.StepStatus.REFUSED;
-            case "rollback" -> CutoverResult.StepStatus.ROLLED_BACK;
-            default -> CutoverResult.StepStatus.FAILED;
-        }, st.millis(), st.detail())).toList();
-        return switch (r.outcome()) {
-            case DONE, DRY_RUN -> CutoverResult.done(dryRun, steps, r.freezeMillis());
-            case REFUSED -> CutoverResult.refused(dryRun, r.reason().orElse("refused"), steps);
-            case ROLLED_BACK -> CutoverResult.failed(dryRun, r.reason().orElse("rolled back"), steps, r.freezeMillis());
-        };
     }
 }

@@ -1,5 +1,6 @@
 package io.shardlift.ops.control;
 
+import io.shardlift.ops.cutover.CutoverReport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,6 +14,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.shardlift.ops.ExitCodes;
 import io.shardlift.ops.Main;
+import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.core.spec.ControlSpec;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -301,7 +303,7 @@ class ControlPlaneIT {
         assertThat(a.status()).isEqualTo(200);
         assertThat(backend.cutoverCalls).containsExactly(false);
         assertThat(backend.cutoverThreads).singleElement().asString().startsWith("shardlift-cutover").doesNotContain("eventloop");
-        CutoverResult r = CutoverResult.fromMap(a.json());
+        CutoverReport r = CutoverReport.fromMap(a.json());
         assertThat(r).isEqualTo(TestBackend.steps(false));
         assertThat(a.json()).containsEntry("ok", true).containsEntry("writeFreezeMs", 290);
 
@@ -394,8 +396,8 @@ class ControlPlaneIT {
 
     @Test
     void refusedIs422WithTheReasonAndFailedIs500() throws Exception {
-        backend.cutover = dryRun -> CutoverResult.refused(dryRun, "lag 12 s is above the allowed 5 s",
-                List.of(new CutoverResult.Step("precheck-lag", CutoverResult.StepStatus.REFUSED, 4, "lag 12 s, allowed 5 s")));
+        backend.cutover = dryRun -> CutoverReport.refused(dryRun, "lag 12 s is above the allowed 5 s",
+                List.of(new CutoverReport.Step("precheck-lag", CutoverReport.StepStatus.REFUSED, 4, "lag 12 s, allowed 5 s")));
         Answer refused = post("/cutover", "Bearer " + token);
         assertThat(refused.status()).isEqualTo(422);
         assertThat(refused.json()).containsEntry("outcome", "REFUSED").containsEntry("reason", "lag 12 s is above the allowed 5 s");
@@ -537,8 +539,8 @@ class ControlPlaneIT {
         assertThat(real.out()).contains("install-write-fence", "result: DONE; steps 295 ms, writes frozen 290 ms");
         assertThat(backend.cutoverCalls).containsExactly(true, false);
 
-        backend.cutover = dryRun -> CutoverResult.refused(dryRun, "lag 12 s is above the allowed 5 s",
-                List.of(new CutoverResult.Step("precheck-lag", CutoverResult.StepStatus.REFUSED, 4, "")));
+        backend.cutover = dryRun -> CutoverReport.refused(dryRun, "lag 12 s is above the allowed 5 s",
+                List.of(new CutoverReport.Step("precheck-lag", CutoverReport.StepStatus.REFUSED, 4, "")));
         Cli refused = cli("cutover", "--config", f.toString());
         assertThat(refused.code()).isEqualTo(ExitCodes.CUTOVER_REFUSED);
         assertThat(refused.out()).contains("result: REFUSED: lag 12 s is above the allowed 5 s");

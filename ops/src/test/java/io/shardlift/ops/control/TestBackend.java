@@ -1,7 +1,8 @@
 package io.shardlift.ops.control;
 
-import io.shardlift.ops.control.CutoverResult.Step;
-import io.shardlift.ops.control.CutoverResult.StepStatus;
+import io.shardlift.ops.cutover.CutoverReport;
+import io.shardlift.ops.cutover.CutoverReport.Step;
+import io.shardlift.ops.cutover.CutoverReport.StepStatus;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +17,7 @@ final class TestBackend implements ControlBackend {
     volatile String phase;
     volatile boolean ready;
     volatile RuntimeException statusFailure;
-    volatile Function<Boolean, CutoverResult> cutover;
+    volatile Function<Boolean, CutoverReport> cutover;
     volatile Exception cutoverFailure;
     /** When set, cutover() counts {@code entered} down and waits for {@code release}. */
     volatile CountDownLatch entered;
@@ -44,9 +45,9 @@ final class TestBackend implements ControlBackend {
         finished = false;
     }
 
-    static CutoverResult steps(boolean dryRun) {
+    static CutoverReport steps(boolean dryRun) {
         StepStatus s = dryRun ? StepStatus.DRY_RUN : StepStatus.DONE;
-        return CutoverResult.done(dryRun, List.of(new Step("precheck-lag", s, 2, "lag 0.1 s, allowed 5 s"),
+        return CutoverReport.done(dryRun, List.of(new Step("precheck-lag", s, 2, "lag 0.1 s, allowed 5 s"),
                 Step.of("fence-writes", s, 15), Step.of("drain", s, 230), Step.of("verify", s, 40),
                 Step.of("move-sequences", s, 5), Step.of("install-write-fence", s, 3)), dryRun ? 0 : 290);
     }
@@ -77,7 +78,7 @@ final class TestBackend implements ControlBackend {
     }
 
     @Override
-    public CutoverResult cutover(boolean dryRun) throws Exception {
+    public CutoverReport cutover(boolean dryRun) throws Exception {
         cutoverCalls.add(dryRun);
         cutoverThreads.add(Thread.currentThread().getName());
         CountDownLatch in = entered;
@@ -95,7 +96,7 @@ final class TestBackend implements ControlBackend {
         if (cutoverFailure != null) {
             throw cutoverFailure;
         }
-        CutoverResult r = cutover.apply(dryRun);
+        CutoverReport r = cutover.apply(dryRun);
         finished = true;
         return r;
     }

@@ -1,0 +1,235 @@
+package io.shardlift.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.spec.SpecLoader;
+import io.shardlift.ops.cli.Planning;
+import io.shardlift.ops.cutover.CutoverReport;
+import io.shardlift.ops.workflow.Migration;
+import io.shardlift.testkit.PgBouncer;
+import io.shardlift.testkit.PgNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The cutover with a {@code pooler:} section, through a real PgBouncer (transaction pooling) in front of the source:
+ * clients writing through it the whole time see no error; a transaction held open through it makes the PAUSE time out,
+ * which refuses the cutover with everything resumed and nothing fenced; the cutover then pauses, fences, releases,
+ * switches the alias to the cluster and resumes, and every acknowledged write is on the cluster.
+ */
+class CutoverPoolerIT {
+
+    static SensorsMigration env;
+    static PgBouncer bouncer;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        PgBouncer.unavailable().ifPresent(why -> {
+            if ("true".equals(System.getenv("CI"))) {
+                throw new IllegalStateException("CI=true but " + why);
+            }
+            Assumptions.abort(why);
+        });
+        env = SensorsMigration.start("cutpool", 5_000);
+        // clients wait paused while the cutover fences and drains: never disconnected for it
+        bouncer = PgBouncer.start("cutpool", List.of(PgBouncer.databaseLine("app", env.cluster.source(), SensorsMigration.DB,
+                "pool_size=4")), Map.of("query_wait_timeout", "120"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (bouncer != null) {
+            bouncer.close();
+        }
+        if (env != null) {
+            env.close();
+        }
+    }
+
+    /** Autocommit inserts through PgBouncer of device notes with ids of their own; every error counted. */
+    static final class Writers implements AutoCloseable {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicInteger errors = new AtomicInteger();
+        final AtomicReference<String> firstError = new AtomicReference<>();
+        final Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();
+        final List<Thread> threads = new ArrayList<>();
+
+        Writers(int n) {
+            for (int i = 0; i < n; i++) {
+                int writer = i;
+                Thread t = new Thread(() -> write(writer), "pooler-writer-" + writer);
+                t.setDaemon(true);
+                threads.add(t);
+            }
+            threads.forEach(Thread::start);
+        }
+
+        void write(int writer) {
+            Properties p = new Properties();
+            p.setProperty("user", "postgres");
+            try (Connection c = DriverManager.getConnection(bouncer.jdbcUrl("app"), p); Statement st = c.createStatement()) {
+                for (int seq = 0; !stop.get(); seq++) {
+                    int id = 10_000_000 + writer * 1_000_000 + seq;
+                    try {
+                        st.executeUpdate("INSERT INTO public.device_notes (device_id, revision, note) VALUES (" + id + ", 0, 'through the pooler')");
+                        acknowledged.add(id);
+                    } catch (SQLException e) {
+                        errors.incrementAndGet();
+                        firstError.compareAndSet(null, e.getMessage());
+                    }
+                    Thread.sleep(5);
+                }
+            } catch (SQLException e) {
+                errors.incrementAndGet();
+                firstError.compareAndSet(null, "connect: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void awaitMore(int more) throws InterruptedException {
+            int target = acknowledged.size() + more;
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (acknowledged.size() < target && System.nanoTime() < deadline && errors.get() == 0) {
+                Thread.sleep(20);
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join(30_000);
+            }
+        }
+    }
+
+    @Test
+    void clientsWritingThroughPgBouncerSeeNoErrorAcrossTheCutover() throws Exception {
+        Path spec = env.spec(dir);
+        Files.writeString(spec, Files.readString(spec) + "pooler:\n  pgbouncer:\n    - admin: \"" + bouncer.adminConnstr()
+                + "\"\n      include_file: " + bouncer.includeFile() + "\n      databases: [app]\n  pause_timeout: 2s\n  target_node: 0\n");
+        ClusterPlan plan = Planning.plan(new SpecLoader().load(spec));
+        Set<Integer> acknowledged;
+        try (Migration m = Migration.start(plan, new Migration.Options(2, 20_000, dir.resolve("data"), Optional.of("cutpool-it")),
+                new SimpleMeterRegistry());
+             Writers w = new Writers(2)) {
+            long deadline = System.nanoTime() + 600_000_000_000L;
+            while (!m.caughtUp()) {
+                assertThat(m.failure()).isEmpty();
+                assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                Thread.sleep(200);
+            }
+
+            // the dry run says what it would do with the pooler, and pauses nothing
+            CutoverReport dry = pastTheGate(m, true, deadline);
+            assertThat(dry.outcome()).as(dry.toString()).isEqualTo(CutoverReport.Outcome.DRY_RUN);
+            assertThat(step(dry, "pooler-pause").detail()).startsWith("would PAUSE app on ");
+            assertThat(dry.steps()).extracting(CutoverReport.Step::name).containsSubsequence("content", "fence-function",
+                    "pooler-pause", "fence-wait", "fence", "release", "pooler-switch", "pooler-resume", "validate");
+
+            // a transaction open through PgBouncer holds its server connection: the PAUSE cannot complete in time
+            Properties p = new Properties();
+            p.setProperty("user", "postgres");
+            try (Connection held = DriverManager.getConnection(bouncer.jdbcUrl("app"), p)) {
+                held.setAutoCommit(false);
+                try (Statement st = held.createStatement()) {
+                    st.execute("SELECT count(*) FROM public.settings");
+                }
+                CutoverReport refused = pastTheGate(m, false, deadline);
+                assertThat(refused.outcome()).as(refused.toString()).isEqualTo(CutoverReport.Outcome.REFUSED);
+                assertThat(refused.steps().get(refused.steps().size() - 1)).extracting(CutoverReport.Step::name,
+                        CutoverReport.Step::status).containsExactly("pooler-pause", CutoverReport.StepStatus.REFUSED);
+                assertThat(refused.reason()).get().asString().contains("app", "nothing was fenced");
+                assertThat(refused.steps()).extracting(CutoverReport.Step::name).doesNotContain("fence");
+                held.rollback();
+            }
+            assertThat(triggersOnSource()).isZero();
+            w.awaitMore(50); // the writers go on: everything was resumed
+            assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
+
+            CutoverReport done = pastTheGate(m, false, deadline);
+            assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
+            assertThat(done.steps()).extracting(CutoverReport.Step::name).containsSubsequence("pooler-pause", "fence", "release",
+                    "pooler-switch", "pooler-resume", "validate");
+            assertThat(done.steps()).allMatch(s -> s.status() == CutoverReport.StepStatus.DONE, "every step done");
+            assertThat(step(done, "pooler-resume").detail()).contains("clients were paused");
+            System.out.printf("cutover through PgBouncer: writes frozen %d ms; %s; %s%n", done.freezeMillis(),
+                    step(done, "pooler-pause").detail(), step(done, "pooler-resume").detail());
+
+            // the writers go on, now on the cluster, without an error
+            int before = w.acknowledged.size();
+            w.awaitMore(100);
+            w.close();
+            assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
+            assertThat(w.acknowledged.size()).isGreaterThan(before);
+            acknowledged = Set.copyOf(w.acknowledged);
+        }
+        // every acknowledged write is on the cluster (node 0 answers for every partition)
+        assertThat(idsOn(env.cluster.nodes().get(0))).containsAll(acknowledged);
+        // and the writes after the switch did not go to the fenced source
+        assertThat(idsOn(env.cluster.source())).isSubsetOf(idsOn(env.cluster.nodes().get(0)));
+        assertThat(idsOn(env.cluster.source()).size()).isLessThan(idsOn(env.cluster.nodes().get(0)).size());
+    }
+
+    /** Asks until the lag gate lets the request through (the pipeline catching up after the previous one). */
+    static CutoverReport pastTheGate(Migration m, boolean dryRun, long deadline) throws InterruptedException {
+        while (true) {
+            CutoverReport r = m.cutover(dryRun);
+            if (r.outcome() != CutoverReport.Outcome.REFUSED || !r.steps().get(r.steps().size() - 1).name().equals("gate")) {
+                return r;
+            }
+            assertThat(System.nanoTime()).as(r.toString()).isLessThan(deadline);
+            Thread.sleep(1_000);
+        }
+    }
+
+    static CutoverReport.Step step(CutoverReport r, String name) {
+        return r.steps().stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError(name + " in " + r));
+    }
+
+    static long triggersOnSource() throws SQLException {
+        try (Connection c = env.cluster.source().connect(SensorsMigration.DB); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_trigger WHERE tgname = 'shardlift_moved'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    static Set<Integer> idsOn(PgNode n) throws SQLException {
+        Set<Integer> out = new HashSet<>();
+        try (Connection c = n.connect(SensorsMigration.DB); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT device_id FROM public.device_notes WHERE device_id >= 10000000")) {
+            while (rs.next()) {
+                out.add(rs.getInt(1));
+            }
+        }
+        return out;
+    }
+}
