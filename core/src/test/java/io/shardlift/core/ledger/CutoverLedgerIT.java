@@ -3,7 +3,7 @@ package io.shardlift.core.ledger;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.shardlift.testkit.PgNode;
+import io.shardlift.embedded.PgNode;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;

@@ -59,15 +59,6 @@ public final class Cutover {
         public Gate(boolean copyDone, long endToEndLagMs, long queuedRecords) {
             this(copyDone, endToEndLagMs, queuedRecords, List.of());
         }
-
-        /**
-         * The form {@code workflow.Migration} calls, with an allowed lag the gate never read (the bound is
-         * {@link Options#maxLagMs}); delete it once Migration passes four arguments.
-         */
-        @Deprecated
-        public Gate(boolean copyDone, long endToEndLagMs, long queuedRecords, long unusedMaxLagMs, List<String> warnings) {
-            this(copyDone, endToEndLagMs, queuedRecords, warnings);
-        }
     }
 
     /**

@@ -274,8 +274,8 @@ public final class Migration implements AutoCloseable {
     }
 
     /**
-     * MERGE(CutoverLedger): the one place the workflow reads the durable cutover state (node 0's {@code shardlift.meta},
-     * key {@code cutover}, through {@link Cutover#readState} as before). Switch this call to CutoverLedger when it lands.
+     * The one place the workflow reads the durable cutover state (node 0's ledger, through the cutover's
+     * {@code StateStore} and {@code core.ledger.CutoverLedger}).
      */
     private Optional<CutoverState> durableCutoverState() {
         return cutover.readState();
@@ -299,7 +299,7 @@ public final class Migration implements AutoCloseable {
                 boolean streaming = capture.status().state() == Capture.State.STREAMING;
                 boolean copyDone = snapshot.get() != null && as.readyTables().size() == plan.tables().size() && as.assigned()
                         && streaming;
-                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), 5_000, shardingKeyWarnings());
+                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), shardingKeyWarnings());
             }, applier.journal(), applier.assignedPartitions() >= plan.spec().kafka().topicPartitions() * plan.tables().size(), dryRun);
             lastCutover.set(r);
             if (r.outcome() == CutoverReport.Outcome.DONE) {
