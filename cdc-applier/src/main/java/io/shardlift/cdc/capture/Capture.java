@@ -50,6 +50,9 @@ import org.slf4j.LoggerFactory;
  * <p>Lifecycle: {@code NEW -> STARTING -> STREAMING -> STOPPED}, or {@code FAILED} from any running state.
  * A failure (Kafka gave up on a record, a table changed shape, Debezium stopped) stops the engine and is kept
  * in {@link #status()}; it is never skipped.
+ *
+ * <p>Its size (about 500 lines) is the engine's lifecycle: configuration checks, start, the guarded transitions,
+ * the heartbeat and the stop, each short; the per-record work is in {@link ChangeSender} and {@link RowReader}.
  */
 public final class Capture implements AutoCloseable {
 

@@ -35,6 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>each key column uses its type's default hash operator class and is a plain column, not an expression;</li>
  *   <li>the servers are little-endian (see {@link Lookup3}).</li>
  * </ul>
+ *
+ * <p>Its size (over 400 lines) is PostgreSQL's: one port per hash function of {@code hashfunc.c} and the type
+ * files, kept side by side so that each can be compared with its C original line by line.
  */
 public final class PgHash {
 

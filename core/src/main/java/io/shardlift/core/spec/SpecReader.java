@@ -22,7 +22,13 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 
 import io.shardlift.core.TableId;
 
-/** One read of one spec: walks the YAML tree, collects every problem, then builds the records. */
+/**
+ * One read of one spec: walks the YAML tree, collects every problem, then builds the records.
+ *
+ * <p>Its size (over 400 lines) is the spec's: one short reader per section and key, all feeding one problem list
+ * so that every mistake is reported at once; the infrastructure sections and the pooler already have their own
+ * readers ({@code InfraSections}, {@code PoolerSection}).
+ */
 final class SpecReader {
 
     static final List<String> MIGRATE_KEYS = List.of("connstr", "jobs", "batch", "options", "schemas");

@@ -36,6 +36,9 @@ import org.slf4j.LoggerFactory;
  * {@link #switchToCluster()} (rewrite the include files, RELOAD), then {@link #resumeAll()}. {@link #recover()}
  * runs after a crash: it never leaves an alias paused and says where each alias points. {@link #switchBack()}
  * points the aliases at the source again (rollback). {@link #preflight()} checks, read-only, that all this can work.
+ *
+ * <p>Its size (about 430 lines) is the six operations, each with its all-or-nothing handling across instances; the
+ * console protocol is in {@link AdminWire}, the include file in {@link IncludeFile}, the checks in {@code PoolerChecks}.
  */
 public final class PoolerSwitch {
 

@@ -51,6 +51,9 @@ import org.slf4j.LoggerFactory;
  * <p>Nothing is fenced: each query reads the side as it stands when it runs. While the change stream runs the
  * cluster lags the source, and the report says so when it finds differences; with writes fenced (at cutover)
  * equal data always compares equal.
+ *
+ * <p>Its size (about 450 lines) is the orchestration of the lanes, ranges and drill-downs; the per-row work is in
+ * {@link ChunkComparer}, {@link KeyMerge} and {@link TableSql}.
  */
 public final class Verifier {
 
