@@ -190,7 +190,7 @@ public final class Capture implements AutoCloseable {
 
     private final Config config;
     private final CaptureProgress progress;
-    private final List<TablePlan> plans;
+    private final List<CapturedTable> plans;
     private final CountDownLatch done = new CountDownLatch(1);
     private final CountDownLatch polling = new CountDownLatch(1);
     private State state = State.NEW;
@@ -212,13 +212,13 @@ public final class Capture implements AutoCloseable {
         this.config = config;
         this.progress = new CaptureProgress(registry, config.slot());
         RowReader.Placeholder ph = RowReader.Placeholder.of(UNCHANGED_PLACEHOLDER);
-        List<TablePlan> list = new ArrayList<>();
+        List<CapturedTable> list = new ArrayList<>();
         for (TableInfo t : config.tables()) {
             Counter c = Counter.builder("shardlift.capture.events").description("change events Kafka acknowledged")
                     .tag("table", t.id().toString()).register(registry);
             progress.register(c);
             TableCodec codec = TableCodec.of(t);
-            list.add(new TablePlan(list.size(), codec, Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph,
+            list.add(new CapturedTable(list.size(), codec, Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph,
                     keyPositions(codec, config.shardingKeys().getOrDefault(t.id(), List.of()))));
         }
         this.plans = List.copyOf(list);
@@ -243,7 +243,7 @@ public final class Capture implements AutoCloseable {
      */
     public Map<TableId, KeyChanges> shardingKeyChanges() {
         Map<TableId, KeyChanges> m = new LinkedHashMap<>();
-        for (TablePlan p : plans) {
+        for (CapturedTable p : plans) {
             long n = p.shardingKeyChanges.get();
             if (n > 0) {
                 m.put(p.id, new KeyChanges(n, p.lastShardingKeyChangeMillis));

@@ -35,8 +35,8 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     /** Debezium's header on the create half of a primary-key change: the key before it. */
     static final String OLD_KEY_HEADER = "__debezium.oldkey";
 
-    private final Map<TableId, TablePlan> tables;
-    private final List<TablePlan> tableList;
+    private final Map<TableId, CapturedTable> tables;
+    private final List<CapturedTable> tableList;
     private final Map<String, Integer> partitions;
     private final Producer<byte[], byte[]> producer;
     private final String messageTopic;
@@ -50,12 +50,12 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         }
     };
 
-    ChangeSender(List<TablePlan> tables, int partitions, Producer<byte[], byte[]> producer, String topicPrefix,
+    ChangeSender(List<CapturedTable> tables, int partitions, Producer<byte[], byte[]> producer, String topicPrefix,
                  String markerPrefix, CaptureProgress progress) {
         this.tableList = List.copyOf(tables);
         this.tables = new java.util.HashMap<>();
         this.partitions = new java.util.HashMap<>();
-        for (TablePlan t : tables) {
+        for (CapturedTable t : tables) {
             this.tables.put(t.id, t);
             this.partitions.put(t.topic, partitions);
         }
@@ -135,7 +135,7 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             }
             String content = utf8(message.get("content"));
             Position pos = new Position(previousCommit, lsn, 0);
-            for (TablePlan t : tableList) {
+            for (CapturedTable t : tableList) {
                 byte[] bytes = t.codec.encode(ChangeEvent.marker(t.id, content, pos, txId, commitMicros));
                 int n = partitions.get(t.topic);
                 for (int p = 0; p < n; p++) {
@@ -150,7 +150,7 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         }
 
         TableId id = new TableId(source.getString("schema"), source.getString("table"));
-        TablePlan t = tables.get(id);
+        CapturedTable t = tables.get(id);
         if (t == null) {
             throw new CaptureException("Debezium delivered a change of table " + id + " (topic " + topic + "), which is not "
                     + "among the captured tables " + tables.keySet() + "; check table.include.list and the publication");
@@ -207,7 +207,7 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         return String.valueOf(content);
     }
 
-    List<TablePlan> tables() {
+    List<CapturedTable> tables() {
         return new ArrayList<>(tableList);
     }
 }

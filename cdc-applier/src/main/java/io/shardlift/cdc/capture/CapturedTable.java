@@ -13,7 +13,7 @@ import org.apache.kafka.connect.data.Struct;
  * Debezium schema currently in use (rebuilt, and checked against the catalog, only when the schema changes).
  * Used by the polling thread only, except the counters.
  */
-final class TablePlan {
+final class CapturedTable {
 
     final int index;
     final TableId id;
@@ -29,7 +29,7 @@ final class TablePlan {
     private RowReader rowReader;
     private RowReader keyReader;
 
-    TablePlan(int index, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
+    CapturedTable(int index, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
               int[] shardingKeyInKey) {
         this.index = index;
         this.shardingKeyInKey = shardingKeyInKey;
