@@ -147,12 +147,28 @@ class CutoverPoolerIT {
                 Thread.sleep(200);
             }
 
-            // the dry run says what it would do with the pooler, and pauses nothing
+            // the dry run PAUSEs and RESUMEs for real (proving the pause completes in time), switches nothing
+            String include = Files.readString(bouncer.includeFile());
             CutoverReport dry = pastTheGate(m, true, deadline);
             assertThat(dry.outcome()).as(dry.toString()).isEqualTo(CutoverReport.Outcome.DRY_RUN);
-            assertThat(step(dry, "pooler-pause").detail()).startsWith("would PAUSE app on ");
+            assertThat(step(dry, "pooler-pause").detail()).startsWith("PAUSE app on ").contains("dry run: a real PAUSE");
+            assertThat(step(dry, "pooler-pause").status()).isEqualTo(CutoverReport.StepStatus.DONE);
+            assertThat(step(dry, "pooler-resume").detail()).contains("clients were paused", "probe through PgBouncer: 0 errors");
+            assertThat(step(dry, "pooler-switch").status()).isEqualTo(CutoverReport.StepStatus.DRY_RUN);
             assertThat(dry.steps()).extracting(CutoverReport.Step::name).containsSubsequence("content", "fence-function",
-                    "pooler-pause", "fence-wait", "fence", "release", "pooler-switch", "pooler-resume", "validate");
+                    "pooler-probe", "pooler-pause", "fence-wait", "fence", "release", "pooler-switch", "pooler-resume", "validate");
+            assertThat(dry.poolerPauseMillis()).isPresent();
+            assertThat(dry.probe()).hasValueSatisfying(p -> {
+                assertThat(p.errors()).as(p.describe()).isZero();
+                assertThat(p.lastWriteOn()).as(p.describe()).isEqualTo("source");
+                assertThat(p.writes()).isPositive();
+            });
+            assertThat(Files.readString(bouncer.includeFile())).isEqualTo(include);
+            assertThat(triggersOnSource()).isZero();
+            w.awaitMore(50); // resumed: the writers go on
+            assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
+            System.out.printf("dry run through PgBouncer: %s; %s; poolerPauseMs %d%n", step(dry, "pooler-pause").detail(),
+                    step(dry, "pooler-resume").detail(), dry.poolerPauseMillis().getAsLong());
 
             // a transaction open through PgBouncer holds its server connection: the PAUSE cannot complete in time
             Properties p = new Properties();
@@ -168,6 +184,8 @@ class CutoverPoolerIT {
                         CutoverReport.Step::status).containsExactly("pooler-pause", CutoverReport.StepStatus.REFUSED);
                 assertThat(refused.reason()).get().asString().contains("app", "nothing was fenced");
                 assertThat(refused.steps()).extracting(CutoverReport.Step::name).doesNotContain("fence");
+                // the probe waited through the PAUSE that did not complete, and went on after its RESUME
+                assertThat(refused.probe()).hasValueSatisfying(pr -> assertThat(pr.errors()).as(pr.describe()).isZero());
                 held.rollback();
             }
             assertThat(triggersOnSource()).isZero();
@@ -179,9 +197,20 @@ class CutoverPoolerIT {
             assertThat(done.steps()).extracting(CutoverReport.Step::name).containsSubsequence("pooler-pause", "fence", "release",
                     "pooler-switch", "pooler-resume", "validate");
             assertThat(done.steps()).allMatch(s -> s.status() == CutoverReport.StepStatus.DONE, "every step done");
-            assertThat(step(done, "pooler-resume").detail()).contains("clients were paused");
-            System.out.printf("cutover through PgBouncer: writes frozen %d ms; %s; %s%n", done.freezeMillis(),
-                    step(done, "pooler-pause").detail(), step(done, "pooler-resume").detail());
+            assertThat(step(done, "pooler-resume").detail()).contains("clients were paused", "probe through PgBouncer: 0 errors");
+            // the probe felt the pause and no error, and its last writes landed on the cluster, through the same alias
+            assertThat(done.probe()).hasValueSatisfying(p -> {
+                assertThat(p.errors()).as(p.describe()).isZero();
+                assertThat(p.lastWriteOn()).as(p.describe()).isEqualTo("cluster");
+                assertThat(p.writes()).isPositive();
+                assertThat(p.reads()).isPositive();
+                assertThat(p.worstWriteMs()).isNotNegative();
+                assertThat(p.worstReadMs()).isNotNegative();
+            });
+            assertThat(done.poolerPauseMillis()).isPresent();
+            assertThat(done.toMap()).containsEntry("poolerPauseMs", done.poolerPauseMillis().getAsLong()).containsKey("probe");
+            System.out.printf("cutover through PgBouncer: writes frozen %d ms; poolerPauseMs %d; %s; %s%n", done.freezeMillis(),
+                    done.poolerPauseMillis().getAsLong(), step(done, "pooler-pause").detail(), step(done, "pooler-resume").detail());
 
             // the writers go on, now on the cluster, without an error
             int before = w.acknowledged.size();

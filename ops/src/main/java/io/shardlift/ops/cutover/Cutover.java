@@ -31,8 +31,9 @@ import java.util.function.Supplier;
  *       over atomically;</li>
  *   <li>{@code validate} ({@link ValidateStep}): VALIDATE the foreign keys, writes flowing again.</li>
  * </ol>
- * With a {@code pooler:} section the application is switched through PgBouncer too: {@code pooler-pause}
- * ({@link PoolerPauseStep}) just before {@code fence-wait}, {@code pooler-switch} ({@link PoolerSwitchStep}) and
+ * With a {@code pooler:} section the application is switched through PgBouncer too: {@code pooler-probe}
+ * ({@link PoolerProbeStep}, a client's view of the switch) and {@code pooler-pause} ({@link PoolerPauseStep}) just
+ * before {@code fence-wait}, {@code pooler-switch} ({@link PoolerSwitchStep}) and
  * {@code pooler-resume} ({@link PoolerResumeStep}) after {@code release}. Later operations land the same way: a step
  * class in the procedure, or a second procedure for the same runner (rollback).
  *
@@ -115,7 +116,7 @@ public final class Cutover {
         List<CutoverStep> before = new ArrayList<>(List.of(new PreDrainStep(), new ContentStep(), new FenceFunctionStep()));
         // the pause as late as it can be: the content check before it takes as long as the data, and clients wait
         // from the PAUSE on; paused clients hold no transaction, so the fence's wait after it is short
-        pooler.ifPresent(p -> before.add(new PoolerPauseStep(p)));
+        pooler.ifPresent(p -> before.addAll(List.of(new PoolerProbeStep(p), new PoolerPauseStep(p))));
         before.addAll(List.of(new FenceWaitStep(), new FenceStep(), new MarkerStep(), new DrainStep(),
                 // verify reads rows by key, NOT VALID keys take no scan, sequences are their own objects: side by side.
                 // Should verify fail, the keys and the moved sequences are harmless

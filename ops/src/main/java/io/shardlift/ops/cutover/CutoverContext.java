@@ -8,7 +8,13 @@ import io.shardlift.ops.cutover.CutoverReport.StepStatus;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import io.shardlift.ops.pooler.PoolerProbe;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -62,6 +68,11 @@ final class CutoverContext implements AutoCloseable {
     String markerLsn;
     /** When the pooler's PAUSE was issued (the start of the clients' pause), with a pooler. */
     java.time.Instant poolerPauseIssued;
+    /** The clients' pause, PAUSE issued to RESUME done, once RESUMEd; -1 before. */
+    long poolerPauseMillis = -1;
+    /** The cutover probe while it runs (with a pooler), and what it saw once stopped. */
+    private PoolerProbe probe;
+    private CutoverReport.Probe probeResult;
 
     /**
      * @param threads threads for the work that runs side by side inside the freeze (the common pool has one thread on
@@ -181,6 +192,39 @@ final class CutoverContext implements AutoCloseable {
                 step.millis(), step.detail());
     }
 
+    void probeStarted(PoolerProbe p) {
+        this.probe = p;
+    }
+
+    /**
+     * Stops the cutover probe after a tail (clients going on after the RESUME: one statement each begun after now, at
+     * least {@code tail}); what it saw goes into the report. Nothing when none runs.
+     */
+    Optional<CutoverReport.Probe> stopProbe(Duration tail) throws InterruptedException {
+        PoolerProbe p = probe;
+        if (p != null) {
+            probe = null;
+            probeResult = summary(p.stop(tail, tail.plusSeconds(5)));
+            log.info("cutover {}: {}", id, probeResult.describe());
+        }
+        return Optional.ofNullable(probeResult);
+    }
+
+    Optional<CutoverReport.Probe> probeResult() {
+        return Optional.ofNullable(probeResult);
+    }
+
+    private static CutoverReport.Probe summary(List<PoolerProbe.AliasResult> aliases) {
+        Set<String> sides = aliases.stream().map(PoolerProbe.AliasResult::lastWriteOn).collect(Collectors.toSet());
+        return new CutoverReport.Probe(aliases.stream().mapToLong(PoolerProbe.AliasResult::writes).sum(),
+                aliases.stream().mapToLong(PoolerProbe.AliasResult::reads).sum(),
+                aliases.stream().mapToLong(PoolerProbe.AliasResult::errors).sum(),
+                aliases.stream().mapToLong(PoolerProbe.AliasResult::worstWriteMs).max().orElse(0),
+                aliases.stream().mapToLong(PoolerProbe.AliasResult::worstReadMs).max().orElse(0),
+                sides.size() == 1 ? sides.iterator().next() : sides.isEmpty() ? "none" : "mixed",
+                aliases.stream().map(PoolerProbe.AliasResult::firstError).filter(Objects::nonNull).findFirst());
+    }
+
     List<Step> steps() {
         return List.copyOf(steps);
     }
@@ -188,6 +232,9 @@ final class CutoverContext implements AutoCloseable {
     @Override
     public void close() {
         try {
+            if (probe != null) {
+                probe.close(); // a cutover that ended without its RESUME step: the probe must not outlive it
+            }
             if (resources != null) {
                 resources.close();
             }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * What one cutover (or its dry run) did: its outcome, the reason when it did not cut over, each named step with its
@@ -20,9 +21,63 @@ import java.util.Optional;
  * @param steps        the steps in the order they ran (or would have run)
  * @param freezeMillis how long writes on the source were blocked, from the first LOCK attempt to the release; 0 when
  *                     they never were
+ * @param poolerPauseMillis with a pooler, the pause its clients saw: from PAUSE issued to RESUME done (a dry run pauses
+ *                     too); empty when nothing was paused
+ * @param probe        with a pooler, what the cutover probe's writer and reader felt through PgBouncer; empty when no
+ *                     probe ran
  */
 public record CutoverReport(String id, Outcome outcome, boolean dryRun, Optional<String> reason, List<Step> steps,
-                            long freezeMillis) {
+                            long freezeMillis, OptionalLong poolerPauseMillis, Optional<Probe> probe) {
+
+    /**
+     * What the cutover probe's writers and readers (one of each per switched alias) saw through PgBouncer, from before
+     * the PAUSE to shortly after the RESUME: what the application felt.
+     *
+     * @param worstWriteMs the slowest write, the pause included
+     * @param worstReadMs  the slowest {@code SELECT 1}
+     * @param errors       statements that failed (or were still waiting when the probe stopped)
+     * @param lastWriteOn  where the writers' last writes landed: {@code source}, {@code cluster}, {@code mixed} (aliases
+     *                     differ) or {@code none}
+     * @param firstError   the first error's message, if any
+     */
+    public record Probe(long writes, long reads, long errors, long worstWriteMs, long worstReadMs, String lastWriteOn,
+                        Optional<String> firstError) {
+        public Probe {
+            Objects.requireNonNull(lastWriteOn, "lastWriteOn");
+            firstError = Objects.requireNonNull(firstError, "firstError").filter(e -> !e.isBlank());
+        }
+
+        /** One line for the step's detail and the log. */
+        public String describe() {
+            return "probe through PgBouncer: " + errors + " error" + (errors == 1 ? "" : "s") + ", worst write " + worstWriteMs
+                    + " ms, worst read " + worstReadMs + " ms (" + writes + " writes, " + reads + " reads; last write on the "
+                    + lastWriteOn + ")" + firstError.map(e -> "; first error: " + e).orElse("");
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("errors", errors);
+            m.put("worstWriteMs", worstWriteMs);
+            m.put("worstReadMs", worstReadMs);
+            m.put("writes", writes);
+            m.put("reads", reads);
+            m.put("lastWriteOn", lastWriteOn);
+            m.put("firstError", firstError.orElse(null));
+            return m;
+        }
+
+        static Probe fromMap(Map<String, ?> m) {
+            Object last = m.get("lastWriteOn");
+            Object first = m.get("firstError");
+            return new Probe(longField(m, "writes"), longField(m, "reads"), longField(m, "errors"), longField(m, "worstWriteMs"),
+                    longField(m, "worstReadMs"), last == null ? "none" : last.toString(), Optional.ofNullable(first).map(Object::toString));
+        }
+    }
+
+    /** Without a pooler: no pause, no probe. */
+    public CutoverReport(String id, Outcome outcome, boolean dryRun, Optional<String> reason, List<Step> steps, long freezeMillis) {
+        this(id, outcome, dryRun, reason, steps, freezeMillis, OptionalLong.empty(), Optional.empty());
+    }
 
     public enum Outcome {
         /** Cut over: the point of no return is passed. */
@@ -96,6 +151,11 @@ public record CutoverReport(String id, Outcome outcome, boolean dryRun, Optional
         if (freezeMillis < 0) {
             throw new IllegalArgumentException("writeFreezeMs must be >= 0 but is " + freezeMillis);
         }
+        Objects.requireNonNull(poolerPauseMillis, "poolerPauseMillis");
+        if (poolerPauseMillis.isPresent() && poolerPauseMillis.getAsLong() < 0) {
+            throw new IllegalArgumentException("poolerPauseMs must be >= 0 but is " + poolerPauseMillis.getAsLong());
+        }
+        Objects.requireNonNull(probe, "probe");
     }
 
     /** Every step done (a real cutover), or walked (a dry run). */
@@ -124,7 +184,11 @@ public record CutoverReport(String id, Outcome outcome, boolean dryRun, Optional
         return steps.stream().mapToLong(Step::millis).sum();
     }
 
-    /** The JSON form: outcome, ok, dryRun, reason, writeFreezeMs, stepsMs, steps[name, status, ms, detail]. */
+    /**
+     * The JSON form: outcome, ok, dryRun, reason, writeFreezeMs, poolerPauseMs (null without a pause), stepsMs,
+     * probe (null without one: errors, worstWriteMs, worstReadMs, writes, reads, lastWriteOn, firstError),
+     * steps[name, status, ms, detail].
+     */
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("outcome", outcome.wire());
@@ -132,7 +196,9 @@ public record CutoverReport(String id, Outcome outcome, boolean dryRun, Optional
         m.put("dryRun", dryRun);
         m.put("reason", reason.orElse(null));
         m.put("writeFreezeMs", freezeMillis);
+        m.put("poolerPauseMs", poolerPauseMillis.isPresent() ? poolerPauseMillis.getAsLong() : null);
         m.put("stepsMs", stepsMs());
+        m.put("probe", probe.map(Probe::toMap).orElse(null));
         List<Map<String, Object>> s = new ArrayList<>(steps.size());
         for (Step step : steps) {
             Map<String, Object> sm = new LinkedHashMap<>();
@@ -175,7 +241,19 @@ public record CutoverReport(String id, Outcome outcome, boolean dryRun, Optional
             steps.add(new Step(name == null ? null : name.toString(), enumField(step, "status", StepStatus.class, null),
                     longField(step, "ms"), detail == null ? "" : detail.toString()));
         }
-        return new CutoverReport("", outcome, dryRun, Optional.ofNullable(reason).map(Object::toString), steps, freeze);
+        Object pause = m.get("poolerPauseMs");
+        OptionalLong poolerPause = pause == null ? OptionalLong.empty() : OptionalLong.of(longField(m, "poolerPauseMs"));
+        Object rawProbe = m.get("probe");
+        Optional<Probe> probe = Optional.empty();
+        if (rawProbe instanceof Map<?, ?> pm) {
+            @SuppressWarnings("unchecked")
+            Map<String, ?> typed = (Map<String, ?>) pm;
+            probe = Optional.of(Probe.fromMap(typed));
+        } else if (rawProbe != null) {
+            throw new IllegalArgumentException("cutover result: probe must be an object but is " + rawProbe);
+        }
+        return new CutoverReport("", outcome, dryRun, Optional.ofNullable(reason).map(Object::toString), steps, freeze,
+                poolerPause, probe);
     }
 
     /** @param notOnTheWire a constant the JSON form never holds */

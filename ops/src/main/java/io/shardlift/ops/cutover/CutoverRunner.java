@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
@@ -244,6 +245,14 @@ final class CutoverRunner {
     }
 
     private static CutoverReport report(CutoverContext ctx, Outcome outcome, String reason) {
-        return new CutoverReport(ctx.id(), outcome, ctx.dryRun(), Optional.ofNullable(reason), ctx.steps(), ctx.freezeMillis());
+        Optional<CutoverReport.Probe> probe;
+        try {
+            probe = ctx.stopProbe(java.time.Duration.ZERO); // stopped by pooler-resume or the pause's undo, unless they failed
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            probe = ctx.probeResult();
+        }
+        return new CutoverReport(ctx.id(), outcome, ctx.dryRun(), Optional.ofNullable(reason), ctx.steps(), ctx.freezeMillis(),
+                ctx.poolerPauseMillis < 0 ? OptionalLong.empty() : OptionalLong.of(ctx.poolerPauseMillis), probe);
     }
 }

@@ -9,7 +9,12 @@ import java.util.stream.Collectors;
  * {@code pooler.pause_timeout}, all or nothing. From here clients wait instead of writing, so the fence that follows
  * finds the tables quiet; they wait until {@code pooler-resume}, after the release. One that cannot pause in time is
  * a refusal (422): every alias was RESUMEd and nothing was fenced. Undone (RESUME) when a later step fails before the
- * point of no return. The dry run pauses nothing: it runs the pooler's read-only checks instead.
+ * point of no return.
+ *
+ * <p>The dry run runs the pooler's read-only checks, then PAUSEs for real and leaves the RESUME to its
+ * {@code pooler-resume}, as the cutover does: the one thing only a real PAUSE proves is that it completes within
+ * {@code pause_timeout} under today's load (no long transaction through the pooler), and the dry run then shows the
+ * pause the clients will see. Clients wait for that long (as in the cutover, a few hundred ms); nothing is switched.
  */
 final class PoolerPauseStep implements CutoverStep {
 
@@ -25,15 +30,10 @@ final class PoolerPauseStep implements CutoverStep {
     }
 
     @Override
-    public String run(CutoverContext ctx) {
-        PoolerSwitch.Pause p;
-        try {
-            p = pooler.pauseAll();
-        } catch (PoolerSwitch.PauseRefused e) {
-            throw new Refusal(name(), e.getMessage() + "; nothing was fenced: cut over once it has ended");
-        }
-        ctx.poolerPauseIssued = p.issued();
-        return "PAUSE " + aliases() + " done in " + p.took().toMillis() + " ms; clients wait from here until pooler-resume";
+    public String run(CutoverContext ctx) throws Exception {
+        String done = pause(ctx);
+        ctx.failpoint("cutover.paused");
+        return done + "; clients wait from here until pooler-resume";
     }
 
     @Override
@@ -42,14 +42,32 @@ final class PoolerPauseStep implements CutoverStep {
         if (!problems.isEmpty()) {
             throw new Refusal(name(), "the PgBouncer switch would not work: " + String.join("; ", problems));
         }
-        return "would PAUSE " + aliases() + ", at most " + pooler.spec().pauseTimeout().toMillis() + " ms (the pooler's checks pass)";
+        return pause(ctx) + " (dry run: a real PAUSE, to prove it completes within " + pooler.spec().pauseTimeout().toMillis()
+                + " ms under today's load; the pooler's checks pass; clients wait until pooler-resume, nothing is switched)";
+    }
+
+    private String pause(CutoverContext ctx) {
+        PoolerSwitch.Pause p;
+        try {
+            p = pooler.pauseAll();
+        } catch (PoolerSwitch.PauseRefused e) {
+            throw new Refusal(name(), e.getMessage() + "; nothing was fenced: cut over once it has ended");
+        }
+        ctx.poolerPauseIssued = p.issued();
+        return "PAUSE " + aliases() + " done in " + p.took().toMillis() + " ms";
+    }
+
+    /** A real PAUSE in a dry run too; it leaves nothing behind once pooler-resume (or the undo) RESUMEd. */
+    @Override
+    public boolean readOnly() {
+        return true;
     }
 
     @Override
     public void undo(CutoverContext ctx) {
-        if (!ctx.dryRun()) {
-            pooler.resumeAll(); // a paused alias is an outage: whatever happened, let the clients go on (to the source)
-        }
+        // a paused alias is an outage: whatever happened, let the clients go on (to the source)
+        java.time.Instant done = pooler.resumeAll();
+        PoolerResumeStep.resumed(ctx, done);
     }
 
     String aliases() {

@@ -141,6 +141,15 @@ public final class PoolerSwitch {
         return target;
     }
 
+    /**
+     * Starts the cutover probe ({@link PoolerProbe}): a writer and a reader through every listed alias, logged in as the
+     * source's user. {@code shardlift.cutover_probe} must exist on the source and on the target node.
+     */
+    public PoolerProbe startProbe(String cutoverId) {
+        // a statement waiting longer than the pause could last is hung, not paused
+        return PoolerProbe.start(spec.pgbouncers(), source, cutoverId, pauseBudget().plusSeconds(30));
+    }
+
     // ------------------------------------------------------------------ pause
 
     /** {@link #pauseAll(Duration)} with {@code pooler.pause_timeout}. */
