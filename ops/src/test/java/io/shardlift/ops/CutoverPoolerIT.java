@@ -158,10 +158,10 @@ class CutoverPoolerIT {
             assertThat(dry.steps()).extracting(CutoverReport.Step::name).containsSubsequence("content", "fence-function",
                     "pooler-probe", "pooler-pause", "fence-wait", "fence", "release", "pooler-switch", "pooler-resume", "validate");
             assertThat(dry.poolerPauseMillis()).isPresent();
-            assertThat(dry.probe()).hasValueSatisfying(p -> {
-                assertThat(p.errors()).as(p.describe()).isZero();
-                assertThat(p.lastWriteOn()).as(p.describe()).isEqualTo("source");
-                assertThat(p.writes()).isPositive();
+            assertThat(dry.probe()).hasValueSatisfying(pr -> {
+                assertThat(pr.errors()).as(pr.describe()).isZero();
+                assertThat(pr.lastWriteOn()).as(pr.describe()).isEqualTo("source");
+                assertThat(pr.writes()).isPositive();
             });
             assertThat(Files.readString(bouncer.includeFile())).isEqualTo(include);
             assertThat(triggersOnSource()).isZero();
@@ -199,13 +199,13 @@ class CutoverPoolerIT {
             assertThat(done.steps()).allMatch(s -> s.status() == CutoverReport.StepStatus.DONE, "every step done");
             assertThat(step(done, "pooler-resume").detail()).contains("clients were paused", "probe through PgBouncer: 0 errors");
             // the probe felt the pause and no error, and its last writes landed on the cluster, through the same alias
-            assertThat(done.probe()).hasValueSatisfying(p -> {
-                assertThat(p.errors()).as(p.describe()).isZero();
-                assertThat(p.lastWriteOn()).as(p.describe()).isEqualTo("cluster");
-                assertThat(p.writes()).isPositive();
-                assertThat(p.reads()).isPositive();
-                assertThat(p.worstWriteMs()).isNotNegative();
-                assertThat(p.worstReadMs()).isNotNegative();
+            assertThat(done.probe()).hasValueSatisfying(pr -> {
+                assertThat(pr.errors()).as(pr.describe()).isZero();
+                assertThat(pr.lastWriteOn()).as(pr.describe()).isEqualTo("cluster");
+                assertThat(pr.writes()).isPositive();
+                assertThat(pr.reads()).isPositive();
+                assertThat(pr.worstWriteMs()).isNotNegative();
+                assertThat(pr.worstReadMs()).isNotNegative();
             });
             assertThat(done.poolerPauseMillis()).isPresent();
             assertThat(done.toMap()).containsEntry("poolerPauseMs", done.poolerPauseMillis().getAsLong()).containsKey("probe");
@@ -244,6 +244,10 @@ class CutoverPoolerIT {
     }
 
     static long triggersOnSource() throws SQLException {
+        return triggersOnSource(env);
+    }
+
+    static long triggersOnSource(SensorsMigration env) throws SQLException {
         try (Connection c = env.cluster.source().connect(SensorsMigration.DB); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_trigger WHERE tgname = 'shardlift_moved'")) {
             rs.next();
@@ -252,9 +256,14 @@ class CutoverPoolerIT {
     }
 
     static Set<Integer> idsOn(PgNode n) throws SQLException {
+        return idsOn(n, 10_000_000);
+    }
+
+    /** The device ids from {@code from} on in device_notes on {@code n}. */
+    static Set<Integer> idsOn(PgNode n, int from) throws SQLException {
         Set<Integer> out = new HashSet<>();
         try (Connection c = n.connect(SensorsMigration.DB); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT device_id FROM public.device_notes WHERE device_id >= 10000000")) {
+             ResultSet rs = st.executeQuery("SELECT device_id FROM public.device_notes WHERE device_id >= " + from)) {
             while (rs.next()) {
                 out.add(rs.getInt(1));
             }
