@@ -88,7 +88,10 @@ final class PoolerChecks {
             out.add(new Check(true, key + ": alias " + alias + " points at the source " + d.target()));
         }
         if (d.paused()) {
-            problem("alias " + alias + " is paused now: its clients wait — RESUME " + alias + " on the admin console");
+            // not a problem that stops `run`: a cutover killed while paused leaves it so, and run's start RESUMEs it
+            // (Recovery); refusing to start would keep the outage
+            out.add(new Check(true, key + ": alias " + alias + " is paused now: its clients wait — shardlift run RESUMEs it"
+                    + " on start (a cutover interrupted while paused leaves it so), or RESUME " + alias + " on the admin console"));
         }
         String mode = d.poolMode() != null && !d.poolMode().isBlank() ? d.poolMode() : globalMode;
         if ("session".equalsIgnoreCase(mode)) {

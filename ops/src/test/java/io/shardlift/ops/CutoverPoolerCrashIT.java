@@ -1,0 +1,227 @@
+package io.shardlift.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.shardlift.testkit.PgBouncer;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code shardlift run} with a {@code pooler:} section killed with SIGKILL while its cutover holds PgBouncer paused,
+ * then started again. Killed before the fence: the restart RESUMEs the alias, which still points at the source, and the
+ * clients that waited in PgBouncer through the kill go on without an error. Killed just past the point of no return
+ * (the source fenced and drained, the alias not yet switched): the restart settles the cutover as done, points the
+ * alias at the cluster and RESUMEs it; source and cluster are equal row by row and a write through PgBouncer lands on
+ * the cluster.
+ */
+class CutoverPoolerCrashIT {
+
+    static final String TOKEN_ENV = "CUTOVER_POOLER_CRASH_IT_TOKEN";
+    static SensorsMigration env;
+    static PgBouncer bouncer;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        PgBouncer.unavailable().ifPresent(why -> {
+            if ("true".equals(System.getenv("CI"))) {
+                throw new IllegalStateException("CI=true but " + why);
+            }
+            Assumptions.abort(why);
+        });
+        env = SensorsMigration.start("cutpoolcrash", 5_000);
+        // query_wait_timeout 0: clients wait in PgBouncer as long as it stays paused, here across a kill and a restart
+        bouncer = PgBouncer.start("cutpoolcrash", List.of(PgBouncer.databaseLine("app", env.cluster.source(), SensorsMigration.DB,
+                "pool_size=4")), Map.of("query_wait_timeout", "0"));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (bouncer != null) {
+            bouncer.close();
+        }
+        if (env != null) {
+            env.close();
+        }
+    }
+
+    @Test
+    void killedWhilePgBouncerIsPausedIsResumedOnRestartWithTheAliasWhereTheFenceSays() throws Exception {
+        int port = env.controlPort;
+        Path spec = env.spec(dir, port, TOKEN_ENV);
+        Files.writeString(spec, Files.readString(spec) + "pooler:\n  pgbouncer:\n    - admin: \"" + bouncer.adminConnstr()
+                + "\"\n      include_file: " + bouncer.includeFile() + "\n      databases: [app]\n  pause_timeout: 2s\n  target_node: 0\n");
+        Path log = dir.resolve("run.log");
+        Map<String, String> tokenEnv = Map.of(TOKEN_ENV, CutoverCrashIT.TOKEN);
+        String[] args = {"run", "--config", spec.toString(), "--status-interval", "1"};
+        HttpClient http = HttpClient.newHttpClient();
+        String sourceLine = Files.readString(bouncer.includeFile());
+
+        // 1. killed right after PAUSE, before the fence: clients writing through PgBouncer wait through the kill
+        Writer w = new Writer();
+        ShardliftProcess run = ShardliftProcess.start(log, CutoverCrashIT.withFailpoint(tokenEnv, "cutover.paused"), args);
+        CutoverCrashIT.awaitReady(http, port, run);
+        w.awaitMore(20);
+        cutoverUntilFailpoint(http, port, run, log, "cutover.paused");
+        assertThat(Files.readString(log)).contains("alias(es) paused on 1 PgBouncer(s)");
+        run.kill();
+        int acknowledgedAtKill = w.acknowledged.size();
+
+        ShardliftProcess again = ShardliftProcess.start(log, CutoverCrashIT.withFailpoint(tokenEnv, "cutover.released"), args);
+        CutoverCrashIT.awaitReady(http, port, again);
+        assertThat(meta()).startsWith("ROLLED_BACK");
+        assertThat(occurrences(log, "alias app was paused: RESUMEd")).isEqualTo(1);
+        assertThat(Files.readString(bouncer.includeFile())).isEqualTo(sourceLine); // still the source: it was not fenced
+        w.awaitMore(50);
+        assertThat(w.acknowledged.size()).isGreaterThan(acknowledgedAtKill);
+        w.close();
+        assertThat(w.errors.get()).as("client errors across the kill (first: %s)", w.firstError.get()).isZero();
+        assertThat(CutoverPoolerIT.triggersOnSource(env)).isZero();
+
+        // 2. killed just past the point of no return, the alias paused and not yet switched
+        cutoverUntilFailpoint(http, port, again, log, "cutover.released");
+        assertThat(meta()).startsWith("CUTTING_OVER");
+        again.kill();
+        assertThat(CutoverPoolerIT.triggersOnSource(env)).isPositive();
+
+        // the start settles the cutover (CUT_OVER), then switches the alias and RESUMEs it, before anything else
+        ShardliftProcess third = ShardliftProcess.start(log, tokenEnv, args);
+        long deadline = System.nanoTime() + 180_000_000_000L;
+        while (occurrences(log, "alias app was paused: RESUMEd") < 2) {
+            assertThat(third.isAlive()).as(third.describe()).isTrue();
+            assertThat(System.nanoTime()).as(third.describe()).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        assertThat(meta()).startsWith("CUT_OVER").contains("finished after a restart");
+        assertThat(Files.readString(bouncer.includeFile())).contains("port=" + env.cluster.nodes().get(0).port())
+                .doesNotContain("port=" + env.cluster.source().port());
+        // every write acknowledged through PgBouncer, before and after the first kill, is on the cluster, row by row
+        Migrations.assertEqual(env.cluster, SensorsMigration.DB);
+        assertThat(CutoverPoolerIT.idsOn(env.cluster.nodes().get(0), 20_000_000)).containsAll(w.acknowledged);
+
+        // a client through PgBouncer works, and writes to the cluster (the fenced source would refuse it)
+        try (Connection c = DriverManager.getConnection(bouncer.jdbcUrl("app"), postgres()); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO public.device_notes (device_id, revision, note) VALUES (29999999, 0, 'after the restart')");
+        }
+        assertThat(CutoverPoolerIT.idsOn(env.cluster.nodes().get(0), 20_000_000)).contains(29_999_999);
+        third.kill();
+    }
+
+    /** Asks for the cutover until the process stops at {@code failpoint} (422 from the lag gate is asked again). */
+    static void cutoverUntilFailpoint(HttpClient http, int port, ShardliftProcess p, Path log, String failpoint) throws Exception {
+        String line = "failpoint " + failpoint + " reached";
+        int before = occurrences(log, line);
+        long deadline = System.nanoTime() + 300_000_000_000L;
+        CompletableFuture<HttpResponse<String>> asked = null;
+        while (occurrences(log, line) == before) {
+            assertThat(p.isAlive()).as(p.describe()).isTrue();
+            assertThat(System.nanoTime()).as(p.describe()).isLessThan(deadline);
+            if (asked == null) {
+                asked = http.sendAsync(CutoverCrashIT.cutover(port), HttpResponse.BodyHandlers.ofString());
+            }
+            HttpResponse<String> r;
+            try {
+                r = asked.get(1, TimeUnit.SECONDS);
+            } catch (TimeoutException stillUnanswered) {
+                continue; // at the failpoint the request is never answered
+            }
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
+            asked = null;
+            Thread.sleep(2_000);
+        }
+    }
+
+    static int occurrences(Path log, String text) throws Exception {
+        String s = Files.readString(log);
+        int n = 0;
+        for (int i = s.indexOf(text); i >= 0; i = s.indexOf(text, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    static String meta() throws Exception {
+        try (Connection c = env.cluster.nodes().get(0).connect(SensorsMigration.DB); Statement st = c.createStatement();
+             var rs = st.executeQuery("SELECT value FROM shardlift.meta WHERE key = 'cutover'")) {
+            return rs.next() ? rs.getString(1) : "";
+        }
+    }
+
+    static Properties postgres() {
+        Properties p = new Properties();
+        p.setProperty("user", "postgres");
+        return p;
+    }
+
+    /** One client inserting through PgBouncer, autocommit, ids from 20,000,000; every error counted. */
+    static final class Writer implements AutoCloseable {
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicInteger errors = new AtomicInteger();
+        final AtomicReference<String> firstError = new AtomicReference<>();
+        final Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();
+        final Thread thread = new Thread(this::write, "pooler-crash-writer");
+
+        Writer() {
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void write() {
+            try (Connection c = DriverManager.getConnection(bouncer.jdbcUrl("app"), postgres()); Statement st = c.createStatement()) {
+                for (int id = 20_000_000; !stop.get(); id++) {
+                    try {
+                        st.executeUpdate("INSERT INTO public.device_notes (device_id, revision, note) VALUES (" + id + ", 0, 'w')");
+                        acknowledged.add(id);
+                    } catch (SQLException e) {
+                        errors.incrementAndGet();
+                        firstError.compareAndSet(null, e.getMessage());
+                    }
+                    Thread.sleep(10);
+                }
+            } catch (SQLException e) {
+                errors.incrementAndGet();
+                firstError.compareAndSet(null, "connect: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void awaitMore(int more) throws InterruptedException {
+            int target = acknowledged.size() + more;
+            long deadline = System.nanoTime() + 300_000_000_000L;
+            while (acknowledged.size() < target && System.nanoTime() < deadline && errors.get() == 0) {
+                Thread.sleep(20);
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join(60_000);
+        }
+    }
+}
