@@ -306,6 +306,8 @@ class ControlPlaneIT {
         CutoverReport r = CutoverReport.fromMap(a.json());
         assertThat(r).isEqualTo(TestBackend.steps(false));
         assertThat(a.json()).containsEntry("ok", true).containsEntry("writeFreezeMs", 290);
+        // without a pooler nothing was paused: the field is there, null (CutoverPoolerIT has it with one)
+        assertThat(a.json()).containsEntry("poolerPauseMs", null).containsEntry("probe", null);
 
         Answer state = get("/cutover");
         assertThat(state.status()).isEqualTo(200);
