@@ -12,6 +12,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -95,11 +96,11 @@ public final class PoolerProbe implements AutoCloseable {
      *
      * @return empty when they did, else what the first one that did not saw
      */
-    public java.util.Optional<String> awaitFirst(Duration max) throws InterruptedException {
+    public Optional<String> awaitFirst(Duration max) throws InterruptedException {
         long deadline = System.nanoTime() + max.toNanos();
         while (System.nanoTime() < deadline) {
             if (loops.stream().allMatch(l -> l.ok.get() > 0)) {
-                return java.util.Optional.empty();
+                return Optional.empty();
             }
             Thread.sleep(10);
         }

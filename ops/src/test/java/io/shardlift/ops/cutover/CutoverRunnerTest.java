@@ -188,6 +188,33 @@ class CutoverRunnerTest {
     }
 
     @Test
+    void theClientsPauseIsReportedAtTheTopOnlyWhenAStepRecordedOne() {
+        CutoverReport without = run(false);
+        assertThat(without.poolerPauseMillis()).isEmpty();
+        assertThat(without.probe()).isEmpty();
+        assertThat(without.toMap()).containsEntry("poolerPauseMs", null).containsEntry("probe", null);
+
+        CutoverStep resume = new CutoverStep() {
+            @Override
+            public String name() {
+                return "pooler-resume";
+            }
+
+            @Override
+            public String run(CutoverContext ctx) {
+                ctx.poolerPauseMillis = 412; // as PoolerResumeStep records it, PAUSE issued to RESUME done
+                return "RESUMEd";
+            }
+        };
+        CutoverContext ctx = new CutoverContext("c-2", false, null, Cutover.Options.defaults(1), () -> CutoverContext.Resources.NONE, 2);
+        CutoverReport with = new CutoverRunner(new CutoverRunner.Procedure(gate, List.of(check, fence), release, List.of(resume)),
+                new MemoryState()).run(ctx);
+        assertThat(with.outcome()).as(with.toString()).isEqualTo(Outcome.DONE);
+        assertThat(with.poolerPauseMillis()).hasValue(412);
+        assertThat(with.toMap()).containsEntry("poolerPauseMs", 412L);
+    }
+
+    @Test
     void theGateRefusesBeforeAnythingRunsOrIsRecorded() {
         gate.fails = new Refusal("gate", "lag 12000 ms is above the allowed 5000 ms");
         CutoverReport r = run(false);
