@@ -204,7 +204,8 @@ public final class DemoCommand implements Callable<Integer> {
                 app.close();
                 long missing = missingOnCluster(env.cluster().nodes().get(0), app.acknowledged);
                 SnapshotResult snap = m.snapshotResult().orElseThrow();
-                long clientErrors = app.writeErrors.get() + app.readErrors.get();
+                // through PgBouncer a refusal by the write fence is an error the application saw like any other
+                long clientErrors = app.writeErrors.get() + app.readErrors.get() + app.fencedWrites.get();
                 out.println("== summary");
                 out.printf("   rows copied:           %,d in %.1f s (%,d chunks)%n", snap.rows(), snap.duration().toMillis() / 1000.0,
                         snap.chunksCopied());

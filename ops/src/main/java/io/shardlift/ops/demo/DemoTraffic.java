@@ -103,6 +103,7 @@ final class DemoTraffic implements AutoCloseable {
                 if ("25006".equals(e.getSQLState()) && !switched.get()) {
                     // the source refuses writes: the table moved; wait for the switch to the cluster
                     fencedWrites.incrementAndGet();
+                    error(e);
                     sleep(50);
                 } else {
                     writeErrors.incrementAndGet();
