@@ -15,11 +15,11 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real PgBouncer started by shardlift's own process (the demo) and by the test kit: a {@code pgbouncer.ini} whose {@code [databases]} section pulls in an include file
- * (the file shardlift rewrites), trust authentication for the embedded nodes' {@code postgres} user, a free port
- * on 127.0.0.1, {@code postgres} as admin user. PgBouncer refuses to run as root, so as root it is started as the
- * {@code postgres} OS user; its directory (under java.io.tmpdir) is world-writable for that reason. Stopped by its
- * PID.
+ * A real PgBouncer, started by the demo and by the test kit: a {@code pgbouncer.ini} whose {@code [databases]}
+ * section pulls in an include file (the file shardlift rewrites), trust authentication for the embedded nodes'
+ * {@code postgres} user, a free port on 127.0.0.1, {@code postgres} as admin user. PgBouncer refuses to run as root,
+ * so as root it is started as the {@code postgres} OS user; its directory (under java.io.tmpdir) is world-writable
+ * for that reason. Stopped by its PID.
  */
 public class PgBouncer implements AutoCloseable {
 
