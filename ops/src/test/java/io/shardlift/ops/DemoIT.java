@@ -3,6 +3,7 @@ package io.shardlift.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.embedded.EmbeddedDir;
+import io.shardlift.embedded.PgBouncer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -11,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code shardlift demo}, small: the product's own embedded PostgreSQL servers, sensor dataset and in-process broker
- * (module embedded, no test kit), migrated online, cut over through the control plane and verified row by row.
+ * (module embedded, no test kit), migrated online, cut over through the control plane and verified row by row. Where
+ * PgBouncer can run, the demo's application goes through one and must see no error across the switch.
  */
 class DemoIT {
 
@@ -36,7 +38,16 @@ class DemoIT {
         assertThat(code).as("exit code; out:%n%s%nerr:%n%s", out, err).isZero();
         assertThat(out.toString())
                 .contains("seed 000's sensor database on the source: 10 device types, 1000 devices, 20,000 events")
-                .contains("verify:                source and cluster equal, row by row");
+                .contains("verify:                source and cluster equal, row by row")
+                .containsPattern("acknowledged writes:   [0-9,]+, every one on the cluster");
+        if (PgBouncer.unavailable().isEmpty()) {
+            assertThat(out.toString()).as(out.toString())
+                    .contains("== PgBouncer on 127.0.0.1:")
+                    .containsPattern("app through PgBouncer: [0-9,]+ writes, [0-9,]+ outlier reads; client errors: 0\\n")
+                    .contains("client-visible pause:  ");
+        } else {
+            assertThat(out.toString()).contains("== no PgBouncer (" + PgBouncer.unavailable().get() + ")");
+        }
         // the servers and the broker's data are gone with the demo
         assertThat(workDir.resolve("data")).doesNotExist();
         try (var left = Files.list(workDir.resolve("pg"))) {

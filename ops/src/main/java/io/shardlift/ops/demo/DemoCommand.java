@@ -6,6 +6,7 @@ import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.ControlSpec;
 import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.core.spec.SpecLoader;
+import io.shardlift.embedded.PgBouncer;
 import io.shardlift.embedded.PgNode;
 import io.shardlift.embedded.SensorDataset;
 import io.shardlift.ops.Numbers;
@@ -27,12 +28,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,8 +49,15 @@ import picocli.CommandLine.Spec;
         description = {"The embedded default: seed 000's sensor database on an embedded source, migrated online to",
             "embedded shard nodes through an in-process Kafka broker while sensors keep writing and a reader keeps",
             "running the outlier query; cut over through the control plane's own HTTP endpoint, verified row by row.",
-            "Needs nothing installed beyond Java and Maven. Exit code 0 only if verify found no difference."})
+            "When pgbouncer is installed (and can run: as root it runs as postgres), the sensors and the reader go",
+            "through a PgBouncer the demo starts, which the cutover pauses, switches to the cluster and resumes:",
+            "they see no error. Without it they are switched to the cluster in-process after the cutover.",
+            "Needs nothing installed beyond Java and Maven. Exit code 0 only if verify found no difference (and,",
+            "through PgBouncer, the application saw no error)."})
 public final class DemoCommand implements Callable<Integer> {
+
+    /** PgBouncer's alias for the demo database: what the application connects to, and what the cutover moves. */
+    private static final String ALIAS = "demo";
 
     @Option(names = "--nodes", converter = Numbers.Positive.class, defaultValue = "4", description = "Shard nodes to start (default: ${DEFAULT-VALUE}).")
     int nodes;
@@ -70,9 +84,18 @@ public final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         out.printf("== starting an embedded source and %d shard nodes ...%n", nodes);
         out.flush();
-        try (DemoEnvironment env = DemoEnvironment.start(workDir, nodes)) {
+        Optional<String> noPooler = PgBouncer.unavailable();
+        try (DemoEnvironment env = DemoEnvironment.start(workDir, nodes);
+             PgBouncer bouncer = noPooler.isEmpty() ? startPgBouncer(env) : null) {
             out.printf("   up in %.1f s: source %s, nodes %s%n", secondsSince(t0), env.cluster().source().url(DemoEnvironment.DATABASE),
                     env.cluster().nodes().stream().map(n -> n.host() + ":" + n.port()).toList());
+            if (bouncer != null) {
+                out.printf("== PgBouncer on 127.0.0.1:%d (transaction pooling): the sensors and the reader connect to its alias '%s',"
+                        + " which the cutover pauses, points at node 0 and resumes%n", bouncer.port(), ALIAS);
+            } else {
+                out.printf("== no PgBouncer (%s): the sensors and the reader connect to the source and are switched to the cluster"
+                        + " in-process after the cutover%n", noPooler.get());
+            }
             long t1 = System.nanoTime();
             try (Connection c = env.cluster().source().connect(DemoEnvironment.DATABASE)) {
                 SensorDataset.createSchema(c);
@@ -82,7 +105,7 @@ public final class DemoCommand implements Callable<Integer> {
                     SensorDataset.DEFAULT_DEVICE_TYPES, SensorDataset.DEFAULT_DEVICES, events, secondsSince(t1));
 
             Path specFile = workDir.resolve("migrate.yml");
-            Files.writeString(specFile, env.specYaml(partitions));
+            Files.writeString(specFile, env.specYaml(partitions) + (bouncer == null ? "" : poolerYaml(bouncer)));
             out.printf("== migration spec (%s):%n%s%n", specFile, Files.readString(specFile));
             MigrationSpec spec = new SpecLoader().load(specFile);
 
@@ -99,7 +122,9 @@ public final class DemoCommand implements Callable<Integer> {
             // a killed demo leaves its broker's data behind, which belongs to servers that are gone: a demo starts afresh
             PgNode.deleteQuietly(workDir.resolve("data"));
             long migrationStart = System.nanoTime();
-            try (DemoTraffic app = new DemoTraffic(env.cluster().source(), DemoEnvironment.DATABASE, writers, SensorDataset.DEFAULT_DEVICES);
+            DemoTraffic.Target appTarget = bouncer == null ? () -> env.cluster().source().connect(DemoEnvironment.DATABASE)
+                    : () -> DriverManager.getConnection(bouncer.jdbcUrl(ALIAS), "postgres", "");
+            try (DemoTraffic app = new DemoTraffic(appTarget, writers, SensorDataset.DEFAULT_DEVICES);
                  Migration m = Migration.start(plan, new Migration.Options(spec.jobs(), 50_000, workDir.resolve("data"),
                          Optional.of("demo")), registry);
                  ControlPlane control = ControlPlane.start(new ControlSpec("127.0.0.1", 0, spec.control().tokenEnv()), new MigrationBackend(m), registry,
@@ -155,11 +180,20 @@ public final class DemoCommand implements Callable<Integer> {
                 }
                 long migrationSecs = (System.nanoTime() - migrationStart) / 1_000_000_000L;
 
-                // the source refuses writes now: the sensors wait; verify, then switch them to the cluster
-                out.println("\n== verify, row by row (source fenced, cluster as the cutover left it):");
-                VerifyReport verify = new Verifier(plan, VerifyOptions.withJobs(spec.jobs())).run();
-                verify.print(out);
-                app.switchTo(env.cluster().nodes().get(0));
+                VerifyReport verify = null;
+                if (bouncer == null) {
+                    // the source refuses writes now: the sensors wait; verify, then switch them to the cluster
+                    out.println("\n== verify, row by row (source fenced, cluster as the cutover left it):");
+                    verify = new Verifier(plan, VerifyOptions.withJobs(spec.jobs())).run();
+                    verify.print(out);
+                    app.switchTo(env.cluster().nodes().get(0), DemoEnvironment.DATABASE);
+                } else {
+                    // nothing to switch: PgBouncer's alias points at node 0 now and the sensors never stopped; a
+                    // whole-table verify would count their new rows as differences, so the cutover's own content and
+                    // verify steps (inside the pause, row by row) are the proof, and every acknowledged write is looked up
+                    out.printf("%n== the sensors and the reader went on through PgBouncer, now on node 0: %,d writes, %,d reads so far%n",
+                            app.writes.get(), app.reads.get());
+                }
                 Thread.sleep(3_000);
 
                 out.println("\n== outlier query on node 0, after (every partition: local scans and async foreign scans):");
@@ -168,20 +202,75 @@ public final class DemoCommand implements Callable<Integer> {
                 out.println(explain(env.cluster().nodes().get(0).connect(DemoEnvironment.DATABASE), SensorDataset.outlierQueryFor(42)));
 
                 app.close();
+                long missing = missingOnCluster(env.cluster().nodes().get(0), app.acknowledged);
                 SnapshotResult snap = m.snapshotResult().orElseThrow();
+                // through PgBouncer a refusal by the write fence is an error the application saw like any other
+                long clientErrors = app.writeErrors.get() + app.readErrors.get() + app.fencedWrites.get();
                 out.println("== summary");
                 out.printf("   rows copied:           %,d in %.1f s (%,d chunks)%n", snap.rows(), snap.duration().toMillis() / 1000.0,
                         snap.chunksCopied());
                 out.printf("   migration, online:     %d s from start to cut over%n", migrationSecs);
-                out.printf("   app during migration:  %,d writes (%,d errors, %,d refused by the fence after cutover), %,d outlier reads (%,d errors)%n",
-                        app.writes.get(), app.writeErrors.get(), app.fencedWrites.get(), app.reads.get(), app.readErrors.get());
+                if (bouncer == null) {
+                    out.printf("   app during migration:  %,d writes (%,d errors, %,d refused by the fence after cutover), %,d outlier reads (%,d errors)%n",
+                            app.writes.get(), app.writeErrors.get(), app.fencedWrites.get(), app.reads.get(), app.readErrors.get());
+                } else {
+                    out.printf("   app through PgBouncer: %,d writes, %,d outlier reads; client errors: %d%s%n", app.writes.get(),
+                            app.reads.get(), clientErrors, app.firstError().map(e -> " (first: " + e + ")").orElse(""));
+                    report.steps().stream().filter(s -> s.name().equals("pooler-resume")).findFirst()
+                            .ifPresent(s -> out.printf("   client-visible pause:  %s%n", s.detail()));
+                }
+                out.printf("   acknowledged writes:   %,d, %s%n", app.acknowledged.size(),
+                        missing == 0 ? "every one on the cluster" : missing + " MISSING on the cluster");
                 out.printf("   write freeze:          %d ms%n", report.freezeMillis());
-                out.printf("   verify:                %s%n", verify.equal() ? "source and cluster equal, row by row" : "DIFFERENCES FOUND");
+                boolean equal = verify == null || verify.equal();
+                out.printf("   verify:                %s%n", verify == null
+                        ? "source and cluster equal, row by row, at the point of no return (the cutover's content and verify steps)"
+                        : verify.equal() ? "source and cluster equal, row by row" : "DIFFERENCES FOUND");
                 out.printf("== done in %.1f s%n", secondsSince(t0));
                 out.flush();
-                return verify.equal() ? 0 : io.shardlift.ops.ExitCodes.DIFFERENCES;
+                if (!equal || missing > 0) {
+                    return io.shardlift.ops.ExitCodes.DIFFERENCES;
+                }
+                return bouncer != null && clientErrors > 0 ? 1 : 0;
             }
         }
+    }
+
+    private static PgBouncer startPgBouncer(DemoEnvironment env) {
+        // clients wait in PgBouncer through the pause (fence, drain, verify): never disconnected for it
+        return PgBouncer.start("demo", List.of(PgBouncer.databaseLine(ALIAS, env.cluster().source(), DemoEnvironment.DATABASE,
+                "pool_size=8")), Map.of("query_wait_timeout", "120"));
+    }
+
+    private static String poolerYaml(PgBouncer bouncer) {
+        return """
+                pooler:
+                  pgbouncer:
+                    - admin: "%s"
+                      include_file: %s
+                      databases: [%s]
+                  pause_timeout: 2s
+                  target_node: 0
+                """.formatted(bouncer.adminConnstr(), bouncer.includeFile(), ALIAS);
+    }
+
+    /** The acknowledged ids not in the cluster's events (node 0 answers for every partition). */
+    private static long missingOnCluster(PgNode node, Set<Long> acknowledged) throws SQLException {
+        if (acknowledged.isEmpty()) {
+            return 0;
+        }
+        Set<Long> found = new HashSet<>();
+        long from = acknowledged.stream().mapToLong(Long::longValue).min().orElseThrow();
+        try (Connection c = node.connect(DemoEnvironment.DATABASE);
+             PreparedStatement ps = c.prepareStatement("SELECT event_id FROM public.events WHERE event_id >= ?")) {
+            ps.setLong(1, from);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    found.add(rs.getLong(1));
+                }
+            }
+        }
+        return acknowledged.stream().filter(id -> !found.contains(id)).count();
     }
 
     private static String explain(Connection c, String query) throws SQLException {
