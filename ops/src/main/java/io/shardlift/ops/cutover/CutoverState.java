@@ -39,6 +39,11 @@ public record CutoverState(State state, String id, Instant at, Optional<String> 
         return state + " " + id + note.map(n -> " " + n).orElse("");
     }
 
+    /** The cutover state node 0 records; empty when no cutover ever began or node 0 is not laid out yet. */
+    public static Optional<CutoverState> read(java.sql.Connection node0) throws java.sql.SQLException {
+        return io.shardlift.core.ledger.CutoverLedger.read(node0).map(e -> parse(e.value(), e.at()));
+    }
+
     /**
      * @throws IllegalStateException naming the text when it is not a cutover state (written by something else)
      */

@@ -25,9 +25,11 @@ final class PoolerChecks {
     private final PgBouncerSpec b;
     private final String key;
     private final List<Check> out;
+    private final boolean cutOver;
 
-    PoolerChecks(PoolerSwitch sw, int index, List<Check> out) {
+    PoolerChecks(PoolerSwitch sw, int index, boolean cutOver, List<Check> out) {
         this.sw = sw;
+        this.cutOver = cutOver;
         this.b = sw.spec().pgbouncers().get(index);
         this.key = "pooler.pgbouncer[" + index + "] (" + b.label() + ")";
         this.out = out;
@@ -78,7 +80,10 @@ final class PoolerChecks {
             return;
         }
         Points p = sw.points(d);
-        if (p != Points.SOURCE) {
+        if (cutOver && (p == Points.CLUSTER || p == Points.SOURCE)) {
+            out.add(new Check(true, key + ": alias " + alias + " points at " + d.target() + (p == Points.CLUSTER
+                    ? " (switched by the cutover)" : " (the cutover is done: a restarted run points it at the cluster)")));
+        } else if (p != Points.SOURCE) {
             problem("alias " + alias + " points at " + d.target() + " but the source (migrate.connstr) is "
                     + PoolerSwitch.label(sw.source().host(), sw.source().port(), sw.source().dbname())
                     + (p == Points.CLUSTER ? " (it points at the cluster already: was it switched? use switch back or fix the include file)"

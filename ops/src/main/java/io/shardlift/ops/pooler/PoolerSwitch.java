@@ -112,15 +112,24 @@ public final class PoolerSwitch {
 
     // ------------------------------------------------------------------ preflight
 
-    /** Every check, read-only; nothing is paused or written. */
+    /** Every check, read-only; nothing is paused or written. Before a cutover: the aliases must lead to the source. */
     public List<Check> preflight() {
+        return preflight(false);
+    }
+
+    /**
+     * Every check, read-only. {@code cutOver}: node 0 records the cutover as done, so an alias that leads to the
+     * cluster is where the cutover's switch left it (a restarted {@code run} then points it there again), not a
+     * mistake to refuse.
+     */
+    public List<Check> preflight(boolean cutOver) {
         List<Check> out = Collections.synchronizedList(new ArrayList<>());
         List<CompletableFuture<Void>> all = new ArrayList<>();
         ExecutorService pool = daemonPool();
         try {
             for (int i = 0; i < spec.pgbouncers().size(); i++) {
                 int index = i;
-                all.add(CompletableFuture.runAsync(() -> new PoolerChecks(this, index, out).run(), pool));
+                all.add(CompletableFuture.runAsync(() -> new PoolerChecks(this, index, cutOver, out).run(), pool));
             }
             all.forEach(CompletableFuture::join);
         } finally {

@@ -232,6 +232,12 @@ class PoolerSwitchIT {
         System.out.printf("pause: PAUSE took %d ms, PAUSE issued -> RESUME done %d ms%n", pause.took().toMillis(),
                 Duration.between(pause.issued(), resumed).toMillis());
         assertThat(sw.recover()).extracting(AliasState::points).containsOnly(Points.CLUSTER);
+        // a run restarted before the cutover finds the alias switched and refuses; after a recorded CUT_OVER that is
+        // where the cutover left it (a restarted run was refused with exit 4 before)
+        assertThat(sw.preflight()).filteredOn(c -> !c.ok()).extracting(Check::message)
+                .singleElement().asString().contains("points at the cluster already");
+        assertThat(sw.preflight(true)).allMatch(Check::ok, "every check passes once the cutover is done")
+                .extracting(Check::message).anyMatch(m -> m.contains("alias app points at") && m.contains("switched by the cutover"));
         assertThat(Files.readString(IncludeFile.previous(bouncer.includeFile()))).contains("port=" + a.port());
         assertThat(Files.readString(bouncer.includeFile())).contains("port=" + b.port()).contains("pool_size=4");
 
