@@ -124,7 +124,10 @@ public final class CutoverCommand implements Callable<Integer> {
         }
         sb.append("result: ").append(r.outcome().wire()).append(r.dryRun() ? " (dry run)" : "");
         r.reason().ifPresent(reason -> sb.append(": ").append(reason));
-        sb.append(String.format("; steps %,d ms, writes frozen %,d ms%n", r.stepsMs(), r.freezeMillis()));
+        sb.append(String.format("; steps %,d ms, writes frozen %,d ms", r.stepsMs(), r.freezeMillis()));
+        r.poolerPauseMillis().ifPresent(ms -> sb.append(String.format(", clients paused in PgBouncer %,d ms", ms)));
+        sb.append('\n');
+        r.probe().ifPresent(p -> sb.append(p.describe()).append('\n'));
         return sb.toString();
     }
 }
