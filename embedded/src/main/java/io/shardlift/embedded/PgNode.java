@@ -35,7 +35,8 @@ public final class PgNode implements AutoCloseable {
             Map.entry("max_worker_processes", "16"),
             Map.entry("max_prepared_transactions", "0"),
             Map.entry("timezone", "UTC"),
-            Map.entry("lc_messages", "C"));
+            Map.entry("lc_messages", "C"),
+            Map.entry("listen_addresses", "127.0.0.1"));
 
     private final String name;
     private final Path dataDir;
@@ -53,8 +54,44 @@ public final class PgNode implements AutoCloseable {
         return start(name, Map.of());
     }
 
-    /** Starts a node; {@code extraConfig} overrides or adds postgresql.conf settings. */
+    /**
+     * Starts a node; {@code extraConfig} overrides or adds postgresql.conf settings.
+     *
+     * <p>Nodes started at the same time may be handed the same free port. PostgreSQL starts as long as it can bind
+     * any one of its listen addresses, so two servers could share a port (one on IPv4, one on IPv6) and both nodes'
+     * clients reach the same server (seen once in a full run: two CREATE DATABASE raced on one server). So the
+     * server listens on 127.0.0.1 only (a taken port then fails the start), and a start whose server is not the one
+     * on this node's data directory is retried on another port.
+     */
     public static PgNode start(String name, Map<String, String> extraConfig) {
+        RuntimeException last = null;
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            try {
+                PgNode node = startOnce(name, extraConfig);
+                if (node.servesOwnDataDirectory()) {
+                    return node;
+                }
+                node.close();
+                last = new IllegalStateException("node '" + name + "': the server on port " + node.port()
+                        + " is another node's (port handed out twice)");
+            } catch (UncheckedIOException e) {
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    private boolean servesOwnDataDirectory() {
+        try (Connection c = connect("postgres"); Statement st = c.createStatement();
+             var rs = st.executeQuery("SHOW data_directory")) {
+            rs.next();
+            return Path.of(rs.getString(1)).toRealPath().equals(dataDir.toRealPath());
+        } catch (SQLException | IOException e) {
+            return false;
+        }
+    }
+
+    private static PgNode startOnce(String name, Map<String, String> extraConfig) {
         Path base = EmbeddedDir.baseDir();
         Path dataDir = base.resolve("pg").resolve(name + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         Map<String, String> config = new LinkedHashMap<>(BASE_CONFIG);
