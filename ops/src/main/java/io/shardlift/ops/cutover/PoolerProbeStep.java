@@ -38,7 +38,9 @@ final class PoolerProbeStep implements CutoverStep {
     public String run(CutoverContext ctx) throws Exception {
         ConnInfo source = ctx.plan().spec().source();
         ConnInfo node = ctx.plan().spec().nodes().get(pooler.spec().targetNode());
-        try (Statement st = ctx.links().source(0).createStatement()) {
+        // on a connection of its own, committed at once: on the cutover's source connection the table could be
+        // created inside its open transaction, and the probe's first write waited on that lock until the dry run ended
+        try (Connection c = source.connect(); Statement st = c.createStatement()) {
             st.execute(String.format(PoolerProbe.TABLE_DDL, Sql.literal("source")));
         }
         try (Connection c = node.connect(); Statement st = c.createStatement()) {
