@@ -82,10 +82,10 @@ class CutoverPoolerCrashIT {
         String sourceLine = Files.readString(bouncer.includeFile());
 
         // 1. killed right after PAUSE, before the fence: clients writing through PgBouncer wait through the kill
-        Writer w = new Writer();
+        PoolerClients w = new PoolerClients(bouncer.jdbcUrl("app"), 1, 20_000_000, 10);
         ShardliftProcess run = ShardliftProcess.start(log, CutoverCrashIT.withFailpoint(tokenEnv, "cutover.paused"), args);
         CutoverCrashIT.awaitReady(http, port, run);
-        w.awaitMore(20);
+        w.awaitMore(20, 300);
         cutoverUntilFailpoint(http, port, run, log, "cutover.paused");
         assertThat(Files.readString(log)).contains("alias(es) paused on 1 PgBouncer(s)");
         run.kill();
@@ -96,7 +96,7 @@ class CutoverPoolerCrashIT {
         assertThat(meta()).startsWith("ROLLED_BACK");
         assertThat(occurrences(log, "alias app was paused: RESUMEd")).isEqualTo(1);
         assertThat(Files.readString(bouncer.includeFile())).isEqualTo(sourceLine); // still the source: it was not fenced
-        w.awaitMore(50);
+        w.awaitMore(50, 300);
         assertThat(w.acknowledged.size()).isGreaterThan(acknowledgedAtKill);
         w.close();
         assertThat(w.errors.get()).as("client errors across the kill (first: %s)", w.firstError.get()).isZero();
@@ -175,53 +175,5 @@ class CutoverPoolerCrashIT {
         Properties p = new Properties();
         p.setProperty("user", "postgres");
         return p;
-    }
-
-    /** One client inserting through PgBouncer, autocommit, ids from 20,000,000; every error counted. */
-    static final class Writer implements AutoCloseable {
-        final AtomicBoolean stop = new AtomicBoolean();
-        final AtomicInteger errors = new AtomicInteger();
-        final AtomicReference<String> firstError = new AtomicReference<>();
-        final Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();
-        final Thread thread = new Thread(this::write, "pooler-crash-writer");
-
-        Writer() {
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        void write() {
-            try (Connection c = DriverManager.getConnection(bouncer.jdbcUrl("app"), postgres()); Statement st = c.createStatement()) {
-                for (int id = 20_000_000; !stop.get(); id++) {
-                    try {
-                        st.executeUpdate("INSERT INTO public.device_notes (device_id, revision, note) VALUES (" + id + ", 0, 'w')");
-                        acknowledged.add(id);
-                    } catch (SQLException e) {
-                        errors.incrementAndGet();
-                        firstError.compareAndSet(null, e.getMessage());
-                    }
-                    Thread.sleep(10);
-                }
-            } catch (SQLException e) {
-                errors.incrementAndGet();
-                firstError.compareAndSet(null, "connect: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        void awaitMore(int more) throws InterruptedException {
-            int target = acknowledged.size() + more;
-            long deadline = System.nanoTime() + 300_000_000_000L;
-            while (acknowledged.size() < target && System.nanoTime() < deadline && errors.get() == 0) {
-                Thread.sleep(20);
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
-            thread.join(60_000);
-        }
     }
 }

@@ -31,7 +31,11 @@ final class PgBouncerAdmin implements AutoCloseable {
 
     /** A SHOW POOLS row. */
     record Pool(String database, String user, int clActive, int clWaiting, int svActive, int svIdle, int svUsed,
-                String poolMode) {
+                int svLogin, String poolMode) {
+        /** Server connections logged in (active, idle or used). */
+        int serversUp() {
+            return svActive + svIdle + svUsed;
+        }
     }
 
     /** A SHOW CLIENTS row (no query text: PgBouncer does not know it). */
@@ -97,7 +101,8 @@ final class PgBouncerAdmin implements AutoCloseable {
         List<Pool> out = new ArrayList<>();
         for (Map<String, String> r : show("SHOW POOLS")) {
             out.add(new Pool(r.get("database"), r.get("user"), integer(r.get("cl_active")), integer(r.get("cl_waiting")),
-                    integer(r.get("sv_active")), integer(r.get("sv_idle")), integer(r.get("sv_used")), r.get("pool_mode")));
+                    integer(r.get("sv_active")), integer(r.get("sv_idle")), integer(r.get("sv_used")), integer(r.get("sv_login")),
+                    r.get("pool_mode")));
         }
         return out;
     }
@@ -124,6 +129,14 @@ final class PgBouncerAdmin implements AutoCloseable {
 
     void resume(String alias) throws IOException {
         command("RESUME " + alias);
+    }
+
+    /** SET {@code key} = {@code value} at run time (until the next RELOAD or restart). */
+    void set(String key, String value) throws IOException {
+        if (!key.matches("[a-z_]+") || !value.matches("[0-9.]+")) {
+            throw new IllegalArgumentException("not a numeric PgBouncer setting: " + key);
+        }
+        command("SET " + key + " = " + value);
     }
 
     /** RELOAD: re-reads pgbouncer.ini and what it includes. */

@@ -355,13 +355,19 @@ public final class PoolerSwitch {
      * @return when the last RESUME was done (the end of the client-visible pause)
      */
     public Instant resumeAll() {
+        Instant before = Instant.now();
         List<String> problems = resumeEverywhere();
         if (!problems.isEmpty()) {
             throw new IllegalStateException("RESUME failed: " + String.join("; ", problems)
                     + " — the aliases named are still paused; RESUME them on the admin console");
         }
-        return Instant.now();
+        // not now: after the last RESUME the pool's first login is awaited (withoutLoginRetry), clients run meanwhile
+        Instant last = lastResumed;
+        return last != null && last.isAfter(before) ? last : Instant.now();
     }
+
+    /** When the last RESUME answered. */
+    private volatile Instant lastResumed;
 
     private List<String> resumeEverywhere() {
         List<String> problems = new ArrayList<>();
@@ -376,6 +382,14 @@ public final class PoolerSwitch {
     /**
      * After a crash, or whenever in doubt: RESUMEs whatever listed alias is paused (a paused alias is an outage),
      * and says for each alias where it points. Never throws for one instance: an unreachable one is reported.
+     *
+     * <p>Every RESUME goes through here, and each is wrapped in {@link #withoutLoginRetry}: PAUSE closes the server
+     * connections of the alias, those still logging in too, and PgBouncer takes a closed login for a failed one, after
+     * which it opens no new server connection for {@code server_login_retry} (15 s by default). Clients resumed then
+     * find no server connection and wait the rest of those seconds: the 7-11 s stalls the cutover probe saw. (Shown on
+     * PgBouncer 1.18 with pgbench through it: PAUSE/RESUME while the pool grows, then no transaction for 14 s;
+     * janitor.c closes {@code new_server_list} in pause mode, objects.c sets {@code last_connect_failed} for a server
+     * closed in login.)
      */
     public List<AliasState> recover() {
         List<AliasState> out = new ArrayList<>();
@@ -383,24 +397,27 @@ public final class PoolerSwitch {
             try (PgBouncerAdmin admin = PgBouncerAdmin.connect(b)) {
                 Map<String, Database> dbs = admin.databases().stream()
                         .collect(Collectors.toMap(Database::name, d -> d, (x, y) -> x));
+                List<String> paused = b.databases().stream().filter(a -> dbs.get(a) != null && dbs.get(a).paused()).toList();
+                Map<String, String> errors = new java.util.HashMap<>();
+                withoutLoginRetry(admin, paused, () -> {
+                    for (String alias : paused) {
+                        try {
+                            admin.resume(alias);
+                            lastResumed = Instant.now();
+                            LOG.info("pooler: {} alias {} was paused: RESUMEd", b.label(), alias);
+                        } catch (IOException e) {
+                            errors.put(alias, "pgbouncer " + b.label() + " alias " + alias + ": RESUME failed: " + e.getMessage());
+                        }
+                    }
+                });
                 for (String alias : b.databases()) {
                     Database d = dbs.get(alias);
                     if (d == null) {
                         out.add(new AliasState(b.label(), alias, false, false, Points.MISSING, "-", null));
                         continue;
                     }
-                    boolean resumed = false;
-                    String error = null;
-                    if (d.paused()) {
-                        try {
-                            admin.resume(alias);
-                            resumed = true;
-                            LOG.info("pooler: {} alias {} was paused: RESUMEd", b.label(), alias);
-                        } catch (IOException e) {
-                            error = "pgbouncer " + b.label() + " alias " + alias + ": RESUME failed: " + e.getMessage();
-                        }
-                    }
-                    out.add(new AliasState(b.label(), alias, d.paused(), resumed, points(d), d.target(), error));
+                    String error = errors.get(alias);
+                    out.add(new AliasState(b.label(), alias, d.paused(), d.paused() && error == null, points(d), d.target(), error));
                 }
             } catch (IOException e) {
                 for (String alias : b.databases()) {
@@ -410,6 +427,59 @@ public final class PoolerSwitch {
             }
         }
         return out;
+    }
+
+    /** How long the pool may take to log in a server connection after RESUME before the setting is put back. */
+    private static final Duration LOGIN_SETTLE = Duration.ofSeconds(2);
+
+    /**
+     * Runs {@code resume} with {@code server_login_retry} at 0, then waits until every resumed alias's pool that has
+     * clients has a logged-in server connection again (at most {@link #LOGIN_SETTLE}: what clears PgBouncer's
+     * failed-login mark is a login that succeeds) and SETs the value back. The value lives in memory only: a crash
+     * in between leaves 0 until PgBouncer's next RELOAD or restart (it then retries a server that refuses logins at
+     * once rather than every 15 s); the operator is told in the log.
+     */
+    private static void withoutLoginRetry(PgBouncerAdmin admin, List<String> aliases, Runnable resume) throws IOException {
+        String before = aliases.isEmpty() ? null : admin.config().get("server_login_retry");
+        boolean lifted = false;
+        if (before != null && before.strip().matches("[0-9.]+") && Double.parseDouble(before.strip()) > 0) {
+            try {
+                admin.set("server_login_retry", "0");
+                lifted = true;
+            } catch (IOException e) {
+                LOG.warn("pooler: {}: could not SET server_login_retry = 0 before RESUME ({}); clients may wait up to"
+                        + " server_login_retry for a server connection", admin.instance().label(), e.getMessage());
+            }
+        }
+        resume.run();
+        if (!lifted) {
+            return;
+        }
+        long deadline = System.nanoTime() + LOGIN_SETTLE.toNanos();
+        try {
+            while (System.nanoTime() < deadline && !settled(admin, aliases)) {
+                Thread.sleep(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            try {
+                admin.set("server_login_retry", before.strip());
+            } catch (IOException e) {
+                LOG.warn("pooler: {}: server_login_retry is still 0 after RESUME ({}); RELOAD that PgBouncer to restore"
+                        + " {} from its configuration", admin.instance().label(), e.getMessage(), before.strip());
+            }
+        }
+    }
+
+    private static boolean settled(PgBouncerAdmin admin, List<String> aliases) throws IOException {
+        for (Pool p : admin.pools()) {
+            // a pool with clients and no server connection has not logged one in since RESUME yet
+            if (aliases.contains(p.database()) && p.clActive() + p.clWaiting() > 0 && p.serversUp() == 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ helpers

@@ -246,6 +246,51 @@ class PoolerSwitchIT {
         assertThat(sw.recover()).extracting(AliasState::points).containsOnly(Points.SOURCE);
     }
 
+    /**
+     * PAUSE closes the alias's server connections, those still logging in too, and PgBouncer then takes the pool for
+     * one whose logins fail: no new server connection for {@code server_login_retry}. Clients resumed after such a
+     * PAUSE found no server and waited up to 15 s (the default), the cutover probe's 7-11 s stalls. Here the setting is
+     * 600 s, so a stall is a hang: PAUSE/RESUME cycles while the pool grows back after each RESUME (servers logging in
+     * when the next PAUSE comes), then every client must get through again, and the setting must be back.
+     */
+    @Test
+    void clientsResumedAfterAPauseThatClosedServersStillLoggingInGetAServerAtOnce() throws Exception {
+        PgBouncer bouncer = bouncer("retry", Map.of("server_login_retry", "600"),
+                PgBouncer.databaseLine("app", a, DB, "pool_size=10"));
+        PoolerSwitch sw = switchOf(Duration.ofSeconds(5), instance(bouncer, "app"));
+        int writers = 8;
+        java.util.Random random = new java.util.Random(7);
+        try (Writers w = new Writers(List.of(bouncer), writers)) {
+            waitForWrites(w, 100);
+            for (int cycle = 0; cycle < 12; cycle++) {
+                sw.pauseAll();
+                Thread.sleep(30);
+                if (cycle == 11) {
+                    w.markResumed();
+                }
+                sw.resumeAll();
+                // the next PAUSE while the pool logs its servers in again, one at a time
+                Thread.sleep(5 + random.nextInt(60));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline && writersThrough(w) < writers) {
+                Thread.sleep(20);
+            }
+            assertThat(writersThrough(w)).as("writers with a write after the last RESUME (a stalled pool: fewer)"
+                    + "; PgBouncer's log: " + bouncer.logTail()).isEqualTo(writers);
+            w.close();
+            assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
+        }
+        try (PgBouncerAdmin admin = PgBouncerAdmin.connect(instance(bouncer, "app"))) {
+            assertThat(admin.config()).as("the setting is put back after RESUME").containsEntry("server_login_retry", "600");
+        }
+        assertThat(rows(a)).hasSizeGreaterThan(100);
+    }
+
+    private static long writersThrough(Writers w) {
+        return w.afterResume.stream().map(k -> k.substring(0, k.indexOf(':'))).distinct().count();
+    }
+
     @Test
     void aPauseThatCannotCompleteIsRefusedNamingWhatHoldsItAndEverythingIsResumed() throws Exception {
         PgBouncer bouncer = bouncerOnA("held");
