@@ -73,7 +73,8 @@ public final class EmbeddedKafkaBroker implements KafkaBroker {
             Map.entry("num.partitions", "1"),
             Map.entry("auto.create.topics.enable", "false"),
             Map.entry("group.initial.rebalance.delay.ms", "0"),
-            Map.entry("log.segment.bytes", String.valueOf(16 << 20)),
+            // a segment holds at least one whole batch: the table topics take change events up to 64 MiB (a row)
+            Map.entry("log.segment.bytes", String.valueOf(128 << 20)),
             Map.entry("log.index.size.max.bytes", String.valueOf(1 << 20)),
             Map.entry("log.cleaner.threads", "1"),
             Map.entry("log.cleaner.dedupe.buffer.size", String.valueOf(8 << 20)),

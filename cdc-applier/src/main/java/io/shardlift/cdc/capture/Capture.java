@@ -452,6 +452,10 @@ public final class Capture implements AutoCloseable {
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        // one change event may be as large as a row: up to MAX_EVENT_BYTES (Kafka's default, 1 MiB, stopped the
+        // stream on the first change of a row with a larger value); the buffer holds at least two of them
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(TopicSetup.MAX_EVENT_BYTES + TopicSetup.EVENT_OVERHEAD_BYTES));
+        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, String.valueOf(2L * (TopicSetup.MAX_EVENT_BYTES + TopicSetup.EVENT_OVERHEAD_BYTES)));
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         return p;

@@ -171,12 +171,12 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
                 // an UPDATE that changes the key arrives as DELETE + CREATE at one LSN: the create sorts after
                 e = ChangeEvent.row(op.equals("c") ? Op.INSERT : Op.UPDATE, id, key, after,
                         new Position(previousCommit, lsn, 1), txId, commitMicros);
-                producer.send(new ProducerRecord<>(t.topic, t.codec.encodeKey(key), t.codec.encode(e)), callback);
+                producer.send(sized(t, lsn, t.codec.encodeKey(key), t.codec.encode(e)), callback);
             }
             case "d" -> {
                 Row key = t.readKey((Struct) r.key());
                 e = ChangeEvent.delete(id, key, new Position(previousCommit, lsn, 0), txId, commitMicros);
-                producer.send(new ProducerRecord<>(t.topic, t.codec.encodeKey(key), t.codec.encode(e)), callback);
+                producer.send(sized(t, lsn, t.codec.encodeKey(key), t.codec.encode(e)), callback);
             }
             case "t" -> {
                 // no key orders a TRUNCATE against the rows: every partition gets it, in line with its rows
@@ -193,6 +193,22 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         }
         perTable[t.index]++;
         stats.dataEvents++;
+    }
+
+    /**
+     * The record of one row change, refused before Kafka sees it when it is over {@link TopicSetup#MAX_EVENT_BYTES}:
+     * Kafka's own refusal ({@code RecordTooLargeException}) named neither the table nor a way out.
+     */
+    private static ProducerRecord<byte[], byte[]> sized(CapturedTable t, long lsn, byte[] key, byte[] value) {
+        long size = (long) key.length + value.length;
+        if (size > TopicSetup.MAX_EVENT_BYTES) {
+            throw new CaptureException("a change of table " + t.id + " at LSN " + io.shardlift.core.Lsn.format(lsn) + " is "
+                    + size / (1024 * 1024) + " MiB as a change event, over the " + TopicSetup.MAX_EVENT_BYTES / (1024 * 1024)
+                    + " MiB shardlift carries through Kafka in one event: the stream stops here (the change stays in the"
+                    + " slot, nothing was lost). Rows that large cannot be streamed; make the row smaller on the source"
+                    + " (or exclude the table from the migration) and run the same command again");
+        }
+        return new ProducerRecord<>(t.topic, key, value);
     }
 
     private static String utf8(Object content) {

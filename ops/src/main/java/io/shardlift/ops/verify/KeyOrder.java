@@ -48,17 +48,31 @@ final class KeyOrder implements Comparator<String[]> {
         return 0;
     }
 
-    /** PostgreSQL's numeric order: numbers, then NaN (key columns are never null). */
+    /**
+     * PostgreSQL's numeric order: -Infinity, numbers, Infinity, NaN (key columns are never null). numeric has had
+     * infinities since PostgreSQL 14 and float keys always had them; BigDecimal cannot parse them (verify failed on
+     * such a key).
+     */
     static int compareNumeric(String x, String y) {
-        boolean nx = "NaN".equals(x);
-        boolean ny = "NaN".equals(y);
-        if (nx || ny) {
-            return Boolean.compare(nx, ny);
+        int rx = rank(x);
+        int ry = rank(y);
+        if (rx != 0 || ry != 0) {
+            return Integer.compare(rx, ry);
         }
-        if (x.length() < 19 && y.length() < 19 && x.indexOf('.') < 0 && y.indexOf('.') < 0) {
+        if (x.length() < 19 && y.length() < 19 && x.indexOf('.') < 0 && y.indexOf('.') < 0 && x.indexOf('e') < 0
+                && y.indexOf('e') < 0 && x.indexOf('E') < 0 && y.indexOf('E') < 0) {
             return Long.compare(Long.parseLong(x), Long.parseLong(y));
         }
         return new BigDecimal(x).compareTo(new BigDecimal(y));
+    }
+
+    private static int rank(String v) {
+        return switch (v) {
+            case "-Infinity" -> -1;
+            case "Infinity" -> 1;
+            case "NaN" -> 2;
+            default -> 0;
+        };
     }
 
     /** Code-point order, which is {@code COLLATE "C"} on UTF-8 text. */

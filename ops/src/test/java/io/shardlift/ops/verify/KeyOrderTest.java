@@ -17,6 +17,12 @@ class KeyOrderTest {
             {"numeric", "1.50", "1.5", "0"},
             {"numeric", "10.01", "9.99", "1"},
             {"numeric", "NaN", "10000000000", "1"},
+            // infinities (numeric since PostgreSQL 14): -Infinity < numbers < Infinity < NaN; BigDecimal threw on them
+            {"numeric", "Infinity", "99999999999999999999.5", "1"},
+            {"numeric", "-Infinity", "-99999999999999999999.5", "-1"},
+            {"numeric", "-Infinity", "Infinity", "-1"},
+            {"numeric", "Infinity", "NaN", "-1"},
+            {"numeric", "Infinity", "Infinity", "0"},
             {"text", "9", "10", "1"},
             {"text", "B", "a", "-1"},
             {"text", "é", "z", "1"},
