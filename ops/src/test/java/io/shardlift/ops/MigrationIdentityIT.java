@@ -96,6 +96,44 @@ class MigrationIdentityIT {
         }
     }
 
+    /**
+     * The default --data-dir is relative: run again from another directory, a migration that has streamed found an
+     * empty embedded broker, logged Kafka errors for a minute and failed with a stack trace (a new user's report).
+     * It is refused by the preflight now, naming the way out, before anything is written; from its own directory it
+     * goes on and ends equal.
+     */
+    @Test
+    void runFromAnotherDirectoryIsRefusedAndResumesFromItsOwn() throws Exception {
+        Path data = dir.resolve("shardlift-data");
+        Path elsewhere = dir.resolve("elsewhere").resolve("shardlift-data");
+        try (SensorsMigration a = SensorsMigration.start("idelse", 10_000, 2)) {
+            Path log = dir.resolve("a.log");
+            Path spec = a.spec(dir.resolve("a"), "embedded");
+            ShardliftProcess run = ShardliftProcess.start(log, runArgs(spec, data));
+            streamWhileRunning(a, log, run);
+            Migrations.awaitMarker(a.cluster, DB, "else-first", a.partitions(), 180);
+            run.kill();
+
+            Path refusedLog = dir.resolve("elsewhere.log");
+            ShardliftProcess refused = ShardliftProcess.start(refusedLog, runArgs(spec, elsewhere));
+            assertThat(refused.waitFor(120)).as(Files.readString(refusedLog)).isEqualTo(ExitCodes.BROKER);
+            assertThat(Files.readString(refusedLog))
+                    .contains("already streams through an embedded broker", "holds no broker data", "--data-dir")
+                    .doesNotContain("Exception").doesNotContain("\tat ");
+            assertThat(elsewhere.resolve("kafka")).doesNotExist();
+            assertThat(elsewhere.resolve("identity")).doesNotExist();
+
+            ShardliftProcess again = ShardliftProcess.start(log, runArgs(spec, data));
+            try (LiveWriter writer = new LiveWriter(a.cluster.source(), DB)) {
+                Thread.sleep(3_000);
+            }
+            Migrations.awaitMarker(a.cluster, DB, "else-again", a.partitions(), 180);
+            assertThat(again.isAlive()).as(again.describe()).isTrue();
+            Migrations.assertEqual(a.cluster, DB);
+            again.kill();
+        }
+    }
+
     @Test
     void topicsHoldingAnEarlierAttemptAreNotAppliedIntoANewCluster() throws Exception {
         try (SensorsMigration earlier = SensorsMigration.start("exta", 20_000, 2);

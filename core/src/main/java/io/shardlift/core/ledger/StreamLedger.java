@@ -42,6 +42,24 @@ public final class StreamLedger {
         }
     }
 
+    /**
+     * The id of the migration whose stream node 0 records as bound, if any; read-only and safe on a node never laid
+     * out (no shardlift schema yet): for the preflight, which must not fail on a fresh node.
+     */
+    public static Optional<String> boundMigration(Connection node0) throws SQLException {
+        try (PreparedStatement ps = node0.prepareStatement("SELECT to_regclass(?) IS NOT NULL AND to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, LedgerSchema.STREAM_START);
+            ps.setString(2, LedgerSchema.META);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || !rs.getBoolean(1)) {
+                    return Optional.empty();
+                }
+            }
+        }
+        Optional<Binding> b = read(node0);
+        return b.filter(x -> !x.starts().isEmpty()).map(Binding::migrationId);
+    }
+
     /** The binding node 0 holds, if the stream was ever bound. */
     public static Optional<Binding> read(Connection node0) throws SQLException {
         Optional<String> id = MetaLedger.get(node0, MetaLedger.MIGRATION_ID);

@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "apply", mixinStandardHelpOptions = true,
+        header = "Applies the change stream only, as one more applier next to a run.",
         description = {"Applies the change stream only: one more member of the appliers' Kafka consumer group,",
             "next to a `run` (which copies and captures). Partitions are shared out across the processes; each",
             "node's positions keep the effect exactly-once whichever process applies a partition.",

@@ -13,6 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "cutover", mixinStandardHelpOptions = true,
+        header = "Asks a running `shardlift run` to cut over (or to rehearse it with --dry-run).",
         description = {"Asks the control plane of a running `shardlift run` (control.listen of the spec) to cut over:",
             "fence writes on the source, drain the changes, verify, move sequences, and switch. Prints each step",
             "with its timing and the write-freeze time. The token is read from the environment variable that",

@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "plan", mixinStandardHelpOptions = true,
+        header = "Checks the spec and every server, prints the layout and the DDL; writes nothing.",
         description = {"Validates the spec against the source, prints the layout and the DDL for every node, and runs",
             "the preflight of `run` (source, every node, broker, control.listen). Writes nothing anywhere;",
             "exits non-zero when the preflight finds a problem."})

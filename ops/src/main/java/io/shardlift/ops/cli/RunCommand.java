@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
+        header = "The online migration: layout, copy and change stream, until stopped.",
         description = {"The online migration: lays the cluster out, copies every table under the slot's snapshot",
             "while the change stream is captured into Kafka from the same slot, then applies the changes of each",
             "table once its copy is in, continuously, until stopped (Ctrl-C / SIGTERM).",

@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "schema", mixinStandardHelpOptions = true,
+        header = "Creates the layout on every node (idempotent).",
         description = {"Creates the layout on every node: control schema, FDW servers, partitioned parents,",
             "local and foreign partitions, reference tables, keys and indexes. Foreign keys wait for cutover.",
             "Idempotent: running it again changes nothing; a node laid out for a different plan is refused."})

@@ -19,6 +19,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "snapshot", mixinStandardHelpOptions = true,
+        header = "Lays out and copies every table under the slot's snapshot, then stops.",
         description = {"Lays the tables out (if needed), creates the publication and the replication slot, copies",
             "every table under the slot's snapshot into the nodes, builds keys and indexes, then stops.",
             "Resumable: run it again after a crash and it copies only what is missing."})

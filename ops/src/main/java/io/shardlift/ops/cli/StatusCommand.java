@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
+        header = "Asks a running `shardlift run` for the migration's status.",
         description = {"Asks the control plane of a running `shardlift run` (control.listen of the spec) for the",
             "migration's status: phase, copy progress per table, lags, rates, last error, cutover state."},
         exitCodeListHeading = "%nExit codes:%n",

@@ -17,6 +17,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
+        header = "Compares every migrated table row by row between the source and the cluster.",
         description = {"Compares every migrated table row by row between the source and the cluster, now: checksums per",
             "key range on the source and on each node's own rows, then the keys of the ranges that differ.",
             "Reads only. While the change stream runs the cluster lags the source; with writes fenced, equal",

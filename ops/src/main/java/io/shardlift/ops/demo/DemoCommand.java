@@ -46,6 +46,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
+        header = "The embedded default: a live sensor database migrated and cut over, on this machine.",
         description = {"The embedded default: seed 000's sensor database on an embedded source, migrated online to",
             "embedded shard nodes through an in-process Kafka broker while sensors keep writing and a reader keeps",
             "running the outlier query; cut over through the control plane's own HTTP endpoint, verified row by row.",

@@ -61,7 +61,7 @@ final class DemoEnvironment implements AutoCloseable {
                 kafka:
                   bootstrap: embedded
                 control:
-                  listen: 127.0.0.1:8080
+                  listen: 127.0.0.1:8080   # for `shardlift run`; the demo listens on a free port, printed below
                   token_env: SHARDLIFT_TOKEN
                 """.formatted(cluster.source().connstr(DATABASE), partitions, String.join("\n", nodes));
     }

@@ -2,7 +2,12 @@ package io.shardlift.ops.preflight;
 
 import io.shardlift.ops.preflight.Preflight.Domain;
 import io.shardlift.ops.preflight.Preflight.Report;
+import io.shardlift.core.ledger.StreamLedger;
+import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.core.spec.KafkaSpec;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
@@ -26,9 +31,11 @@ final class BrokerCheck {
     private BrokerCheck() {
     }
 
-    static void check(KafkaSpec kafka, Path dataDir, Report report) {
+    static void check(KafkaSpec kafka, Path dataDir, ConnInfo node0, Report report) {
         if (kafka.embedded()) {
-            embedded(dataDir.resolve("kafka").toAbsolutePath().normalize(), report);
+            Path dir = dataDir.resolve("kafka").toAbsolutePath().normalize();
+            embedded(dir, report);
+            streamedElsewhere(dir, node0, report);
         } else {
             external(kafka, report);
         }
@@ -53,6 +60,35 @@ final class BrokerCheck {
         } else {
             report.passed("kafka: embedded broker, data directory " + dir + " writable");
         }
+    }
+
+    /**
+     * A migration that has streamed through the embedded broker keeps the change events not yet applied in that
+     * broker's data directory. Run from another directory (the default --data-dir is relative), it found no topics,
+     * logged Kafka errors for a minute and failed with a stack trace (a new user's report); now it is refused here,
+     * before anything is written.
+     */
+    private static void streamedElsewhere(Path dir, ConnInfo node0, Report report) {
+        boolean hasData;
+        try (var entries = Files.list(dir)) {
+            hasData = entries.findAny().isPresent();
+        } catch (java.io.IOException e) {
+            hasData = false; // missing or unreadable: embedded() said which
+        }
+        if (hasData) {
+            return; // whose data it is, the data directory's identity file decides when run opens it
+        }
+        Optional<String> bound;
+        try (Connection c = node0.connect()) {
+            bound = StreamLedger.boundMigration(c);
+        } catch (SQLException e) {
+            return; // node 0 unreachable: the node checks report it
+        }
+        bound.ifPresent(id -> report.problem(Domain.BROKER, "kafka: node 0 records that migration " + id + " already"
+                + " streams through an embedded broker, but " + dir + " holds no broker data: the change events not yet"
+                + " applied are in the data directory that run used before (--data-dir; the default is ./shardlift-data in"
+                + " the directory it ran from) — run from that directory or give it as --data-dir; to start the migration"
+                + " over instead, lay out fresh nodes"));
     }
 
     private static void external(KafkaSpec kafka, Report report) {

@@ -182,7 +182,7 @@ public final class Preflight {
         nodes.start();
         SourceChecks.check(spec, plan, scope, report);
         if (scope.streaming) {
-            BrokerCheck.check(spec.kafka(), dataDir, report);
+            BrokerCheck.check(spec.kafka(), dataDir, spec.nodes().get(0), report);
             ListenCheck.check(spec.control(), report);
             PoolerCheck.check(spec, report);
         }

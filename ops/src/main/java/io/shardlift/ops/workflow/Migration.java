@@ -67,6 +67,8 @@ public final class Migration implements AutoCloseable {
     private final LagProbe probe;
     private final ProgressLedgers ledgers;
     private volatile boolean cutOver;
+    /** Set by close(): a stage that stops with an error from now on was stopped, it did not fail. */
+    private volatile boolean closing;
     /** The embedded broker's data directory; null with an external broker. */
     private final Path embeddedDataDir;
 
@@ -115,8 +117,14 @@ public final class Migration implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (Throwable e) {
+                if (closing) {
+                    // stopped on purpose (Ctrl-C, SIGTERM): every chunk committed stays, the next run copies the rest
+                    log.info("copy stopped ({}); chunks copied so far are kept: run the same command again to go on",
+                            e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+                    return;
+                }
                 failure.compareAndSet(null, e);
-                log.error("snapshot failed: {}", e.getMessage());
+                log.error("snapshot failed: {}", e.getMessage() != null ? e.getMessage() : e.toString());
             }
         }, "shardlift-snapshot");
     }
@@ -359,6 +367,7 @@ public final class Migration implements AutoCloseable {
     /** Stops every stage; what each finished is durable and the next run goes on from there. */
     @Override
     public void close() {
+        closing = true;
         probe.close();
         snapshotThread.interrupt();
         try {
