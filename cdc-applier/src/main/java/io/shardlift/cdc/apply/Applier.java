@@ -131,6 +131,15 @@ public final class Applier implements AutoCloseable {
                 commitLag, metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()), budget.current());
     }
 
+    /** Each node: rows and batches applied, its last batch's lag, and whether it is failing right now (node down). */
+    public List<NodeApplyStatus> nodes() {
+        List<NodeApplyStatus> out = new ArrayList<>();
+        for (NodeWriter w : commits.writers()) {
+            out.add(w.status());
+        }
+        return out;
+    }
+
     /** True when every table is being applied and what waits in Kafka is under a second old (or nothing waits). */
     public boolean caughtUp() {
         // under a steady write load a few records are always in flight: caught up means current, not empty

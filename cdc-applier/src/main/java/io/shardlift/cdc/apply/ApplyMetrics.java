@@ -24,6 +24,15 @@ final class ApplyMetrics {
     final AtomicLong appliedLsn = new AtomicLong();
     final AtomicLong lastCommitMicros = new AtomicLong();
     final AtomicLong eventsApplied = new AtomicLong();
+    private final Map<Integer, NodeMeter> nodes = new ConcurrentHashMap<>();
+
+    /** One node's totals since this process started, for the status (the meters carry the same per table). */
+    static final class NodeMeter {
+        final AtomicLong rows = new AtomicLong();
+        final AtomicLong batches = new AtomicLong();
+        final AtomicLong lastBatchLagMs = new AtomicLong(-1);
+        final AtomicLong lastAppliedAtMillis = new AtomicLong();
+    }
 
     ApplyMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -38,7 +47,12 @@ final class ApplyMetrics {
         return last == 0 ? 0 : Math.max(0, System.currentTimeMillis() - last / 1000);
     }
 
+    NodeMeter node(int node) {
+        return nodes.computeIfAbsent(node, n -> new NodeMeter());
+    }
+
     void tableRows(TableId table, int node, long n) {
+        node(node).rows.addAndGet(n);
         rows.computeIfAbsent(table + "\u0000" + node, k -> Counter.builder("shardlift.apply.rows").tag("table", table.toString())
                 .tag("node", String.valueOf(node)).description("rows written by the applier (net of batching)").register(registry))
                 .increment(n);
@@ -47,6 +61,17 @@ final class ApplyMetrics {
     void applied(int node, NodeBatch batch, long nanos) {
         batches.computeIfAbsent(node, n -> Timer.builder("shardlift.apply.batch").tag("node", String.valueOf(n))
                 .description("one node transaction of the applier").register(registry)).record(Duration.ofNanos(nanos));
+        long newest = 0;
+        for (NodeBatch.Progress p : batch.progress.values()) {
+            newest = Math.max(newest, p.commitTimeMicros());
+        }
+        NodeMeter m = node(node);
+        long now = System.currentTimeMillis();
+        m.batches.incrementAndGet();
+        m.lastAppliedAtMillis.set(now);
+        if (newest > 0) {
+            m.lastBatchLagMs.set(Math.max(0, now - newest / 1000));
+        }
     }
 
     void missedUpdate(TableId table) {

@@ -172,6 +172,11 @@ public final class Migration implements AutoCloseable {
         return applier.status();
     }
 
+    /** Each node as the applier sees it: rows applied, lag of its last batch, failing right now. */
+    public List<io.shardlift.cdc.apply.NodeApplyStatus> applierNodes() {
+        return applier.nodes();
+    }
+
     /** The first failure of any stage, if one has stopped. */
     public Optional<Throwable> failure() {
         Throwable f = failure.get();
