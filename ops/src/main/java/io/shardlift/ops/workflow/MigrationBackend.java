@@ -121,10 +121,9 @@ public final class MigrationBackend implements ControlBackend {
         }
         s.put("nodes", nodes);
         Map<String, Object> preflight = new LinkedHashMap<>();
-        // run starts only once its preflight found nothing; what it warns about while running is in capture and lastError
+        // run starts only once its preflight found nothing; what goes wrong while it runs is in capture, nodes and lastError
         preflight.put("passedAt", preflightPassedAt.toString());
         preflight.put("problems", List.of());
-        preflight.put("warnings", keyChanges);
         s.put("preflight", preflight);
         // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
         s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).orElse(null));

@@ -333,7 +333,9 @@
     if (s.phase === 'FAILED') {
       add('error', 'The migration stopped: ' + (s.lastError || 'see the log of shardlift run'),
         'Fix what the message names, then start the same shardlift run again: it resumes where it stopped.');
-    } else if (s.lastError) {
+    } else if (s.lastError && !(s.nodes || []).some((n) => n.error
+        && s.lastError.startsWith('node ' + n.node + ' ('))) {
+      // a node failing is said below, once, with what to do
       add('error', s.lastError, 'shardlift retries within its budget; the message says what to fix.');
     }
     for (const n of s.nodes || []) {
