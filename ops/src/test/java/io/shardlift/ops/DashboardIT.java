@@ -28,9 +28,11 @@ import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
  * The operator's page ({@code GET /}) in Debian's headless Chromium, driven through chromedriver, while {@code shardlift
- * run} migrates for real with a writer on the source: the copy's bars move, the lag chart grows, a node stopped mid-run is shown failing and then back, a dry run
- * started from the page with the token shows its steps, an action this version lacks says so, and the page says so
- * that the control plane is unreachable once the process is gone. Ends comparing source and cluster row by row.
+ * run} migrates for real with a writer on the source: the copy's bars move, the lag chart grows, a node stopped mid-run
+ * is shown failing and then back, a dry run started from the page with the token shows its steps, an action this
+ * version lacks says so, the Grafana board queries only metrics the live /metrics exposes (and the README's table lists
+ * every one of ours), and once the process is gone the page says the control plane is unreachable. Ends comparing
+ * source and cluster row by row.
  *
  * <p>Needs the packages {@code chromium} and {@code chromium-driver} ({@code .ci/run} installs them): without them the
  * test is skipped, except with {@code CI=true}, where it fails.
@@ -191,6 +193,21 @@ class DashboardIT {
         browser.findElement(By.id("confirm-go")).click();
         await(browser, "the rollback's answer", () -> "404".equals(js(browser, "return document.getElementById('result').dataset.state")));
         assertThat((String) js(browser, "return document.getElementById('result').textContent")).contains("not available in this version");
+
+        // the Grafana board queries only what a live /metrics exposes, and the README documents every metric of ours
+        String scrape = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(url + "metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        java.util.TreeSet<String> exposed = GrafanaBoard.exposed(scrape);
+        System.out.println("shardlift metrics on /metrics: " + exposed.stream().filter(n -> n.startsWith("shardlift_")).toList());
+        assertThat(exposed).as("metrics the Grafana board queries").containsAll(GrafanaBoard.queried(GrafanaBoard.load()));
+        java.util.TreeSet<String> undocumented = new java.util.TreeSet<>();
+        java.util.TreeSet<String> documented = GrafanaBoard.documented();
+        for (String n : exposed) {
+            if (n.startsWith("shardlift_") && !documented.contains(n) && !documented.contains(n.replaceAll("_(sum|count|max|bucket)$", ""))) {
+                undocumented.add(n);
+            }
+        }
+        assertThat(undocumented).as("metrics on /metrics that README.md's metrics table does not list").isEmpty();
 
         // the row-by-row comparison, then the process gone: the page says so and hides its figures
         Migrations.awaitMarker(env.cluster, SensorsMigration.DB, "dashboard-it", env.partitions(), 120);

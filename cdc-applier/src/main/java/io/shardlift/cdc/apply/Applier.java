@@ -90,6 +90,7 @@ public final class Applier implements AutoCloseable {
             topicOf.put(t.id(), topic);
         }
         this.metrics = new ApplyMetrics(registry);
+        plan.tables().forEach(t -> metrics.missedCounter(t.id()));
         this.budget = new RetryBudget(config.retryBudget());
         this.toast = new ToastFiller(plan.spec().source());
         this.ready = new ReadyTables(plan.tables(), nodes);
