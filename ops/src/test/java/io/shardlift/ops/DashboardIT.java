@@ -217,6 +217,9 @@ class DashboardIT {
                 "return document.body.dataset.connection")));
         assertThat(browser.findElement(By.id("data")).isDisplayed()).isFalse();
         assertThat(browser.findElement(By.id("unreachable-text")).getText()).contains("since");
+        // its output is a file, not a terminal: plain status lines, no cursor movements or redraws
+        String output = Files.readString(log);
+        assertThat(output).contains(" || capture ", " || apply ").doesNotContain("\u001b", "\r");
         System.out.println("screenshot: " + shot + "; timeline: " + timeline.length() + " characters");
     }
 
