@@ -77,7 +77,9 @@
     try {
       const s = await getJson('/status');
       if (s.status !== 200 || !s.body) {
-        throw new Error('GET /status answered ' + s.status + (s.body && s.body.error ? ': ' + s.body.error : ''));
+        const e = new Error('GET /status answered ' + s.status + (s.body && s.body.error ? ': ' + s.body.error : ''));
+        e.answered = true;
+        throw e;
       }
       try {
         const c = await getJson('/cutover');
@@ -108,8 +110,10 @@
     $('data').hidden = true;
     $('unreachable').hidden = false;
     const why = e && e.name === 'AbortError' ? 'no answer within ' + TIMEOUT_MS / 1000 + ' s' : (e && e.message) || String(e);
-    $('unreachable-text').textContent = 'No answer from ' + location.origin + ' since ' + clock(unreachableSince)
-      + (lastGood ? ' (last good answer ' + clock(lastGood) + ')' : '') + ': ' + why + '.';
+    $('unreachable-title').textContent = e && e.answered ? 'The control plane answers, but not with the status.'
+      : 'Control plane unreachable.';
+    $('unreachable-text').textContent = (e && e.answered ? 'No status from ' : 'No answer from ') + location.origin + ' since '
+      + clock(unreachableSince) + (lastGood ? ' (last good answer ' + clock(lastGood) + ')' : '') + ': ' + why + '.';
     $('conn').className = 'conn down';
     $('conn').textContent = 'unreachable';
     document.body.dataset.connection = 'unreachable';
