@@ -1,10 +1,8 @@
 package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import io.shardlift.embedded.PgNode;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,18 +11,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
  * The operator's page ({@code GET /}) in Debian's headless Chromium, driven through chromedriver, while {@code shardlift
@@ -39,8 +32,6 @@ import org.openqa.selenium.chrome.ChromeOptions;
  */
 class DashboardIT {
 
-    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     static final String TOKEN_VAR = "SHARDLIFT_DASHBOARD_TOKEN";
     /** Long enough for the copy to be watched at the page's one-second polling, even on a fast machine. */
     static final long EVENTS = 400_000;
@@ -52,14 +43,7 @@ class DashboardIT {
 
     @BeforeAll
     static void start() throws Exception {
-        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
-            String why = CHROMIUM + " or " + CHROMEDRIVER + " is missing: install the Debian packages chromium and chromium-driver"
-                    + " (.ci/run does)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(why);
-            }
-            Assumptions.abort(why);
-        }
+        Chromium.requireInstalled();
         env = SensorsMigration.start("dash", EVENTS);
     }
 
@@ -77,7 +61,7 @@ class DashboardIT {
         Path spec = env.spec(dir, env.controlPort, TOKEN_VAR);
         Path log = dir.resolve("run.log");
         String url = "http://127.0.0.1:" + env.controlPort + "/";
-        WebDriver browser = chromium(dir.resolve("chromium"));
+        WebDriver browser = Chromium.start(dir.resolve("chromium"));
         try {
             followTheMigration(browser, spec, log, url, token);
         } finally {
@@ -235,23 +219,8 @@ class DashboardIT {
         }
     }
 
-    static WebDriver chromium(Path profile) {
-        ChromeOptions o = new ChromeOptions();
-        o.setBinary(CHROMIUM.toFile());
-        // without the networking switches Chromium floods the closed network with connections it is refused
-        o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1700",
-                "--user-data-dir=" + profile);
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-                .withLogFile(profile.resolveSibling("chromedriver.log").toFile()).build();
-        WebDriver d = new ChromeDriver(service, o);
-        d.manage().timeouts().scriptTimeout(Duration.ofSeconds(30));
-        Runtime.getRuntime().addShutdownHook(new Thread(d::quit, "quit-chromium"));
-        return d;
-    }
-
     static Object js(WebDriver browser, String script) {
-        return ((JavascriptExecutor) browser).executeScript(script);
+        return Chromium.js(browser, script);
     }
 
     static long number(Object o) {
