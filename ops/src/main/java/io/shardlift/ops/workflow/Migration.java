@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.apply.Applier;
 import io.shardlift.cdc.apply.ApplierStatus;
 import io.shardlift.cdc.apply.ApplyConfig;
+import io.shardlift.cdc.apply.NodeApplyStatus;
 import io.shardlift.cdc.capture.Capture;
 import io.shardlift.cdc.capture.StreamBinding;
 import io.shardlift.ops.cutover.Cutover;
@@ -74,6 +75,7 @@ public final class Migration implements AutoCloseable {
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
+        this.registry = registry;
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
         this.embeddedDataDir = kafka.embedded() ? options.dataDir() : null;
@@ -105,7 +107,6 @@ public final class Migration implements AutoCloseable {
                         : Double.NaN).baseUnit("seconds")
                 .description("a marker's round trip from the source's WAL through Kafka to every node (NaN: none yet)")
                 .register(registry);
-        this.registry = registry;
         Gauge.builder("shardlift.cutover.write_freeze", lastCutover, r -> r.get() == null ? Double.NaN : r.get().freezeMillis() / 1000.0)
                 .baseUnit("seconds").description("writes frozen by the last cutover or dry run of this process, first LOCK attempt to"
                         + " COMMIT (NaN: none yet)").register(registry);
@@ -185,7 +186,7 @@ public final class Migration implements AutoCloseable {
     }
 
     /** Each node as the applier sees it: rows applied, lag of its last batch, failing right now. */
-    public List<io.shardlift.cdc.apply.NodeApplyStatus> applierNodes() {
+    public List<NodeApplyStatus> applierNodes() {
         return applier.nodes();
     }
 

@@ -1,6 +1,7 @@
 package io.shardlift.ops.workflow;
 
 import io.shardlift.cdc.apply.ApplierStatus;
+import io.shardlift.cdc.apply.NodeApplyStatus;
 import io.shardlift.cdc.capture.Capture;
 import io.shardlift.ops.control.ControlBackend;
 import io.shardlift.ops.control.CutoverConflict;
@@ -8,7 +9,6 @@ import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverState;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.snapshotter.CopyProgress;
-import io.shardlift.cdc.apply.NodeApplyStatus;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
