@@ -90,6 +90,7 @@ public final class Applier implements AutoCloseable {
             topicOf.put(t.id(), topic);
         }
         this.metrics = new ApplyMetrics(registry);
+        plan.tables().forEach(t -> metrics.missedCounter(t.id()));
         this.budget = new RetryBudget(config.retryBudget());
         this.toast = new ToastFiller(plan.spec().source());
         this.ready = new ReadyTables(plan.tables(), nodes);
@@ -129,6 +130,15 @@ public final class Applier implements AutoCloseable {
         long commitLag = queued == 0 ? 0 : metrics.commitLagMillis();
         return new ApplierStatus(state.get(), ready.now(), assigned, metrics.eventsApplied.get(), queued,
                 commitLag, metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()), budget.current());
+    }
+
+    /** Each node: rows and batches applied, its last batch's lag, and whether it is failing right now (node down). */
+    public List<NodeApplyStatus> nodes() {
+        List<NodeApplyStatus> out = new ArrayList<>();
+        for (NodeWriter w : commits.writers()) {
+            out.add(w.status());
+        }
+        return out;
     }
 
     /** True when every table is being applied and what waits in Kafka is under a second old (or nothing waits). */

@@ -25,6 +25,7 @@ final class NodeCommits implements AutoCloseable {
         this.writers = new NodeWriter[nodes.size()];
         for (int i = 0; i < writers.length; i++) {
             writers[i] = new NodeWriter(i, nodes.get(i), writers.length, budget, metrics);
+            metrics.nodeGauges(i, writers[i]::status);
         }
         this.pool = Executors.newFixedThreadPool(writers.length, r -> {
             Thread t = new Thread(r, "shardlift-apply-node");

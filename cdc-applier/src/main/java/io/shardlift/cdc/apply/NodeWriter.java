@@ -51,6 +51,14 @@ final class NodeWriter implements AutoCloseable {
         return "node " + node + " (" + conn.label() + ")";
     }
 
+    /** This node as the status shows it. */
+    NodeApplyStatus status() {
+        ApplyMetrics.NodeMeter m = metrics.node(node);
+        var failing = budget.failing(label());
+        return new NodeApplyStatus(node, conn.label(), m.rows.get(), m.batches.get(), m.lastBatchLagMs.get(),
+                m.lastAppliedAtMillis.get(), failing.map(Map.Entry::getKey), failing.map(Map.Entry::getValue).orElse(0L));
+    }
+
     /** Applies the batch, riding out connection loss within the retry budget. */
     void apply(NodeBatch batch) throws InterruptedException {
         if (batch.isEmpty()) {

@@ -57,14 +57,22 @@ final class RetryBudget {
         }
     }
 
+    /** What is failing on {@code what} right now (as {@link #current()} words it), and for how many ms; empty if nothing. */
+    Optional<Map.Entry<String, Long>> failing(String what) {
+        Failing f = failing.get(what);
+        return f == null ? Optional.empty()
+                : Optional.of(Map.entry(describe(what, f), (System.nanoTime() - f.sinceNanos()) / 1_000_000));
+    }
+
     /** What is failing now, the oldest first: target, error, since when, and what is left of the budget. */
     Optional<String> current() {
         return failing.entrySet().stream().min(Map.Entry.comparingByValue(java.util.Comparator.comparingLong(Failing::sinceNanos)))
-                .map(e -> {
-                    Failing f = e.getValue();
-                    long left = Math.max(0, budget.toSeconds() - Duration.ofNanos(System.nanoTime() - f.sinceNanos()).toSeconds());
-                    return e.getKey() + ": applying changes fails since " + f.since() + ": " + f.error() + " (retry "
-                            + f.attempts() + ", " + left + " s of the " + budget.toSeconds() + " s retry budget left)";
-                });
+                .map(e -> describe(e.getKey(), e.getValue()));
+    }
+
+    private String describe(String what, Failing f) {
+        long left = Math.max(0, budget.toSeconds() - Duration.ofNanos(System.nanoTime() - f.sinceNanos()).toSeconds());
+        return what + ": applying changes fails since " + f.since() + ": " + f.error() + " (retry " + f.attempts() + ", " + left
+                + " s of the " + budget.toSeconds() + " s retry budget left)";
     }
 }

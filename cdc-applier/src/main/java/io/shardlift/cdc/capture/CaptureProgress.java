@@ -27,9 +27,9 @@ final class CaptureProgress {
         meters.add(Gauge.builder("shardlift.capture.source.lsn", ackedLsn, AtomicLong::doubleValue)
                 .description("highest source LSN whose changes (and every earlier one) Kafka acknowledged")
                 .tag("slot", slot).register(registry));
-        meters.add(Gauge.builder("shardlift.capture.lag.ms", lagMillis, AtomicLong::doubleValue)
+        meters.add(Gauge.builder("shardlift.capture.lag", lagMillis, v -> v.get() / 1000.0)
                 .description("source commit to Kafka acknowledgement of the last batch; 0 when idle")
-                .baseUnit("milliseconds").tag("slot", slot).register(registry));
+                .baseUnit("seconds").tag("slot", slot).register(registry));
     }
 
     void register(Meter m) {

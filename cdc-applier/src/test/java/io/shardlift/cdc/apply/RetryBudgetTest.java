@@ -24,6 +24,21 @@ class RetryBudgetTest {
     }
 
     @Test
+    void eachTargetsFailureIsVisibleOnItsOwnForTheNodesStatus() throws Exception {
+        RetryBudget budget = new RetryBudget(Duration.ofMinutes(5));
+        String node1 = "node 1 (127.0.0.1:5433/demo)";
+        assertThat(budget.failing(node1)).isEmpty();
+        budget.failed(node1, new SQLException("Connection to 127.0.0.1:5433 refused.", "08001"));
+        assertThat(budget.failing("node 2 (127.0.0.1:5434/demo)")).isEmpty();
+        assertThat(budget.failing(node1)).get().satisfies(f -> {
+            assertThat(f.getKey()).startsWith(node1 + ": applying changes fails since ").contains("(SQLState 08001)", "retry budget left");
+            assertThat(f.getValue()).isGreaterThanOrEqualTo(0L);
+        });
+        budget.succeeded(node1);
+        assertThat(budget.failing(node1)).isEmpty();
+    }
+
+    @Test
     void anExhaustedBudgetStopsWithAMessageThatQuotesNoRow() throws Exception {
         RetryBudget budget = new RetryBudget(Duration.ZERO);
         BatchUpdateException batch = new BatchUpdateException("Batch entry 0 INSERT INTO t VALUES ('secret-value')", "08006", new int[0]);

@@ -47,7 +47,8 @@ public final class RunCommand implements Callable<Integer> {
     String instanceId;
 
     @Option(names = "--status-interval", converter = Numbers.NonNegative.class, defaultValue = "5",
-            description = "Seconds between status lines on stderr; 0 turns them off (default: ${DEFAULT-VALUE}).")
+            description = {"Seconds between status lines on stderr when stdout is not a terminal; 0 turns them off",
+                "(default: ${DEFAULT-VALUE}). On a terminal, a progress display redrawn every second instead."})
     int statusInterval;
 
     @Option(names = "--exit-when-caught-up", hidden = true,
@@ -81,11 +82,12 @@ public final class RunCommand implements Callable<Integer> {
             m.close();
         }, "shardlift-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        long nextStatus = 0;
+        ProgressDisplay display = ProgressDisplay.choose(err, statusInterval);
         try {
             while (stop.getCount() > 0) {
                 Optional<Throwable> failure = m.failure();
                 if (failure.isPresent()) {
+                    display.close();
                     Throwable f = failure.get();
                     Preflight.slotLeftBehind(plan.spec()).ifPresent(note -> {
                         err.println("shardlift: " + note);
@@ -93,12 +95,10 @@ public final class RunCommand implements Callable<Integer> {
                     });
                     throw f instanceof Exception e ? e : new IllegalStateException(f);
                 }
-                if (System.nanoTime() >= nextStatus && statusInterval > 0) {
+                display.tick(() -> {
                     m.refreshSourcePosition();
-                    err.println(m.statusLine());
-                    err.flush();
-                    nextStatus = System.nanoTime() + statusInterval * 1_000_000_000L;
-                }
+                    return new ProgressDisplay.Frame(m.copyProgress().tables(), m.snapshotResult().isPresent(), m.statusLine());
+                }, System.nanoTime());
                 if (exitWhenCaughtUp && m.caughtUp()) {
                     err.println("caught up: " + m.statusLine());
                     break;
@@ -106,6 +106,7 @@ public final class RunCommand implements Callable<Integer> {
                 Thread.sleep(200);
             }
         } finally {
+            display.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
                 control.close();

@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
  *
  * <table>
  *   <caption>Endpoints</caption>
+ *   <tr><td>GET /</td><td>the operator's page ({@link Dashboard}): it polls /status and /cutover</td></tr>
  *   <tr><td>GET /health/live</td><td>200 while the process runs</td></tr>
  *   <tr><td>GET /health/ready</td><td>200 when {@link ControlBackend#ready()}, else 503 with the phase and reason</td></tr>
  *   <tr><td>GET /status</td><td>200, {@link ControlBackend#status()} as JSON</td></tr>

@@ -60,6 +60,7 @@ final class ControlRoutes {
 
     Router router() {
         Router r = Router.router(vertx);
+        Dashboard.PAGES.forEach((path, page) -> r.get(path).handler(ctx -> page.send(ctx.response())));
         r.get("/health/live").handler(ctx -> json(ctx, 200, Map.of("live", true)));
         r.get("/health/ready").handler(this::ready);
         r.get("/status").handler(ctx -> blocking(ctx, "status", backend::status, s -> json(ctx, 200, s)));
@@ -70,7 +71,7 @@ final class ControlRoutes {
         r.post("/cutover").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setMergeFormAttributes(false))
                 .handler(this::cutover);
         r.errorHandler(404, ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().path()
-                + " (there are GET /health/live, /health/ready, /status, /metrics, /cutover and POST /cutover)"));
+                + " (there are GET / (the dashboard), /health/live, /health/ready, /status, /metrics, /cutover and POST /cutover)"));
         r.errorHandler(413, ctx -> error(ctx, 413, "the body of POST /cutover is limited to " + MAX_BODY_BYTES
                 + " bytes; it takes only dryRun=true or dryRun=false"));
         r.errorHandler(405, ctx -> error(ctx, 405, ctx.request().method() + " is not allowed on " + ctx.request().path()));

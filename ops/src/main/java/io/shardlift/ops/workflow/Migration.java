@@ -1,10 +1,12 @@
 package io.shardlift.ops.workflow;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.apply.Applier;
 import io.shardlift.cdc.apply.ApplierStatus;
 import io.shardlift.cdc.apply.ApplyConfig;
+import io.shardlift.cdc.apply.NodeApplyStatus;
 import io.shardlift.cdc.capture.Capture;
 import io.shardlift.cdc.capture.StreamBinding;
 import io.shardlift.ops.cutover.Cutover;
@@ -63,6 +65,7 @@ public final class Migration implements AutoCloseable {
     private final Cutover cutover;
     private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
+    private final MeterRegistry registry;
     private volatile boolean cuttingOver;
     private final LagProbe probe;
     private final ProgressLedgers ledgers;
@@ -74,6 +77,7 @@ public final class Migration implements AutoCloseable {
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
+        this.registry = registry;
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
         this.embeddedDataDir = kafka.embedded() ? options.dataDir() : null;
@@ -92,7 +96,7 @@ public final class Migration implements AutoCloseable {
                         .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns))), registry);
         this.applier = new Applier(ApplyConfig.of(plan, bootstrap,
                 options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec))), registry);
-        Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
+        Gauge.builder("shardlift.lag.wal", this, Migration::walLagBytes).baseUnit("bytes")
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
         this.cutover = new Cutover(plan, Cutover.Options.defaults(kafka.topicPartitions() * plan.tables().size()));
@@ -100,8 +104,17 @@ public final class Migration implements AutoCloseable {
         this.probe = new LagProbe(plan, kafka.topicPartitions() * plan.tables().size(), () -> snapshot.get() != null
                 && !cutOver && !cutoverLock.isLocked() && capture.status().state() == Capture.State.STREAMING
                 && applier.status().readyTables().size() == plan.tables().size());
-        Gauge.builder("shardlift.lag.end_to_end.ms", this, m -> m.probe.lagMillis().orElse(-1))
-                .description("a marker's round trip from the source's WAL through Kafka to every node (-1: none yet)")
+        // NaN until a probe has gone all the way: unknown, which Prometheus and Grafana leave out, not a lag of 0
+        Gauge.builder("shardlift.lag.end_to_end", this, m -> m.probe.lagMillis().isPresent() ? m.probe.lagMillis().getAsLong() / 1000.0
+                        : Double.NaN).baseUnit("seconds")
+                .description("a marker's round trip from the source's WAL through Kafka to every node (NaN: none yet)")
+                .register(registry);
+        Gauge.builder("shardlift.cutover.write_freeze", lastCutover, r -> r.get() == null ? Double.NaN : r.get().freezeMillis() / 1000.0)
+                .baseUnit("seconds").description("writes frozen by the last cutover or dry run of this process, first LOCK attempt to"
+                        + " COMMIT (NaN: none yet)").register(registry);
+        Gauge.builder("shardlift.cutover.pooler_pause", lastCutover, r -> r.get() == null || r.get().poolerPauseMillis().isEmpty()
+                        ? Double.NaN : r.get().poolerPauseMillis().getAsLong() / 1000.0).baseUnit("seconds")
+                .description("clients paused in PgBouncer by the last cutover or dry run of this process (NaN: none, or no pooler)")
                 .register(registry);
         this.ledgers = new ProgressLedgers(plan);
         Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
@@ -178,6 +191,11 @@ public final class Migration implements AutoCloseable {
 
     public ApplierStatus applierStatus() {
         return applier.status();
+    }
+
+    /** Each node as the applier sees it: rows applied, lag of its last batch, failing right now. */
+    public List<NodeApplyStatus> applierNodes() {
+        return applier.nodes();
     }
 
     /** The first failure of any stage, if one has stopped. */
@@ -310,6 +328,8 @@ public final class Migration implements AutoCloseable {
                 return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), shardingKeyWarnings());
             }, applier.journal(), applier.assignedPartitions() >= plan.spec().kafka().topicPartitions() * plan.tables().size(), dryRun);
             lastCutover.set(r);
+            Counter.builder("shardlift.cutover.requests").tag("outcome", r.outcome().wire()).tag("dry_run", String.valueOf(dryRun))
+                    .description("cutovers and dry runs this process ran, by outcome").register(registry).increment();
             if (r.outcome() == CutoverReport.Outcome.DONE) {
                 cutOver = true;
                 markFinished(r.id());

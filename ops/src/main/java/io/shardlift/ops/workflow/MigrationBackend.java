@@ -1,6 +1,7 @@
 package io.shardlift.ops.workflow;
 
 import io.shardlift.cdc.apply.ApplierStatus;
+import io.shardlift.cdc.apply.NodeApplyStatus;
 import io.shardlift.cdc.capture.Capture;
 import io.shardlift.ops.control.ControlBackend;
 import io.shardlift.ops.control.CutoverConflict;
@@ -8,7 +9,10 @@ import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverState;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.snapshotter.CopyProgress;
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +20,14 @@ import java.util.Map;
 /** The running migration as the control plane sees it. */
 public final class MigrationBackend implements ControlBackend {
 
+    /** Phases kept in the history: a migration passes through a handful; a flapping one must not grow it without end. */
+    static final int HISTORY = 50;
+
     private final Migration m;
+    /** When the preflight of this run passed: it is made before the migration starts, and run refuses on a problem. */
+    private final Instant preflightPassedAt = Instant.now();
+    /** The phases this process has seen, each with when it was first seen: for people, not for decisions. */
+    private final Deque<Map<String, Object>> history = new ArrayDeque<>();
 
     public MigrationBackend(Migration m) {
         this.m = m;
@@ -24,13 +35,39 @@ public final class MigrationBackend implements ControlBackend {
 
     @Override
     public String phase() {
-        return m.phase().name();
+        String phase = m.phase().name();
+        observe(phase);
+        return phase;
+    }
+
+    private void observe(String phase) {
+        synchronized (history) {
+            if (!history.isEmpty() && history.peekLast().get("phase").equals(phase)) {
+                return;
+            }
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("phase", phase);
+            e.put("since", Instant.now().toString());
+            history.addLast(e);
+            while (history.size() > HISTORY) {
+                history.removeFirst();
+            }
+        }
+    }
+
+    private List<Map<String, Object>> history() {
+        synchronized (history) {
+            return new ArrayList<>(history);
+        }
     }
 
     @Override
     public Map<String, Object> status() {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("phase", phase());
+        s.put("serverTime", System.currentTimeMillis());
+        // as this process observed them (on each status request and readiness check): the durable state decides the phase
+        s.put("phaseHistory", history());
         List<Map<String, Object>> tables = new ArrayList<>();
         for (CopyProgress.TableView t : m.copyProgress().tables()) {
             Map<String, Object> row = new LinkedHashMap<>();
@@ -51,6 +88,7 @@ public final class MigrationBackend implements ControlBackend {
         capture.put("state", cs.state().name());
         capture.put("events", cs.events());
         capture.put("lagMs", cs.lagMillis());
+        capture.put("ackedLsn", cs.ackedLsn());
         // null until the capture's first batch is acknowledged: unknown then, not 0
         capture.put("walLagBytes", cs.ackedLsn() == 0 ? null : m.walLagBytes());
         cs.error().ifPresent(e -> capture.put("error", e));
@@ -69,6 +107,24 @@ public final class MigrationBackend implements ControlBackend {
         as.lastError().ifPresent(e -> apply.put("error", e));
         as.retrying().ifPresent(e -> apply.put("retrying", e));
         s.put("apply", apply);
+        List<Map<String, Object>> nodes = new ArrayList<>();
+        for (NodeApplyStatus n : m.applierNodes()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("node", n.node());
+            row.put("label", n.label());
+            row.put("rowsApplied", n.rowsApplied());
+            row.put("batches", n.batches());
+            row.put("lagMs", n.lastBatchLagMs() < 0 && n.failingForMs() == 0 ? null : n.lagMs());
+            row.put("lastAppliedAt", n.lastAppliedAtMillis() == 0 ? null : Instant.ofEpochMilli(n.lastAppliedAtMillis()).toString());
+            row.put("error", n.failing().orElse(null));
+            nodes.add(row);
+        }
+        s.put("nodes", nodes);
+        Map<String, Object> preflight = new LinkedHashMap<>();
+        // run starts only once its preflight found nothing; what goes wrong while it runs is in capture, nodes and lastError
+        preflight.put("passedAt", preflightPassedAt.toString());
+        preflight.put("problems", List.of());
+        s.put("preflight", preflight);
         // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
         s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).orElse(null));
         s.put("cutover", cutoverState());

@@ -257,6 +257,29 @@ class ControlPlaneIT {
     }
 
     @Test
+    void theDashboardIsServedFromTheJarWithNothingFromElsewhere() throws Exception {
+        Answer page = get("/");
+        assertThat(page.status()).isEqualTo(200);
+        assertThat(page.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        assertThat(page.headers().firstValue("cache-control")).hasValue("no-store");
+        assertThat(page.headers().firstValue("content-security-policy").orElse(""))
+                .contains("default-src 'none'", "script-src 'self'", "connect-src 'self'");
+        assertThat(page.body()).contains("<script src=\"/dashboard.js\"", "href=\"/dashboard.css\"", "id=\"lag-chart\"");
+        // no CDN, no font service: the page works on a closed network
+        assertThat(page.body()).doesNotContain("http://", "https://");
+        Answer js = get("/dashboard.js");
+        assertThat(js.status()).isEqualTo(200);
+        assertThat(js.headers().firstValue("content-type")).hasValue("text/javascript; charset=utf-8");
+        assertThat(js.body()).contains("'/status'", "'Authorization': 'Bearer ' + token");
+        // the SVG namespace is a name, not a place the page goes to
+        assertThat(js.body().replace("'http://www.w3.org/2000/svg'", "")).doesNotContain("http://", "https://",
+                "localStorage", "sessionStorage", "document.cookie", "innerHTML");
+        Answer css = get("/dashboard.css");
+        assertThat(css.status()).isEqualTo(200);
+        assertThat(css.headers().firstValue("content-type")).hasValue("text/css; charset=utf-8");
+    }
+
+    @Test
     void unknownPathsAndMethodsAnswerJson() throws Exception {
         Answer missing = get("/nope");
         assertThat(missing.status()).isEqualTo(404);

@@ -17,6 +17,10 @@ final class TestBackend implements ControlBackend {
     volatile String phase;
     volatile boolean ready;
     volatile RuntimeException statusFailure;
+    /** When set, what status() answers (made on each call, so it can move with time). */
+    volatile java.util.function.Supplier<Map<String, Object>> statusAnswer;
+    /** When set, what cutoverState() answers. */
+    volatile Map<String, Object> cutoverStateAnswer;
     volatile Function<Boolean, CutoverReport> cutover;
     volatile Exception cutoverFailure;
     /** When set, cutover() counts {@code entered} down and waits for {@code release}. */
@@ -35,6 +39,8 @@ final class TestBackend implements ControlBackend {
         phase = "COPYING";
         ready = false;
         statusFailure = null;
+        statusAnswer = null;
+        cutoverStateAnswer = null;
         cutover = TestBackend::steps;
         cutoverFailure = null;
         entered = null;
@@ -61,6 +67,9 @@ final class TestBackend implements ControlBackend {
     public Map<String, Object> status() {
         if (statusFailure != null) {
             throw statusFailure;
+        }
+        if (statusAnswer != null) {
+            return statusAnswer.get();
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("phase", phase);
@@ -103,6 +112,9 @@ final class TestBackend implements ControlBackend {
 
     @Override
     public Map<String, Object> cutoverState() {
+        if (cutoverStateAnswer != null) {
+            return cutoverStateAnswer;
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("state", cutoverCalls.isEmpty() ? "NOT_STARTED" : "DONE");
         m.put("calls", cutoverCalls.size());
