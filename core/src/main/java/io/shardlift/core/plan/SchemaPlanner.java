@@ -102,8 +102,11 @@ public final class SchemaPlanner {
                 checkColocatedTypes(t, root, keyTypes);
             }
             List<String> key = sharded ? t.distributedBy() : List.of();
-            KeyConstraint pk = info.primaryKey().map(k -> targetKey(t, k)).orElse(null);
-            List<KeyConstraint> uniques = info.uniques().stream().map(u -> targetKey(t, u)).toList();
+            // a sharding key already refused (a column that does not exist) says nothing about the constraints: a
+            // follow-on advice would name the missing column (a new user's `distributedby: idd` got "widen to (id, idd)")
+            boolean keyKnown = !sharded || keyTypes.containsKey(t.id());
+            KeyConstraint pk = info.primaryKey().map(k -> keyKnown ? targetKey(t, k) : k).orElse(null);
+            List<KeyConstraint> uniques = info.uniques().stream().map(u -> keyKnown ? targetKey(t, u) : u).toList();
             if (sharded) {
                 checkUniqueIndexes(t, info);
             }

@@ -97,6 +97,15 @@ class PlanRefusalIT {
     }
 
     @Test
+    void aShardingKeyThatIsNotAColumnIsNamedWithoutFollowOnAdvice() {
+        // a new user's typo: the refusal named the column, then advised widening the key to include it
+        assertThat(refusal("        - {name: orders_by_customer, type: sharded, distributedby: customer_idd, partitions: 2}\n"))
+                .contains("customer_idd")
+                .doesNotContain("widen_unique")
+                .doesNotContain("(order_id, customer_idd)");
+    }
+
+    @Test
     void uniqueConstraintWithoutShardingKey() {
         assertThat(refusal("        - {name: seats, type: sharded, distributedby: ticket_no, partitions: 2}\n"))
                 .contains("UNIQUE seats_flight_seat_key (flight_id, seat_no) does not include the sharding key ticket_no");
