@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.shardlift.cdc.event.Row;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.TableInfo;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Struct;
@@ -17,7 +18,15 @@ final class CapturedTable {
 
     final int index;
     final TableId id;
-    final TableCodec codec;
+    /** The codec of the table's shape at the change being read; a DDL record moves it on ({@link #reshape}). */
+    TableCodec codec;
+    /** The table's catalog description at the change being read. */
+    TableInfo info;
+    /**
+     * Why this table's changes are no longer sent (a schema change the capture cannot encode); null while they are.
+     * The DDL record that caused it was sent: the applier stops the table's stream there and says what to do.
+     */
+    String stopped;
     final String topic;
     final AtomicLong events = new AtomicLong();
     /** Positions of the sharding key's columns in the key; empty: key changes are not counted. */
@@ -29,15 +38,24 @@ final class CapturedTable {
     private RowReader rowReader;
     private RowReader keyReader;
 
-    CapturedTable(int index, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
+    CapturedTable(int index, TableInfo info, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
               int[] shardingKeyInKey) {
         this.index = index;
         this.shardingKeyInKey = shardingKeyInKey;
         this.id = codec.table();
+        this.info = info;
         this.codec = codec;
         this.topic = topic;
         this.counter = counter;
         this.placeholder = placeholder;
+    }
+
+    /** From here on the table has {@code next}'s shape: the readers are rebuilt (and checked) at its next change. */
+    void reshape(TableInfo next, TableCodec nextCodec) {
+        info = next;
+        codec = nextCodec;
+        rowReader = null;
+        keyReader = null;
     }
 
     Row readRow(Struct after) {
