@@ -290,8 +290,12 @@ public final class Capture implements AutoCloseable {
             TopicSetup.ensure(config.kafka().bootstrapServers(), plans.stream().map(p -> p.topic).toList(),
                     config.kafka().topicPartitions(), config.kafka().replicationFactor());
             producer = new KafkaProducer<>(producerProperties());
+            DdlRecords ddl = config.carryDdl() ? new DdlRecords(plans) : null;
+            if (ddl != null) {
+                ddl.loadHistory(config.source());
+            }
             ChangeSender sender = new ChangeSender(plans, config.kafka().topicPartitions(), producer,
-                    config.kafka().topicPrefix(), Markers.PREFIX, progress, config.carryDdl() ? new DdlRecords(plans) : null);
+                    config.kafka().topicPrefix(), Markers.PREFIX, progress, ddl);
             engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                     .using(DebeziumProperties.of(config, UNCHANGED_PLACEHOLDER, migrationId))
                     .notifying(sender)

@@ -5,6 +5,7 @@ import io.shardlift.cdc.event.Row;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.core.TableId;
 import io.shardlift.core.catalog.TableInfo;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Struct;
@@ -58,12 +59,40 @@ final class CapturedTable {
         keyReader = null;
     }
 
+    /**
+     * Shapes the table had during this migration, newest first (the source's DDL log, read at start); empty when DDL is
+     * not carried. After a restart Debezium may replay changes from before a schema change the catalog (which the
+     * codec was built from) is already past: such a change is read with the newest of these shapes that has exactly
+     * its columns.
+     */
+    List<TableInfo> history = List.of();
+
     Row readRow(Struct after) {
         Schema s = after.schema();
         if (rowReader == null || rowReader.schema() != s) {
-            rowReader = RowReader.forRow(codec, s, placeholder);
+            try {
+                rowReader = RowReader.forRow(codec, s, placeholder);
+            } catch (CaptureException e) {
+                rowReader = fromHistory(s).orElseThrow(() -> e);
+            }
         }
         return rowReader.read(after);
+    }
+
+    private java.util.Optional<RowReader> fromHistory(Schema s) {
+        for (TableInfo shape : history) {
+            try {
+                TableCodec c = TableCodec.of(shape);
+                RowReader r = RowReader.forRow(c, s, placeholder);
+                if (c.fingerprint() != codec.fingerprint()) {
+                    reshape(shape, c);
+                }
+                return java.util.Optional.of(r);
+            } catch (CaptureException | IllegalArgumentException notThisOne) {
+                // the next older shape
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     Row readKey(Struct key) {

@@ -50,6 +50,38 @@ final class DdlRecords {
         }
     }
 
+    /**
+     * Reads the shapes the source's DDL log recorded for each captured table during this migration, newest first, for
+     * a restart that replays changes from before a logged change ({@link CapturedTable#history}).
+     */
+    void loadHistory(io.shardlift.core.spec.ConnInfo source) {
+        try (java.sql.Connection c = source.connect();
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT table_schema, table_name, old_shape::text, new_shape::text"
+                     + " FROM \"shardlift\".\"ddl_log\" WHERE to_regclass('\"shardlift\".\"ddl_log\"') IS NOT NULL ORDER BY id DESC")) {
+            Map<TableId, List<TableInfo>> shapes = new HashMap<>();
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    CapturedTable t = byId.get(new TableId(rs.getString(1), rs.getString(2)));
+                    if (t == null) {
+                        continue;
+                    }
+                    List<TableInfo> list = shapes.computeIfAbsent(t.id, k -> new java.util.ArrayList<>());
+                    if (rs.getString(4) != null) {
+                        list.add(TableShape.parse(rs.getString(4)).applyTo(t.info));
+                    }
+                    list.add(TableShape.parse(rs.getString(3)).applyTo(t.info));
+                }
+            }
+            shapes.forEach((id, list) -> byId.get(id).history = List.copyOf(list));
+        } catch (java.sql.SQLException e) {
+            // an empty history only matters after a restart that replays an old shape, which then stops visibly
+            if (!"42P01".equals(e.getSQLState())) {
+                LOG.warn("cannot read the source's DDL log ({}): a restart that replays changes from before a schema change"
+                        + " stops with the table's shape named", e.getMessage());
+            }
+        }
+    }
+
     /** The DDL event of a log row, and the table moved to its new shape; null for a table this capture does not carry. */
     Outgoing arrived(Struct row, Position position, long txId, long commitMicros) {
         TableId id = new TableId(row.getString("table_schema"), row.getString("table_name"));
