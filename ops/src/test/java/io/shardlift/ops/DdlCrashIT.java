@@ -97,6 +97,15 @@ class DdlCrashIT {
             assertThat(rs.getInt(1)).isEqualTo(44);
             assertThat(rs.getString(2)).isEqualTo("after");
         }
+        // a write to the global table through node 1's fan-out (as after the cutover) reaches node 0 with the new column
+        try (Connection c = env.cluster.nodes().get(1).connect(DB); Statement st = c.createStatement()) {
+            st.execute("INSERT INTO public.kinds (k, name, label) VALUES (1000, 'via node 1', 'fanned out')");
+        }
+        try (Connection c = env.cluster.nodes().get(0).connect(DB); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT label FROM public.kinds WHERE k = 1000")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("fanned out");
+        }
         third.kill();
     }
 

@@ -213,7 +213,7 @@ final class DdlBarrier {
         JsonNode neu = content.get("new");
         TableShape before = TableShape.parse(old.toString());
         TableShape after = neu == null || neu.isNull() ? null : TableShape.parse(neu.toString());
-        LayoutChange.Result r = new LayoutChange(t.plan, nodes.size()).translate(tag, before, after);
+        LayoutChange.Result r = new LayoutChange(t.plan, nodes).translate(tag, before, after);
         if (r.carried()) {
             try {
                 TableCodec.of(r.plan().source());

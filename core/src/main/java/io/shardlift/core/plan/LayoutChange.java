@@ -9,6 +9,7 @@ import io.shardlift.core.catalog.ColumnInfo;
 import io.shardlift.core.catalog.IndexInfo;
 import io.shardlift.core.catalog.KeyConstraint;
 import io.shardlift.core.ddl.TableShape;
+import io.shardlift.core.spec.ConnInfo;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -40,10 +41,19 @@ public final class LayoutChange {
 
     private final TablePlan plan;
     private final int n;
+    private final List<ConnInfo> nodes;
 
     public LayoutChange(TablePlan plan, int nodes) {
         this.plan = plan;
         this.n = nodes;
+        this.nodes = null;
+    }
+
+    /** With the nodes' connections: a global table's fan-out (see {@link GlobalFanout}) follows its new columns too. */
+    public LayoutChange(TablePlan plan, List<ConnInfo> nodes) {
+        this.plan = plan;
+        this.n = nodes.size();
+        this.nodes = List.copyOf(nodes);
     }
 
     /** The change from {@code before} to {@code after} ({@code after} null: the table was dropped). */
@@ -123,6 +133,9 @@ public final class LayoutChange {
                         mine.add(Ddl.of(LayoutDdl.index(next, local, ix, suffix)));
                     }
                 }
+            }
+            if (!plan.sharded() && nodes != null && !before.columns().equals(after.columns())) {
+                mine.addAll(new GlobalFanout(null, List.of(next), node, n, nodes).reshaped());
             }
             perNode.add(List.copyOf(mine));
         }
