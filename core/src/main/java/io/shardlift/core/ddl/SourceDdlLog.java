@@ -49,7 +49,13 @@ public final class SourceDdlLog {
                    'name', a.attname, 'attnum', a.attnum, 'type', format_type(a.atttypid, a.atttypmod),
                    'typname', coalesce(bt.typname, t.typname), 'typtype', t.typtype::text, 'typschema', tn.nspname,
                    'notnull', a.attnotnull, 'expr', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity::text,
-                   'generated', a.attgenerated::text, 'hasmissing', a.atthasmissing,
+                   'generated', a.attgenerated::text,
+                   -- a partitioned table has no storage and so no missing value: its leaves say how they got the column
+                   'hasmissing', CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) = 'p'
+                                      THEN coalesce((SELECT bool_and(pa.atthasmissing) FROM pg_partition_tree(rel) pt
+                                                       JOIN pg_attribute pa ON pa.attrelid = pt.relid AND pa.attname = a.attname
+                                                      WHERE pt.isleaf), true)
+                                      ELSE a.atthasmissing END,
                    'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
                                      THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
                    'deterministic', coalesce(co.collisdeterministic, true),
