@@ -37,7 +37,8 @@ class DdlIT {
     static final String SCHEMAS = "    - name: public\n      tables:\n"
             + "        - {name: items, type: sharded, distributedby: id, partitions: 4}\n"
             + "        - {name: kinds, type: global}\n"
-            + "        - {name: other, type: sharded, distributedby: k, partitions: 2}\n";
+            + "        - {name: other, type: sharded, distributedby: k, partitions: 2}\n"
+            + "        - {name: codes, type: global}\n";
     static SchemaFixture env;
 
     @TempDir
@@ -51,7 +52,9 @@ class DdlIT {
                 "CREATE TABLE public.kinds (k int PRIMARY KEY, name text)",
                 "INSERT INTO public.kinds SELECT g, 'k' || g FROM generate_series(1, 50) g",
                 "CREATE TABLE public.other (k int PRIMARY KEY, v int)",
-                "INSERT INTO public.other SELECT g, g FROM generate_series(1, 100) g");
+                "INSERT INTO public.other SELECT g, g FROM generate_series(1, 100) g",
+                "CREATE TABLE public.codes (id int PRIMARY KEY, code text)",
+                "INSERT INTO public.codes SELECT g, g::text FROM generate_series(1, 100) g");
     }
 
     @AfterAll
@@ -96,6 +99,7 @@ class DdlIT {
                         {"ALTER TABLE public.items DROP CONSTRAINT qty_not_negative", "UPDATE public.items SET qty = 12 WHERE id = 7"},
                         {"CREATE INDEX items_remark ON public.items (remark)", "UPDATE public.items SET remark = 'ix' WHERE id = 7"},
                         {"DROP INDEX public.items_remark", "UPDATE public.items SET remark = 'no ix' WHERE id = 7"},
+                        {"CREATE UNIQUE INDEX items_v_id ON public.items (v, id)", "UPDATE public.items SET v = 71 WHERE id = 7"},
                         {"ALTER TABLE public.kinds ADD COLUMN label text DEFAULT 'l'", "UPDATE public.kinds SET label = 'changed' WHERE k = 3"},
                 };
                 for (String[] s : steps) {
@@ -110,6 +114,9 @@ class DdlIT {
                 // not carried: the sharding key of `other` changes type; only `other` stops
                 st.execute("ALTER TABLE public.other ALTER COLUMN k TYPE bigint");
                 st.execute("UPDATE public.other SET v = -1 WHERE k = 1");
+                // not carried either: no assignment cast from text to integer, so the nodes refuse it; only `codes` stops
+                st.execute("ALTER TABLE public.codes ALTER COLUMN code TYPE integer USING code::integer");
+                st.execute("UPDATE public.codes SET code = -2 WHERE id = 1");
             }
             Thread.sleep(2_000);
             w.close();
@@ -121,8 +128,10 @@ class DdlIT {
             assertThat(m.applierStatus().lastError()).as(m.statusLine()).hasValueSatisfying(e -> assertThat(e)
                     .contains("ALTER TABLE on public.other cannot be carried to the cluster",
                             "changes the type of the sharding key column k from integer to bigint",
-                            "The stream of public.other stopped before any later change of it; the other tables go on")
-                    .doesNotContain("-1"));
+                            "The stream of public.other stopped before any later change of it; the other tables go on",
+                            "ALTER TABLE on public.codes cannot be carried to the cluster: node 0 refused it",
+                            "No node applied it. The stream of public.codes stopped before any later change of it")
+                    .doesNotContain("-1").doesNotContain("-2"));
             assertRowsEqual("public.items", "id");
             assertRowsEqual("public.kinds", "k");
             assertShapeEqual("public", "items");
@@ -238,6 +247,7 @@ class DdlIT {
                 }
             }
             assertThat(names).as(n.name()).anyMatch(x -> x.startsWith("items_qty_")).noneMatch(x -> x.startsWith("items_remark"));
+            assertThat(names.stream().filter(x -> x.startsWith("items_v_id_")).count()).as(n.name()).isEqualTo(2);
             assertThat(names.stream().filter(x -> x.startsWith("items_qty_")).count()).as(n.name()).isEqualTo(2);
         }
     }

@@ -131,7 +131,8 @@ public final class Applier implements AutoCloseable {
         long commitLag = queued == 0 ? 0 : metrics.commitLagMillis();
         return new ApplierStatus(state.get(), ready.now(), assigned, metrics.eventsApplied.get(), queued,
                 commitLag, metrics.appliedLsn.get(),
-                Optional.ofNullable(lastError.get()).or(() -> ddl.stopped().values().stream().findFirst()), budget.current());
+                Optional.ofNullable(lastError.get()).or(() -> ddl.stopped().isEmpty() ? Optional.empty()
+                        : Optional.of(String.join("; ", new java.util.TreeMap<>(ddl.stopped()).values()))), budget.current());
     }
 
     /**
