@@ -402,8 +402,9 @@ class PreflightIT {
                     "the user pf_many does not own public.device_types",
                     "the user pf_many lacks SELECT on \"public\".\"device_types\"",
                     "node 2 (127.0.0.1:1/demo): cannot connect or read",
-                    "already has a table public.events_1 that shardlift did not create");
-            assertThat(plan.out()).contains("preflight: 8 problems").contains("lacks SELECT on the sequence \"public\".\"events_event_id_seq\"");
+                    "already has a table public.events_1 that shardlift did not create",
+                    "replication.ddl is 'replicate' but the user pf_many is not a superuser, which CREATE EVENT TRIGGER needs");
+            assertThat(plan.out()).contains("preflight: 9 problems").contains("lacks SELECT on the sequence \"public\".\"events_event_id_seq\"");
         }
     }
 }

@@ -82,6 +82,12 @@ class UserTypesIT {
         SchemaFixture.Written w = env.migrateAndCutOver(plan, dir, UserTypesIT::write, () -> { });
         System.out.printf("user types: %d writer commits%n", w.commits());
         env.assertEqual(S + ".\"Stock\"", List.of("id"));
+        // the source's DDL capture went with the write fence
+        try (var c = env.cluster.source().connect(DB); var st = c.createStatement();
+             var rs = st.executeQuery("SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'shardlift%'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+        }
         // the domains' checks hold on the nodes too
         for (var node : env.cluster.nodes()) {
             try (var c = node.connect(DB); var st = c.createStatement(); var rs = st.executeQuery("SELECT count(*) FROM pg_constraint"

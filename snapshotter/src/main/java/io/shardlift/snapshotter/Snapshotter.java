@@ -89,7 +89,8 @@ public final class Snapshotter {
         long bytes = 0;
         try (SourceSnapshot snapshot = SourceSnapshot.open(spec.source(), spec.replication().slot(),
                 spec.replication().publication(), ids,
-                plan.tables().stream().flatMap(t -> t.source().partitions().stream()).toList())) {
+                plan.tables().stream().flatMap(t -> t.source().partitions().stream()).toList(),
+                spec.replication().replicateDdl())) {
             point = snapshot.consistentPoint();
             if (point.isPresent()) {
                 store.putMeta(MetaLedger.SLOT, spec.replication().slot());

@@ -10,6 +10,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import io.shardlift.core.ddl.SourceDdlLog;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -71,11 +72,27 @@ public final class SourceSnapshot implements AutoCloseable {
      */
     public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
                                       List<TableId> partitions) {
+        return open(source, slot, publication, tables, partitions, false);
+    }
+
+    /**
+     * As {@link #open(ConnInfo, String, String, List, List)}; with {@code carryDdl} the DDL capture
+     * ({@link SourceDdlLog}) is installed first and its log is published with the tables, before the slot exists, so
+     * that every schema change from the slot's consistent point on is in the stream.
+     */
+    public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
+                                      List<TableId> partitions, boolean carryDdl) {
         String label = "source " + source.label();
         try (Connection c = source.connect()) {
             preflight(c, slot, label);
             boolean slotExists = slotExists(c, slot, label);
-            ensurePublication(c, publication, tables, !partitions.isEmpty(), slotExists, label);
+            List<TableId> published = tables;
+            if (carryDdl) {
+                SourceDdlLog.install(c, tables, !slotExists);
+                published = new ArrayList<>(tables);
+                published.add(SourceDdlLog.LOG_TABLE);
+            }
+            ensurePublication(c, publication, published, !partitions.isEmpty(), slotExists, label);
             guardPartitionTruncate(c, partitions, label);
             if (!slotExists) {
                 return createSlot(source, slot, label);

@@ -68,6 +68,7 @@ public final class Applier implements AutoCloseable {
     private final NodeCommits commits;
     private final Node0Ledger node0;
     private final TruncateBarrier barrier;
+    private final DdlBarrier ddl;
     private final ConsumerLag lag;
     private final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
     private final AtomicReference<String> lastError = new AtomicReference<>();
@@ -99,6 +100,7 @@ public final class Applier implements AutoCloseable {
         this.commits = new NodeCommits(nodes, budget, positions, metrics);
         this.node0 = new Node0Ledger(nodes.get(0));
         this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions);
+        this.ddl = new DdlBarrier(nodes, node0, commits, positions, byTopic::put);
         this.lag = new ConsumerLag(positions, metrics);
     }
 
@@ -129,7 +131,23 @@ public final class Applier implements AutoCloseable {
         // with nothing queued the stream is idle, not late
         long commitLag = queued == 0 ? 0 : metrics.commitLagMillis();
         return new ApplierStatus(state.get(), ready.now(), assigned, metrics.eventsApplied.get(), queued,
-                commitLag, metrics.appliedLsn.get(), Optional.ofNullable(lastError.get()), budget.current());
+                commitLag, metrics.appliedLsn.get(),
+                Optional.ofNullable(lastError.get()).or(() -> ddl.stopped().isEmpty() ? Optional.empty()
+                        : Optional.of(String.join("; ", new java.util.TreeMap<>(ddl.stopped()).values()))), budget.current());
+    }
+
+    /**
+     * Tables whose stream stopped at a schema change that cannot be carried, by table, with the operator's message;
+     * their changes wait in Kafka, the other tables go on.
+     */
+    public Map<TableId, String> stoppedTables() {
+        Map<TableId, String> m = new LinkedHashMap<>();
+        ddl.stopped().forEach((topic, message) -> topicOf.forEach((id, tp) -> {
+            if (tp.equals(topic)) {
+                m.put(id, message);
+            }
+        }));
+        return m;
     }
 
     /** Each node: rows and batches applied, its last batch's lag, and whether it is failing right now (node down). */
@@ -144,12 +162,13 @@ public final class Applier implements AutoCloseable {
     /** True when every table is being applied and what waits in Kafka is under a second old (or nothing waits). */
     public boolean caughtUp() {
         // under a steady write load a few records are always in flight: caught up means current, not empty
-        return state.get() == State.APPLYING && ready.all() && assigned && !barrier.pending()
+        return state.get() == State.APPLYING && ready.all() && assigned && !barrier.pending() && !ddl.pending()
                 && (lag.total() == 0 || metrics.commitLagMillis() < CAUGHT_UP_LAG_MS);
     }
 
     private void loop() {
         try {
+            ddl.restore(byTopic, config.plan().spec().source());
             consumer = new KafkaConsumer<>(consumerProps());
             long nextRefresh = 0;
             long nextLag = 0;
@@ -169,6 +188,7 @@ public final class Applier implements AutoCloseable {
                     process(records);
                 }
                 barrier.check(consumer);
+                ddl.check(consumer);
                 if (now >= nextLag) {
                     lag.refresh(consumer);
                     nextLag = now + 1_000_000_000L;
@@ -200,10 +220,11 @@ public final class Applier implements AutoCloseable {
         for (TopicPartition tp : records.partitions()) {
             TableApply t = byTopic.get(tp.topic());
             long[] applied = positions.of(tp);
-            if (t == null || applied == null || barrier.holds(tp)) {
+            if (t == null || applied == null || barrier.holds(tp) || ddl.holds(tp)) {
                 continue;
             }
             for (ConsumerRecord<byte[], byte[]> rec : records.records(tp)) {
+                t = byTopic.get(tp.topic()); // a schema change passed in this poll moves the table to its new shape
                 ChangeEvent e = t.codec.decode(rec.value());
                 switch (e.op()) {
                     case MARKER -> {
@@ -218,9 +239,14 @@ public final class Applier implements AutoCloseable {
                         batch = new PollBatch(nodeCount);
                         barrier.arrive(consumer, t, tp, rec.offset(), e);
                     }
+                    case DDL -> {
+                        commits.commit(batch);
+                        batch = new PollBatch(nodeCount);
+                        ddl.arrive(consumer, t, tp, rec.offset(), e);
+                    }
                     default -> batch.add(router.route(t, e), tp, rec.offset(), e, applied);
                 }
-                if (barrier.holds(tp)) {
+                if (barrier.holds(tp) || ddl.holds(tp)) {
                     break; // paused at the barrier: the rest of this Kafka partition's records are fetched again
                 }
             }
@@ -234,6 +260,7 @@ public final class Applier implements AutoCloseable {
         public void onPartitionsRevoked(Collection<TopicPartition> parts) {
             for (TopicPartition tp : parts) {
                 barrier.forget(tp);
+                ddl.forget(tp);
                 positions.forget(tp);
             }
         }

@@ -100,8 +100,12 @@ public final class Capture implements AutoCloseable {
      *                     sharded table's sharding key, which the source accepts and the cluster will refuse after the
      *                     cutover (see {@link #shardingKeyChanges()})
      */
+    /**
+     * @param carryDdl     whether the source's DDL log ({@code core.ddl.SourceDdlLog}) is captured, so that schema
+     *                     changes travel with the data; without it a change of shape stops the capture
+     */
     public record Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka,
-                         Tuning tuning, Map<TableId, List<String>> shardingKeys) {
+                         Tuning tuning, Map<TableId, List<String>> shardingKeys, boolean carryDdl) {
         public Config {
             Objects.requireNonNull(source, "source");
             Objects.requireNonNull(slot, "slot");
@@ -113,7 +117,12 @@ public final class Capture implements AutoCloseable {
         }
 
         public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning) {
-            this(source, slot, publication, tables, kafka, tuning, Map.of());
+            this(source, slot, publication, tables, kafka, tuning, Map.of(), false);
+        }
+
+        public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning,
+                      Map<TableId, List<String>> shardingKeys) {
+            this(source, slot, publication, tables, kafka, tuning, shardingKeys, false);
         }
 
         /** Every problem at once, each naming the key, the value and the rule; empty when valid. */
@@ -218,7 +227,7 @@ public final class Capture implements AutoCloseable {
                     .tag("table", t.id().toString()).register(registry);
             progress.register(c);
             TableCodec codec = TableCodec.of(t);
-            list.add(new CapturedTable(list.size(), codec, Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph,
+            list.add(new CapturedTable(list.size(), t, codec, Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph,
                     keyPositions(codec, config.shardingKeys().getOrDefault(t.id(), List.of()))));
         }
         this.plans = List.copyOf(list);
@@ -281,8 +290,12 @@ public final class Capture implements AutoCloseable {
             TopicSetup.ensure(config.kafka().bootstrapServers(), plans.stream().map(p -> p.topic).toList(),
                     config.kafka().topicPartitions(), config.kafka().replicationFactor());
             producer = new KafkaProducer<>(producerProperties());
+            DdlRecords ddl = config.carryDdl() ? new DdlRecords(plans) : null;
+            if (ddl != null) {
+                ddl.loadHistory(config.source());
+            }
             ChangeSender sender = new ChangeSender(plans, config.kafka().topicPartitions(), producer,
-                    config.kafka().topicPrefix(), Markers.PREFIX, progress);
+                    config.kafka().topicPrefix(), Markers.PREFIX, progress, ddl);
             engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                     .using(DebeziumProperties.of(config, UNCHANGED_PLACEHOLDER, migrationId))
                     .notifying(sender)

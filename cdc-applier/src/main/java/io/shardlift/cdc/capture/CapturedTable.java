@@ -4,6 +4,8 @@ import io.micrometer.core.instrument.Counter;
 import io.shardlift.cdc.event.Row;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.TableInfo;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Struct;
@@ -17,7 +19,15 @@ final class CapturedTable {
 
     final int index;
     final TableId id;
-    final TableCodec codec;
+    /** The codec of the table's shape at the change being read; a DDL record moves it on ({@link #reshape}). */
+    TableCodec codec;
+    /** The table's catalog description at the change being read. */
+    TableInfo info;
+    /**
+     * Why this table's changes are no longer sent (a schema change the capture cannot encode); null while they are.
+     * The DDL record that caused it was sent: the applier stops the table's stream there and says what to do.
+     */
+    String stopped;
     final String topic;
     final AtomicLong events = new AtomicLong();
     /** Positions of the sharding key's columns in the key; empty: key changes are not counted. */
@@ -29,23 +39,60 @@ final class CapturedTable {
     private RowReader rowReader;
     private RowReader keyReader;
 
-    CapturedTable(int index, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
+    CapturedTable(int index, TableInfo info, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
               int[] shardingKeyInKey) {
         this.index = index;
         this.shardingKeyInKey = shardingKeyInKey;
         this.id = codec.table();
+        this.info = info;
         this.codec = codec;
         this.topic = topic;
         this.counter = counter;
         this.placeholder = placeholder;
     }
 
+    /** From here on the table has {@code next}'s shape: the readers are rebuilt (and checked) at its next change. */
+    void reshape(TableInfo next, TableCodec nextCodec) {
+        info = next;
+        codec = nextCodec;
+        rowReader = null;
+        keyReader = null;
+    }
+
+    /**
+     * Shapes the table had during this migration, newest first (the source's DDL log, read at start); empty when DDL is
+     * not carried. After a restart Debezium may replay changes from before a schema change the catalog (which the
+     * codec was built from) is already past: such a change is read with the newest of these shapes that has exactly
+     * its columns.
+     */
+    List<TableInfo> history = List.of();
+
     Row readRow(Struct after) {
         Schema s = after.schema();
         if (rowReader == null || rowReader.schema() != s) {
-            rowReader = RowReader.forRow(codec, s, placeholder);
+            try {
+                rowReader = RowReader.forRow(codec, s, placeholder);
+            } catch (CaptureException e) {
+                rowReader = fromHistory(s).orElseThrow(() -> e);
+            }
         }
         return rowReader.read(after);
+    }
+
+    private java.util.Optional<RowReader> fromHistory(Schema s) {
+        for (TableInfo shape : history) {
+            try {
+                TableCodec c = TableCodec.of(shape);
+                RowReader r = RowReader.forRow(c, s, placeholder);
+                if (c.fingerprint() != codec.fingerprint()) {
+                    reshape(shape, c);
+                }
+                return java.util.Optional.of(r);
+            } catch (CaptureException | IllegalArgumentException notThisOne) {
+                // the next older shape
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     Row readKey(Struct key) {

@@ -7,6 +7,7 @@ import io.shardlift.cdc.event.Op;
 import io.shardlift.cdc.event.Position;
 import io.shardlift.cdc.event.Row;
 import io.shardlift.core.TableId;
+import io.shardlift.core.ddl.SourceDdlLog;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -50,8 +51,12 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         }
     };
 
+    /** The source's DDL log rows; null when DDL is not carried (replication.ddl: stop). */
+    private final DdlRecords ddl;
+
     ChangeSender(List<CapturedTable> tables, int partitions, Producer<byte[], byte[]> producer, String topicPrefix,
-                 String markerPrefix, CaptureProgress progress) {
+                 String markerPrefix, CaptureProgress progress, DdlRecords ddl) {
+        this.ddl = ddl;
         this.tableList = List.copyOf(tables);
         this.tables = new java.util.HashMap<>();
         this.partitions = new java.util.HashMap<>();
@@ -150,7 +155,27 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         }
 
         TableId id = new TableId(source.getString("schema"), source.getString("table"));
+        if (ddl != null && id.equals(SourceDdlLog.LOG_TABLE)) {
+            // a schema change, at its place between the table's changes: on every partition, like a TRUNCATE, so that
+            // each partition holds it after its changes of the old shape and before those of the new one
+            if ("c".equals(value.getString("op"))) {
+                DdlRecords.Outgoing out = ddl.arrived(value.getStruct("after"), new Position(previousCommit, lsn, 0), txId,
+                        commitMicros);
+                if (out != null) {
+                    int n = partitions.get(out.table().topic);
+                    for (int p = 0; p < n; p++) {
+                        producer.send(new ProducerRecord<>(out.table().topic, p, null, out.value()), callback);
+                    }
+                    perTable[out.table().index]++;
+                    stats.dataEvents++;
+                }
+            }
+            return;
+        }
         CapturedTable t = tables.get(id);
+        if (t != null && t.stopped != null) {
+            return; // its stream stopped at a schema change the capture cannot encode (see DdlRecords)
+        }
         if (t == null) {
             throw new CaptureException("Debezium delivered a change of table " + id + " (topic " + topic + "), which is not "
                     + "among the captured tables " + tables.keySet() + "; check table.include.list and the publication");

@@ -4,6 +4,7 @@ import io.shardlift.core.ledger.Markers;
 import io.shardlift.cdc.event.ColumnCodec;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.core.catalog.TableInfo;
+import io.shardlift.core.ddl.SourceDdlLog;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -56,7 +57,8 @@ final class DebeziumProperties {
         p.put("publication.name", c.publication());
         p.put("publication.autocreate.mode", "disabled");
         p.put("snapshot.mode", "no_data");
-        p.put("table.include.list", c.tables().stream().map(DebeziumProperties::tableRegex).collect(Collectors.joining(",")));
+        p.put("table.include.list", c.tables().stream().map(DebeziumProperties::tableRegex).collect(Collectors.joining(","))
+                + (c.carryDdl() ? "," + escape(SourceDdlLog.LOG_TABLE.schema()) + "\\." + escape(SourceDdlLog.LOG_TABLE.name()) : ""));
 
         // No BEGIN/END records. shardlift reads nothing from them: every change record carries its txId, and its
         // offset the commit LSN of the transaction before it (lsn_commit, which Debezium updates on each COMMIT with

@@ -101,7 +101,9 @@ final class RowReader {
     Row read(Struct struct) {
         Object[] values = new Object[fields.length];
         for (int i = 0; i < fields.length; i++) {
-            Object v = struct.get(fields[i]);
+            // not get(): Kafka Connect's Struct.get hands out the schema's default for a NULL, and Debezium puts a column's
+            // DEFAULT into the schema, so a NULL written to a column with a default would arrive as the default
+            Object v = struct.getWithoutDefault(fields[i].name());
             values[i] = v == null ? null : converters[i].convert(v);
         }
         return Row.of(values);

@@ -15,7 +15,7 @@ import java.util.Optional;
  * @param position         where the change sits in commit order: dedup by it (see {@link Position})
  * @param txId             source transaction id
  * @param commitTimeMicros source commit time, microseconds since the epoch
- * @param marker           the content of a MARKER; empty otherwise
+ * @param marker           the content of a MARKER or a DDL; empty otherwise
  */
 public record ChangeEvent(Op op, TableId table, Row key, Row after, Position position, long txId,
                           long commitTimeMicros, Optional<String> marker) {
@@ -30,11 +30,11 @@ public record ChangeEvent(Op op, TableId table, Row key, Row after, Position pos
         if (op.hasRow() == (after.size() == 0)) {
             throw new IllegalArgumentException(op + " " + (op.hasRow() ? "needs" : "cannot have") + " a row image");
         }
-        if ((op == Op.TRUNCATE || op == Op.MARKER) != (key.size() == 0)) {
+        if ((op == Op.TRUNCATE || op == Op.MARKER || op == Op.DDL) != (key.size() == 0)) {
             throw new IllegalArgumentException(op + " " + (key.size() == 0 ? "needs" : "cannot have") + " a key");
         }
-        if ((op == Op.MARKER) != marker.isPresent()) {
-            throw new IllegalArgumentException("only a MARKER carries marker content, and it must");
+        if ((op == Op.MARKER || op == Op.DDL) != marker.isPresent()) {
+            throw new IllegalArgumentException("only a MARKER or a DDL carries content, and it must");
         }
     }
 
@@ -52,6 +52,11 @@ public record ChangeEvent(Op op, TableId table, Row key, Row after, Position pos
 
     public static ChangeEvent marker(TableId table, String content, Position position, long txId, long commitTimeMicros) {
         return new ChangeEvent(Op.MARKER, table, Row.EMPTY, Row.EMPTY, position, txId, commitTimeMicros, Optional.of(content));
+    }
+
+    /** A schema change of {@code table}; {@code content} is the source's DDL log row as JSON. */
+    public static ChangeEvent ddl(TableId table, String content, Position position, long txId, long commitTimeMicros) {
+        return new ChangeEvent(Op.DDL, table, Row.EMPTY, Row.EMPTY, position, txId, commitTimeMicros, Optional.of(content));
     }
 
     /** LSN of the change's WAL record. */

@@ -22,9 +22,15 @@ public enum Op {
      * A {@code pg_logical_emit_message(true, 'shardlift', content)}; written to every partition of every table
      * topic so a consumer knows, per partition, that it has applied everything committed before it.
      */
-    MARKER(5);
+    MARKER(5),
+    /**
+     * A schema change of the table: its content is the source's DDL log row (old and new shape, see
+     * {@code core.ddl.SourceDdlLog}). Written to every partition of the table's topic, like a TRUNCATE, so that every
+     * partition has it between its changes of the old shape and those of the new one.
+     */
+    DDL(6);
 
-    private static final Op[] BY_CODE = new Op[6];
+    private static final Op[] BY_CODE = new Op[7];
 
     static {
         for (Op op : values()) {

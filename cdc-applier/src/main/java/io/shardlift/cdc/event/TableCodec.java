@@ -24,8 +24,10 @@ import java.util.zip.CRC32;
  *   INSERT/UPDATE: 2 bits per column (0 value, 1 NULL, 2 UNCHANGED), then the values in column order
  *   DELETE:        the key values in key order
  *   TRUNCATE:      nothing
- *   MARKER:        content (length-prefixed UTF-8)
+ *   MARKER, DDL:   content (length-prefixed UTF-8)
  * </pre>
+ * TRUNCATE, MARKER and DDL carry no column values: any codec of the table reads them, whatever layout wrote them (a
+ * DDL record is written by the codec of the shape before it, and read after a restart by that of the shape after).
  * Values carry no type tags: the column order and kinds come from this codec, and the fingerprint makes a
  * reader built from a different column list fail loudly instead of misreading. Thread-safe.
  */
@@ -229,7 +231,7 @@ public final class TableCodec {
             }
             case TRUNCATE -> {
             }
-            case MARKER -> out.writeString(e.marker().orElseThrow());
+            case MARKER, DDL -> out.writeString(e.marker().orElseThrow());
         }
         return out.toByteArray();
     }
@@ -271,7 +273,7 @@ public final class TableCodec {
         }
         Op op = Op.ofCode(in.readByte());
         int fp = in.readInt();
-        if (fp != fingerprint) {
+        if (fp != fingerprint && (op.hasRow() || op == Op.DELETE)) {
             throw new IllegalArgumentException("change event of " + table + " was written for column layout "
                     + Integer.toHexString(fp) + " but this reader has " + Integer.toHexString(fingerprint)
                     + ": the capture and the applier were built from different column lists (the table changed?)");
@@ -293,6 +295,7 @@ public final class TableCodec {
             }
             case TRUNCATE -> ChangeEvent.truncate(table, position, txId, commitMicros);
             case MARKER -> ChangeEvent.marker(table, in.readString(), position, txId, commitMicros);
+            case DDL -> ChangeEvent.ddl(table, in.readString(), position, txId, commitMicros);
         };
         if (!in.atEnd()) {
             throw new IllegalArgumentException("change event of " + table + " has " + (value.length - in.position())

@@ -15,6 +15,11 @@ public final class MetaLedger {
 
     /** Every node: the fingerprint of the layout it was given, written in the layout's transaction. */
     public static final String LAYOUT_FINGERPRINT = "layout_fingerprint";
+    /**
+     * Every node: the fingerprint of the layout's structure only (tables, kinds, sharding keys, partitions, keys), not
+     * of the tables' columns, checks and indexes, which schema changes carried during the migration change.
+     */
+    public static final String LAYOUT_STRUCTURE = "layout_structure";
     /** Node 0: the replication slot the snapshot was taken from. */
     public static final String SLOT = "slot";
     /** Node 0: the slot's consistent point: everything committed before it is in the copy, the rest in the stream. */

@@ -77,6 +77,38 @@ public final class GlobalFanout {
         return new TableId(SCHEMA, Names.withSuffix(table.schema() + "." + table.name(), "@" + other));
     }
 
+    /**
+     * After a schema change of a global table carried during the migration: the foreign tables its rows are forwarded
+     * through, and its row function, with the table's new columns (the lock, the servers and the triggers stay).
+     */
+    List<Ddl> reshaped() {
+        List<Ddl> out = new ArrayList<>();
+        if (globals.isEmpty() || n < 2) {
+            return out;
+        }
+        for (int other = 0; other < n; other++) {
+            if (other == node) {
+                continue;
+            }
+            for (TablePlan t : globals) {
+                out.add(Ddl.of("DROP FOREIGN TABLE IF EXISTS " + copyOn(t.id(), other).quoted()));
+                out.add(Ddl.of(copyTable(t, other)));
+            }
+        }
+        for (TablePlan t : globals) {
+            out.add(Ddl.of(rowFunction(t)));
+        }
+        return out;
+    }
+
+    private String copyTable(TablePlan t, int other) {
+        return "CREATE FOREIGN TABLE IF NOT EXISTS " + copyOn(t.id(), other).quoted() + " (\n"
+                + columns(t).stream().map(c -> "  " + ident(c.name()) + " " + c.type()
+                + c.collation().map(coll -> " COLLATE " + coll).orElse("")).collect(Collectors.joining(",\n"))
+                + "\n) SERVER " + ident(writeServer(other)) + " OPTIONS (schema_name " + literal(t.id().schema())
+                + ", table_name " + literal(t.id().name()) + ")";
+    }
+
     List<Ddl> ddl() {
         List<Ddl> out = new ArrayList<>();
         if (globals.isEmpty() || n < 2) {
@@ -98,11 +130,7 @@ public final class GlobalFanout {
             out.add(Ddl.of("CREATE FOREIGN TABLE IF NOT EXISTS " + lockOn(other) + " (\"name\" text) SERVER "
                     + ident(lockServer(other)) + " OPTIONS (schema_name 'shardlift', table_name 'fanout_lock')"));
             for (TablePlan t : globals) {
-                out.add(Ddl.of("CREATE FOREIGN TABLE IF NOT EXISTS " + copyOn(t.id(), other).quoted() + " (\n"
-                        + columns(t).stream().map(c -> "  " + ident(c.name()) + " " + c.type()
-                                + c.collation().map(coll -> " COLLATE " + coll).orElse("")).collect(Collectors.joining(",\n"))
-                        + "\n) SERVER " + ident(writeServer(other)) + " OPTIONS (schema_name " + literal(t.id().schema())
-                        + ", table_name " + literal(t.id().name()) + ")"));
+                out.add(Ddl.of(copyTable(t, other)));
             }
         }
         out.add(Ddl.of(lockFunction()));

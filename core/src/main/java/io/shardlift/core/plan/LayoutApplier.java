@@ -100,6 +100,7 @@ public final class LayoutApplier {
                 if (stages.contains(Stage.TABLES)) {
                     count += run(st, node.tables(), label);
                     MetaLedger.put(c, MetaLedger.LAYOUT_FINGERPRINT, node.fingerprint());
+                    MetaLedger.put(c, MetaLedger.LAYOUT_STRUCTURE, structure(plan, node.index()));
                 } else if (!laidOut) {
                     throw new TargetException(label + " has no shardlift layout yet: run `shardlift schema` first");
                 }
@@ -135,6 +136,33 @@ public final class LayoutApplier {
         return ddl.size();
     }
 
+    /** What a layout is apart from the shapes of its tables; see {@link MetaLedger#LAYOUT_STRUCTURE}. */
+    static String structure(ClusterPlan plan, int node) {
+        StringBuilder sb = new StringBuilder().append(plan.nodeCount()).append('/').append(node);
+        for (TablePlan t : plan.tables()) {
+            sb.append('\n').append(t.id()).append(' ').append(t.kind()).append(' ').append(t.keyColumns()).append(' ')
+                    .append(t.partitions()).append(' ').append(t.colocationRoot()).append(' ')
+                    .append(t.primaryKey() == null ? "-" : t.primaryKey().columns());
+        }
+        return Names.sha256(sb.toString());
+    }
+
+    /** Whether the applier carried a schema change of the source to this node (its {@code shardlift.ddl_applied}). */
+    private static boolean carriedSchemaChanges(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('\"shardlift\".\"ddl_applied\"') IS NOT NULL");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                return false;
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM \"shardlift\".\"ddl_applied\")");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
     private static Optional<String> fingerprint(Connection c) throws SQLException {
         return MetaLedger.exists(c) ? MetaLedger.get(c, MetaLedger.LAYOUT_FINGERPRINT) : Optional.empty();
     }
@@ -148,6 +176,13 @@ public final class LayoutApplier {
         Optional<String> existing = fingerprint(c);
         if (existing.isPresent()) {
             if (existing.get().equals(node.fingerprint())) {
+                return List.of();
+            }
+            // with schema changes carried (replication.ddl: replicate) the tables' shapes follow the source during the
+            // migration, and a restart plans from the source's catalog, which may be ahead of the nodes by changes still in
+            // the stream: the layout is the same as long as its structure is
+            if ((plan.spec().replication().replicateDdl() || carriedSchemaChanges(c))
+                    && MetaLedger.get(c, MetaLedger.LAYOUT_STRUCTURE).filter(s -> s.equals(structure(plan, node.index()))).isPresent()) {
                 return List.of();
             }
             return List.of(label + " was laid out by shardlift for a different plan (layout "

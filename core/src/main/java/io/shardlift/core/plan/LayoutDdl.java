@@ -265,7 +265,7 @@ final class LayoutDdl {
         return guarded(table, name, "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + ident(name) + " " + body);
     }
 
-    private static String index(TablePlan t, TableId table, IndexInfo ix, String suffix) {
+    static String index(TablePlan t, TableId table, IndexInfo ix, String suffix) {
         String name = Names.withSuffix(ix.name(), suffix);
         String method = ix.method();
         if (ix.unique() && t.sharded()) {
@@ -279,7 +279,7 @@ final class LayoutDdl {
     }
 
     /** ALTER TABLE ... ADD CONSTRAINT, skipped when the table already has a constraint of that name. */
-    private static String guarded(TableId table, String constraint, String alter) {
+    static String guarded(TableId table, String constraint, String alter) {
         return "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
                 + literal(table.quoted()) + "::regclass AND conname = " + literal(constraint) + ") THEN "
                 + alter + "; END IF; END $$";

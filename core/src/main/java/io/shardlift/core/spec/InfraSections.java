@@ -115,7 +115,25 @@ final class InfraSections {
         fields.checkKeys(replication, "replication", SpecReader.REPLICATION_KEYS, "under replication:");
         String slot = identifier(Fields.at(replication, "replication", "slot"), "replication slot", d.slot());
         String publication = identifier(Fields.at(replication, "replication", "publication"), "publication", d.publication());
-        return new ReplicationSpec(slot, publication);
+        return new ReplicationSpec(slot, publication, ddlMode(Fields.at(replication, "replication", "ddl"), d.ddl()));
+    }
+
+    private ReplicationSpec.Ddl ddlMode(At at, ReplicationSpec.Ddl dflt) {
+        if (at.blank()) {
+            return dflt;
+        }
+        String v = fields.text(at, "replicate or stop");
+        if (v == null) {
+            return dflt;
+        }
+        for (ReplicationSpec.Ddl d : ReplicationSpec.Ddl.values()) {
+            if (d.key().equals(v)) {
+                return d;
+            }
+        }
+        problems.add(at.path(), at.node(), "replication.ddl must be 'replicate' (carry schema changes of migrated tables to"
+                + " every node) or 'stop' (stop the stream at the first change of shape)");
+        return dflt;
     }
 
     private String identifier(At at, String what, String dflt) {

@@ -39,7 +39,7 @@ final class SpecReader {
             "priority", "widen_unique");
     static final List<String> CLUSTER_KEYS = List.of("nodes");
     static final List<String> KAFKA_KEYS = List.of("bootstrap", "topic_partitions", "replication_factor", "topic_prefix");
-    static final List<String> REPLICATION_KEYS = List.of("slot", "publication");
+    static final List<String> REPLICATION_KEYS = List.of("slot", "publication", "ddl");
     static final List<String> CONTROL_KEYS = List.of("listen", "token_env", "tls", "allow_plain_http");
     static final List<String> CONTROL_TLS_KEYS = List.of("cert", "key", "ca");
     static final List<String> POOLER_KEYS = List.of("pgbouncer", "pause_timeout", "target_node");

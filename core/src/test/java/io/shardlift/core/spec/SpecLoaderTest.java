@@ -130,6 +130,29 @@ class SpecLoaderTest {
         assertThat(spec.control()).isEqualTo(ControlSpec.defaults());
     }
 
+    @Test
+    void replicationDdlIsReplicateByDefaultOrStopAndNothingElse() {
+        String base = """
+                version: 1.0
+                connstr: "host=src dbname=demo"
+                schemas:
+                  - name: public
+                    tables:
+                      - {name: countries, type: global}
+                cluster:
+                  nodes: ["host=n1 dbname=demo"]
+                """;
+        assertThat(loader().parse(base, "d.yml").replication().ddl()).isEqualTo(ReplicationSpec.Ddl.REPLICATE);
+        assertThat(loader().parse(base + "replication: {ddl: stop}\n", "d.yml").replication())
+                .isEqualTo(new ReplicationSpec("shardlift", "shardlift", ReplicationSpec.Ddl.STOP));
+        assertThat(loader().parse(base + "replication: {ddl: replicate}\n", "d.yml").replication().replicateDdl()).isTrue();
+        assertThatThrownBy(() -> loader().parse(base + "replication: {ddl: ignore}\n", "d.yml"))
+                .isInstanceOfSatisfying(SpecException.class, e -> assertThat(e.problems()).anySatisfy(p -> {
+                    assertThat(p.key()).isEqualTo("replication.ddl");
+                    assertThat(p.rule()).contains("'replicate'", "'stop'");
+                }));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"\"1.0\"", "\"1\"", "1.0", "1", "'1.0'"})
     void versionSpellings(String version) {

@@ -3,6 +3,7 @@ package io.shardlift.ops.cutover;
 import static io.shardlift.core.Sql.ident;
 
 import io.shardlift.core.TableId;
+import io.shardlift.core.ddl.SourceDdlLog;
 import java.sql.Connection;
 import java.sql.Statement;
 
@@ -28,6 +29,11 @@ final class WriteFenceStep implements CutoverStep {
             sql.append("DROP TRIGGER IF EXISTS " + ident(TRIGGER) + " ON " + rel.quoted() + ";\n");
             sql.append("CREATE TRIGGER " + ident(TRIGGER) + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON "
                     + rel.quoted() + " FOR EACH STATEMENT EXECUTE FUNCTION " + FenceFunctionStep.FENCE_FUNCTION + "();\n");
+        }
+        if (ctx.plan().spec().replication().replicateDdl()) {
+            // the source's schema is no longer followed once the cluster is the database: its DDL capture goes with the
+            // fence (and comes back with a rollback, which undoes this transaction)
+            sql.append(SourceDdlLog.removeSql());
         }
         Connection fence = ctx.links().fence();
         synchronized (fence) {

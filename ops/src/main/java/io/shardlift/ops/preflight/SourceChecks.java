@@ -17,6 +17,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import io.shardlift.core.ddl.SourceDdlLog;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -51,7 +52,13 @@ final class SourceChecks {
                 boolean slotExists = slot(c, spec.replication().slot(), problems);
                 List<TableId> tables = plan.map(p -> p.tables().stream().map(TablePlan::id).toList())
                         .orElseGet(() -> spec.tables().stream().map(TableSpec::id).toList());
-                publication(c, spec.replication().publication(), tables, slotExists, problems);
+                List<TableId> published = tables;
+                if (spec.replication().replicateDdl()) {
+                    problems.addAll(SourceDdlLog.problems(c));
+                    published = new ArrayList<>(tables);
+                    published.add(SourceDdlLog.LOG_TABLE); // the DDL log travels with the tables (SourceDdlLog)
+                }
+                publication(c, spec.replication().publication(), published, slotExists, problems);
                 tables(c, tables, problems);
                 plan.ifPresent(p -> sequences(c, p.sequences(), problems));
                 enumCategoryWithoutLabels(c, problems);

@@ -47,6 +47,8 @@ final class ReportJson {
         for (TableReport t : tables) {
             table(t, ts.addObject());
         }
+        ArrayNode shapes = root.putArray("shapes");
+        report.shapes().forEach(shapes::add);
         ArrayNode notes = root.putArray("notes");
         report.notes().forEach(notes::add);
         try {

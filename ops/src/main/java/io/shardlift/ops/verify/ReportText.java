@@ -33,6 +33,9 @@ final class ReportText {
                 out.printf(Locale.ROOT, "  more keys differ than listed here (at most %d per kind)%n", report.keyLimit());
             }
         }
+        for (String shape : report.shapes()) {
+            out.println("shape DIFFERENT: " + shape);
+        }
         out.println(summary(report));
         for (String note : report.notes()) {
             out.println("note: " + note);

@@ -25,10 +25,17 @@ import java.util.OptionalLong;
  * @param keyLimit        keys listed per table and kind
  * @param tables          every table of the plan, in plan order
  * @param notes           what the operator should know to read the result (lag, collations)
+ * @param shapes          how tables' shapes (columns, CHECKs) differ between the source and a node, one line each; a
+ *                        table listed here has no row comparison in {@code tables}
  */
 public record VerifyReport(Instant startedAt, Instant finishedAt, Optional<Lsn> sourceLsnBefore,
                            Optional<Lsn> sourceLsnAfter, int nodes, int keyLimit, List<TableReport> tables,
-                           List<String> notes) {
+                           List<String> notes, List<String> shapes) {
+
+    public VerifyReport(Instant startedAt, Instant finishedAt, Optional<Lsn> sourceLsnBefore, Optional<Lsn> sourceLsnAfter,
+                        int nodes, int keyLimit, List<TableReport> tables, List<String> notes) {
+        this(startedAt, finishedAt, sourceLsnBefore, sourceLsnAfter, nodes, keyLimit, tables, notes, List.of());
+    }
 
     public VerifyReport {
         Objects.requireNonNull(startedAt, "startedAt");
@@ -37,11 +44,12 @@ public record VerifyReport(Instant startedAt, Instant finishedAt, Optional<Lsn> 
         Objects.requireNonNull(sourceLsnAfter, "sourceLsnAfter");
         tables = List.copyOf(tables);
         notes = List.copyOf(notes);
+        shapes = List.copyOf(shapes);
     }
 
-    /** True when every table holds the same rows on the source and on the cluster. */
+    /** True when every table has the same shape and holds the same rows on the source and on the cluster. */
     public boolean equal() {
-        return tables.stream().allMatch(TableReport::equal);
+        return shapes.isEmpty() && tables.stream().allMatch(TableReport::equal);
     }
 
     public Duration duration() {

@@ -93,7 +93,8 @@ public final class Migration implements AutoCloseable {
                 new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
                         kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
                 Capture.Tuning.DEFAULTS, plan.tables().stream().filter(TablePlan::sharded)
-                        .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns))), registry);
+                        .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns)),
+                spec.replication().replicateDdl()), registry);
         this.applier = new Applier(ApplyConfig.of(plan, bootstrap,
                 options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec))), registry);
         Gauge.builder("shardlift.lag.wal", this, Migration::walLagBytes).baseUnit("bytes")

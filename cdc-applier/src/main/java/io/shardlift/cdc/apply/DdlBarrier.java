@@ -1,0 +1,348 @@
+package io.shardlift.cdc.apply;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.shardlift.cdc.event.ChangeEvent;
+import io.shardlift.cdc.event.TableCodec;
+import io.shardlift.core.SqlErrors;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.ddl.TableShape;
+import io.shardlift.core.ledger.ApplyLedger;
+import io.shardlift.core.plan.Ddl;
+import io.shardlift.core.plan.LayoutChange;
+import io.shardlift.core.spec.ConnInfo;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A schema change of a table, applied at its place in the stream. The capture wrote the DDL event to every Kafka
+ * partition of the table's topic (a record key orders only one row's changes; the DDL must come before every later
+ * change of the table, whatever its key, so it sits in every partition, after that partition's changes of the old
+ * shape and before its changes of the new one). Each partition pauses at it once everything before it is committed,
+ * and records its arrival on node 0 (the TRUNCATE barrier's ledger: one DDL and one TRUNCATE never share a position).
+ * Once every partition has arrived, one applier translates the change to the layout ({@link LayoutChange}) and runs it
+ * on every node, each node in ONE transaction with a row of {@code shardlift.ddl_applied} that names the change, so a
+ * node that has it skips it after a crash at any point; then node 0 records the barrier carried out, the table's codec
+ * and SQL follow the new shape, and the partitions go on. A change that cannot be carried leaves the table's partitions
+ * paused at it, with the reason in the applier's status; the other tables go on.
+ */
+final class DdlBarrier {
+
+    private static final Logger log = LoggerFactory.getLogger(DdlBarrier.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String APPLIED = "\"shardlift\".\"ddl_applied\"";
+
+    /** Moves a topic's table to its new shape in the applier. */
+    interface Reshape {
+        void to(String topic, TableApply next);
+    }
+
+    private record Waiting(TableApply table, long offset, ChangeEvent event) {
+    }
+
+    private final Map<TopicPartition, Waiting> waiting = new ConcurrentHashMap<>();
+    private final Map<String, String> stopped = new ConcurrentHashMap<>();
+    private final List<ConnInfo> nodes;
+    private final Node0Ledger ledger;
+    private final NodeCommits commits;
+    private final Positions positions;
+    private final Reshape reshape;
+
+    DdlBarrier(List<ConnInfo> nodes, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape) {
+        this.nodes = nodes;
+        this.ledger = ledger;
+        this.commits = commits;
+        this.positions = positions;
+        this.reshape = reshape;
+    }
+
+    boolean pending() {
+        return !waiting.isEmpty();
+    }
+
+    boolean holds(TopicPartition kafkaPartition) {
+        return waiting.containsKey(kafkaPartition);
+    }
+
+    /** Topics stopped at a change that cannot be carried, with the operator's message. */
+    Map<String, String> stopped() {
+        return Map.copyOf(stopped);
+    }
+
+    /** A partition reached a DDL event (everything before it is committed): it goes past a carried-out one, else waits. */
+    void arrive(Consumer<?, ?> consumer, TableApply t, TopicPartition tp, long offset, ChangeEvent e) throws InterruptedException {
+        String position = e.position().toString();
+        if (ledger.barrierCarriedOut(tp.topic(), position)) {
+            // a replay after a restart, or another process carried it out: the table has the new shape from here on
+            moveOn(tp, t, offset, e);
+            return;
+        }
+        ledger.arriveAtBarrier(tp.topic(), position, tp.partition());
+        waiting.put(tp, new Waiting(t, offset, e));
+        consumer.pause(List.of(tp));
+        consumer.seek(tp, offset + 1);
+        log.info("{} partition {}: schema change at {} — waiting for every partition of the topic", tp.topic(), tp.partition(),
+                e.position());
+    }
+
+    /** Carries out the schema changes every partition has reached, and releases the partitions of those done. */
+    void check(Consumer<?, ?> consumer) throws InterruptedException {
+        for (var entry : new ArrayList<>(waiting.entrySet())) {
+            TopicPartition tp = entry.getKey();
+            Waiting w = entry.getValue();
+            if (stopped.containsKey(tp.topic())) {
+                continue;
+            }
+            String position = w.event().position().toString();
+            if (!ledger.barrierCarriedOut(tp.topic(), position)) {
+                tryCarryOut(tp.topic(), w, consumer.partitionsFor(tp.topic()).size());
+            }
+            if (ledger.barrierCarriedOut(tp.topic(), position)) {
+                waiting.remove(tp);
+                moveOn(tp, w.table(), w.offset(), w.event());
+                consumer.resume(List.of(tp));
+            }
+        }
+    }
+
+    void forget(TopicPartition kafkaPartition) {
+        waiting.remove(kafkaPartition);
+    }
+
+    private void moveOn(TopicPartition tp, TableApply t, long offset, ChangeEvent e) throws InterruptedException {
+        Translated tr = translate(t, e);
+        if (tr.result.carried()) {
+            reshape.to(tp.topic(), next(t, tr.result));
+        }
+        PollBatch past = new PollBatch(commits.writers().length);
+        past.advance(tp, offset, e, positions.of(tp));
+        commits.commit(past);
+    }
+
+    private static TableApply next(TableApply t, LayoutChange.Result r) {
+        if (t.plan.source().equals(r.plan().source())) {
+            return t;
+        }
+        return new TableApply(r.plan(), TableCodec.of(r.plan().source()), t.route);
+    }
+
+    /**
+     * The shape each table has on the nodes where the stream resumes, after a restart: the one the last schema change
+     * carried out gave it (node 0's {@code ddl_applied}); else, when the source logged a change not yet carried, the
+     * shape before the first one (the source's catalog, which the plan was read from, is already past it); else the
+     * plan's. The source's log starts empty with each migration ({@code SourceDdlLog#install}).
+     */
+    void restore(Map<String, TableApply> byTopic, ConnInfo source) {
+        for (var e : new ArrayList<>(byTopic.entrySet())) {
+            TableApply t = e.getValue();
+            String shape = null;
+            try (Connection c = nodes.get(0).connect()) {
+                if (exists(c, APPLIED)) {
+                    try (PreparedStatement ps = c.prepareStatement("SELECT shape::text FROM " + APPLIED
+                            + " WHERE table_name = ? ORDER BY ddl_id DESC LIMIT 1")) {
+                        ps.setString(1, t.id().toString());
+                        try (ResultSet rs = ps.executeQuery()) {
+                            shape = rs.next() ? rs.getString(1) : null;
+                        }
+                    }
+                }
+            } catch (SQLException ex) {
+                throw new TargetException("node 0: cannot read the schema changes carried so far: " + ex.getMessage(), ex);
+            }
+            if (shape == null) {
+                try (Connection c = source.connect()) {
+                    if (exists(c, "\"shardlift\".\"ddl_log\"")) {
+                        try (PreparedStatement ps = c.prepareStatement("SELECT old_shape::text FROM \"shardlift\".\"ddl_log\""
+                                + " WHERE table_schema = ? AND table_name = ? ORDER BY id LIMIT 1")) {
+                            ps.setString(1, t.id().schema());
+                            ps.setString(2, t.id().name());
+                            try (ResultSet rs = ps.executeQuery()) {
+                                shape = rs.next() ? rs.getString(1) : null;
+                            }
+                        }
+                    }
+                } catch (SQLException ex) {
+                    throw new io.shardlift.core.SourceException("source: cannot read the DDL log: " + ex.getMessage(), ex);
+                }
+            }
+            if (shape != null) {
+                io.shardlift.core.plan.TablePlan plan = LayoutChange.reshaped(t.plan, TableShape.parse(shape));
+                if (!plan.source().equals(t.plan.source())) {
+                    byTopic.put(e.getKey(), new TableApply(plan, TableCodec.of(plan.source()), t.route));
+                    log.info("{}: resuming with the shape its schema changes gave it so far ({} columns)", t.id(),
+                            plan.source().columns().size());
+                }
+            }
+        }
+    }
+
+    private static boolean exists(Connection c, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private record Translated(String tag, long id, LayoutChange.Result result, String shape) {
+    }
+
+    private Translated translate(TableApply t, ChangeEvent e) {
+        JsonNode content;
+        try {
+            content = JSON.readTree(e.marker().orElseThrow());
+        } catch (IOException ex) {
+            throw new TargetException("the schema change of " + t.id() + " at " + e.position() + " is unreadable: " + ex.getMessage());
+        }
+        String tag = content.path("tag").asText();
+        JsonNode old = content.get("old");
+        JsonNode neu = content.get("new");
+        TableShape before = TableShape.parse(old.toString());
+        TableShape after = neu == null || neu.isNull() ? null : TableShape.parse(neu.toString());
+        LayoutChange.Result r = new LayoutChange(t.plan, nodes).translate(tag, before, after);
+        if (r.carried()) {
+            try {
+                TableCodec.of(r.plan().source());
+            } catch (IllegalArgumentException ex) {
+                r = new LayoutChange.Result(List.of(), t.plan, java.util.Optional.of(tag + " on " + t.id() + " cannot be carried to"
+                        + " the cluster: " + ex.getMessage() + ". The stream of " + t.id() + " stopped before any later change of it;"
+                        + " the other tables go on. Revert the change on the source, or take " + t.id() + " out of the migration"
+                        + " and migrate it again with its new definition"));
+            }
+        }
+        return new Translated(tag, content.path("id").asLong(), r, neu == null ? null : neu.toString());
+    }
+
+    private void tryCarryOut(String topic, Waiting w, int kafkaPartitions) throws InterruptedException {
+        String position = w.event().position().toString();
+        try (Connection c = nodes.get(0).connect()) {
+            c.setAutoCommit(false);
+            ApplyLedger.BarrierState state = ApplyLedger.lockBarrier(c, topic, position);
+            if (state.carriedOut() || state.arrived() < kafkaPartitions) {
+                c.rollback();
+                return;
+            }
+            Translated tr = translate(w.table(), w.event());
+            if (!tr.result.carried()) {
+                c.rollback();
+                String message = tr.result.refusal().orElseThrow();
+                stopped.put(topic, message);
+                log.error("{}", message);
+                return;
+            }
+            // every node's transaction is opened and run before any commits: a statement a node refuses (a type
+            // without an assignment cast from the old one, say) rolls back every node and stops only this table
+            List<Connection> open = new ArrayList<>();
+            try {
+                for (int node = 0; node < nodes.size(); node++) {
+                    Connection nc = nodes.get(node).connect();
+                    open.add(nc);
+                    nc.setAutoCommit(false);
+                    runOn(nc, node, topic, position, w.table(), tr);
+                }
+            } catch (SQLException e) {
+                rollbackAll(open);
+                c.rollback();
+                if (SqlErrors.classify(e).retryable()) {
+                    throw new TargetException("node " + (open.size() - 1) + ": cannot apply " + tr.tag + " of " + w.table().id()
+                            + ": " + SqlErrors.describe(e), e);
+                }
+                String message = tr.tag + " on " + w.table().id() + " cannot be carried to the cluster: node " + (open.size() - 1)
+                        + " refused it: " + SqlErrors.describe(e) + ". No node applied it. The stream of " + w.table().id()
+                        + " stopped before any later change of it; the other tables go on. Revert the change on the source, or take "
+                        + w.table().id() + " out of the migration and migrate it again with its new definition";
+                stopped.put(topic, message);
+                log.error("{}", message);
+                return;
+            }
+            // a crash between these commits leaves some nodes with the change: each holds its ddl_applied row, and the
+            // barrier, not yet carried out, runs again after the restart on the nodes that lack it
+            try {
+                for (Connection nc : open) {
+                    nc.commit();
+                }
+            } finally {
+                closeAll(open);
+            }
+            ApplyLedger.recordBarrierCarriedOut(c, topic, position);
+            c.commit();
+            log.info("{}: {} at {} applied on every node ({} statements on node 0)", w.table().id(), tr.tag, position,
+                    tr.result.perNode().get(0).size());
+        } catch (SQLException e) {
+            throw new TargetException("node 0: schema change barrier of " + w.table().id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void rollbackAll(List<Connection> open) {
+        for (Connection nc : open) {
+            try {
+                nc.rollback();
+            } catch (SQLException ignored) {
+                // closed below; an open transaction ends with its connection
+            }
+        }
+        closeAll(open);
+    }
+
+    private static void closeAll(List<Connection> open) {
+        for (Connection nc : open) {
+            try {
+                nc.close();
+            } catch (SQLException ignored) {
+                // nothing left to do with it
+            }
+        }
+    }
+
+    /** One node's transaction, left open: the statements and their ledger row; nothing when the node has that row. */
+    private void runOn(Connection c, int node, String topic, String position, TableApply t, Translated tr) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS " + APPLIED + " (\"topic\" text NOT NULL, \"position\" text NOT NULL,"
+                    + " \"ddl_id\" bigint NOT NULL, \"table_name\" text NOT NULL, \"tag\" text NOT NULL,"
+                    + " \"shape\" jsonb, \"applied_at\" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (\"topic\", \"position\"))");
+            st.execute("SET LOCAL lock_timeout = '30s'");
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + APPLIED + " WHERE topic = ? AND position = ?")) {
+            ps.setString(1, topic);
+            ps.setString(2, position);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    return;
+                }
+            }
+        }
+        try (Statement st = c.createStatement()) {
+            for (Ddl d : tr.result.perNode().get(node)) {
+                try {
+                    st.execute(d.sql());
+                } catch (SQLException e) {
+                    throw new SQLException(e.getMessage() + "\n  while running: " + d.display(), e.getSQLState(), e);
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + APPLIED
+                + " (topic, position, ddl_id, table_name, tag, shape) VALUES (?, ?, ?, ?, ?, ?::jsonb)")) {
+            ps.setString(1, topic);
+            ps.setString(2, position);
+            ps.setLong(3, tr.id);
+            ps.setString(4, t.id().toString());
+            ps.setString(5, tr.tag);
+            ps.setString(6, tr.shape);
+            ps.executeUpdate();
+        }
+    }
+}

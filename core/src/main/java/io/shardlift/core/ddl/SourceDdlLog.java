@@ -1,0 +1,215 @@
+package io.shardlift.core.ddl;
+
+import io.shardlift.core.Sql;
+import io.shardlift.core.TableId;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * shardlift's DDL capture on the source. Logical replication carries no DDL, so an event trigger
+ * ({@code ddl_command_end} and {@code sql_drop}) computes, after every DDL statement, the shape of each migrated table
+ * the statement touched (columns, keys, checks, indexes, the enum types its columns use, its partitions: see
+ * {@link TableShape}) and, when it differs from the shape last recorded ({@code shardlift.ddl_shape}, not published),
+ * inserts the old and the new shape into {@code shardlift.ddl_log}, which is in the publication. That row is written
+ * in the DDL's own transaction, after the catalog change and before any later change of the table in WAL order, so it
+ * is decoded at its place between the table's data changes: before it every change has the old shape, after it the
+ * new one. The capture sends it to every Kafka partition of the table's topic, and the applier applies it as a barrier
+ * (see the applier's {@code DdlBarrier}).
+ *
+ * <p>Shapes rather than statement text: a statement's text may hold several statements, literals (row data) and names
+ * that differ on the nodes; the difference between two shapes is exact and is translated to the layout
+ * ({@code LayoutChange}). The row names the table as the migration knows it (a renamed table is refused, not followed).
+ * The trigger's functions run as their owner (SECURITY DEFINER), so an application user's DDL needs no rights on
+ * shardlift's tables; creating an event trigger needs a superuser.
+ */
+public final class SourceDdlLog {
+
+    public static final String SCHEMA = "shardlift";
+    public static final TableId LOG_TABLE = new TableId(SCHEMA, "ddl_log");
+    static final String SHAPE_TABLE = "\"shardlift\".\"ddl_shape\"";
+    static final String LOG = "\"shardlift\".\"ddl_log\"";
+    public static final String TRIGGER_END = "shardlift_ddl";
+    public static final String TRIGGER_DROP = "shardlift_ddl_drop";
+
+    private SourceDdlLog() {
+    }
+
+    /** The shape of one table as a jsonb value; every name schema-qualified (empty search_path). */
+    static final String SHAPE_FUNCTION = """
+            CREATE OR REPLACE FUNCTION "shardlift"."ddl_table_shape"(rel oid) RETURNS jsonb LANGUAGE sql STABLE
+              SET search_path = '' AS $f$
+            SELECT jsonb_build_object(
+              'name', rel::regclass::text,
+              'relkind', (SELECT c.relkind::text FROM pg_class c WHERE c.oid = rel),
+              'columns', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'name', a.attname, 'attnum', a.attnum, 'type', format_type(a.atttypid, a.atttypmod),
+                   'typname', coalesce(bt.typname, t.typname), 'typtype', t.typtype::text, 'typschema', tn.nspname,
+                   'notnull', a.attnotnull, 'expr', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity::text,
+                   'generated', a.attgenerated::text,
+                   -- a partitioned table has no storage and so no missing value: its leaves say how they got the column
+                   'hasmissing', CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) = 'p'
+                                      THEN coalesce((SELECT bool_and(pa.atthasmissing) FROM pg_partition_tree(rel) pt
+                                                       JOIN pg_attribute pa ON pa.attrelid = pt.relid AND pa.attname = a.attname
+                                                      WHERE pt.isleaf), true)
+                                      ELSE a.atthasmissing END,
+                   'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                                     THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
+                   'deterministic', coalesce(co.collisdeterministic, true),
+                   'extension', (SELECT e.extname FROM pg_depend dep JOIN pg_extension e ON e.oid = dep.refobjid
+                                  WHERE dep.classid = 'pg_type'::regclass AND dep.deptype = 'e'
+                                    AND dep.objid = CASE WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+                                  LIMIT 1)) ORDER BY a.attnum), '[]'::jsonb)
+                   FROM pg_attribute a
+                   JOIN pg_type t ON t.oid = a.atttypid
+                   JOIN pg_namespace tn ON tn.oid = t.typnamespace
+                   LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typtype = 'd'
+                   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                   LEFT JOIN pg_collation co ON co.oid = a.attcollation
+                   LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                  WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped),
+              'constraints', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'name', con.conname, 'type', con.contype::text,
+                   'columns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+                                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord)),
+                   'def', pg_get_constraintdef(con.oid), 'noinherit', con.connoinherit,
+                   'deferrable', con.condeferrable) ORDER BY con.contype, con.conname), '[]'::jsonb)
+                   FROM pg_constraint con WHERE con.conrelid = rel AND con.contype IN ('p', 'u', 'c', 'x')),
+              'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'name', ic.relname, 'def', pg_get_indexdef(i.indexrelid), 'unique', i.indisunique,
+                   'columns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                                      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                                     WHERE k.ord <= i.indnkeyatts ORDER BY k.ord)),
+                   'plain', (0 <> ALL (i.indkey::int2[])) AND i.indpred IS NULL AND i.indexprs IS NULL
+                            AND i.indnkeyatts = i.indnatts) ORDER BY ic.relname), '[]'::jsonb)
+                   FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                  WHERE i.indrelid = rel
+                    AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid)),
+              'enums', (SELECT coalesce(jsonb_agg(jsonb_build_object('schema', n.nspname, 'name', t.typname,
+                   'labels', to_jsonb(ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)))
+                   ORDER BY n.nspname, t.typname), '[]'::jsonb)
+                   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                  WHERE t.typtype = 'e' AND t.oid IN (
+                    SELECT CASE WHEN at.typelem <> 0 AND at.typcategory = 'A' THEN at.typelem ELSE at.oid END
+                      FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+                     WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped)),
+              'partitions', (SELECT coalesce(jsonb_agg(p.relid::regclass::text ORDER BY p.relid::regclass::text), '[]'::jsonb)
+                   FROM pg_partition_tree(rel) p WHERE p.relid <> rel))
+            $f$""";
+
+    /**
+     * The event trigger's function. A dropped index or constraint is gone from the catalog when {@code sql_drop} fires,
+     * so its table cannot be looked up: every migrated table of its schema is looked at, and only those whose shape
+     * changed are logged.
+     */
+    static final String TRIGGER_FUNCTION = """
+            CREATE OR REPLACE FUNCTION "shardlift"."ddl_capture"() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+              SET search_path = '' AS $f$
+            DECLARE
+              r record;
+              s record;
+              rels oid[] := '{}';
+              now_shape jsonb;
+            BEGIN
+              IF tg_event = 'sql_drop' THEN
+                FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
+                  IF r.object_type IN ('table', 'foreign table') AND r.objsubid = 0 THEN
+                    FOR s IN SELECT * FROM "shardlift"."ddl_shape" WHERE relid = r.objid LOOP
+                      INSERT INTO "shardlift"."ddl_log" (table_schema, table_name, tag, old_shape, new_shape)
+                      VALUES (s.table_schema, s.table_name, tg_tag, s.shape, NULL);
+                      DELETE FROM "shardlift"."ddl_shape" WHERE relid = r.objid;
+                    END LOOP;
+                  ELSIF r.object_type IN ('table column') THEN
+                    rels := rels || r.objid;
+                  ELSIF r.object_type IN ('index', 'table constraint', 'type') THEN
+                    rels := rels || ARRAY(SELECT relid FROM "shardlift"."ddl_shape" WHERE table_schema = r.schema_name);
+                  END IF;
+                END LOOP;
+              ELSE
+                FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
+                  IF r.object_type IN ('table', 'foreign table', 'table column', 'table constraint') THEN
+                    rels := rels || r.objid;
+                  ELSIF r.object_type = 'index' THEN
+                    rels := rels || ARRAY(SELECT i.indrelid FROM pg_catalog.pg_index i WHERE i.indexrelid = r.objid);
+                  ELSIF r.object_type = 'type' THEN
+                    rels := rels || ARRAY(SELECT a.attrelid FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                                           WHERE (t.oid = r.objid OR t.typelem = r.objid) AND NOT a.attisdropped);
+                  END IF;
+                END LOOP;
+              END IF;
+              FOR s IN SELECT * FROM "shardlift"."ddl_shape" WHERE relid = ANY (rels) ORDER BY relid LOOP
+                now_shape := "shardlift"."ddl_table_shape"(s.relid);
+                IF now_shape IS DISTINCT FROM s.shape THEN
+                  INSERT INTO "shardlift"."ddl_log" (table_schema, table_name, tag, old_shape, new_shape)
+                  VALUES (s.table_schema, s.table_name, tg_tag, s.shape, now_shape);
+                  UPDATE "shardlift"."ddl_shape" SET shape = now_shape WHERE relid = s.relid;
+                END IF;
+              END LOOP;
+            END $f$""";
+
+    /**
+     * Creates the log, the shapes and the event triggers, and records the current shape of {@code tables}. With
+     * {@code fresh} (no slot yet: a new migration) the shapes an earlier attempt left are replaced; otherwise they are
+     * kept, since they are what the stream has carried so far. Idempotent.
+     */
+    public static void install(Connection c, List<TableId> tables, boolean fresh) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS \"shardlift\"");
+            st.execute("CREATE TABLE IF NOT EXISTS " + LOG + " (\"id\" bigserial PRIMARY KEY, \"table_schema\" text NOT NULL,"
+                    + " \"table_name\" text NOT NULL, \"tag\" text NOT NULL, \"old_shape\" jsonb, \"new_shape\" jsonb,"
+                    + " \"logged_at\" timestamptz NOT NULL DEFAULT now())");
+            st.execute("CREATE TABLE IF NOT EXISTS " + SHAPE_TABLE + " (\"relid\" oid PRIMARY KEY, \"table_schema\" text NOT NULL,"
+                    + " \"table_name\" text NOT NULL, \"shape\" jsonb NOT NULL)");
+            st.execute(SHAPE_FUNCTION);
+            st.execute(TRIGGER_FUNCTION);
+            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_END));
+            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP));
+            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_END) + " ON ddl_command_end EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
+            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_DROP) + " ON sql_drop EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
+            if (fresh) {
+                st.execute("DELETE FROM " + SHAPE_TABLE);
+                st.execute("DELETE FROM " + LOG);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SHAPE_TABLE + " (relid, table_schema, table_name, shape)"
+                + " SELECT r, ?, ?, \"shardlift\".\"ddl_table_shape\"(r) FROM (SELECT ?::regclass::oid AS r) x"
+                + " ON CONFLICT (relid) DO NOTHING")) {
+            for (TableId t : tables) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.name());
+                ps.setString(3, t.quoted());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /**
+     * The statements that remove the event triggers and their function (the log stays, in the publication, until the
+     * publication is dropped); idempotent, to run in the caller's transaction.
+     */
+    public static String removeSql() {
+        return "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_END) + ";\n"
+                + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP) + ";\n"
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n";
+    }
+
+    /**
+     * What keeps the DDL capture from being installed, read-only, for {@code plan} and the preflight: creating an event
+     * trigger needs a superuser.
+     */
+    public static List<String> problems(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user")) {
+            if (rs.next() && !rs.getBoolean(1)) {
+                return List.of("replication.ddl is 'replicate' but the user " + rs.getString(2) + " is not a superuser, which"
+                        + " CREATE EVENT TRIGGER needs (shardlift records each DDL statement on a migrated table with an event"
+                        + " trigger) — connect as a superuser, or set replication.ddl: stop (a schema change then stops the stream)");
+            }
+        }
+        return List.of();
+    }
+}

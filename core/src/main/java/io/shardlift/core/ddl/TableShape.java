@@ -1,0 +1,115 @@
+package io.shardlift.core.ddl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.shardlift.core.catalog.CheckInfo;
+import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.IndexInfo;
+import io.shardlift.core.catalog.KeyConstraint;
+import io.shardlift.core.catalog.TableInfo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * One table's shape as the source's event trigger recorded it ({@link SourceDdlLog#SHAPE_FUNCTION}): read into the
+ * catalog's own records, so the capture's codec, the applier and the layout are built from it as from the catalog.
+ *
+ * @param name            the table's qualified name now (differs from the migration's name after a rename)
+ * @param relkind         {@code r} or {@code p}
+ * @param columns         in attnum order
+ * @param filledByRewrite columns whose default was computed per row when they were added (a volatile default: the
+ *                        source rewrote the table, which logical replication does not carry)
+ * @param primaryKey      the primary key, if any
+ * @param uniques         unique constraints
+ * @param checks          CHECK and EXCLUDE constraints
+ * @param indexes         indexes that back no constraint
+ * @param enums           enum types the columns use: qualified name -> labels in order
+ * @param partitions      a partitioned table's partitions
+ */
+public record TableShape(String name, char relkind, List<ColumnInfo> columns, Set<String> filledByRewrite,
+                         Optional<KeyConstraint> primaryKey, List<KeyConstraint> uniques, List<CheckInfo> checks,
+                         List<IndexInfo> indexes, Map<String, List<String>> enums, List<String> partitions) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static TableShape parse(String json) {
+        try {
+            return of(JSON.readTree(json));
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("unreadable table shape from the source's DDL log: " + e.getMessage(), e);
+        }
+    }
+
+    static TableShape of(JsonNode n) {
+        List<ColumnInfo> cols = new ArrayList<>();
+        Set<String> filled = new TreeSet<>();
+        for (JsonNode c : n.path("columns")) {
+            String generated = text(c, "generated");
+            String identity = text(c, "identity");
+            boolean isGenerated = generated != null && !generated.isEmpty();
+            Optional<String> expr = Optional.ofNullable(text(c, "expr"));
+            ColumnInfo col = new ColumnInfo(c.path("name").asText(), c.path("attnum").asInt(), c.path("type").asText(),
+                    c.path("typname").asText(), c.path("typtype").asText("b").charAt(0), c.path("typschema").asText(),
+                    c.path("notnull").asBoolean(), isGenerated ? Optional.empty() : expr,
+                    identity == null || identity.isEmpty() ? '0' : identity.charAt(0),
+                    isGenerated ? expr : Optional.empty(), Optional.ofNullable(text(c, "collation")),
+                    c.path("deterministic").asBoolean(true), Optional.ofNullable(text(c, "extension")));
+            cols.add(col);
+            if (!isGenerated && expr.isPresent() && !c.path("hasmissing").asBoolean()) {
+                filled.add(col.name());
+            }
+        }
+        Optional<KeyConstraint> pk = Optional.empty();
+        List<KeyConstraint> uniques = new ArrayList<>();
+        List<CheckInfo> checks = new ArrayList<>();
+        for (JsonNode k : n.path("constraints")) {
+            String type = k.path("type").asText();
+            String name = k.path("name").asText();
+            switch (type) {
+                case "p" -> pk = Optional.of(new KeyConstraint(name, KeyConstraint.Kind.PRIMARY_KEY, strings(k.path("columns")),
+                        k.path("deferrable").asBoolean(), false));
+                case "u" -> uniques.add(new KeyConstraint(name, KeyConstraint.Kind.UNIQUE_CONSTRAINT, strings(k.path("columns")),
+                        k.path("deferrable").asBoolean(), k.path("def").asText().contains("NULLS NOT DISTINCT")));
+                default -> checks.add(new CheckInfo(name, k.path("def").asText(), type.equals("x"), k.path("noinherit").asBoolean()));
+            }
+        }
+        List<IndexInfo> indexes = new ArrayList<>();
+        for (JsonNode ix : n.path("indexes")) {
+            String def = ix.path("def").asText();
+            int at = def.indexOf(" USING ");
+            List<String> columns = strings(ix.path("columns"));
+            boolean plain = ix.path("plain").asBoolean();
+            indexes.add(new IndexInfo(ix.path("name").asText(), at < 0 ? def : def.substring(at + 1), ix.path("unique").asBoolean(),
+                    plain ? columns : List.of(), plain));
+        }
+        Map<String, List<String>> enums = new TreeMap<>();
+        for (JsonNode e : n.path("enums")) {
+            enums.put(io.shardlift.core.Sql.ident(e.path("schema").asText()) + "." + io.shardlift.core.Sql.ident(e.path("name").asText()),
+                    strings(e.path("labels")));
+        }
+        return new TableShape(n.path("name").asText(), n.path("relkind").asText("r").charAt(0), List.copyOf(cols), Set.copyOf(filled),
+                pk, List.copyOf(uniques), List.copyOf(checks), List.copyOf(indexes), Map.copyOf(enums), strings(n.path("partitions")));
+    }
+
+    /** The table as the catalog would describe it with this shape; what the shape does not hold is kept from {@code base}. */
+    public TableInfo applyTo(TableInfo base) {
+        return new TableInfo(base.id(), base.relkind(), base.replicaIdentity(), columns, primaryKey, uniques, indexes,
+                base.foreignKeys(), checks, base.sequences(), base.estimatedRows(), base.totalBytes(), base.partitions());
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(v -> out.add(v.asText()));
+        return List.copyOf(out);
+    }
+}

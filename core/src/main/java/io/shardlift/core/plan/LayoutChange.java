@@ -1,0 +1,297 @@
+package io.shardlift.core.plan;
+
+import static io.shardlift.core.Sql.ident;
+import static io.shardlift.core.Sql.literal;
+
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.CheckInfo;
+import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.IndexInfo;
+import io.shardlift.core.catalog.KeyConstraint;
+import io.shardlift.core.ddl.TableShape;
+import io.shardlift.core.spec.ConnInfo;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A schema change of one migrated table, translated to the layout: the difference between the shape before and after
+ * a DDL statement on the source, as the statements each node runs. The partitioned parent on every node carries a
+ * column or CHECK change to its local and foreign partitions; indexes are built on each node's local partitions (as
+ * the layout builds them); a reference table changes on every node; enum types the columns use are created or given
+ * their new labels first. Whatever cannot be carried is refused as a whole, with the reason: nothing is applied partly.
+ *
+ * <p>Renames are told from drop-and-add by the column's attnum, which the source keeps across a rename.
+ */
+public final class LayoutChange {
+
+    /**
+     * @param perNode  the statements of each node, to run in one transaction per node; empty when refused
+     * @param plan     the table's plan with the new shape
+     * @param refusal  why the change cannot be carried, for the operator (names the table, never row data)
+     */
+    public record Result(List<List<Ddl>> perNode, TablePlan plan, Optional<String> refusal) {
+        public boolean carried() {
+            return refusal.isEmpty();
+        }
+    }
+
+    private final TablePlan plan;
+    private final int n;
+    private final List<ConnInfo> nodes;
+
+    public LayoutChange(TablePlan plan, int nodes) {
+        this.plan = plan;
+        this.n = nodes;
+        this.nodes = null;
+    }
+
+    /** With the nodes' connections: a global table's fan-out (see {@link GlobalFanout}) follows its new columns too. */
+    public LayoutChange(TablePlan plan, List<ConnInfo> nodes) {
+        this.plan = plan;
+        this.n = nodes.size();
+        this.nodes = List.copyOf(nodes);
+    }
+
+    /** The change from {@code before} to {@code after} ({@code after} null: the table was dropped). */
+    public Result translate(String tag, TableShape before, TableShape after) {
+        Optional<String> why = refusal(before, after);
+        if (why.isPresent()) {
+            return refused(tag, why.get());
+        }
+        List<Ddl> all = new ArrayList<>();
+        String parent = plan.id().quoted();
+        try {
+            enums(before, after, all);
+        } catch (IllegalArgumentException e) {
+            return refused(tag, e.getMessage());
+        }
+        Map<Integer, ColumnInfo> old = byAttnum(before.columns());
+        Map<Integer, ColumnInfo> now = byAttnum(after.columns());
+        Map<String, CheckInfo> oldChecks = byName(before.checks(), CheckInfo::name);
+        Map<String, CheckInfo> newChecks = byName(after.checks(), CheckInfo::name);
+        for (CheckInfo c : before.checks()) {
+            if (!c.equals(newChecks.get(c.name()))) {
+                all.add(Ddl.of("ALTER TABLE " + parent + " DROP CONSTRAINT IF EXISTS " + ident(c.name())));
+            }
+        }
+        for (ColumnInfo o : before.columns()) {
+            ColumnInfo c = now.get(o.attnum());
+            if (c != null && !c.name().equals(o.name())) {
+                all.add(Ddl.of("ALTER TABLE " + parent + " RENAME COLUMN " + ident(o.name()) + " TO " + ident(c.name())));
+            }
+        }
+        for (ColumnInfo c : after.columns()) {
+            ColumnInfo o = old.get(c.attnum());
+            String col = "ALTER TABLE " + parent + " ALTER COLUMN " + ident(c.name());
+            if (o == null) {
+                all.add(Ddl.of("ALTER TABLE " + parent + " ADD COLUMN IF NOT EXISTS " + definition(c)));
+                continue;
+            }
+            if (!o.type().equals(c.type()) || !o.collation().equals(c.collation())) {
+                // no USING: PostgreSQL refuses one on the foreign partitions a parent recurses to; the conversion is the
+                // assignment cast, and a node that has none refuses the change, which then stops only this table
+                all.add(Ddl.of(col + " TYPE " + c.type() + c.collation().map(x -> " COLLATE " + x).orElse("")));
+            }
+            if (!o.defaultExpr().equals(c.defaultExpr())) {
+                all.add(Ddl.of(c.defaultExpr().map(d -> col + " SET DEFAULT " + d).orElse(col + " DROP DEFAULT")));
+            }
+            if (o.notNull() != c.notNull()) {
+                all.add(Ddl.of(col + (c.notNull() ? " SET NOT NULL" : " DROP NOT NULL")));
+            }
+        }
+        for (ColumnInfo o : before.columns()) {
+            if (!now.containsKey(o.attnum())) {
+                all.add(Ddl.of("ALTER TABLE " + parent + " DROP COLUMN IF EXISTS " + ident(o.name())));
+            }
+        }
+        for (CheckInfo c : after.checks()) {
+            if (!c.equals(oldChecks.get(c.name()))) {
+                all.add(Ddl.of(LayoutDdl.guarded(plan.id(), c.name(), "ALTER TABLE " + parent + " ADD CONSTRAINT "
+                        + ident(c.name()) + " " + c.definition())));
+            }
+        }
+        TablePlan next = reshaped(plan, after);
+        Map<String, IndexInfo> oldIx = byName(before.indexes(), IndexInfo::name);
+        Map<String, IndexInfo> newIx = byName(after.indexes(), IndexInfo::name);
+        List<List<Ddl>> perNode = new ArrayList<>();
+        for (int node = 0; node < n; node++) {
+            List<Ddl> mine = new ArrayList<>(all);
+            for (int p : plan.partitionsOn(node, n)) {
+                TableId local = plan.partition(p);
+                String suffix = plan.sharded() ? "_" + p : "";
+                for (IndexInfo ix : before.indexes()) {
+                    if (!ix.equals(newIx.get(ix.name()))) {
+                        mine.add(Ddl.of("DROP INDEX IF EXISTS " + new TableId(local.schema(), Names.withSuffix(ix.name(), suffix)).quoted()));
+                    }
+                }
+                for (IndexInfo ix : after.indexes()) {
+                    if (!ix.equals(oldIx.get(ix.name()))) {
+                        mine.add(Ddl.of(LayoutDdl.index(next, local, ix, suffix)));
+                    }
+                }
+            }
+            if (!plan.sharded() && nodes != null && !before.columns().equals(after.columns())) {
+                mine.addAll(new GlobalFanout(null, List.of(next), node, n, nodes).reshaped());
+            }
+            perNode.add(List.copyOf(mine));
+        }
+        return new Result(List.copyOf(perNode), next, Optional.empty());
+    }
+
+    /** {@code plan} with the table's shape {@code shape}; its layout (kind, key, partitions, keys) is the same. */
+    public static TablePlan reshaped(TablePlan plan, TableShape shape) {
+        return new TablePlan(plan.id(), plan.kind(), shape.applyTo(plan.source()), plan.keyColumns(), plan.keyTypes(),
+                plan.partitions(), plan.colocationRoot(), plan.primaryKey(), plan.uniques(), plan.foreignKeys(), plan.priority());
+    }
+
+    private Result refused(String tag, String why) {
+        return new Result(List.of(), plan, Optional.of(tag + " on " + plan.id() + " cannot be carried to the cluster: " + why
+                + ". The stream of " + plan.id() + " stopped before any later change of it; the other tables go on. Revert the"
+                + " change on the source, or take " + plan.id() + " out of the migration and migrate it again with its new"
+                + " definition (shardlift plan, schema, run)"));
+    }
+
+    private Optional<String> refusal(TableShape before, TableShape after) {
+        if (after == null) {
+            return Optional.of("the table was dropped on the source");
+        }
+        if (!after.name().equals(before.name())) {
+            return Optional.of("the table is now " + after.name() + " (renamed or moved to another schema)");
+        }
+        if (after.relkind() != before.relkind() || !after.partitions().equals(before.partitions())) {
+            return Optional.of("its partitioning on the source changed (partitions " + before.partitions() + " -> "
+                    + after.partitions() + ")");
+        }
+        if (!keyColumns(before.primaryKey()).equals(keyColumns(after.primaryKey()))) {
+            return Optional.of("its primary key changed from " + keyColumns(before.primaryKey()) + " to " + keyColumns(after.primaryKey()));
+        }
+        if (!names(before.uniques()).equals(names(after.uniques()))) {
+            return Optional.of("its unique constraints changed (" + names(before.uniques()) + " -> " + names(after.uniques())
+                    + "); unique constraints are not carried");
+        }
+        List<String> keys = new ArrayList<>(plan.keyColumns());
+        before.primaryKey().ifPresent(k -> keys.addAll(k.columns()));
+        Map<Integer, ColumnInfo> now = byAttnum(after.columns());
+        for (ColumnInfo o : before.columns()) {
+            ColumnInfo c = now.get(o.attnum());
+            boolean key = keys.contains(o.name());
+            String what = plan.keyColumns().contains(o.name()) ? "the sharding key column " : "the primary-key column ";
+            if (c == null) {
+                if (key) {
+                    return Optional.of("it drops " + what + o.name());
+                }
+                continue;
+            }
+            if (key && !c.name().equals(o.name())) {
+                return Optional.of("it renames " + what + o.name() + " to " + c.name());
+            }
+            if (key && (!c.type().equals(o.type()) || !c.collation().equals(o.collation()))) {
+                return Optional.of("it changes the type of " + what + o.name() + " from " + o.type() + " to " + c.type()
+                        + " (rows would hash to other partitions)");
+            }
+            if (!c.generatedExpr().equals(o.generatedExpr()) || c.identity() != o.identity()) {
+                return Optional.of("it changes the generation or identity of column " + c.name() + ", which is not carried");
+            }
+        }
+        Map<Integer, ColumnInfo> old = byAttnum(before.columns());
+        for (ColumnInfo c : after.columns()) {
+            if (old.containsKey(c.attnum())) {
+                continue;
+            }
+            if (c.isIdentity()) {
+                return Optional.of("it adds the identity column " + c.name() + ", whose values the source gave the existing rows"
+                        + " in a table rewrite that logical replication does not carry; add the column without identity and fill it"
+                        + " with UPDATEs, which are carried");
+            }
+            if (after.filledByRewrite().contains(c.name())) {
+                return Optional.of("it adds column " + c.name() + " with a volatile default, which the source computed for"
+                        + " every existing row in a table rewrite that logical replication does not carry; add the column with a"
+                        + " constant default or none and fill it with UPDATEs, which are carried");
+            }
+        }
+        for (CheckInfo c : after.checks()) {
+            if (c.exclusion() && !before.checks().contains(c)) {
+                return Optional.of("it adds the exclusion constraint " + c.name() + ", which is not carried");
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Enum types the new shape uses: created, or given the labels they lack, in order. */
+    private static void enums(TableShape before, TableShape after, List<Ddl> out) {
+        for (var e : after.enums().entrySet()) {
+            List<String> had = before.enums().get(e.getKey());
+            List<String> labels = e.getValue();
+            if (labels.equals(had)) {
+                continue;
+            }
+            if (had != null && !subsequence(had, labels)) {
+                throw new IllegalArgumentException("the labels of enum type " + e.getKey() + " changed from " + had + " to "
+                        + labels + " (renamed or reordered labels are not carried; added ones are)");
+            }
+            String[] parts = e.getKey().split("\\.", 2);
+            String schemaLit = literal(unquote(parts[0]));
+            String nameLit = literal(unquote(parts[1]));
+            out.add(Ddl.of("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n"
+                    + " ON n.oid = t.typnamespace WHERE n.nspname = " + schemaLit + " AND t.typname = " + nameLit + ") THEN"
+                    + " CREATE TYPE " + e.getKey() + " AS ENUM (" + String.join(", ", labels.stream().map(l -> literal(l)).toList())
+                    + "); END IF; END $$"));
+            for (int i = 0; i < labels.size(); i++) {
+                out.add(Ddl.of("ALTER TYPE " + e.getKey() + " ADD VALUE IF NOT EXISTS " + literal(labels.get(i))
+                        + (i == 0 ? (labels.size() > 1 ? " BEFORE " + literal(labels.get(1)) : "") : " AFTER " + literal(labels.get(i - 1)))));
+            }
+        }
+    }
+
+    private static boolean subsequence(List<String> part, List<String> whole) {
+        int i = 0;
+        for (String w : whole) {
+            if (i < part.size() && part.get(i).equals(w)) {
+                i++;
+            }
+        }
+        return i == part.size();
+    }
+
+    private static String unquote(String quoted) {
+        return quoted.substring(1, quoted.length() - 1).replace("\"\"", "\"");
+    }
+
+    private static String definition(ColumnInfo c) {
+        StringBuilder sb = new StringBuilder(ident(c.name())).append(' ').append(c.type());
+        c.collation().ifPresent(x -> sb.append(" COLLATE ").append(x));
+        if (c.isGenerated()) {
+            sb.append(" GENERATED ALWAYS AS (").append(c.generatedExpr().get()).append(") STORED");
+        } else {
+            c.defaultExpr().ifPresent(d -> sb.append(" DEFAULT ").append(d));
+        }
+        if (c.notNull()) {
+            sb.append(" NOT NULL");
+        }
+        return sb.toString();
+    }
+
+    private static List<String> keyColumns(Optional<KeyConstraint> k) {
+        return k.map(KeyConstraint::columns).orElse(List.of());
+    }
+
+    private static List<String> names(List<KeyConstraint> keys) {
+        return keys.stream().map(k -> k.name() + k.columns()).sorted().toList();
+    }
+
+    private static Map<Integer, ColumnInfo> byAttnum(List<ColumnInfo> cols) {
+        Map<Integer, ColumnInfo> m = new LinkedHashMap<>();
+        cols.forEach(c -> m.put(c.attnum(), c));
+        return m;
+    }
+
+    private static <T> Map<String, T> byName(List<T> items, java.util.function.Function<T, String> name) {
+        Map<String, T> m = new HashMap<>();
+        items.forEach(i -> m.put(name.apply(i), i));
+        return m;
+    }
+}

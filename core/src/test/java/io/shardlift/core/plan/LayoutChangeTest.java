@@ -1,0 +1,106 @@
+package io.shardlift.core.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.shardlift.core.TableId;
+import io.shardlift.core.catalog.KeyConstraint;
+import io.shardlift.core.catalog.TableInfo;
+import io.shardlift.core.ddl.TableShape;
+import io.shardlift.core.hash.KeyType;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The difference between two shapes of a table as each node's statements, or the reason it is not carried. */
+class LayoutChangeTest {
+
+    static final TableId T = new TableId("public", "items");
+
+    static String shape(String columns, String extra) {
+        return "{\"name\": \"public.items\", \"relkind\": \"r\", \"columns\": [" + columns + "],"
+                + " \"constraints\": [{\"name\": \"items_pkey\", \"type\": \"p\", \"columns\": [\"id\"], \"def\": \"PRIMARY KEY (id)\"}"
+                + extra + "], \"indexes\": [], \"enums\": [], \"partitions\": []}";
+    }
+
+    static String col(String name, int attnum, String type, String more) {
+        return "{\"name\": \"" + name + "\", \"attnum\": " + attnum + ", \"type\": \"" + type + "\", \"typname\": \"x\","
+                + " \"typtype\": \"b\", \"typschema\": \"pg_catalog\", \"notnull\": false, \"identity\": \"\", \"generated\": \"\","
+                + " \"hasmissing\": false" + more + "}";
+    }
+
+    static final String ID = col("id", 1, "bigint", ", \"notnull\": true");
+    static final String V = col("v", 2, "integer", "");
+
+    static TablePlan plan(TableShape s) {
+        TableInfo info = s.applyTo(new TableInfo(T, 'r', 'd', List.of(), Optional.empty(), List.of(), List.of(), List.of(),
+                List.of(), List.of(), 0, 0));
+        KeyConstraint pk = info.primaryKey().orElseThrow();
+        return new TablePlan(T, TableKind.SHARDED, info, List.of("id"), List.of(KeyType.BIGINT), 4, T, pk, List.of(), List.of(), 0);
+    }
+
+    static LayoutChange.Result change(String before, String after) {
+        TableShape b = TableShape.parse(before);
+        return new LayoutChange(plan(b), 2).translate("ALTER TABLE", b, after == null ? null : TableShape.parse(after));
+    }
+
+    @Test
+    void columnChangesRunOnTheParentOfEveryNode() {
+        String before = shape(ID + ", " + V + ", " + col("note", 3, "text", ""), "");
+        String after = shape(ID + ", " + col("v", 2, "bigint", ", \"notnull\": true, \"expr\": \"5\"") + ", "
+                + col("remark", 3, "text", "") + ", " + col("qty", 4, "integer", ", \"expr\": \"1\", \"hasmissing\": true"), "");
+        LayoutChange.Result r = change(before, after);
+        assertThat(r.refusal()).isEmpty();
+        assertThat(r.perNode()).hasSize(2);
+        assertThat(r.perNode().get(1).stream().map(Ddl::sql)).containsExactly(
+                "ALTER TABLE \"public\".\"items\" RENAME COLUMN \"note\" TO \"remark\"",
+                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" TYPE bigint",
+                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" SET DEFAULT 5",
+                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" SET NOT NULL",
+                "ALTER TABLE \"public\".\"items\" ADD COLUMN IF NOT EXISTS \"qty\" integer DEFAULT 1");
+        assertThat(r.plan().source().columnNames()).containsExactly("id", "v", "remark", "qty");
+    }
+
+    @Test
+    void anIndexIsBuiltOnEachLocalPartition() {
+        String before = shape(ID + ", " + V, "");
+        String after = before.replace("\"indexes\": []", "\"indexes\": [{\"name\": \"items_v\", \"def\": \"CREATE INDEX items_v ON"
+                + " public.items USING btree (v)\", \"unique\": false, \"columns\": [\"v\"], \"plain\": true}]");
+        LayoutChange.Result r = change(before, after);
+        assertThat(r.perNode().get(0).stream().map(Ddl::sql)).containsExactly(
+                "CREATE INDEX IF NOT EXISTS \"items_v_0\" ON \"public\".\"items_0\" USING btree (v)",
+                "CREATE INDEX IF NOT EXISTS \"items_v_2\" ON \"public\".\"items_2\" USING btree (v)");
+        LayoutChange.Result back = change(after, before);
+        assertThat(back.perNode().get(1).stream().map(Ddl::sql)).containsExactly(
+                "DROP INDEX IF EXISTS \"public\".\"items_v_1\"", "DROP INDEX IF EXISTS \"public\".\"items_v_3\"");
+    }
+
+    @Test
+    void whatCannotBeCarriedIsRefusedWithTheReasonAndWhatToDo() {
+        String before = shape(ID + ", " + V, "");
+        assertThat(change(before, shape(col("id", 1, "numeric", ", \"notnull\": true") + ", " + V, "")).refusal()).hasValueSatisfying(m ->
+                assertThat(m).contains("ALTER TABLE on public.items cannot be carried to the cluster",
+                        "changes the type of the sharding key column id from bigint to numeric",
+                        "The stream of public.items stopped before any later change of it; the other tables go on",
+                        "Revert the change on the source, or take public.items out of the migration"));
+        assertThat(change(before, null).refusal()).hasValueSatisfying(m -> assertThat(m).contains("the table was dropped"));
+        assertThat(change(before, shape(ID + ", " + V + ", " + col("n", 3, "bigint", ", \"identity\": \"a\""), "")).refusal())
+                .hasValueSatisfying(m -> assertThat(m).contains("adds the identity column n"));
+        assertThat(change(before, shape(ID + ", " + V + ", " + col("r", 3, "float8", ", \"expr\": \"random()\""), "")).refusal())
+                .hasValueSatisfying(m -> assertThat(m).contains("adds column r with a volatile default"));
+        assertThat(change(before, before.replace("\"name\": \"public.items\"", "\"name\": \"public.items2\"")).refusal())
+                .hasValueSatisfying(m -> assertThat(m).contains("the table is now public.items2"));
+        assertThat(change(before, before.replace("\"partitions\": []", "\"partitions\": [\"public.items_a\"]")).refusal())
+                .hasValueSatisfying(m -> assertThat(m).contains("its partitioning on the source changed"));
+    }
+
+    @Test
+    void enumLabelsAreAddedInOrderAndRenamedOnesRefused() {
+        String before = shape(ID + ", " + col("m", 2, "public.mood", ", \"typtype\": \"e\""), "")
+                .replace("\"enums\": []", "\"enums\": [{\"schema\": \"public\", \"name\": \"mood\", \"labels\": [\"sad\", \"ok\"]}]");
+        String after = before.replace("[\"sad\", \"ok\"]", "[\"sad\", \"meh\", \"ok\"]");
+        assertThat(change(before, after).perNode().get(0).stream().map(Ddl::sql)).contains(
+                "ALTER TYPE \"public\".\"mood\" ADD VALUE IF NOT EXISTS 'meh' AFTER 'sad'");
+        assertThat(change(before, before.replace("[\"sad\", \"ok\"]", "[\"ok\", \"sad\"]")).refusal())
+                .hasValueSatisfying(m -> assertThat(m).contains("renamed or reordered labels are not carried"));
+    }
+}
