@@ -74,6 +74,51 @@ final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
         }
     }
 
+    private final Map<TableApply, String> currentQueries = new ConcurrentHashMap<>();
+
+    /** The whole row with the target key of {@code after}, as the source holds it now; null when it is gone. */
+    @Override
+    public Row current(TableApply t, Row after) {
+        String sql = currentQueries.computeIfAbsent(t, this::currentQuery);
+        try {
+            if (c == null || c.isClosed()) {
+                c = source.connect();
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                for (int k = 0; k < t.targetKeyCols.length; k++) {
+                    ps.setString(k + 1, t.codec.text(after, t.targetKeyCols[k]));
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    Object[] v = new Object[after.size()];
+                    for (int i = 0; i < v.length; i++) {
+                        String text = rs.getString(i + 1);
+                        v[i] = text == null ? null : new SourceText(text);
+                    }
+                    filled++;
+                    return Row.of(v);
+                }
+            }
+        } catch (SQLException e) {
+            close();
+            throw new SourceException("source " + source.label() + ": cannot read the current row of " + t.id()
+                    + ": " + io.shardlift.core.SqlErrors.describe(e));
+        }
+    }
+
+    private String currentQuery(TableApply t) {
+        List<String> cols = new ArrayList<>();
+        for (ColumnCodec col : t.codec.columns()) {
+            cols.add(Sql.ident(col.name()) + "::text");
+        }
+        String where = java.util.Arrays.stream(t.targetKeyCols)
+                .mapToObj(i -> Sql.ident(t.codec.column(i).name()) + " = ?::" + t.codec.column(i).type())
+                .collect(Collectors.joining(" AND "));
+        return "SELECT " + String.join(", ", cols) + " FROM " + t.id().quoted() + " WHERE " + where;
+    }
+
     private String query(TableApply t) {
         List<String> cols = new ArrayList<>();
         for (ColumnCodec col : t.codec.columns()) {

@@ -100,8 +100,13 @@ public final class Capture implements AutoCloseable {
      *                     sharded table's sharding key, which the source accepts and the cluster will refuse after the
      *                     cutover (see {@link #shardingKeyChanges()})
      */
+    /**
+     * @param publishAs    per captured table, the table whose topic its changes go to (absent: its own). The reverse
+     *                     stream captures a node's local partitions and publishes them as the table they belong to, so
+     *                     the applier of the source sees one topic per source table
+     */
     public record Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka,
-                         Tuning tuning, Map<TableId, List<String>> shardingKeys) {
+                         Tuning tuning, Map<TableId, List<String>> shardingKeys, Map<TableId, TableId> publishAs) {
         public Config {
             Objects.requireNonNull(source, "source");
             Objects.requireNonNull(slot, "slot");
@@ -110,10 +115,30 @@ public final class Capture implements AutoCloseable {
             Objects.requireNonNull(kafka, "kafka");
             tuning = tuning == null ? Tuning.DEFAULTS : tuning;
             shardingKeys = shardingKeys == null ? Map.of() : Map.copyOf(shardingKeys);
+            publishAs = publishAs == null ? Map.of() : Map.copyOf(publishAs);
+        }
+
+        public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning,
+                      Map<TableId, List<String>> shardingKeys) {
+            this(source, slot, publication, tables, kafka, tuning, shardingKeys, Map.of());
+        }
+
+        /**
+         * Debezium's logical server name: its JMX names and its own topics (messages, heartbeats) derive from it. The
+         * topic prefix, unless several captures share the topics (one per node, publishing as the tables they belong to):
+         * then each needs its own, or their JMX registrations collide and each start waits a minute for the others.
+         */
+        String serverName() {
+            return publishAs.isEmpty() ? kafka.topicPrefix() : kafka.topicPrefix() + "." + slot;
+        }
+
+        /** The topic a captured table's changes go to. */
+        String topicOf(TableId table) {
+            return Topics.forTable(kafka.topicPrefix(), publishAs.getOrDefault(table, table));
         }
 
         public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning) {
-            this(source, slot, publication, tables, kafka, tuning, Map.of());
+            this(source, slot, publication, tables, kafka, tuning, Map.of(), Map.of());
         }
 
         /** Every problem at once, each naming the key, the value and the rule; empty when valid. */
@@ -155,7 +180,7 @@ public final class Capture implements AutoCloseable {
             }
             Map<String, TableId> topics = new HashMap<>();
             for (TableInfo t : tables) {
-                TableId other = topics.put(Topics.forTable(kafka.topicPrefix(), t.id()), t.id());
+                TableId other = publishAs.isEmpty() ? topics.put(topicOf(t.id()), t.id()) : null;
                 if (other != null) {
                     p.add("tables " + other + " and " + t.id() + " map to the same topic");
                 }
@@ -218,7 +243,7 @@ public final class Capture implements AutoCloseable {
                     .tag("table", t.id().toString()).register(registry);
             progress.register(c);
             TableCodec codec = TableCodec.of(t);
-            list.add(new CapturedTable(list.size(), codec, Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph,
+            list.add(new CapturedTable(list.size(), codec, config.topicOf(t.id()), c, ph,
                     keyPositions(codec, config.shardingKeys().getOrDefault(t.id(), List.of()))));
         }
         this.plans = List.copyOf(list);
@@ -278,11 +303,11 @@ public final class Capture implements AutoCloseable {
         transition(State.NEW, State.STARTING, null);
         try {
             Preflight.check(config);
-            TopicSetup.ensure(config.kafka().bootstrapServers(), plans.stream().map(p -> p.topic).toList(),
+            TopicSetup.ensure(config.kafka().bootstrapServers(), plans.stream().map(p -> p.topic).distinct().toList(),
                     config.kafka().topicPartitions(), config.kafka().replicationFactor());
             producer = new KafkaProducer<>(producerProperties());
             ChangeSender sender = new ChangeSender(plans, config.kafka().topicPartitions(), producer,
-                    config.kafka().topicPrefix(), Markers.PREFIX, progress);
+                    config.serverName(), Markers.PREFIX, progress);
             engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                     .using(DebeziumProperties.of(config, UNCHANGED_PLACEHOLDER, migrationId))
                     .notifying(sender)

@@ -92,6 +92,12 @@ final class Recovery {
             log.info("cutover {} had passed its point of no return before the restart: done", id);
             return Optional.of(CutoverState.State.CUT_OVER.name());
         }
+        // the reverse slots, if the process got as far as making them, would retain WAL on the nodes for nothing
+        try {
+            io.shardlift.ops.reverse.ReverseSlots.dropAll(plan);
+        } catch (RuntimeException e) {
+            log.error("{}", e.getMessage());
+        }
         state.transition(id, CutoverState.State.ROLLED_BACK, "the process stopped before the point of no return; the source stayed writable");
         log.info("cutover {} was interrupted before its point of no return: rolled back, the source is writable", id);
         return Optional.of(CutoverState.State.ROLLED_BACK.name());

@@ -10,6 +10,7 @@ import io.shardlift.cdc.capture.StreamBinding;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.cutover.CutoverState;
+import io.shardlift.ops.reverse.ReverseStream;
 import io.shardlift.core.Lsn;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.TablePlan;
@@ -69,9 +70,14 @@ public final class Migration implements AutoCloseable {
     private volatile boolean cutOver;
     /** The embedded broker's data directory; null with an external broker. */
     private final Path embeddedDataDir;
+    private final MeterRegistry registry;
+    private final String instanceId;
+    /** The way back, from the point of no return on (the rollback window); null before. */
+    private volatile ReverseStream reverse;
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
+        this.registry = registry;
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
         this.embeddedDataDir = kafka.embedded() ? options.dataDir() : null;
@@ -88,8 +94,8 @@ public final class Migration implements AutoCloseable {
                         kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
                 Capture.Tuning.DEFAULTS, plan.tables().stream().filter(TablePlan::sharded)
                         .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns))), registry);
-        this.applier = new Applier(ApplyConfig.of(plan, bootstrap,
-                options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec))), registry);
+        this.instanceId = options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec));
+        this.applier = new Applier(ApplyConfig.of(plan, bootstrap, instanceId), registry);
         Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
@@ -104,6 +110,9 @@ public final class Migration implements AutoCloseable {
         this.ledgers = new ProgressLedgers(plan);
         Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
                 .onSlotReady(() -> {
+                    if (cutOver) {
+                        return; // the source is fenced: the forward stream has nothing to carry, and must not echo the reverse one
+                    }
                     // before the capture sends anything: what the topics hold now is not this migration's
                     StreamBinding binding = StreamBinding.establish(spec.nodes().get(0), bootstrap,
                             List.copyOf(capture.topics().values()), kafka.topicPartitions(), kafka.replicationFactor());
@@ -141,8 +150,10 @@ public final class Migration implements AutoCloseable {
         m.cutOver = cut.map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
         if (m.cutOver) {
             m.markFinished(cut.get().id());
+            m.openRollbackWindow();
+        } else {
+            m.applier.start();
         }
-        m.applier.start();
         m.snapshotThread.start();
         m.probe.start();
         return m;
@@ -186,7 +197,7 @@ public final class Migration implements AutoCloseable {
         if (as.state() == Applier.State.FAILED) {
             return Optional.of(new io.shardlift.core.TargetException("applier failed: " + as.lastError().orElse("unknown")));
         }
-        return Optional.empty();
+        return reverseStatus().flatMap(ReverseStream.Status::error).map(e -> new io.shardlift.core.TargetException(e));
     }
 
     /**
@@ -305,6 +316,7 @@ public final class Migration implements AutoCloseable {
             if (r.outcome() == CutoverReport.Outcome.DONE) {
                 cutOver = true;
                 markFinished(r.id());
+                openRollbackWindow();
             }
             return r;
         } finally {
@@ -326,6 +338,49 @@ public final class Migration implements AutoCloseable {
                 + " must DELETE and INSERT the row instead").toList();
     }
 
+    /**
+     * Past the point of no return: the forward stream stops (the source is fenced, so it has nothing left to carry, and
+     * running on it would carry the reverse applier's writes back to the cluster), and the reverse stream starts from
+     * the slots the cutover made on the nodes. A failure to start is kept as the reverse stream's error, in the status.
+     */
+    private void openRollbackWindow() {
+        try {
+            capture.close();
+        } catch (RuntimeException e) {
+            log.warn("stopping the forward capture after the cutover: {}", e.getMessage());
+        }
+        applier.close();
+        ReverseStream r = new ReverseStream(plan, bootstrap, instanceId, registry);
+        reverse = r;
+        try {
+            r.start();
+        } catch (RuntimeException e) {
+            reverseFailure.set(e);
+            log.error("the reverse stream cannot start: {}", e.getMessage());
+        }
+    }
+
+    private final AtomicReference<Throwable> reverseFailure = new AtomicReference<>();
+
+    /** The reverse stream's state while the rollback window is open; empty before the cutover. */
+    public Optional<ReverseStream.Status> reverseStatus() {
+        ReverseStream r = reverse;
+        if (r == null) {
+            return Optional.empty();
+        }
+        Throwable f = reverseFailure.get();
+        if (f != null) {
+            return Optional.of(new ReverseStream.Status("FAILED", 0, 0, 0, List.of(), Optional.of(String.valueOf(f.getMessage()))));
+        }
+        return Optional.of(r.status());
+    }
+
+    /** Whether the reverse stream runs with nothing older than a second in flight. */
+    public boolean reverseCaughtUp() {
+        ReverseStream r = reverse;
+        return r != null && reverseFailure.get() == null && r.caughtUp();
+    }
+
     /** Once cut over, the next migration may take the embedded broker's directory (DataDirIdentity). */
     private void markFinished(String cutoverId) {
         if (embeddedDataDir != null) {
@@ -342,8 +397,13 @@ public final class Migration implements AutoCloseable {
         return durableCutoverState();
     }
 
-    /** One line for a terminal: copy, capture and apply. */
+    /** One line for a terminal: copy, capture and apply; in the rollback window, the reverse stream. */
     public String statusLine() {
+        ReverseStream rev = reverse;
+        if (rev != null) {
+            Throwable f = reverseFailure.get();
+            return "CUT_OVER, rollback window open || " + (f != null ? "reverse FAILED (" + f.getMessage() + ")" : rev.line());
+        }
         Capture.Status cs = capture.status();
         ApplierStatus as = applier.status();
         return (snapshot.get() == null ? progress.line() : "copy done")
@@ -360,6 +420,10 @@ public final class Migration implements AutoCloseable {
     @Override
     public void close() {
         probe.close();
+        ReverseStream r = reverse;
+        if (r != null) {
+            r.close();
+        }
         snapshotThread.interrupt();
         try {
             snapshotThread.join(30_000);

@@ -72,6 +72,18 @@ public final class MigrationBackend implements ControlBackend {
         // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
         s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).orElse(null));
         s.put("cutover", cutoverState());
+        // from the point of no return on: the way back, and what it costs (slots on the nodes retain WAL)
+        s.put("rollbackWindow", m.reverseStatus().isPresent() ? "open" : null);
+        s.put("reverse", m.reverseStatus().map(r -> {
+            Map<String, Object> rev = new LinkedHashMap<>();
+            rev.put("state", r.state());
+            rev.put("lagMs", r.lagMillis());
+            rev.put("queued", r.queued());
+            rev.put("events", r.eventsApplied());
+            rev.put("captures", r.captures());
+            r.error().ifPresent(e -> rev.put("error", e));
+            return rev;
+        }).orElse(null));
         return s;
     }
 
