@@ -160,8 +160,12 @@ class ReverseStreamIT {
     }
 
     static long slotsOnNodes(ClusterPlan plan) throws SQLException {
+        return slotsOnNodes(env.cluster.nodes());
+    }
+
+    static long slotsOnNodes(List<PgNode> nodes) throws SQLException {
         long n = 0;
-        for (PgNode node : env.cluster.nodes()) {
+        for (PgNode node : nodes) {
             try (Connection c = node.connect(DB); Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '%\\_rev\\_%'")) {
                 rs.next();
@@ -181,10 +185,20 @@ class ReverseStreamIT {
         final AtomicLong commits = new AtomicLong();
         final AtomicLong moves = new AtomicLong();
         final AtomicLong eventMoves = new AtomicLong();
+        /** Set when a node refused a write because the tables moved back to the source (a rollback); the writer stops. */
+        final AtomicBoolean fenced = new AtomicBoolean();
         final List<Thread> threads = new ArrayList<>();
         final List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
 
+        /** Milliseconds each writer rests between rounds. */
+        final int restMs;
+
         ClusterWriters(List<PgNode> nodes) {
+            this(nodes, 0);
+        }
+
+        ClusterWriters(List<PgNode> nodes, int restMs) {
+            this.restMs = restMs;
             for (int i = 0; i < nodes.size(); i++) {
                 int me = i;
                 int of = nodes.size();
@@ -192,6 +206,12 @@ class ReverseStreamIT {
                 Thread t = new Thread(() -> {
                     try {
                         write(node, me, of);
+                    } catch (SQLException e) {
+                        if ("25006".equals(e.getSQLState())) {
+                            fenced.set(true);
+                        } else {
+                            failures.add(e);
+                        }
                     } catch (Throwable e) {
                         failures.add(e);
                     }
@@ -274,6 +294,14 @@ class ReverseStreamIT {
                                 + ", 't" + round + "') ON CONFLICT (device_type_id) DO UPDATE SET name = EXCLUDED.name");
                     }
                     commits.incrementAndGet();
+                    if (restMs > 0) {
+                        try {
+                            Thread.sleep(restMs);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                    }
                 }
             }
         }

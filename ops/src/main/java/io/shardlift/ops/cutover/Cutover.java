@@ -174,7 +174,11 @@ public final class Cutover {
                     + "): the cluster is the database and the source is fenced; a cutover runs once, nothing was changed";
             case CUTTING_OVER -> what + " refused: the cutover " + st.id() + " is under way (CUTTING_OVER since " + st.at()
                     + "); if no shardlift run is running it, restart shardlift run: it settles the interrupted cutover first";
-            case ROLLED_BACK -> what + " refused: the state is " + st.state() + " (" + st.id() + ")";
+            case ROLLED_BACK, REVERTED -> what + " refused: the state is " + st.state() + " (" + st.id() + ")";
+            case COMPLETED -> what + " refused: the migration is complete (COMPLETED, recorded " + st.at()
+                    + "): the cluster is the database and the rollback window is closed; nothing was changed";
+            case ROLLING_BACK -> what + " refused: the rollback " + st.id() + " is under way (ROLLING_BACK since " + st.at()
+                    + "); if no shardlift run is running it, restart shardlift run: it settles the interrupted rollback first";
         });
     }
 }

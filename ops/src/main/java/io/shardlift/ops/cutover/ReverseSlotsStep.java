@@ -49,6 +49,15 @@ final class ReverseSlotsStep implements CutoverStep {
                     c.rollback();
                     c.setAutoCommit(true);
                 }
+                // an earlier rollback fenced the cluster: the release that follows hands it the application again
+                try (java.sql.Statement st = c.createStatement()) {
+                    StringBuilder sql = new StringBuilder();
+                    for (io.shardlift.core.TableId rel : ClusterFence.relations(ctx.plan(), node)) {
+                        sql.append("DROP TRIGGER IF EXISTS ").append(io.shardlift.core.Sql.ident(ClusterFence.TRIGGER)).append(" ON ")
+                                .append(rel.quoted()).append(";\n");
+                    }
+                    st.execute(sql.toString());
+                }
                 return ReverseSlots.create(ctx.plan(), node, c);
             } catch (SQLException e) {
                 throw new TargetException("node " + node + " (" + ctx.plan().spec().nodes().get(node).label()

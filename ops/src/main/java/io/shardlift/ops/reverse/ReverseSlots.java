@@ -56,6 +56,12 @@ public final class ReverseSlots {
         return out;
     }
 
+    /** The migrated tables whose changes node {@code node} publishes (each has a topic its capture feeds). */
+    public static List<TableId> tablesOn(ClusterPlan plan, int node) {
+        return plan.tables().stream().filter(t -> t.sharded() ? !t.partitionsOn(node, plan.nodeCount()).isEmpty() : node == 0)
+                .map(TablePlan::id).toList();
+    }
+
     /**
      * Creates node {@code node}'s publication, then its slot (the publication must exist before the slot's consistent
      * point), dropping what an earlier attempt left. {@code c} must be in autocommit and hold no transaction: a logical
@@ -83,10 +89,25 @@ public final class ReverseSlots {
 
     /** Drops node {@code node}'s slot and publication if they exist; the slot must not be in use. */
     static void drop(MigrationSpec spec, Connection c, int node) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, slot(spec, node));
-            ps.execute();
+        // a capture just stopped: its walsender may hold the slot for a moment longer
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (true) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?")) {
+                ps.setString(1, slot(spec, node));
+                ps.execute();
+                break;
+            } catch (SQLException e) {
+                if (!"55006".equals(e.getSQLState()) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for the slot " + slot(spec, node) + " to be released", e);
+            }
         }
         try (Statement st = c.createStatement()) {
             st.execute("DROP PUBLICATION IF EXISTS " + ident(publication(spec)));

@@ -95,6 +95,9 @@ public final class ReverseStream implements AutoCloseable {
                 "shardlift-reverse-" + plan.spec().replication().slot(), 5000, Duration.ofMinutes(5), instanceId, false), own);
         applier.start();
         for (int k = 0; k < plan.nodeCount(); k++) {
+            if (ReverseSlots.publishedOn(plan, k).isEmpty()) {
+                continue; // only global tables, carried from node 0
+            }
             Capture capture = new Capture(reverse.capture(k, bootstrap), own);
             captures.add(capture);
             capture.start(binding.id());

@@ -10,6 +10,8 @@ import io.shardlift.cdc.capture.StreamBinding;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.cutover.CutoverState;
+import io.shardlift.ops.cutover.Rollback;
+import io.shardlift.ops.cutover.Completion;
 import io.shardlift.ops.reverse.ReverseStream;
 import io.shardlift.core.Lsn;
 import io.shardlift.core.plan.ClusterPlan;
@@ -53,8 +55,9 @@ public final class Migration implements AutoCloseable {
     private final ClusterPlan plan;
     private final EmbeddedKafkaBroker broker;
     private final String bootstrap;
-    private final Capture capture;
-    private final Applier applier;
+    /** The forward stream; replaced when a rollback starts it again. */
+    private volatile Capture capture;
+    private volatile Applier applier;
     private final CopyProgress progress;
     private final Thread snapshotThread;
     private final AtomicReference<SnapshotResult> snapshot = new AtomicReference<>();
@@ -62,6 +65,10 @@ public final class Migration implements AutoCloseable {
     private final AtomicLong sourceLsn = new AtomicLong();
     private volatile long sourceLsnReadAt;
     private final Cutover cutover;
+    private final Rollback rollback;
+    private final Completion completion;
+    private final AtomicReference<CutoverReport> lastRollback = new AtomicReference<>();
+    private volatile boolean rollingBack;
     private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
     private volatile boolean cuttingOver;
@@ -88,18 +95,15 @@ public final class Migration implements AutoCloseable {
         this.broker = kafka.embedded() ? EmbeddedKafkaBroker.openPersistent(options.dataDir().resolve("kafka")) : null;
         this.bootstrap = broker != null ? broker.bootstrapServers() : kafka.bootstrap();
         this.progress = new CopyProgress(registry, plan.tables().stream().map(TablePlan::id).toList());
-        this.capture = new Capture(new Capture.Config(spec.source(), spec.replication().slot(), spec.replication().publication(),
-                plan.tables().stream().map(TablePlan::source).toList(),
-                new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
-                        kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
-                Capture.Tuning.DEFAULTS, plan.tables().stream().filter(TablePlan::sharded)
-                        .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns))), registry);
+        this.capture = newCapture();
         this.instanceId = options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec));
         this.applier = new Applier(ApplyConfig.of(plan, bootstrap, instanceId), registry);
         Gauge.builder("shardlift.lag.wal.bytes", this, Migration::walLagBytes)
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
         this.cutover = new Cutover(plan, Cutover.Options.defaults(kafka.topicPartitions() * plan.tables().size()));
+        this.rollback = new Rollback(plan, Cutover.Options.defaults(kafka.topicPartitions() * plan.tables().size()));
+        this.completion = new Completion(plan);
         // probes only while the stream runs for a cutover to come: not during the copy, nor a cutover, nor after one
         this.probe = new LagProbe(plan, kafka.topicPartitions() * plan.tables().size(), () -> snapshot.get() != null
                 && !cutOver && !cutoverLock.isLocked() && capture.status().state() == Capture.State.STREAMING
@@ -116,7 +120,7 @@ public final class Migration implements AutoCloseable {
                     // before the capture sends anything: what the topics hold now is not this migration's
                     StreamBinding binding = StreamBinding.establish(spec.nodes().get(0), bootstrap,
                             List.copyOf(capture.topics().values()), kafka.topicPartitions(), kafka.replicationFactor());
-                    capture.start(binding.id());
+                    capture.start(Rollback.forwardOffsetsId(spec.nodes().get(0), binding.id()));
                 });
         this.snapshotThread = new Thread(() -> {
             try {
@@ -128,6 +132,17 @@ public final class Migration implements AutoCloseable {
                 log.error("snapshot failed: {}", e.getMessage());
             }
         }, "shardlift-snapshot");
+    }
+
+    private Capture newCapture() {
+        MigrationSpec spec = plan.spec();
+        KafkaSpec kafka = spec.kafka();
+        return new Capture(new Capture.Config(spec.source(), spec.replication().slot(), spec.replication().publication(),
+                plan.tables().stream().map(TablePlan::source).toList(),
+                new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
+                        kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
+                Capture.Tuning.DEFAULTS, plan.tables().stream().filter(TablePlan::sharded)
+                        .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns))), registry);
     }
 
     /** One per host and data directory: the same process restarted gets the same id, two processes differ. */
@@ -147,14 +162,24 @@ public final class Migration implements AutoCloseable {
         Migration m = new Migration(plan, options, registry);
         m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
         Optional<CutoverState> cut = m.durableCutoverState();
-        m.cutOver = cut.map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
-        if (m.cutOver) {
-            m.markFinished(cut.get().id());
+        boolean completed = cut.map(st -> st.state() == CutoverState.State.COMPLETED).orElse(false);
+        m.cutOver = completed || cut.map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
+        if (completed) {
+            // the window is closed: nothing streams either way, and the snapshot would make the forward slot again
+            m.capture.close();
+            try {
+                m.completion.cleanUp(); // again: a process stopped between COMPLETED and the drops left them
+            } catch (RuntimeException e) {
+                log.error("{}", e.getMessage());
+            }
+        } else if (m.cutOver) {
             m.openRollbackWindow();
         } else {
             m.applier.start();
         }
-        m.snapshotThread.start();
+        if (!completed) {
+            m.snapshotThread.start();
+        }
         m.probe.start();
         return m;
     }
@@ -268,11 +293,17 @@ public final class Migration implements AutoCloseable {
             return Phase.CUTTING_OVER;
         }
         Optional<CutoverState.State> cut = durableCutoverState().map(CutoverState::state);
+        if (rollingBack || cut.isPresent() && cut.get() == CutoverState.State.ROLLING_BACK) {
+            return Phase.ROLLING_BACK;
+        }
         if (cut.isPresent() && cut.get() == CutoverState.State.CUTTING_OVER) {
             return Phase.CUTTING_OVER;
         }
         if (cut.isPresent() && cut.get() == CutoverState.State.CUT_OVER) {
             return Phase.CUT_OVER;
+        }
+        if (cut.isPresent() && cut.get() == CutoverState.State.COMPLETED) {
+            return Phase.COMPLETED;
         }
         if (failure().isPresent()) {
             return Phase.FAILED;
@@ -293,7 +324,7 @@ public final class Migration implements AutoCloseable {
     }
 
     /** The phases of a migration. */
-    public enum Phase { PLANNED, COPYING, CATCHING_UP, READY, CUTTING_OVER, CUT_OVER, FAILED }
+    public enum Phase { PLANNED, COPYING, CATCHING_UP, READY, CUTTING_OVER, CUT_OVER, ROLLING_BACK, COMPLETED, FAILED }
 
     /**
      * Runs the cutover, or with {@code dryRun} every check and the lock without changing anything. One at a time:
@@ -315,7 +346,6 @@ public final class Migration implements AutoCloseable {
             lastCutover.set(r);
             if (r.outcome() == CutoverReport.Outcome.DONE) {
                 cutOver = true;
-                markFinished(r.id());
                 openRollbackWindow();
             }
             return r;
@@ -323,6 +353,99 @@ public final class Migration implements AutoCloseable {
             cuttingOver = false;
             cutoverLock.unlock();
         }
+    }
+
+    /**
+     * Rolls back (or with {@code dryRun} walks every step changing nothing), serialised with the cutover. Once it passed
+     * its point of no return the rollback window closes: the reverse stream stops, its slots are dropped, and the forward
+     * stream starts again from where the source is now, so a new cutover can follow.
+     *
+     * @throws Cutover.Conflict not cut over, or rolled back already; nothing changed
+     */
+    public CutoverReport rollback(boolean dryRun) {
+        if (!cutoverLock.tryLock()) {
+            throw new IllegalStateException("a cutover or a rollback is already running");
+        }
+        try {
+            rollingBack = !dryRun;
+            CutoverReport r = rollback.run(() -> {
+                Optional<ReverseStream.Status> st = reverseStatus();
+                if (st.isEmpty()) {
+                    return new Rollback.Gate(Optional.of("no reverse stream runs in this process"), 0, 0);
+                }
+                ReverseStream.Status s = st.get();
+                Optional<String> problem = s.error().or(() -> "STREAMING".equals(s.state()) ? Optional.empty()
+                        : Optional.of("it is " + s.state()));
+                return new Rollback.Gate(problem, s.lagMillis(), s.queued());
+            }, dryRun);
+            lastRollback.set(r);
+            if (r.outcome() == CutoverReport.Outcome.DONE) {
+                closeRollbackWindow(r.id());
+            }
+            return r;
+        } finally {
+            rollingBack = false;
+            cutoverLock.unlock();
+        }
+    }
+
+    /**
+     * Closes the rollback window: the reverse stream stops, its slots and publications go from the nodes, the forward
+     * slot and publication from the source; COMPLETED is final. Refused while a cutover or a rollback runs.
+     *
+     * @throws Cutover.Conflict not cut over (nothing to close), or completed already
+     */
+    public Completion.Result complete() {
+        if (!cutoverLock.tryLock()) {
+            throw new IllegalStateException("a cutover or a rollback is running: complete is refused until it ended");
+        }
+        try {
+            Optional<CutoverState> st = durableCutoverState();
+            if (st.isEmpty() || st.get().state() != CutoverState.State.CUT_OVER) {
+                return completion.run(); // refuses with the reason, changing nothing
+            }
+            ReverseStream r = reverse;
+            reverse = null;
+            if (r != null) {
+                r.close();
+            }
+            Completion.Result result = completion.run();
+            markFinished(result.cutoverId());
+            return result;
+        } finally {
+            cutoverLock.unlock();
+        }
+    }
+
+    public Optional<CutoverReport> lastRollback() {
+        return Optional.ofNullable(lastRollback.get());
+    }
+
+    /** After a rollback: the reverse stream stops and its slots go; the forward stream starts again. */
+    private void closeRollbackWindow(String rollbackId) {
+        ReverseStream r = reverse;
+        reverse = null;
+        reverseFailure.set(null);
+        if (r != null) {
+            r.close();
+        }
+        try {
+            io.shardlift.ops.reverse.ReverseSlots.dropAll(plan);
+        } catch (RuntimeException e) {
+            log.error("{}", e.getMessage());
+        }
+        cutOver = false;
+        KafkaSpec kafka = plan.spec().kafka();
+        Capture c = newCapture();
+        capture = c;
+        StreamBinding binding = StreamBinding.establish(plan.spec().nodes().get(0), bootstrap, List.copyOf(c.topics().values()),
+                kafka.topicPartitions(), kafka.replicationFactor());
+        Rollback.recordForwardEpoch(plan.spec().nodes().get(0), rollbackId);
+        c.start(Rollback.forwardOffsetsId(plan.spec().nodes().get(0), binding.id()));
+        Applier a = new Applier(ApplyConfig.of(plan, bootstrap, instanceId), registry);
+        applier = a;
+        a.start();
+        log.info("rolled back: the source is the database again and the forward stream runs; a new cutover may follow");
     }
 
     /**
@@ -344,6 +467,7 @@ public final class Migration implements AutoCloseable {
      * the slots the cutover made on the nodes. A failure to start is kept as the reverse stream's error, in the status.
      */
     private void openRollbackWindow() {
+        reverseFailure.set(null);
         try {
             capture.close();
         } catch (RuntimeException e) {

@@ -102,10 +102,35 @@ public final class MigrationBackend implements ControlBackend {
     }
 
     @Override
+    public CutoverReport rollback(boolean dryRun) throws CutoverConflict {
+        try {
+            return m.rollback(dryRun);
+        } catch (Cutover.Conflict e) {
+            throw new CutoverConflict(e.getMessage(), e.state() == null ? new LinkedHashMap<>() : stateMap(e.state()));
+        }
+    }
+
+    @Override
+    public Map<String, Object> complete() throws CutoverConflict {
+        try {
+            io.shardlift.ops.cutover.Completion.Result r = m.complete();
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("state", "COMPLETED");
+            out.put("cutover", r.cutoverId());
+            out.put("done", r.done());
+            out.put("leftOnSource", r.left());
+            return out;
+        } catch (Cutover.Conflict e) {
+            throw new CutoverConflict(e.getMessage(), e.state() == null ? new LinkedHashMap<>() : stateMap(e.state()));
+        }
+    }
+
+    @Override
     public Map<String, Object> cutoverState() {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("state", m.cutoverState().map(MigrationBackend::stateMap).orElse(null));
         m.lastCutover().ifPresent(r -> s.put("last", r.toMap()));
+        m.lastRollback().ifPresent(r -> s.put("lastRollback", r.toMap()));
         return s;
     }
 
