@@ -137,7 +137,11 @@ class ReverseStreamIT {
     }
 
     static boolean sourceEqualsCluster() throws SQLException {
-        try (Connection src = env.cluster.source().connect(DB); Connection n0 = env.cluster.nodes().get(0).connect(DB)) {
+        return sourceEqualsCluster(env.cluster);
+    }
+
+    static boolean sourceEqualsCluster(io.shardlift.embedded.PgCluster cluster) throws SQLException {
+        try (Connection src = cluster.source().connect(DB); Connection n0 = cluster.nodes().get(0).connect(DB)) {
             for (var e : Migrations.KEYS.entrySet()) {
                 if (!Datasets.diffRows(src, n0, e.getKey(), e.getValue(), 1).isEmpty()) {
                     return false;

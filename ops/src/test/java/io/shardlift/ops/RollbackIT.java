@@ -110,9 +110,15 @@ class RollbackIT {
                 again.close();
             }
             Migrations.assertEqual(env.cluster, DB);
-            // the cluster takes the application's writes again
+            // the cluster takes the application's writes again, and the second window's reverse stream carries them
             try (Connection c = env.cluster.nodes().get(1).connect(DB); Statement st = c.createStatement()) {
                 st.execute("UPDATE public.settings SET value = 'after the second cutover' WHERE name = 'k1'");
+            }
+            deadline = System.nanoTime() + 120_000_000_000L;
+            while (!ReverseStreamIT.sourceEqualsCluster(env.cluster)) {
+                assertThat(m.failure()).isEmpty();
+                assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                Thread.sleep(500);
             }
 
             // complete: the window closes, the slots go, and neither a rollback nor a second complete is taken

@@ -38,6 +38,10 @@ final class ReverseSlotsStep implements CutoverStep {
         for (CompletableFuture<String> f : all) {
             at.add(SequencesStep.join(f));
         }
+        Connection node0 = ctx.links().node(0);
+        synchronized (node0) {
+            ReverseSlots.recordEpoch(node0, ctx.id()); // the captures of these slots keep their offsets under it
+        }
         return "slot " + ReverseSlots.slot(ctx.plan().spec(), 0).replaceAll("_0$", "_<node>") + " and publication "
                 + ReverseSlots.publication(ctx.plan().spec()) + " on each of " + at.size() + " nodes, from " + at;
     }

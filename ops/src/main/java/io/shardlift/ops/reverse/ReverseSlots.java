@@ -33,6 +33,27 @@ public final class ReverseSlots {
     private ReverseSlots() {
     }
 
+    /**
+     * Node 0's record ({@code shardlift.meta}) of the cutover that made the current slots: the reverse captures keep
+     * their Debezium offsets under it, since a later window's new slots begin past what the earlier window's captures
+     * stored, and Debezium refuses to start from an offset its slot no longer has.
+     */
+    static final String EPOCH = "reverse_epoch";
+
+    /** Records {@code cutoverId} as the maker of the current reverse slots, on node 0. */
+    public static void recordEpoch(Connection node0, String cutoverId) throws SQLException {
+        io.shardlift.core.ledger.MetaLedger.put(node0, EPOCH, cutoverId);
+    }
+
+    /** The Debezium offsets key of the reverse captures of migration {@code migrationId}. */
+    static String offsetsId(ConnInfo node0, String migrationId) {
+        try (Connection c = node0.connect()) {
+            return io.shardlift.core.ledger.MetaLedger.get(c, EPOCH).map(e -> migrationId + "-" + e).orElse(migrationId);
+        } catch (SQLException e) {
+            throw new TargetException("node 0: cannot read the reverse stream's epoch: " + e.getMessage(), e);
+        }
+    }
+
     /** The slot on node {@code node}: {@code <replication.slot>_rev_<node>}. */
     public static String slot(MigrationSpec spec, int node) {
         return spec.replication().slot() + "_rev_" + node;

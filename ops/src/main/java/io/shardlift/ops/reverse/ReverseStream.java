@@ -90,6 +90,7 @@ public final class ReverseStream implements AutoCloseable {
         }
         StreamBinding binding = StreamBinding.establish(source, bootstrap, reverse.topics(), plan.spec().kafka().topicPartitions(),
                 plan.spec().kafka().replicationFactor());
+        String offsetsId = ReverseSlots.offsetsId(plan.spec().nodes().get(0), binding.id());
         ClusterPlan applyPlan = reverse.applyPlan();
         applier = new Applier(new ApplyConfig(applyPlan, bootstrap, ReversePlan.topicPrefix(plan.spec()),
                 "shardlift-reverse-" + plan.spec().replication().slot(), 5000, Duration.ofMinutes(5), instanceId, false), own);
@@ -100,7 +101,7 @@ public final class ReverseStream implements AutoCloseable {
             }
             Capture capture = new Capture(reverse.capture(k, bootstrap), own);
             captures.add(capture);
-            capture.start(binding.id());
+            capture.start(offsetsId);
         }
         meters.add(Gauge.builder("shardlift.reverse.lag", this, s -> s.status().lagMillis() / 1000.0).baseUnit("seconds")
                 .description("the reverse stream's lag: a change committed on the cluster until it is on the source (0 when idle)")
