@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
 @Command(name = "shardlift", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves a live PostgreSQL database into a sharded PostgreSQL cluster with zero downtime.",
         subcommands = {PlanCommand.class, SchemaCommand.class, SnapshotCommand.class, RunCommand.class, ApplyCommand.class,
-            StatusCommand.class, CutoverCommand.class, VerifyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+            StatusCommand.class, CutoverCommand.class, io.shardlift.ops.cli.RollbackCommand.class, io.shardlift.ops.cli.CompleteCommand.class, VerifyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",

@@ -94,7 +94,7 @@ public final class Applier implements AutoCloseable {
         plan.tables().forEach(t -> metrics.missedCounter(t.id()));
         this.budget = new RetryBudget(config.retryBudget());
         this.toast = new ToastFiller(plan.spec().source());
-        this.ready = new ReadyTables(plan.tables(), nodes);
+        this.ready = new ReadyTables(plan.tables(), nodes, config.awaitCopy());
         this.positions = new Positions(nodes);
         this.router = new ChangeRouter(toast, journal);
         this.commits = new NodeCommits(nodes, budget, positions, metrics);

@@ -10,9 +10,16 @@ import java.time.Duration;
  * @param instanceId     static group membership: a restarted applier with the same id takes its partitions
  *                       back at once instead of waiting for its dead predecessor's session to time out. Each
  *                       process of a scaled-out group needs its own.
+ * @param awaitCopy      whether a table's changes wait for its copy to be done on every node (ordered catch-up); the
+ *                       reverse stream's target, the source, holds every row already and keeps no copy ledger
  */
 public record ApplyConfig(ClusterPlan plan, String bootstrapServers, String topicPrefix, String groupId, int maxPollRecords,
-                          Duration retryBudget, String instanceId) {
+                          Duration retryBudget, String instanceId, boolean awaitCopy) {
+
+    public ApplyConfig(ClusterPlan plan, String bootstrapServers, String topicPrefix, String groupId, int maxPollRecords,
+                       Duration retryBudget, String instanceId) {
+        this(plan, bootstrapServers, topicPrefix, groupId, maxPollRecords, retryBudget, instanceId, true);
+    }
 
     public static ApplyConfig of(ClusterPlan plan, String bootstrapServers, String instanceId) {
         return new ApplyConfig(plan, bootstrapServers, plan.spec().kafka().topicPrefix(),

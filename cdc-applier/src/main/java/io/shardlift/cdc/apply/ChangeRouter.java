@@ -24,6 +24,11 @@ final class ChangeRouter {
     /** Fills the columns a change did not carry (unchanged TOAST) from the source; null when the row is gone. */
     interface RowFiller {
         Row fill(TableApply t, Row after);
+
+        /** The row with the target key of {@code after} as it is now where the changes come from; null when gone. */
+        default Row current(TableApply t, Row after) {
+            throw new UnsupportedOperationException("this filler does not read whole rows");
+        }
     }
 
     /**
@@ -66,9 +71,18 @@ final class ChangeRouter {
         }
         Row after = e.after();
         Write write = e.op() == Op.UPDATE && after.hasUnchanged() ? Write.PARTIAL : Write.UPSERT;
+        if (t.keyedWider) {
+            // the row as it is now: a change from a node the row has left since must not bring its old image back. A row
+            // gone meanwhile is skipped: the DELETE of each place it lived follows in that place's stream
+            after = filler.current(t, after);
+            if (after == null) {
+                return null;
+            }
+            write = Write.UPSERT;
+        }
         // a key change's new row, or a widened table's update that may have moved the row, cannot keep
         // TOAST values from an old row on the target: take them from the source
-        if (after.hasUnchanged() && (e.op() == Op.INSERT || t.widened)) {
+        if (!t.keyedWider && after.hasUnchanged() && (e.op() == Op.INSERT || t.widened)) {
             after = filler.fill(t, after);
             if (after == null) {
                 return null; // gone from the source: its DELETE follows in the stream

@@ -61,6 +61,8 @@ final class NodeBatch {
     /** table -> hash partition -> key -> net effect; widened tables fold by source key across partitions (slot -1). */
     final Map<TableApply, Map<Integer, LinkedHashMap<Row, Net>>> work = new LinkedHashMap<>();
     final List<Step> ordered = new ArrayList<>();
+    /** Steps of tables keyed wider than their target ({@link TableApply#keyedWider}): applied in order, never folded. */
+    final List<Step> inOrder = new ArrayList<>();
     final Map<TopicPartition, Progress> progress = new LinkedHashMap<>();
     int events;
 
@@ -84,6 +86,11 @@ final class NodeBatch {
     void add(Step s) {
         events++;
         ordered.add(s);
+        if (s.table().keyedWider) {
+            // a row read anew carries its key as text and its deletes as typed values: they do not fold, order decides
+            inOrder.add(s);
+            return;
+        }
         // a widened table's row may move between hash partitions: its changes fold by source key
         int slot = s.table().widened ? -1 : s.hashPartition();
         LinkedHashMap<Row, Net> byKey = work.computeIfAbsent(s.table(), k -> new LinkedHashMap<>())

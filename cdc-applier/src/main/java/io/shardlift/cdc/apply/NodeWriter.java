@@ -107,6 +107,9 @@ final class NodeWriter implements AutoCloseable {
                 for (var e : batch.work.entrySet()) {
                     applyTable(cx, e.getKey(), e.getValue());
                 }
+                for (Step s : batch.inOrder) {
+                    applyStep(cx, s);
+                }
             }
         }
         List<ApplyLedger.Applied> positions = new ArrayList<>(batch.progress.size());

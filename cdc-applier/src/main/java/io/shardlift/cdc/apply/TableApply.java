@@ -40,6 +40,13 @@ final class TableApply {
      * no sharding key and is sent to every partition, and an UPDATE may move a row to another partition.
      */
     final boolean widened;
+    /**
+     * True when the change's key holds columns the target's key lacks: the reverse stream of a widened table, whose
+     * cluster key holds the sharding key and whose source key does not. A row that moved to another sharding key moved
+     * to another node, whose changes travel in another capture's stream with no order against the first's, so a change
+     * cannot be trusted to be the row's latest: the row is read anew where the changes come from ({@link ChangeRouter}).
+     */
+    final boolean keyedWider;
     private final KeyAdapter[] keyAdapters;
     private final Map<TableId, Sql3> sqlByPartition = new ConcurrentHashMap<>();
     private final Map<BitSet, String> partialTemplates = new ConcurrentHashMap<>();
@@ -53,6 +60,8 @@ final class TableApply {
         this.targetKeyCols = plan.primaryKey().columns().stream().mapToInt(codec::indexOf).toArray();
         List<String> sourcePk = plan.source().primaryKey().orElseThrow().columns();
         this.widened = plan.sharded() && !sourcePk.containsAll(plan.keyColumns());
+        this.keyedWider = IntStream.range(0, codec.keySize()).map(codec::keyIndex)
+                .anyMatch(i -> IntStream.of(targetKeyCols).noneMatch(k -> k == i));
         this.keyAdapters = new KeyAdapter[shardKeyCols.length];
         for (int i = 0; i < shardKeyCols.length; i++) {
             keyAdapters[i] = KeyAdapter.of(codec.column(shardKeyCols[i]).kind());

@@ -74,6 +74,71 @@ final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
         }
     }
 
+    private final Map<TableApply, String> currentQueries = new ConcurrentHashMap<>();
+
+    /**
+     * The whole row with the target key of {@code after}, as the source holds it now; null when it is gone. Looked up by
+     * the change's own key first (its sharding key prunes the lookup to one partition; a source key lives in one place at
+     * a time), then, when the row is not there, by the target key alone (every partition).
+     */
+    @Override
+    public Row current(TableApply t, Row after) {
+        Row key = t.codec.keyOf(after);
+        String[] byOwnKey = new String[t.codec.keySize()];
+        for (int k = 0; k < byOwnKey.length; k++) {
+            byOwnKey[k] = t.codec.keyText(key, k);
+        }
+        Row found = readWhole(t, queries.computeIfAbsent(t, this::query), byOwnKey, after.size());
+        if (found != null) {
+            return found;
+        }
+        String[] byTargetKey = new String[t.targetKeyCols.length];
+        for (int k = 0; k < byTargetKey.length; k++) {
+            byTargetKey[k] = t.codec.text(after, t.targetKeyCols[k]);
+        }
+        return readWhole(t, currentQueries.computeIfAbsent(t, this::currentQuery), byTargetKey, after.size());
+    }
+
+    private Row readWhole(TableApply t, String sql, String[] params, int size) {
+        try {
+            if (c == null || c.isClosed()) {
+                c = source.connect();
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                for (int k = 0; k < params.length; k++) {
+                    ps.setString(k + 1, params[k]);
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    Object[] v = new Object[size];
+                    for (int i = 0; i < v.length; i++) {
+                        String text = rs.getString(i + 1);
+                        v[i] = text == null ? null : new SourceText(text);
+                    }
+                    filled++;
+                    return Row.of(v);
+                }
+            }
+        } catch (SQLException e) {
+            close();
+            throw new SourceException("source " + source.label() + ": cannot read the current row of " + t.id()
+                    + ": " + io.shardlift.core.SqlErrors.describe(e));
+        }
+    }
+
+    private String currentQuery(TableApply t) {
+        List<String> cols = new ArrayList<>();
+        for (ColumnCodec col : t.codec.columns()) {
+            cols.add(Sql.ident(col.name()) + "::text");
+        }
+        String where = java.util.Arrays.stream(t.targetKeyCols)
+                .mapToObj(i -> Sql.ident(t.codec.column(i).name()) + " = ?::" + t.codec.column(i).type())
+                .collect(Collectors.joining(" AND "));
+        return "SELECT " + String.join(", ", cols) + " FROM " + t.id().quoted() + " WHERE " + where;
+    }
+
     private String query(TableApply t) {
         List<String> cols = new ArrayList<>();
         for (ColumnCodec col : t.codec.columns()) {

@@ -103,9 +103,13 @@ public final class Capture implements AutoCloseable {
     /**
      * @param carryDdl     whether the source's DDL log ({@code core.ddl.SourceDdlLog}) is captured, so that schema
      *                     changes travel with the data; without it a change of shape stops the capture
+     * @param publishAs    per captured table, the table whose topic its changes go to (absent: its own). The reverse
+     *                     stream captures a node's local partitions and publishes them as the table they belong to, so
+     *                     the applier of the source sees one topic per source table
      */
     public record Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka,
-                         Tuning tuning, Map<TableId, List<String>> shardingKeys, boolean carryDdl) {
+                         Tuning tuning, Map<TableId, List<String>> shardingKeys, boolean carryDdl,
+                         Map<TableId, TableId> publishAs) {
         public Config {
             Objects.requireNonNull(source, "source");
             Objects.requireNonNull(slot, "slot");
@@ -114,15 +118,40 @@ public final class Capture implements AutoCloseable {
             Objects.requireNonNull(kafka, "kafka");
             tuning = tuning == null ? Tuning.DEFAULTS : tuning;
             shardingKeys = shardingKeys == null ? Map.of() : Map.copyOf(shardingKeys);
-        }
-
-        public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning) {
-            this(source, slot, publication, tables, kafka, tuning, Map.of(), false);
+            publishAs = publishAs == null ? Map.of() : Map.copyOf(publishAs);
         }
 
         public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning,
                       Map<TableId, List<String>> shardingKeys) {
-            this(source, slot, publication, tables, kafka, tuning, shardingKeys, false);
+            this(source, slot, publication, tables, kafka, tuning, shardingKeys, false, Map.of());
+        }
+
+        public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning,
+                      Map<TableId, List<String>> shardingKeys, boolean carryDdl) {
+            this(source, slot, publication, tables, kafka, tuning, shardingKeys, carryDdl, Map.of());
+        }
+
+        public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning,
+                      Map<TableId, List<String>> shardingKeys, Map<TableId, TableId> publishAs) {
+            this(source, slot, publication, tables, kafka, tuning, shardingKeys, false, publishAs);
+        }
+
+        /**
+         * Debezium's logical server name: its JMX names and its own topics (messages, heartbeats) derive from it. The
+         * topic prefix, unless several captures share the topics (one per node, publishing as the tables they belong to):
+         * then each needs its own, or their JMX registrations collide and each start waits a minute for the others.
+         */
+        String serverName() {
+            return publishAs.isEmpty() ? kafka.topicPrefix() : kafka.topicPrefix() + "." + slot;
+        }
+
+        /** The topic a captured table's changes go to. */
+        String topicOf(TableId table) {
+            return Topics.forTable(kafka.topicPrefix(), publishAs.getOrDefault(table, table));
+        }
+
+        public Config(ConnInfo source, String slot, String publication, List<TableInfo> tables, Kafka kafka, Tuning tuning) {
+            this(source, slot, publication, tables, kafka, tuning, Map.of(), false, Map.of());
         }
 
         /** Every problem at once, each naming the key, the value and the rule; empty when valid. */
@@ -164,7 +193,7 @@ public final class Capture implements AutoCloseable {
             }
             Map<String, TableId> topics = new HashMap<>();
             for (TableInfo t : tables) {
-                TableId other = topics.put(Topics.forTable(kafka.topicPrefix(), t.id()), t.id());
+                TableId other = publishAs.isEmpty() ? topics.put(topicOf(t.id()), t.id()) : null;
                 if (other != null) {
                     p.add("tables " + other + " and " + t.id() + " map to the same topic");
                 }
@@ -227,7 +256,7 @@ public final class Capture implements AutoCloseable {
                     .tag("table", t.id().toString()).register(registry);
             progress.register(c);
             TableCodec codec = TableCodec.of(t);
-            list.add(new CapturedTable(list.size(), t, codec, Topics.forTable(config.kafka().topicPrefix(), t.id()), c, ph,
+            list.add(new CapturedTable(list.size(), t, codec, config.topicOf(t.id()), c, ph,
                     keyPositions(codec, config.shardingKeys().getOrDefault(t.id(), List.of()))));
         }
         this.plans = List.copyOf(list);
@@ -287,7 +316,7 @@ public final class Capture implements AutoCloseable {
         transition(State.NEW, State.STARTING, null);
         try {
             Preflight.check(config);
-            TopicSetup.ensure(config.kafka().bootstrapServers(), plans.stream().map(p -> p.topic).toList(),
+            TopicSetup.ensure(config.kafka().bootstrapServers(), plans.stream().map(p -> p.topic).distinct().toList(),
                     config.kafka().topicPartitions(), config.kafka().replicationFactor());
             producer = new KafkaProducer<>(producerProperties());
             DdlRecords ddl = config.carryDdl() ? new DdlRecords(plans) : null;
@@ -295,7 +324,7 @@ public final class Capture implements AutoCloseable {
                 ddl.loadHistory(config.source());
             }
             ChangeSender sender = new ChangeSender(plans, config.kafka().topicPartitions(), producer,
-                    config.kafka().topicPrefix(), Markers.PREFIX, progress, ddl);
+                    config.serverName(), Markers.PREFIX, progress, ddl);
             engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                     .using(DebeziumProperties.of(config, UNCHANGED_PLACEHOLDER, migrationId))
                     .notifying(sender)

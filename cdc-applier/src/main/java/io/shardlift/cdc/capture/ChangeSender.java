@@ -54,7 +54,7 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     /** The source's DDL log rows; null when DDL is not carried (replication.ddl: stop). */
     private final DdlRecords ddl;
 
-    ChangeSender(List<CapturedTable> tables, int partitions, Producer<byte[], byte[]> producer, String topicPrefix,
+    ChangeSender(List<CapturedTable> tables, int partitions, Producer<byte[], byte[]> producer, String serverName,
                  String markerPrefix, CaptureProgress progress, DdlRecords ddl) {
         this.ddl = ddl;
         this.tableList = List.copyOf(tables);
@@ -65,8 +65,8 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             this.partitions.put(t.topic, partitions);
         }
         this.producer = producer;
-        this.messageTopic = topicPrefix + ".message";
-        this.heartbeatTopic = "__debezium-heartbeat." + topicPrefix;
+        this.messageTopic = serverName + ".message";
+        this.heartbeatTopic = "__debezium-heartbeat." + serverName;
         this.markerPrefix = markerPrefix;
         this.progress = progress;
     }
@@ -140,7 +140,11 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             }
             String content = utf8(message.get("content"));
             Position pos = new Position(previousCommit, lsn, 0);
+            java.util.Set<String> sent = new java.util.HashSet<>();
             for (CapturedTable t : tableList) {
+                if (!sent.add(t.topic)) {
+                    continue; // another table published into the same topic (a node's partitions of one table)
+                }
                 byte[] bytes = t.codec.encode(ChangeEvent.marker(t.id, content, pos, txId, commitMicros));
                 int n = partitions.get(t.topic);
                 for (int p = 0; p < n; p++) {

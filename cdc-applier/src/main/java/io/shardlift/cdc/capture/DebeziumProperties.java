@@ -48,7 +48,7 @@ final class DebeziumProperties {
         if (sslmode != null) {
             p.put("database.sslmode", sslmode);
         }
-        p.put("topic.prefix", c.kafka().topicPrefix());
+        p.put("topic.prefix", c.serverName());
 
         // the slot and publication exist already; the slot's exported snapshot is the copy, so no snapshot here
         p.put("plugin.name", "pgoutput");

@@ -83,7 +83,8 @@ final class Preflight {
             }
             SourceCatalog live = SourceCatalog.read(c, config.tables().stream().map(t -> t.id().schema()).distinct().toList());
             for (TableInfo t : config.tables()) {
-                Optional<TableInfo> now = live.table(t.id());
+                // a partition is in the catalog as part of its table, whose columns it has
+                Optional<TableInfo> now = live.table(config.publishAs().getOrDefault(t.id(), t.id()));
                 if (now.isEmpty()) {
                     problems.add("table " + t.id() + " does not exist on the source");
                 } else if (!layout(now.get().columns()).equals(layout(t.columns()))) {

@@ -49,6 +49,12 @@ public final class CutoverCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        return ask(command, specOptions, "/cutover", "cutover", dryRun, timeoutSeconds);
+    }
+
+    /** Asks the control plane for {@code endpoint} (POST /cutover or POST /rollback) and prints the answer. */
+    static Integer ask(picocli.CommandLine.Model.CommandSpec command, SpecOptions specOptions, String endpoint, String name,
+                       boolean dryRun, long timeoutSeconds) throws InterruptedException {
         PrintWriter out = command.commandLine().getOut();
         PrintWriter err = command.commandLine().getErr();
         if (timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
@@ -63,10 +69,10 @@ public final class CutoverCommand implements Callable<Integer> {
             return ExitCodes.CONFIG;
         }
         ControlClient client = new ControlClient(control);
-        String what = dryRun ? "cutover dry run" : "cutover";
+        String what = dryRun ? name + " dry run" : name;
         ControlClient.Reply reply;
         try {
-            reply = client.post(dryRun ? "/cutover?dryRun=true" : "/cutover", token, Duration.ofSeconds(timeoutSeconds));
+            reply = client.post(dryRun ? endpoint + "?dryRun=true" : endpoint, token, Duration.ofSeconds(timeoutSeconds));
         } catch (ControlClient.Unreachable e) {
             err.println("shardlift: " + e.getMessage()
                     + (e.getCause() instanceof java.net.http.HttpTimeoutException

@@ -35,6 +35,22 @@ public interface ControlBackend {
      */
     CutoverReport cutover(boolean dryRun) throws Exception;
 
+    /**
+     * Rolls back a cutover (the rollback window's way back), or with {@code dryRun} walks the same steps changing
+     * nothing; answered as {@link #cutover}. Not cut over, or rolled back already: {@link CutoverConflict} (409).
+     */
+    default CutoverReport rollback(boolean dryRun) throws Exception {
+        throw new CutoverConflict("rollback refused: this control plane has no rollback", new java.util.LinkedHashMap<>());
+    }
+
+    /**
+     * Closes the rollback window ({@code complete}): what was done and what is left on the source. Refused with
+     * {@link CutoverConflict} (409) when nothing is cut over or the window was closed already.
+     */
+    default Map<String, Object> complete() throws Exception {
+        throw new CutoverConflict("complete refused: this control plane cannot close a rollback window", new java.util.LinkedHashMap<>());
+    }
+
     /** The recorded cutover state ({@code state}: state, id, at, note; null if none ever began) and the last report. */
     Map<String, Object> cutoverState();
 }

@@ -39,7 +39,7 @@ final class ControlRoutes {
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
 
     /** The cutover in progress: who asked and when, for the 409 answer. Null when none runs. */
-    private record Running(boolean dryRun, Instant since) {
+    private record Running(String what, boolean dryRun, Instant since) {
     }
 
     private final Vertx vertx;
@@ -70,8 +70,11 @@ final class ControlRoutes {
         // parameters may come in a small body (a form or JSON); it is read, bounded, and parsed by CutoverRequest
         r.post("/cutover").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setMergeFormAttributes(false))
                 .handler(this::cutover);
+        r.post("/complete").handler(this::complete);
+        r.post("/rollback").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES).setMergeFormAttributes(false))
+                .handler(this::rollback);
         r.errorHandler(404, ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().path()
-                + " (there are GET / (the dashboard), /health/live, /health/ready, /status, /metrics, /cutover and POST /cutover)"));
+                + " (there are GET / (the dashboard), /health/live, /health/ready, /status, /metrics, /cutover and POST /cutover, POST /rollback, POST /complete)"));
         r.errorHandler(413, ctx -> error(ctx, 413, "the body of POST /cutover is limited to " + MAX_BODY_BYTES
                 + " bytes; it takes only dryRun=true or dryRun=false"));
         r.errorHandler(405, ctx -> error(ctx, 405, ctx.request().method() + " is not allowed on " + ctx.request().path()));
@@ -97,20 +100,72 @@ final class ControlRoutes {
         }, m -> json(ctx, Boolean.TRUE.equals(m.get("ready")) ? 200 : 503, m));
     }
 
+    /** A cutover or a rollback: the backend's operation, run on the cutover thread. */
+    interface Operation {
+        CutoverReport run(boolean dryRun) throws Exception;
+    }
+
     private void cutover(RoutingContext ctx) {
+        operation(ctx, "cutover", backend::cutover);
+    }
+
+    private void rollback(RoutingContext ctx) {
+        operation(ctx, "rollback", backend::rollback);
+    }
+
+    /** POST /complete: the same token; refused (409) while a cutover or a rollback runs, or when the state does not fit. */
+    private void complete(RoutingContext ctx) {
         String from = String.valueOf(ctx.request().remoteAddress());
         if (!token.available()) {
-            log.warn("POST /cutover from {} refused: {}", from, token.unavailableReason());
+            error(ctx, 503, token.unavailableReason());
+            return;
+        }
+        if (token.check(ctx.request().getHeader(HttpHeaders.AUTHORIZATION)) != BearerToken.Check.ACCEPTED) {
+            log.warn("POST /complete from {} refused: no or wrong bearer token", from);
+            ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"shardlift\"");
+            error(ctx, 401, "POST /complete needs the header Authorization: Bearer <token>; the token is the value of "
+                    + token.variable() + " on the host that runs shardlift");
+            return;
+        }
+        Running other = running.get();
+        if (other != null) {
+            error(ctx, 409, "complete refused: a " + other.what() + (other.dryRun() ? " dry run" : "") + " is running (since "
+                    + other.since() + "); ask again once it ended");
+            return;
+        }
+        log.info("complete requested from {}", from);
+        cutoverThread.executeBlocking(backend::complete, false).onComplete(ar -> {
+            if (ar.failed() && ar.cause() instanceof CutoverConflict c) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("error", c.getMessage());
+                m.put("cutover", c.cutover());
+                json(ctx, 409, m);
+            } else if (ar.failed() && ar.cause() instanceof IllegalStateException e) {
+                error(ctx, 409, "complete refused: " + e.getMessage());
+            } else if (ar.failed()) {
+                log.error("complete failed: {}", ar.cause().toString(), ar.cause());
+                error(ctx, 500, "complete failed: " + ar.cause().getMessage());
+            } else {
+                json(ctx, 200, ar.result());
+            }
+        });
+    }
+
+    /** POST /cutover and POST /rollback: the same token, parameters, one-at-a-time rule and answers. */
+    private void operation(RoutingContext ctx, String what, Operation op) {
+        String from = String.valueOf(ctx.request().remoteAddress());
+        if (!token.available()) {
+            log.warn("POST /" + what + " from {} refused: {}", from, token.unavailableReason());
             error(ctx, 503, token.unavailableReason());
             return;
         }
         BearerToken.Check check = token.check(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
         if (check != BearerToken.Check.ACCEPTED) {
             String why = check == BearerToken.Check.MISSING ? "no bearer token" : "wrong bearer token";
-            log.warn("POST /cutover from {} refused: {}", from, why);
+            log.warn("POST /" + what + " from {} refused: {}", from, why);
             ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"shardlift\"");
             error(ctx, 401, (check == BearerToken.Check.MISSING
-                    ? "POST /cutover needs the header Authorization: Bearer <token>"
+                    ? "POST /" + what + " needs the header Authorization: Bearer <token>"
                     : "the bearer token does not match")
                     + "; the token is the value of " + token.variable() + " on the host that runs shardlift");
             return;
@@ -124,24 +179,24 @@ final class ControlRoutes {
             error(ctx, 400, e.getMessage());
             return;
         }
-        Running mine = new Running(request.dryRun(), Instant.now());
+        Running mine = new Running(what, request.dryRun(), Instant.now());
         if (!running.compareAndSet(null, mine)) {
             Running other = running.get();
-            String what = other == null ? "a cutover" : (other.dryRun() ? "a cutover dry run" : "a cutover");
-            log.info("POST /cutover from {} refused: {} is already running", from, what);
-            error(ctx, 409, what + " is already running" + (other == null ? "" : " (since " + other.since() + ")")
+            String busy = other == null ? "a cutover or rollback" : "a " + other.what() + (other.dryRun() ? " dry run" : "");
+            log.info("POST /" + what + " from {} refused: {} is already running", from, busy);
+            error(ctx, 409, busy + " is already running" + (other == null ? "" : " (since " + other.since() + ")")
                     + "; only one runs at a time: GET /cutover shows its progress");
             return;
         }
         boolean dryRun = request.dryRun();
-        log.info("cutover{} requested from {}", dryRun ? " dry run" : "", from);
+        log.info("{}{} requested from {}", what, dryRun ? " dry run" : "", from);
         long t0 = System.nanoTime();
-        cutoverThread.executeBlocking(() -> backend.cutover(dryRun), false)
+        cutoverThread.executeBlocking(() -> op.run(dryRun), false)
                 .onComplete(ar -> {
                     running.set(null);
                     long ms = (System.nanoTime() - t0) / 1_000_000;
                     if (ar.failed() && ar.cause() instanceof CutoverConflict c) {
-                        log.info("cutover{} from {} refused: {}", dryRun ? " dry run" : "", from, c.getMessage());
+                        log.info("{}{} from {} refused: {}", what, dryRun ? " dry run" : "", from, c.getMessage());
                         Map<String, Object> m = new LinkedHashMap<>();
                         m.put("error", c.getMessage());
                         m.put("cutover", c.cutover());
@@ -150,21 +205,21 @@ final class ControlRoutes {
                     }
                     if (ar.failed()) {
                         Throwable e = ar.cause();
-                        log.error("cutover{} failed after {} ms: {}", dryRun ? " dry run" : "", ms, e.toString(), e);
-                        error(ctx, 500, "cutover failed: " + e.getMessage() + " (GET /cutover shows how far it got)");
+                        log.error("{}{} failed after {} ms: {}", what, dryRun ? " dry run" : "", ms, e.toString(), e);
+                        error(ctx, 500, what + " failed: " + e.getMessage() + " (GET /cutover shows how far it got)");
                         return;
                     }
                     CutoverReport result = ar.result();
                     if (result == null) {
-                        log.error("cutover{}: the backend returned no result", dryRun ? " dry run" : "");
-                        error(ctx, 500, "cutover failed: the backend returned no result");
+                        log.error("{}{}: the backend returned no result", what, dryRun ? " dry run" : "");
+                        error(ctx, 500, what + " failed: the backend returned no result");
                         return;
                     }
                     switch (result.outcome()) {
-                        case DONE, DRY_RUN -> log.info("cutover{} done in {} ms, writes frozen {} ms", dryRun ? " dry run" : "", ms,
+                        case DONE, DRY_RUN -> log.info("{}{} done in {} ms, writes frozen {} ms", what, dryRun ? " dry run" : "", ms,
                                 result.freezeMillis());
-                        case REFUSED -> log.warn("cutover{} refused: {}", dryRun ? " dry run" : "", result.reason().orElse(""));
-                        case FAILED -> log.error("cutover{} failed after {} ms: {}", dryRun ? " dry run" : "", ms,
+                        case REFUSED -> log.warn("{}{} refused: {}", what, dryRun ? " dry run" : "", result.reason().orElse(""));
+                        case FAILED -> log.error("{}{} failed after {} ms: {}", what, dryRun ? " dry run" : "", ms,
                                 result.reason().orElse(""));
                     }
                     json(ctx, statusOf(result), result.toMap());

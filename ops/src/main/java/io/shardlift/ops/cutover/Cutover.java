@@ -27,6 +27,8 @@ import java.util.function.Supplier;
  *   <li>{@code verify} ({@link VerifyStep}) the rows changed since the content check, alongside {@code foreign-keys}
  *       ({@link ForeignKeysStep}, NOT VALID) and {@code sequences} ({@link SequencesStep});</li>
  *   <li>{@code write-fence} ({@link WriteFenceStep}): the triggers that refuse writes, in the fence transaction;</li>
+ *   <li>{@code reverse-slots} ({@link ReverseSlotsStep}): each node's slot and publication for the way back, created
+ *       while nothing writes the cluster;</li>
  *   <li>{@code release} ({@link ReleaseStep}) — THE POINT OF NO RETURN: COMMIT. The lock goes and the triggers take
  *       over atomically;</li>
  *   <li>{@code validate} ({@link ValidateStep}): VALIDATE the foreign keys, writes flowing again.</li>
@@ -121,7 +123,7 @@ public final class Cutover {
                 // verify reads rows by key, NOT VALID keys take no scan, sequences are their own objects: side by side.
                 // Should verify fail, the keys and the moved sequences are harmless
                 new CutoverStep.Alongside(new VerifyStep(), List.of(new ForeignKeysStep(), new SequencesStep())),
-                new WriteFenceStep()));
+                new WriteFenceStep(), new ReverseSlotsStep()));
         List<CutoverStep> after = new ArrayList<>();
         pooler.ifPresent(p -> after.addAll(List.of(new PoolerSwitchStep(p), new PoolerResumeStep(p))));
         after.add(new ValidateStep());
@@ -172,7 +174,11 @@ public final class Cutover {
                     + "): the cluster is the database and the source is fenced; a cutover runs once, nothing was changed";
             case CUTTING_OVER -> what + " refused: the cutover " + st.id() + " is under way (CUTTING_OVER since " + st.at()
                     + "); if no shardlift run is running it, restart shardlift run: it settles the interrupted cutover first";
-            case ROLLED_BACK -> what + " refused: the state is " + st.state() + " (" + st.id() + ")";
+            case ROLLED_BACK, REVERTED -> what + " refused: the state is " + st.state() + " (" + st.id() + ")";
+            case COMPLETED -> what + " refused: the migration is complete (COMPLETED, recorded " + st.at()
+                    + "): the cluster is the database and the rollback window is closed; nothing was changed";
+            case ROLLING_BACK -> what + " refused: the rollback " + st.id() + " is under way (ROLLING_BACK since " + st.at()
+                    + "); if no shardlift run is running it, restart shardlift run: it settles the interrupted rollback first";
         });
     }
 }

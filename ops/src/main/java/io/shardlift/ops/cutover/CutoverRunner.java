@@ -45,10 +45,15 @@ final class CutoverRunner {
      * The steps of one operation in order: the gate, the steps before the point of no return (undone, latest first,
      * when one fails), the step that is the point of no return, and the steps after it.
      */
-    record Procedure(CutoverStep gate, List<CutoverStep> beforeCommit, CutoverStep pointOfNoReturn, List<CutoverStep> afterCommit) {
+    record Procedure(CutoverStep gate, List<CutoverStep> beforeCommit, CutoverStep pointOfNoReturn, List<CutoverStep> afterCommit,
+                     Lifecycle lifecycle) {
         Procedure {
             beforeCommit = List.copyOf(beforeCommit);
             afterCommit = List.copyOf(afterCommit);
+        }
+
+        Procedure(CutoverStep gate, List<CutoverStep> beforeCommit, CutoverStep pointOfNoReturn, List<CutoverStep> afterCommit) {
+            this(gate, beforeCommit, pointOfNoReturn, afterCommit, Lifecycle.CUTOVER);
         }
 
         /** Every step's name in the order they run (a group's steps in its order). */
@@ -71,6 +76,23 @@ final class CutoverRunner {
         }
     }
 
+    /**
+     * The durable states one kind of operation moves through: it begins from {@code startable} (or from no state at all
+     * when {@code fromNothing}), records {@code running}, then {@code done} at its point of no return or {@code undone}
+     * when it stops before it. {@code conflict} is the refusal for any other state (empty: none recorded).
+     */
+    record Lifecycle(String what, java.util.Set<CutoverState.State> startable, boolean fromNothing, CutoverState.State running,
+                     CutoverState.State done, CutoverState.State undone,
+                     java.util.function.BiFunction<Optional<CutoverState>, Boolean, Cutover.Conflict> conflict) {
+
+        static final Lifecycle CUTOVER = new Lifecycle("cutover", CutoverState.STARTABLE, true, CutoverState.State.CUTTING_OVER,
+                CutoverState.State.CUT_OVER, CutoverState.State.ROLLED_BACK, (st, dry) -> Cutover.conflict(st.orElseThrow(), dry));
+
+        boolean allows(Optional<CutoverState> st) {
+            return st.isEmpty() ? fromNothing : startable.contains(st.get().state());
+        }
+    }
+
     private final Procedure procedure;
     private final StateLog state;
 
@@ -88,9 +110,10 @@ final class CutoverRunner {
         try (ctx) {
             String id = ctx.id();
             boolean dryRun = ctx.dryRun();
+            Lifecycle life = procedure.lifecycle();
             Optional<CutoverState> st = state.read(); // durable state decides: nothing below runs once a cutover is done
-            if (st.isPresent() && !CutoverState.STARTABLE.contains(st.get().state())) {
-                throw Cutover.conflict(st.get(), dryRun);
+            if (!life.allows(st)) {
+                throw life.conflict().apply(st, dryRun);
             }
             long t = System.nanoTime();
             try {
@@ -103,10 +126,10 @@ final class CutoverRunner {
             }
             if (!dryRun) {
                 try {
-                    state.transition(id, CutoverState.State.CUTTING_OVER, null);
+                    state.transition(id, life.running(), null);
                 } catch (CutoverState.IllegalTransition e) {
                     // another cutover got there between the check above and now
-                    throw Cutover.conflict(e.current().orElseThrow(), false);
+                    throw life.conflict().apply(e.current(), false);
                 }
             }
             return pastTheGate(ctx);
@@ -129,16 +152,17 @@ final class CutoverRunner {
             ran.push(procedure.pointOfNoReturn());
             step(ctx, procedure.pointOfNoReturn());
             committed = !dryRun;
+            Lifecycle life = procedure.lifecycle();
             if (committed) {
-                ctx.failpoint("cutover.released");
+                ctx.failpoint(life.what() + ".released");
                 try {
-                    state.transition(ctx.id(), CutoverState.State.CUT_OVER, null);
+                    state.transition(ctx.id(), life.done(), null);
                 } catch (RuntimeException e) {
                     // the source's triggers say it committed: the next start settles the state (Recovery)
-                    log.warn("cutover {} committed but its state could not be recorded on node 0 ({}); the next start records it",
-                            ctx.id(), e.getMessage());
+                    log.warn("{} {} committed but its state could not be recorded on node 0 ({}); the next start records it",
+                            life.what(), ctx.id(), e.getMessage());
                 }
-                log.info("cutover {} done: writes frozen {} ms", ctx.id(), ctx.freezeMillis());
+                log.info("{} {} done: writes frozen {} ms", life.what(), ctx.id(), ctx.freezeMillis());
             }
             for (CutoverStep s : procedure.afterCommit()) {
                 afterCommit(ctx, s);
@@ -160,7 +184,7 @@ final class CutoverRunner {
                 ctx.report("rollback", StepStatus.DONE, now, now, "released the source; nothing was cut over: " + reason);
             }
             if (!dryRun) {
-                state.transition(ctx.id(), CutoverState.State.ROLLED_BACK, reason);
+                state.transition(ctx.id(), procedure.lifecycle().undone(), reason);
             }
             // nothing was fenced yet: a refusal, to ask again, like the gate's
             return report(ctx, dryRun || !ctx.isFenced() ? Outcome.REFUSED : Outcome.FAILED, reason);

@@ -19,20 +19,36 @@ import java.util.Set;
 public record CutoverState(State state, String id, Instant at, Optional<String> note) {
 
     public enum State {
-        CUTTING_OVER, CUT_OVER, ROLLED_BACK;
+        CUTTING_OVER, CUT_OVER, ROLLED_BACK,
+        /** A rollback under way: the rollback window's way back to the source. */
+        ROLLING_BACK,
+        /** A rollback passed its point of no return: the source is the database again; a new cutover may follow. */
+        REVERTED,
+        /** The rollback window closed (complete): final. */
+        COMPLETED;
 
-        /** The states a cutover may move into from this one. */
+        /** The states a cutover or a rollback may move into from this one. */
         Set<State> next() {
             return switch (this) {
                 case CUTTING_OVER -> EnumSet.of(CUT_OVER, ROLLED_BACK);
-                case ROLLED_BACK -> EnumSet.of(CUTTING_OVER);
-                case CUT_OVER -> EnumSet.noneOf(State.class);
+                case ROLLED_BACK, REVERTED -> EnumSet.of(CUTTING_OVER);
+                case CUT_OVER -> EnumSet.of(ROLLING_BACK, COMPLETED);
+                case ROLLING_BACK -> EnumSet.of(REVERTED, CUT_OVER);
+                case COMPLETED -> EnumSet.noneOf(State.class);
             };
+        }
+
+        /** A state an operation begins by moving into (with an id of its own). */
+        boolean begins() {
+            return this == CUTTING_OVER || this == ROLLING_BACK;
         }
     }
 
     /** The states a cutover may begin from (besides none at all). */
-    static final Set<State> STARTABLE = EnumSet.of(State.ROLLED_BACK);
+    static final Set<State> STARTABLE = EnumSet.of(State.ROLLED_BACK, State.REVERTED);
+
+    /** The states a rollback may begin from. */
+    static final Set<State> ROLLBACK_STARTABLE = EnumSet.of(State.CUT_OVER);
 
     /** The text stored on node 0. */
     String encode() {
@@ -54,7 +70,7 @@ public record CutoverState(State state, String id, Instant at, Optional<String> 
             state = State.valueOf(parts[0]);
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("node 0 holds a cutover state shardlift does not know: '" + parts[0]
-                    + "' (shardlift.meta, key cutover); expected one of CUTTING_OVER, CUT_OVER, ROLLED_BACK");
+                    + "' (shardlift.meta, key cutover); expected one of " + java.util.Arrays.toString(State.values()));
         }
         if (parts.length < 2 || parts[1].isBlank()) {
             throw new IllegalStateException("node 0 holds the cutover state " + state + " without a cutover id (shardlift.meta, key cutover)");
@@ -86,9 +102,9 @@ public record CutoverState(State state, String id, Instant at, Optional<String> 
                     ? "no cutover or " : "") + String.join(" or ", from.stream().map(State::name).toList()) + " but it is " + c.state()
                     + " (" + c.id() + " at " + c.at() + ")");
         }
-        // the end of a cutover is recorded only by the cutover that began it
-        if (to != State.CUTTING_OVER && !c.id().equals(id)) {
-            throw new IllegalTransition(current, to, "cutover state " + to + " for " + id + ": expected CUTTING_OVER of " + id
+        // the end of a cutover (or a rollback) is recorded only by the one that began it
+        if (!to.begins() && !c.id().equals(id)) {
+            throw new IllegalTransition(current, to, "cutover state " + to + " for " + id + ": expected " + c.state() + " of " + id
                     + " but it is " + c.state() + " of " + c.id());
         }
     }

@@ -81,6 +81,9 @@ final class Recovery {
             }
             return Optional.empty();
         }
+        if (st.isPresent() && st.get().state() == CutoverState.State.ROLLING_BACK) {
+            return Optional.of(settleRollback(st.get().id()));
+        }
         if (st.isEmpty() || st.get().state() != CutoverState.State.CUTTING_OVER) {
             return Optional.empty();
         }
@@ -92,9 +95,45 @@ final class Recovery {
             log.info("cutover {} had passed its point of no return before the restart: done", id);
             return Optional.of(CutoverState.State.CUT_OVER.name());
         }
+        // the reverse slots, if the process got as far as making them, would retain WAL on the nodes for nothing
+        try {
+            io.shardlift.ops.reverse.ReverseSlots.dropAll(plan);
+        } catch (RuntimeException e) {
+            log.error("{}", e.getMessage());
+        }
         state.transition(id, CutoverState.State.ROLLED_BACK, "the process stopped before the point of no return; the source stayed writable");
         log.info("cutover {} was interrupted before its point of no return: rolled back, the source is writable", id);
         return Optional.of(CutoverState.State.ROLLED_BACK.name());
+    }
+
+    /**
+     * A rollback a stopped process left behind: the source's fence decides. Still there: the rollback did not pass its
+     * point of no return; the cluster's fence is lifted and the state is CUT_OVER again (the reverse stream goes on).
+     * Gone: it passed; REVERTED, the reverse slots dropped and the aliases pointed back at the source.
+     */
+    private String settleRollback(String id) {
+        if (sourceFenced()) {
+            ClusterFence.liftAll(plan);
+            state.transition(id, CutoverState.State.CUT_OVER, "rollback " + id + " interrupted before its point of no return");
+            log.info("rollback {} was interrupted before its point of no return: the cluster is still the database", id);
+            return CutoverState.State.CUT_OVER.name();
+        }
+        Rollback.recordForwardEpoch(plan.spec().nodes().get(0), id);
+        state.transition(id, CutoverState.State.REVERTED, "finished after a restart");
+        try {
+            io.shardlift.ops.reverse.ReverseSlots.dropAll(plan);
+        } catch (RuntimeException e) {
+            log.error("{}", e.getMessage());
+        }
+        pooler.ifPresent(p -> {
+            try {
+                p.switchBack();
+            } catch (RuntimeException e) {
+                log.error("the rollback is done but the PgBouncer aliases could not be pointed back at the source: {}", e.getMessage());
+            }
+        });
+        log.info("rollback {} had passed its point of no return before the restart: the source is the database again", id);
+        return CutoverState.State.REVERTED.name();
     }
 
     /** Whether every migrated table on the source carries the write-fence trigger: the release committed. */

@@ -12,6 +12,9 @@ import io.shardlift.cdc.capture.StreamBinding;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverReport;
 import io.shardlift.ops.cutover.CutoverState;
+import io.shardlift.ops.cutover.Rollback;
+import io.shardlift.ops.cutover.Completion;
+import io.shardlift.ops.reverse.ReverseStream;
 import io.shardlift.core.Lsn;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.TablePlan;
@@ -54,8 +57,9 @@ public final class Migration implements AutoCloseable {
     private final ClusterPlan plan;
     private final EmbeddedKafkaBroker broker;
     private final String bootstrap;
-    private final Capture capture;
-    private final Applier applier;
+    /** The forward stream; replaced when a rollback starts it again. */
+    private volatile Capture capture;
+    private volatile Applier applier;
     private final CopyProgress progress;
     private final Thread snapshotThread;
     private final AtomicReference<SnapshotResult> snapshot = new AtomicReference<>();
@@ -63,6 +67,10 @@ public final class Migration implements AutoCloseable {
     private final AtomicLong sourceLsn = new AtomicLong();
     private volatile long sourceLsnReadAt;
     private final Cutover cutover;
+    private final Rollback rollback;
+    private final Completion completion;
+    private final AtomicReference<CutoverReport> lastRollback = new AtomicReference<>();
+    private volatile boolean rollingBack;
     private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
     private final MeterRegistry registry;
@@ -74,6 +82,9 @@ public final class Migration implements AutoCloseable {
     private volatile boolean closing;
     /** The embedded broker's data directory; null with an external broker. */
     private final Path embeddedDataDir;
+    private final String instanceId;
+    /** The way back, from the point of no return on (the rollback window); null before. */
+    private volatile ReverseStream reverse;
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
@@ -88,19 +99,15 @@ public final class Migration implements AutoCloseable {
         this.broker = kafka.embedded() ? EmbeddedKafkaBroker.openPersistent(options.dataDir().resolve("kafka")) : null;
         this.bootstrap = broker != null ? broker.bootstrapServers() : kafka.bootstrap();
         this.progress = new CopyProgress(registry, plan.tables().stream().map(TablePlan::id).toList());
-        this.capture = new Capture(new Capture.Config(spec.source(), spec.replication().slot(), spec.replication().publication(),
-                plan.tables().stream().map(TablePlan::source).toList(),
-                new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
-                        kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
-                Capture.Tuning.DEFAULTS, plan.tables().stream().filter(TablePlan::sharded)
-                        .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns)),
-                spec.replication().replicateDdl()), registry);
-        this.applier = new Applier(ApplyConfig.of(plan, bootstrap,
-                options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec))), registry);
+        this.capture = newCapture();
+        this.instanceId = options.instanceId().orElseGet(() -> instanceId(options.dataDir(), spec));
+        this.applier = new Applier(ApplyConfig.of(plan, bootstrap, instanceId), registry);
         Gauge.builder("shardlift.lag.wal", this, Migration::walLagBytes).baseUnit("bytes")
                 .description("source WAL not yet in Kafka: current WAL position minus the position Kafka acknowledged")
                 .register(registry);
         this.cutover = new Cutover(plan, Cutover.Options.defaults(kafka.topicPartitions() * plan.tables().size()));
+        this.rollback = new Rollback(plan, Cutover.Options.defaults(kafka.topicPartitions() * plan.tables().size()));
+        this.completion = new Completion(plan);
         // probes only while the stream runs for a cutover to come: not during the copy, nor a cutover, nor after one
         this.probe = new LagProbe(plan, kafka.topicPartitions() * plan.tables().size(), () -> snapshot.get() != null
                 && !cutOver && !cutoverLock.isLocked() && capture.status().state() == Capture.State.STREAMING
@@ -120,10 +127,13 @@ public final class Migration implements AutoCloseable {
         this.ledgers = new ProgressLedgers(plan);
         Snapshotter snapshotter = new Snapshotter(plan, new SnapshotOptions(options.jobs(), options.chunkRows()), progress)
                 .onSlotReady(() -> {
+                    if (cutOver) {
+                        return; // the source is fenced: the forward stream has nothing to carry, and must not echo the reverse one
+                    }
                     // before the capture sends anything: what the topics hold now is not this migration's
                     StreamBinding binding = StreamBinding.establish(spec.nodes().get(0), bootstrap,
                             List.copyOf(capture.topics().values()), kafka.topicPartitions(), kafka.replicationFactor());
-                    capture.start(binding.id());
+                    capture.start(Rollback.forwardOffsetsId(spec.nodes().get(0), binding.id()));
                 });
         this.snapshotThread = new Thread(() -> {
             try {
@@ -143,6 +153,18 @@ public final class Migration implements AutoCloseable {
         }, "shardlift-snapshot");
     }
 
+    private Capture newCapture() {
+        MigrationSpec spec = plan.spec();
+        KafkaSpec kafka = spec.kafka();
+        return new Capture(new Capture.Config(spec.source(), spec.replication().slot(), spec.replication().publication(),
+                plan.tables().stream().map(TablePlan::source).toList(),
+                new Capture.Kafka(bootstrap, kafka.topicPrefix(), kafka.topicPartitions(), kafka.replicationFactor(),
+                        kafka.topicPrefix() + ".offsets." + spec.replication().slot()),
+                Capture.Tuning.DEFAULTS, plan.tables().stream().filter(TablePlan::sharded)
+                        .collect(java.util.stream.Collectors.toMap(TablePlan::id, TablePlan::keyColumns)),
+                spec.replication().replicateDdl()), registry);
+    }
+
     /** One per host and data directory: the same process restarted gets the same id, two processes differ. */
     static String instanceId(Path dataDir, MigrationSpec spec) {
         String host;
@@ -160,12 +182,24 @@ public final class Migration implements AutoCloseable {
         Migration m = new Migration(plan, options, registry);
         m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
         Optional<CutoverState> cut = m.durableCutoverState();
-        m.cutOver = cut.map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
-        if (m.cutOver) {
-            m.markFinished(cut.get().id());
+        boolean completed = cut.map(st -> st.state() == CutoverState.State.COMPLETED).orElse(false);
+        m.cutOver = completed || cut.map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
+        if (completed) {
+            // the window is closed: nothing streams either way, and the snapshot would make the forward slot again
+            m.capture.close();
+            try {
+                m.completion.cleanUp(); // again: a process stopped between COMPLETED and the drops left them
+            } catch (RuntimeException e) {
+                log.error("{}", e.getMessage());
+            }
+        } else if (m.cutOver) {
+            m.openRollbackWindow();
+        } else {
+            m.applier.start();
         }
-        m.applier.start();
-        m.snapshotThread.start();
+        if (!completed) {
+            m.snapshotThread.start();
+        }
         m.probe.start();
         return m;
     }
@@ -213,7 +247,7 @@ public final class Migration implements AutoCloseable {
         if (as.state() == Applier.State.FAILED) {
             return Optional.of(new io.shardlift.core.TargetException("applier failed: " + as.lastError().orElse("unknown")));
         }
-        return Optional.empty();
+        return reverseStatus().flatMap(ReverseStream.Status::error).map(e -> new io.shardlift.core.TargetException(e));
     }
 
     /**
@@ -284,11 +318,17 @@ public final class Migration implements AutoCloseable {
             return Phase.CUTTING_OVER;
         }
         Optional<CutoverState.State> cut = durableCutoverState().map(CutoverState::state);
+        if (rollingBack || cut.isPresent() && cut.get() == CutoverState.State.ROLLING_BACK) {
+            return Phase.ROLLING_BACK;
+        }
         if (cut.isPresent() && cut.get() == CutoverState.State.CUTTING_OVER) {
             return Phase.CUTTING_OVER;
         }
         if (cut.isPresent() && cut.get() == CutoverState.State.CUT_OVER) {
             return Phase.CUT_OVER;
+        }
+        if (cut.isPresent() && cut.get() == CutoverState.State.COMPLETED) {
+            return Phase.COMPLETED;
         }
         if (failure().isPresent()) {
             return Phase.FAILED;
@@ -309,7 +349,7 @@ public final class Migration implements AutoCloseable {
     }
 
     /** The phases of a migration. */
-    public enum Phase { PLANNED, COPYING, CATCHING_UP, READY, CUTTING_OVER, CUT_OVER, FAILED }
+    public enum Phase { PLANNED, COPYING, CATCHING_UP, READY, CUTTING_OVER, CUT_OVER, ROLLING_BACK, COMPLETED, FAILED }
 
     /**
      * Runs the cutover, or with {@code dryRun} every check and the lock without changing anything. One at a time:
@@ -333,13 +373,106 @@ public final class Migration implements AutoCloseable {
                     .description("cutovers and dry runs this process ran, by outcome").register(registry).increment();
             if (r.outcome() == CutoverReport.Outcome.DONE) {
                 cutOver = true;
-                markFinished(r.id());
+                openRollbackWindow();
             }
             return r;
         } finally {
             cuttingOver = false;
             cutoverLock.unlock();
         }
+    }
+
+    /**
+     * Rolls back (or with {@code dryRun} walks every step changing nothing), serialised with the cutover. Once it passed
+     * its point of no return the rollback window closes: the reverse stream stops, its slots are dropped, and the forward
+     * stream starts again from where the source is now, so a new cutover can follow.
+     *
+     * @throws Cutover.Conflict not cut over, or rolled back already; nothing changed
+     */
+    public CutoverReport rollback(boolean dryRun) {
+        if (!cutoverLock.tryLock()) {
+            throw new IllegalStateException("a cutover or a rollback is already running");
+        }
+        try {
+            rollingBack = !dryRun;
+            CutoverReport r = rollback.run(() -> {
+                Optional<ReverseStream.Status> st = reverseStatus();
+                if (st.isEmpty()) {
+                    return new Rollback.Gate(Optional.of("no reverse stream runs in this process"), 0, 0);
+                }
+                ReverseStream.Status s = st.get();
+                Optional<String> problem = s.error().or(() -> "STREAMING".equals(s.state()) ? Optional.empty()
+                        : Optional.of("it is " + s.state()));
+                return new Rollback.Gate(problem, s.lagMillis(), s.queued());
+            }, dryRun);
+            lastRollback.set(r);
+            if (r.outcome() == CutoverReport.Outcome.DONE) {
+                closeRollbackWindow(r.id());
+            }
+            return r;
+        } finally {
+            rollingBack = false;
+            cutoverLock.unlock();
+        }
+    }
+
+    /**
+     * Closes the rollback window: the reverse stream stops, its slots and publications go from the nodes, the forward
+     * slot and publication from the source; COMPLETED is final. Refused while a cutover or a rollback runs.
+     *
+     * @throws Cutover.Conflict not cut over (nothing to close), or completed already
+     */
+    public Completion.Result complete() {
+        if (!cutoverLock.tryLock()) {
+            throw new IllegalStateException("a cutover or a rollback is running: complete is refused until it ended");
+        }
+        try {
+            Optional<CutoverState> st = durableCutoverState();
+            if (st.isEmpty() || st.get().state() != CutoverState.State.CUT_OVER) {
+                return completion.run(); // refuses with the reason, changing nothing
+            }
+            ReverseStream r = reverse;
+            reverse = null;
+            if (r != null) {
+                r.close();
+            }
+            Completion.Result result = completion.run();
+            markFinished(result.cutoverId());
+            return result;
+        } finally {
+            cutoverLock.unlock();
+        }
+    }
+
+    public Optional<CutoverReport> lastRollback() {
+        return Optional.ofNullable(lastRollback.get());
+    }
+
+    /** After a rollback: the reverse stream stops and its slots go; the forward stream starts again. */
+    private void closeRollbackWindow(String rollbackId) {
+        ReverseStream r = reverse;
+        reverse = null;
+        reverseFailure.set(null);
+        if (r != null) {
+            r.close();
+        }
+        try {
+            io.shardlift.ops.reverse.ReverseSlots.dropAll(plan);
+        } catch (RuntimeException e) {
+            log.error("{}", e.getMessage());
+        }
+        cutOver = false;
+        KafkaSpec kafka = plan.spec().kafka();
+        Capture c = newCapture();
+        capture = c;
+        StreamBinding binding = StreamBinding.establish(plan.spec().nodes().get(0), bootstrap, List.copyOf(c.topics().values()),
+                kafka.topicPartitions(), kafka.replicationFactor());
+        Rollback.recordForwardEpoch(plan.spec().nodes().get(0), rollbackId);
+        c.start(Rollback.forwardOffsetsId(plan.spec().nodes().get(0), binding.id()));
+        Applier a = new Applier(ApplyConfig.of(plan, bootstrap, instanceId), registry);
+        applier = a;
+        a.start();
+        log.info("rolled back: the source is the database again and the forward stream runs; a new cutover may follow");
     }
 
     /**
@@ -353,6 +486,50 @@ public final class Migration implements AutoCloseable {
                 .orElse(List.of())) + ") carried since this run started, the last " + Math.max(0, (now - e.getValue().lastAtMillis()) / 1000)
                 + " s ago; after the cutover the cluster refuses them (the row would move to another node): the application"
                 + " must DELETE and INSERT the row instead").toList();
+    }
+
+    /**
+     * Past the point of no return: the forward stream stops (the source is fenced, so it has nothing left to carry, and
+     * running on it would carry the reverse applier's writes back to the cluster), and the reverse stream starts from
+     * the slots the cutover made on the nodes. A failure to start is kept as the reverse stream's error, in the status.
+     */
+    private void openRollbackWindow() {
+        reverseFailure.set(null);
+        try {
+            capture.close();
+        } catch (RuntimeException e) {
+            log.warn("stopping the forward capture after the cutover: {}", e.getMessage());
+        }
+        applier.close();
+        ReverseStream r = new ReverseStream(plan, bootstrap, instanceId, registry);
+        reverse = r;
+        try {
+            r.start();
+        } catch (RuntimeException e) {
+            reverseFailure.set(e);
+            log.error("the reverse stream cannot start: {}", e.getMessage());
+        }
+    }
+
+    private final AtomicReference<Throwable> reverseFailure = new AtomicReference<>();
+
+    /** The reverse stream's state while the rollback window is open; empty before the cutover. */
+    public Optional<ReverseStream.Status> reverseStatus() {
+        ReverseStream r = reverse;
+        if (r == null) {
+            return Optional.empty();
+        }
+        Throwable f = reverseFailure.get();
+        if (f != null) {
+            return Optional.of(new ReverseStream.Status("FAILED", 0, 0, 0, List.of(), Optional.of(String.valueOf(f.getMessage()))));
+        }
+        return Optional.of(r.status());
+    }
+
+    /** Whether the reverse stream runs with nothing older than a second in flight. */
+    public boolean reverseCaughtUp() {
+        ReverseStream r = reverse;
+        return r != null && reverseFailure.get() == null && r.caughtUp();
     }
 
     /** Once cut over, the next migration may take the embedded broker's directory (DataDirIdentity). */
@@ -371,8 +548,13 @@ public final class Migration implements AutoCloseable {
         return durableCutoverState();
     }
 
-    /** One line for a terminal: copy, capture and apply. */
+    /** One line for a terminal: copy, capture and apply; in the rollback window, the reverse stream. */
     public String statusLine() {
+        ReverseStream rev = reverse;
+        if (rev != null) {
+            Throwable f = reverseFailure.get();
+            return "CUT_OVER, rollback window open || " + (f != null ? "reverse FAILED (" + f.getMessage() + ")" : rev.line());
+        }
         Capture.Status cs = capture.status();
         ApplierStatus as = applier.status();
         return (snapshot.get() == null ? progress.line() : "copy done")
@@ -390,6 +572,10 @@ public final class Migration implements AutoCloseable {
     public void close() {
         closing = true;
         probe.close();
+        ReverseStream r = reverse;
+        if (r != null) {
+            r.close();
+        }
         snapshotThread.interrupt();
         try {
             snapshotThread.join(30_000);

@@ -128,6 +128,18 @@ public final class MigrationBackend implements ControlBackend {
         // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
         s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).orElse(null));
         s.put("cutover", cutoverState());
+        // from the point of no return on: the way back, and what it costs (slots on the nodes retain WAL)
+        s.put("rollbackWindow", m.reverseStatus().isPresent() ? "open" : null);
+        s.put("reverse", m.reverseStatus().map(r -> {
+            Map<String, Object> rev = new LinkedHashMap<>();
+            rev.put("state", r.state());
+            rev.put("lagMs", r.lagMillis());
+            rev.put("queued", r.queued());
+            rev.put("events", r.eventsApplied());
+            rev.put("captures", r.captures());
+            r.error().ifPresent(e -> rev.put("error", e));
+            return rev;
+        }).orElse(null));
         return s;
     }
 
@@ -146,10 +158,35 @@ public final class MigrationBackend implements ControlBackend {
     }
 
     @Override
+    public CutoverReport rollback(boolean dryRun) throws CutoverConflict {
+        try {
+            return m.rollback(dryRun);
+        } catch (Cutover.Conflict e) {
+            throw new CutoverConflict(e.getMessage(), e.state() == null ? new LinkedHashMap<>() : stateMap(e.state()));
+        }
+    }
+
+    @Override
+    public Map<String, Object> complete() throws CutoverConflict {
+        try {
+            io.shardlift.ops.cutover.Completion.Result r = m.complete();
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("state", "COMPLETED");
+            out.put("cutover", r.cutoverId());
+            out.put("done", r.done());
+            out.put("leftOnSource", r.left());
+            return out;
+        } catch (Cutover.Conflict e) {
+            throw new CutoverConflict(e.getMessage(), e.state() == null ? new LinkedHashMap<>() : stateMap(e.state()));
+        }
+    }
+
+    @Override
     public Map<String, Object> cutoverState() {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("state", m.cutoverState().map(MigrationBackend::stateMap).orElse(null));
         m.lastCutover().ifPresent(r -> s.put("last", r.toMap()));
+        m.lastRollback().ifPresent(r -> s.put("lastRollback", r.toMap()));
         return s;
     }
 

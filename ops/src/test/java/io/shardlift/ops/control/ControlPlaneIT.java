@@ -309,6 +309,31 @@ class ControlPlaneIT {
     }
 
     @Test
+    void rollbackAndCompleteTakeTheTokenAndAnswerAsTheCutoverDoes() throws Exception {
+        assertThat(post("/rollback", null).status()).isEqualTo(401);
+        assertThat(post("/rollback?dryRun=true", "Bearer " + token + "x").status()).isEqualTo(401);
+        assertThat(post("/complete", null).status()).isEqualTo(401);
+        assertThat(backend.rollbackCalls).isEmpty();
+        assertThat(backend.completeCalls).isZero();
+
+        Answer dry = post("/rollback?dryRun=true", "Bearer " + token);
+        assertThat(dry.status()).as(dry.body()).isEqualTo(200);
+        assertThat(dry.json().get("dryRun")).isEqualTo(true);
+        assertThat(post("/rollback?dry_run=true", "Bearer " + token).status()).as("a misspelt parameter").isEqualTo(400);
+        assertThat(backend.rollbackCalls).containsExactly(true);
+
+        Answer closed = post("/complete", "Bearer " + token);
+        assertThat(closed.status()).as(closed.body()).isEqualTo(200);
+        assertThat(closed.json().get("leftOnSource")).asString().contains("fenced");
+        Answer again = post("/complete", "Bearer " + token);
+        assertThat(again.status()).isEqualTo(409);
+        assertThat((String) again.json().get("error")).contains("closed already");
+        Answer late = post("/rollback", "Bearer " + token);
+        assertThat(late.status()).isEqualTo(409);
+        assertThat((String) late.json().get("error")).contains("rollback window was closed");
+    }
+
+    @Test
     void cutoverWithWrongTokenIs401AndCallsNothing() throws Exception {
         for (String wrong : new String[] {token + "x", token.substring(1), "guess", token.toUpperCase()}) {
             Answer a = post("/cutover?dryRun=true", "Bearer " + wrong);

@@ -27,6 +27,10 @@ final class TestBackend implements ControlBackend {
     volatile CountDownLatch entered;
     volatile CountDownLatch release;
     final List<Boolean> cutoverCalls = new CopyOnWriteArrayList<>();
+    final List<Boolean> rollbackCalls = new CopyOnWriteArrayList<>();
+    volatile int completeCalls;
+    /** When set, rollback() and complete() refuse as the durable state would (409). */
+    volatile boolean windowClosed;
     final List<String> cutoverThreads = new CopyOnWriteArrayList<>();
     volatile boolean interrupted;
     volatile boolean finished;
@@ -46,6 +50,9 @@ final class TestBackend implements ControlBackend {
         entered = null;
         release = null;
         cutoverCalls.clear();
+        rollbackCalls.clear();
+        completeCalls = 0;
+        windowClosed = false;
         cutoverThreads.clear();
         interrupted = false;
         finished = false;
@@ -79,6 +86,25 @@ final class TestBackend implements ControlBackend {
         m.put("lag", Map.of("walBytes", 4096, "seconds", 0.25));
         m.put("lastError", null);
         return m;
+    }
+
+    @Override
+    public CutoverReport rollback(boolean dryRun) throws Exception {
+        rollbackCalls.add(dryRun);
+        if (windowClosed) {
+            throw new CutoverConflict("rollback refused: the rollback window was closed", Map.of("state", "COMPLETED"));
+        }
+        return steps(dryRun);
+    }
+
+    @Override
+    public Map<String, Object> complete() throws Exception {
+        completeCalls++;
+        if (windowClosed) {
+            throw new CutoverConflict("complete refused: the rollback window was closed already", Map.of("state", "COMPLETED"));
+        }
+        windowClosed = true;
+        return Map.of("state", "COMPLETED", "leftOnSource", List.of("the migrated tables, fenced"));
     }
 
     @Override

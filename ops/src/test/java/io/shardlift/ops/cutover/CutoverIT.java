@@ -76,7 +76,7 @@ class CutoverIT {
             assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
             assertThat(done.pointOfNoReturnPassed()).isTrue();
             assertThat(done.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "pre-drain", "content", "fence-function", "fence-wait", "fence", "marker", "drain",
-                    "verify", "foreign-keys", "sequences", "write-fence", "release", "validate");
+                    "verify", "foreign-keys", "sequences", "write-fence", "reverse-slots", "release", "validate");
             System.out.printf("cutover under a steady write load (%d commits so far): writes frozen %d ms; steps %s%n",
                     writer.commits(), done.freezeMillis(), done.steps());
             assertThat(m.phase()).isEqualTo(Migration.Phase.CUT_OVER);

@@ -259,6 +259,6 @@ class CutoverRunnerTest {
     @Test
     void theCutoverStepsAreTheDocumentedOnes() {
         assertThat(Cutover.procedure(() -> null, Optional.empty()).names()).containsExactly("gate", "pre-drain", "content", "fence-function",
-                "fence-wait", "fence", "marker", "drain", "verify", "foreign-keys", "sequences", "write-fence", "release", "validate");
+                "fence-wait", "fence", "marker", "drain", "verify", "foreign-keys", "sequences", "write-fence", "reverse-slots", "release", "validate");
     }
 }

@@ -1,0 +1,109 @@
+package io.shardlift.ops.cutover;
+
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.ops.pooler.PoolerSwitch;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+/**
+ * The way back: the rollback window's second procedure for the {@link CutoverRunner}, the cutover mirrored step by step.
+ * <ol>
+ *   <li>{@code gate} ({@link RollbackGateStep}): the reverse stream runs and its lag is within bounds;</li>
+ *   <li>with a pooler, {@code pooler-pause} ({@link PoolerPauseStep});</li>
+ *   <li>{@code cluster-fence} ({@link ClusterFenceStep}): the application's writes to the cluster stop, on every node;</li>
+ *   <li>{@code reverse-drain} ({@link ReverseDrainStep}): a marker of each node through the reverse stream;</li>
+ *   <li>{@code verify} ({@link RollbackVerifyStep}) and {@code sequences} ({@link SourceSequencesStep});</li>
+ *   <li>{@code lift-source-fence} ({@link LiftSourceFenceStep}) — THE POINT OF NO RETURN;</li>
+ *   <li>with a pooler, {@code pooler-switch-back} ({@link PoolerSwitchBackStep}) and {@code pooler-resume}.</li>
+ * </ol>
+ * It begins from CUT_OVER only, records ROLLING_BACK, then REVERTED (the source is the database again, a new cutover
+ * may follow) or, stopped before its point of no return, CUT_OVER again with the cluster's fence lifted.
+ */
+public final class Rollback {
+
+    /** What the gate needs: why the reverse stream does not run (empty: it runs), its lag and what waits in Kafka. */
+    public record Gate(Optional<String> problem, long lagMs, long queued) {
+    }
+
+    static final CutoverRunner.Lifecycle LIFECYCLE = new CutoverRunner.Lifecycle("rollback", CutoverState.ROLLBACK_STARTABLE, false,
+            CutoverState.State.ROLLING_BACK, CutoverState.State.REVERTED, CutoverState.State.CUT_OVER, Rollback::conflict);
+
+    private final ClusterPlan plan;
+    private final Cutover.Options options;
+    private final StateStore state;
+    private final Optional<PoolerSwitch> pooler;
+
+    public Rollback(ClusterPlan plan, Cutover.Options options) {
+        this.plan = plan;
+        this.options = options;
+        this.state = new StateStore(plan.spec().nodes().get(0));
+        this.pooler = PoolerSwitch.of(plan.spec());
+    }
+
+    static CutoverRunner.Procedure procedure(Supplier<Gate> gate, Optional<PoolerSwitch> pooler) {
+        List<CutoverStep> before = new ArrayList<>();
+        pooler.ifPresent(p -> before.add(new PoolerPauseStep(p)));
+        before.addAll(List.of(new ClusterFenceStep(), new ReverseDrainStep(), new RollbackVerifyStep(), new SourceSequencesStep()));
+        List<CutoverStep> after = new ArrayList<>();
+        pooler.ifPresent(p -> after.addAll(List.of(new PoolerSwitchBackStep(p), new PoolerResumeStep(p))));
+        return new CutoverRunner.Procedure(new RollbackGateStep(gate), before, new LiftSourceFenceStep(), after, LIFECYCLE);
+    }
+
+    /**
+     * Runs the rollback (or its dry run). The caller serialises it with the cutover.
+     *
+     * @throws Cutover.Conflict the durable state does not allow it (not cut over, or already rolled back); nothing changed
+     */
+    public CutoverReport run(Supplier<Gate> gate, boolean dryRun) {
+        String id = (dryRun ? "dry-r-" : "r-") + UUID.randomUUID().toString().substring(0, 8);
+        CutoverContext ctx = new CutoverContext(id, dryRun, plan, options,
+                () -> new CutoverContext.Resources(Links.open(plan, 2), null), 4 + 2 * plan.nodeCount());
+        return new CutoverRunner(procedure(gate, pooler), state).run(ctx);
+    }
+
+    /**
+     * Node 0's record of the last rollback, in {@code shardlift.meta}: the forward capture keeps its Debezium offsets under
+     * it. The offsets stored before the cutover lie behind the forward slot once the rollback advanced it past the
+     * reverse applier's writes, and Debezium refuses to start from an offset the slot no longer has.
+     */
+    static final String FORWARD_EPOCH = "forward_epoch";
+
+    /** Records {@code rollbackId} as the forward stream's epoch (after a rollback passed its point of no return). */
+    public static void recordForwardEpoch(io.shardlift.core.spec.ConnInfo node0, String rollbackId) {
+        try (java.sql.Connection c = node0.connect()) {
+            io.shardlift.core.ledger.MetaLedger.put(c, FORWARD_EPOCH, rollbackId);
+        } catch (java.sql.SQLException e) {
+            throw new io.shardlift.core.TargetException("node 0: cannot record the forward stream's epoch after rollback "
+                    + rollbackId + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The forward capture's Debezium offsets key for the migration {@code migrationId}: with the last rollback's id. */
+    public static String forwardOffsetsId(io.shardlift.core.spec.ConnInfo node0, String migrationId) {
+        try (java.sql.Connection c = node0.connect()) {
+            return io.shardlift.core.ledger.MetaLedger.get(c, FORWARD_EPOCH).map(e -> migrationId + "-" + e).orElse(migrationId);
+        } catch (java.sql.SQLException e) {
+            throw new io.shardlift.core.TargetException("node 0: cannot read the forward stream's epoch: " + e.getMessage(), e);
+        }
+    }
+
+    static Cutover.Conflict conflict(Optional<CutoverState> st, boolean dryRun) {
+        String what = dryRun ? "rollback dry run" : "rollback";
+        if (st.isEmpty()) {
+            return new Cutover.Conflict(null, what + " refused: nothing was cut over; the source is the database");
+        }
+        CutoverState s = st.get();
+        return new Cutover.Conflict(s, switch (s.state()) {
+            case REVERTED -> what + " refused: the rollback " + s.id() + " is done (REVERTED, recorded " + s.at()
+                    + "): the source is the database again; nothing was changed";
+            case ROLLING_BACK -> what + " refused: the rollback " + s.id() + " is under way (ROLLING_BACK since " + s.at() + ")";
+            case COMPLETED -> what + " refused: the rollback window was closed (COMPLETED, recorded " + s.at()
+                    + "): there is no way back any more; nothing was changed";
+            case CUTTING_OVER -> what + " refused: the cutover " + s.id() + " is under way (CUTTING_OVER since " + s.at() + ")";
+            default -> what + " refused: nothing is cut over (the state is " + s.state() + ", " + s.id() + "); the source is the database";
+        });
+    }
+}
