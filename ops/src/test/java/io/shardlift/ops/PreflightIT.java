@@ -252,9 +252,16 @@ class PreflightIT {
                 "GRANT SELECT ON ALL TABLES IN SCHEMA public TO pf_notowner",
                 "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO pf_notowner", "GRANT CREATE ON DATABASE demo TO pf_notowner");
         Spec spec = new Spec("notowner").sourceAs("pf_notowner");
-        CliIT.Result plan = refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_notowner does not own public.device_types (owner postgres)",
-                "only an owner may add a table to publication 'pf_notowner'");
-        assertThat(plan.out()).doesNotContain("lacks SELECT").doesNotContain("REPLICATION nor");
+        // two owners: the advice names both at once (it named only the last one found, so the user had to fix it twice)
+        cluster.source().execute("demo", "CREATE ROLE pf_owner2", "ALTER TABLE public.devices OWNER TO pf_owner2");
+        try {
+            CliIT.Result plan = refused(spec, "snapshot", ExitCodes.SOURCE, "the user pf_notowner does not own public.device_types (owner postgres)",
+                    "only an owner may add a table to publication 'pf_notowner'", "public.devices (owner pf_owner2)");
+            assertThat(plan.out()).doesNotContain("lacks SELECT").doesNotContain("REPLICATION nor")
+                    .containsAnyOf("GRANT \"postgres\", \"pf_owner2\" TO \"pf_notowner\"", "GRANT \"pf_owner2\", \"postgres\" TO \"pf_notowner\"");
+        } finally {
+            cluster.source().execute("demo", "ALTER TABLE public.devices OWNER TO postgres");
+        }
     }
 
     @Test

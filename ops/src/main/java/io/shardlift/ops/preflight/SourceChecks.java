@@ -196,7 +196,8 @@ final class SourceChecks {
             }
         }
         List<String> notOwned = new ArrayList<>();
-        String owners = "";
+        // every owner at once: naming only the last one found made the user fix it twice (a new user's report)
+        java.util.Set<String> owners = new java.util.LinkedHashSet<>();
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT pg_has_role(c.relowner, 'USAGE'), pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = to_regclass(?)")) {
             for (TableId t : tables) {
@@ -204,14 +205,15 @@ final class SourceChecks {
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next() && !rs.getBoolean(1)) {
                         notOwned.add(t + " (owner " + rs.getString(2) + ")");
-                        owners = rs.getString(2);
+                        owners.add(rs.getString(2));
                     }
                 }
             }
         }
         if (!notOwned.isEmpty()) {
             problems.add("the user " + user + " does not own " + String.join(", ", notOwned) + ", and only an owner may add a table"
-                    + " to publication '" + publication + "' — GRANT " + Sql.ident(owners) + " TO " + Sql.ident(user)
+                    + " to publication '" + publication + "' — GRANT " + owners.stream().map(Sql::ident).collect(java.util.stream.Collectors.joining(", "))
+                    + " TO " + Sql.ident(user)
                     + ", or have the owner run CREATE PUBLICATION " + Sql.ident(publication) + " FOR TABLE "
                     + String.join(", ", tables.stream().map(TableId::quoted).toList()));
         }
