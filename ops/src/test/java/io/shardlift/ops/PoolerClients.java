@@ -29,12 +29,20 @@ final class PoolerClients implements AutoCloseable {
     private final String jdbcUrl;
     private final int firstId;
     private final long pauseMs;
+    /** After each acknowledged insert, a statement of the client's own (client, n), or null for none. */
+    private final java.util.function.BiFunction<Integer, Integer, String> then;
 
     /** Starts {@code clients} clients on {@code jdbcUrl} (an alias of a PgBouncer), {@code pauseMs} between inserts. */
     PoolerClients(String jdbcUrl, int clients, int firstId, long pauseMs) {
+        this(jdbcUrl, clients, firstId, pauseMs, (client, n) -> null);
+    }
+
+    /** As above, each insert followed by {@code then}'s statement (for example an update of a row of the client's own). */
+    PoolerClients(String jdbcUrl, int clients, int firstId, long pauseMs, java.util.function.BiFunction<Integer, Integer, String> then) {
         this.jdbcUrl = jdbcUrl;
         this.firstId = firstId;
         this.pauseMs = pauseMs;
+        this.then = then;
         for (int i = 0; i < clients; i++) {
             int client = i;
             Thread t = new Thread(() -> write(client), "pooler-client-" + client);
@@ -54,6 +62,10 @@ final class PoolerClients implements AutoCloseable {
                     st.executeUpdate("INSERT INTO public.device_notes (device_id, revision, note) VALUES (" + id
                             + ", 0, 'through the pooler')");
                     acknowledged.add(id);
+                    String next = then.apply(client, n);
+                    if (next != null) {
+                        st.executeUpdate(next);
+                    }
                 } catch (SQLException e) {
                     errors.incrementAndGet();
                     firstError.compareAndSet(null, e.getMessage());

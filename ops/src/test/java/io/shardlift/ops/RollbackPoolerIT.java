@@ -67,65 +67,6 @@ class RollbackPoolerIT {
         }
     }
 
-    /** Autocommit inserts and updates through PgBouncer, on rows of their own; every error counted. */
-    static final class Writers implements AutoCloseable {
-        final AtomicBoolean stop = new AtomicBoolean();
-        final AtomicInteger errors = new AtomicInteger();
-        final AtomicReference<String> firstError = new AtomicReference<>();
-        final Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();
-        final List<Thread> threads = new ArrayList<>();
-
-        Writers(int n) {
-            for (int i = 0; i < n; i++) {
-                int writer = i;
-                Thread t = new Thread(() -> write(writer), "pooler-writer-" + writer);
-                t.setDaemon(true);
-                threads.add(t);
-            }
-            threads.forEach(Thread::start);
-        }
-
-        void write(int writer) {
-            Properties p = new Properties();
-            p.setProperty("user", "postgres");
-            try (Connection c = DriverManager.getConnection(bouncer.jdbcUrl("app"), p); Statement st = c.createStatement()) {
-                for (int seq = 0; !stop.get(); seq++) {
-                    int id = 10_000_000 + writer * 1_000_000 + seq;
-                    try {
-                        st.executeUpdate("INSERT INTO public.device_notes (device_id, revision, note) VALUES (" + id + ", 0, 'through the pooler')");
-                        acknowledged.add(id);
-                        st.executeUpdate("UPDATE public.settings SET value = 'w" + writer + "-" + seq + "' WHERE name = 'k" + (1 + writer) + "'");
-                    } catch (SQLException e) {
-                        errors.incrementAndGet();
-                        firstError.compareAndSet(null, e.getMessage());
-                    }
-                    Thread.sleep(10);
-                }
-            } catch (SQLException e) {
-                errors.incrementAndGet();
-                firstError.compareAndSet(null, "connect: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        void awaitMore(int more) throws InterruptedException {
-            int target = acknowledged.size() + more;
-            long deadline = System.nanoTime() + 120_000_000_000L;
-            while (acknowledged.size() < target && System.nanoTime() < deadline && errors.get() == 0) {
-                Thread.sleep(20);
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop.set(true);
-            for (Thread t : threads) {
-                t.join(30_000);
-            }
-        }
-    }
-
     @Test
     void clientsThroughPgBouncerSeeNoErrorAcrossCutoverRollbackAndCutoverAgain() throws Exception {
         Path spec = env.spec(dir);
@@ -134,7 +75,9 @@ class RollbackPoolerIT {
         ClusterPlan plan = Planning.plan(new SpecLoader().load(spec));
         try (Migration m = Migration.start(plan, new Migration.Options(2, 20_000, dir.resolve("data"), Optional.of("rbpool-it")),
                 new SimpleMeterRegistry());
-             Writers w = new Writers(2)) {
+             // each insert followed by an update of a global table's row of the client's own
+             PoolerClients w = new PoolerClients(bouncer.jdbcUrl("app"), 2, 10_000_000, 10,
+                     (client, n) -> "UPDATE public.settings SET value = 'w" + client + "-" + n + "' WHERE name = 'k" + (1 + client) + "'")) {
             long deadline = System.nanoTime() + 600_000_000_000L;
             while (!m.caughtUp()) {
                 assertThat(m.failure()).isEmpty();
@@ -143,7 +86,7 @@ class RollbackPoolerIT {
             }
             CutoverReport done = CutoverPoolerIT.pastTheGate(m, false, deadline);
             assertThat(done.outcome()).as(done.toString()).isEqualTo(CutoverReport.Outcome.DONE);
-            w.awaitMore(200); // on the cluster now
+            w.awaitMore(200, 120); // on the cluster now
             assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
 
             CutoverReport back = rollBack(m, deadline);
@@ -152,7 +95,7 @@ class RollbackPoolerIT {
                     "reverse-drain", "verify", "sequences", "lift-source-fence", "pooler-switch-back", "pooler-resume");
             System.out.printf("rollback through PgBouncer: the cluster's writes frozen %d ms, clients paused %s ms; steps %s%n",
                     back.freezeMillis(), back.poolerPauseMillis(), back.steps());
-            w.awaitMore(200); // on the source again
+            w.awaitMore(200, 120); // on the source again
             assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
             Set<Integer> acknowledged = Set.copyOf(w.acknowledged);
             assertThat(CutoverPoolerIT.idsOn(env.cluster.source())).as("every acknowledged write on the source")
@@ -160,7 +103,7 @@ class RollbackPoolerIT {
 
             CutoverReport again = CutoverPoolerIT.pastTheGate(m, false, deadline);
             assertThat(again.outcome()).as(again.toString()).isEqualTo(CutoverReport.Outcome.DONE);
-            w.awaitMore(200);
+            w.awaitMore(200, 120);
             w.close();
             assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
             assertThat(CutoverPoolerIT.idsOn(env.cluster.nodes().get(0))).as("every acknowledged write on the cluster")

@@ -40,9 +40,38 @@ final class ClusterFence {
         return out;
     }
 
-    /** Fences node {@code node} in one transaction on {@code c}; waits for the writes in flight (lock_timeout 10 s). */
+    /** How long one attempt waits for a table's lock, and how many attempts a node gets. */
+    static final int LOCK_TIMEOUT_MS = 1_000;
+    static final int ATTEMPTS = 15;
+
+    /**
+     * Fences node {@code node}, one transaction per attempt on {@code c}, retried when a lock does not come within
+     * {@link #LOCK_TIMEOUT_MS}. The nodes are fenced side by side, and a write through one node holds locks on another
+     * (postgres_fdw), so two nodes' fences can wait on each other's writers: a deadlock across servers that no server
+     * detects (a CI run's rollback failed on one after a single 10 s wait). A node fenced already refuses new writes, so
+     * its writers end and the next attempt of the other goes through.
+     */
     static void install(ClusterPlan plan, int node, Connection c, String id) throws SQLException {
-        StringBuilder sql = new StringBuilder("SET LOCAL lock_timeout = '10s';\n");
+        for (int attempt = 1; ; attempt++) {
+            try {
+                installOnce(plan, node, c, id);
+                return;
+            } catch (SQLException e) {
+                if (!"55P03".equals(e.getSQLState()) || attempt >= ATTEMPTS) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(20L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static void installOnce(ClusterPlan plan, int node, Connection c, String id) throws SQLException {
+        StringBuilder sql = new StringBuilder("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MS + "ms';\n");
         sql.append("CREATE OR REPLACE FUNCTION ").append(FUNCTION).append("() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN")
                 .append(" RAISE EXCEPTION 'table %.% moved back to the source at rollback %', TG_TABLE_SCHEMA, TG_TABLE_NAME, ")
                 .append(literal(id)).append(" USING ERRCODE = 'read_only_sql_transaction', HINT = ")
