@@ -164,9 +164,11 @@ class CutoverPoolerIT {
         }
         // every acknowledged write is on the cluster (node 0 answers for every partition)
         assertThat(idsOn(env.cluster.nodes().get(0))).containsAll(acknowledged);
-        // and the writes after the switch did not go to the fenced source
+        // and the source holds nothing the cluster does not: the writes after the switch were the cluster's (the
+        // probe's last write landed there, asserted above). Their count on the source is no evidence either way since
+        // the rollback window opened: the reverse stream carries the cluster's writes back to the source, so the source
+        // catches up with the cluster (a CI run saw both at 3,102 rows and failed a "fewer on the source" check).
         assertThat(idsOn(env.cluster.source())).isSubsetOf(idsOn(env.cluster.nodes().get(0)));
-        assertThat(idsOn(env.cluster.source()).size()).isLessThan(idsOn(env.cluster.nodes().get(0)).size());
     }
 
     /** Asks until the lag gate lets the request through (the pipeline catching up after the previous one). */
