@@ -11,7 +11,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -23,7 +22,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CutoverPoolerCrashIT {
 
     static final String TOKEN_ENV = "CUTOVER_POOLER_CRASH_IT_TOKEN";
+    static PooledSensors pooled;
     static SensorsMigration env;
     static PgBouncer bouncer;
 
@@ -47,34 +46,21 @@ class CutoverPoolerCrashIT {
 
     @BeforeAll
     static void start() throws Exception {
-        PgBouncer.unavailable().ifPresent(why -> {
-            if ("true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException("CI=true but " + why);
-            }
-            Assumptions.abort(why);
-        });
-        env = SensorsMigration.start("cutpoolcrash", 5_000);
         // query_wait_timeout 0: clients wait in PgBouncer as long as it stays paused, here across a kill and a restart
-        bouncer = PgBouncer.start("cutpoolcrash", List.of(PgBouncer.databaseLine("app", env.cluster.source(), SensorsMigration.DB,
-                "pool_size=4")), Map.of("query_wait_timeout", "0"));
+        pooled = PooledSensors.start("cutpoolcrash", "0");
+        env = pooled.env;
+        bouncer = pooled.bouncer;
     }
 
     @AfterAll
     static void stop() {
-        if (bouncer != null) {
-            bouncer.close();
-        }
-        if (env != null) {
-            env.close();
-        }
+        PooledSensors.close(pooled);
     }
 
     @Test
     void killedWhilePgBouncerIsPausedIsResumedOnRestartWithTheAliasWhereTheFenceSays() throws Exception {
         int port = env.controlPort;
-        Path spec = env.spec(dir, port, TOKEN_ENV);
-        Files.writeString(spec, Files.readString(spec) + "pooler:\n  pgbouncer:\n    - admin: \"" + bouncer.adminConnstr()
-                + "\"\n      include_file: " + bouncer.includeFile() + "\n      databases: [app]\n  pause_timeout: 2s\n  target_node: 0\n");
+        Path spec = pooled.spec(dir, port, TOKEN_ENV);
         Path log = dir.resolve("run.log");
         Map<String, String> tokenEnv = Map.of(TOKEN_ENV, CutoverCrashIT.TOKEN);
         String[] args = {"run", "--config", spec.toString(), "--status-interval", "1"};

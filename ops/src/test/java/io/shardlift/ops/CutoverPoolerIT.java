@@ -19,8 +19,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
@@ -29,7 +27,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CutoverPoolerIT {
 
+    static PooledSensors pooled;
     static SensorsMigration env;
     static PgBouncer bouncer;
 
@@ -50,33 +48,20 @@ class CutoverPoolerIT {
 
     @BeforeAll
     static void start() throws Exception {
-        PgBouncer.unavailable().ifPresent(why -> {
-            if ("true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException("CI=true but " + why);
-            }
-            Assumptions.abort(why);
-        });
-        env = SensorsMigration.start("cutpool", 5_000);
         // clients wait paused while the cutover fences and drains: never disconnected for it
-        bouncer = PgBouncer.start("cutpool", List.of(PgBouncer.databaseLine("app", env.cluster.source(), SensorsMigration.DB,
-                "pool_size=4")), Map.of("query_wait_timeout", "120"));
+        pooled = PooledSensors.start("cutpool", "120");
+        env = pooled.env;
+        bouncer = pooled.bouncer;
     }
 
     @AfterAll
     static void stop() {
-        if (bouncer != null) {
-            bouncer.close();
-        }
-        if (env != null) {
-            env.close();
-        }
+        PooledSensors.close(pooled);
     }
 
     @Test
     void clientsWritingThroughPgBouncerSeeNoErrorAcrossTheCutover() throws Exception {
-        Path spec = env.spec(dir);
-        Files.writeString(spec, Files.readString(spec) + "pooler:\n  pgbouncer:\n    - admin: \"" + bouncer.adminConnstr()
-                + "\"\n      include_file: " + bouncer.includeFile() + "\n      databases: [app]\n  pause_timeout: 2s\n  target_node: 0\n");
+        Path spec = pooled.spec(dir);
         ClusterPlan plan = Planning.plan(new SpecLoader().load(spec));
         Set<Integer> acknowledged;
         try (Migration m = Migration.start(plan, new Migration.Options(2, 20_000, dir.resolve("data"), Optional.of("cutpool-it")),

@@ -16,8 +16,6 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
@@ -26,7 +24,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RollbackPoolerIT {
 
+    static PooledSensors pooled;
     static SensorsMigration env;
     static PgBouncer bouncer;
 
@@ -46,32 +44,19 @@ class RollbackPoolerIT {
 
     @BeforeAll
     static void start() throws Exception {
-        PgBouncer.unavailable().ifPresent(why -> {
-            if ("true".equals(System.getenv("CI"))) {
-                throw new IllegalStateException("CI=true but " + why);
-            }
-            Assumptions.abort(why);
-        });
-        env = SensorsMigration.start("rbpool", 5_000);
-        bouncer = PgBouncer.start("rbpool", List.of(PgBouncer.databaseLine("app", env.cluster.source(), SensorsMigration.DB,
-                "pool_size=4")), Map.of("query_wait_timeout", "120"));
+        pooled = PooledSensors.start("rbpool", "120");
+        env = pooled.env;
+        bouncer = pooled.bouncer;
     }
 
     @AfterAll
     static void stop() {
-        if (bouncer != null) {
-            bouncer.close();
-        }
-        if (env != null) {
-            env.close();
-        }
+        PooledSensors.close(pooled);
     }
 
     @Test
     void clientsThroughPgBouncerSeeNoErrorAcrossCutoverRollbackAndCutoverAgain() throws Exception {
-        Path spec = env.spec(dir);
-        Files.writeString(spec, Files.readString(spec) + "pooler:\n  pgbouncer:\n    - admin: \"" + bouncer.adminConnstr()
-                + "\"\n      include_file: " + bouncer.includeFile() + "\n      databases: [app]\n  pause_timeout: 2s\n  target_node: 0\n");
+        Path spec = pooled.spec(dir);
         ClusterPlan plan = Planning.plan(new SpecLoader().load(spec));
         try (Migration m = Migration.start(plan, new Migration.Options(2, 20_000, dir.resolve("data"), Optional.of("rbpool-it")),
                 new SimpleMeterRegistry());
