@@ -96,7 +96,7 @@ public final class Applier implements AutoCloseable {
         this.toast = new ToastFiller(plan.spec().source());
         this.ready = new ReadyTables(plan.tables(), nodes, config.awaitCopy());
         this.positions = new Positions(nodes);
-        this.router = new ChangeRouter(toast, journal);
+        this.router = new ChangeRouter(toast, toast, journal);
         this.commits = new NodeCommits(nodes, budget, positions, metrics);
         this.node0 = new Node0Ledger(nodes.get(0));
         this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions);

@@ -24,11 +24,11 @@ final class ChangeRouter {
     /** Fills the columns a change did not carry (unchanged TOAST) from the source; null when the row is gone. */
     interface RowFiller {
         Row fill(TableApply t, Row after);
+    }
 
-        /** The row with the target key of {@code after} as it is now where the changes come from; null when gone. */
-        default Row current(TableApply t, Row after) {
-            throw new UnsupportedOperationException("this filler does not read whole rows");
-        }
+    /** The row with the target key of {@code after} as it is now where the changes come from; null when gone. */
+    interface RowReader {
+        Row current(TableApply t, Row after);
     }
 
     /**
@@ -42,10 +42,12 @@ final class ChangeRouter {
     }
 
     private final RowFiller filler;
+    private final RowReader reader;
     private final ChangeJournal journal;
 
-    ChangeRouter(RowFiller filler, ChangeJournal journal) {
+    ChangeRouter(RowFiller filler, RowReader reader, ChangeJournal journal) {
         this.filler = filler;
+        this.reader = reader;
         this.journal = journal;
     }
 
@@ -74,7 +76,7 @@ final class ChangeRouter {
         if (t.keyedWider) {
             // the row as it is now: a change from a node the row has left since must not bring its old image back. A row
             // gone meanwhile is skipped: the DELETE of each place it lived follows in that place's stream
-            after = filler.current(t, after);
+            after = reader.current(t, after);
             if (after == null) {
                 return null;
             }

@@ -4,6 +4,7 @@ import io.shardlift.core.TargetException;
 import io.shardlift.core.ledger.ApplyLedger;
 import io.shardlift.core.ledger.Markers;
 import io.shardlift.core.spec.ConnInfo;
+import io.shardlift.core.spec.LazyConnection;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
@@ -14,11 +15,10 @@ import java.util.List;
  */
 final class Node0Ledger implements AutoCloseable {
 
-    private final ConnInfo node0;
-    private Connection c;
+    private final LazyConnection node0;
 
     Node0Ledger(ConnInfo node0) {
-        this.node0 = node0;
+        this.node0 = new LazyConnection(node0);
     }
 
     /** Arrivals at markers: partitions that applied everything before them on every node, in one statement. */
@@ -50,21 +50,11 @@ final class Node0Ledger implements AutoCloseable {
     }
 
     private Connection connection() throws SQLException {
-        if (c == null || c.isClosed()) {
-            c = node0.connect();
-        }
-        return c;
+        return node0.get();
     }
 
     @Override
     public void close() {
-        try {
-            if (c != null) {
-                c.close();
-            }
-        } catch (SQLException ignored) {
-            // reopened on next use
-        }
-        c = null;
+        node0.close();
     }
 }

@@ -5,7 +5,7 @@ import io.shardlift.cdc.event.Row;
 import io.shardlift.core.Sql;
 import io.shardlift.core.SourceException;
 import io.shardlift.core.spec.ConnInfo;
-import java.sql.Connection;
+import io.shardlift.core.spec.LazyConnection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,19 +22,18 @@ import java.util.stream.Collectors;
  * later change of the row follows in the stream, so the row converges to the source's (the argument that
  * also makes a resumed copy correct). A row gone from the source is skipped: its DELETE follows too.
  */
-final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
+final class ToastFiller implements ChangeRouter.RowFiller, ChangeRouter.RowReader, AutoCloseable {
 
     /** A column value as PostgreSQL text, read from the source: written verbatim. */
     record SourceText(String text) {
     }
 
-    private final ConnInfo source;
+    private final LazyConnection source;
     private final Map<TableApply, String> queries = new ConcurrentHashMap<>();
-    private Connection c;
     long filled;
 
     ToastFiller(ConnInfo source) {
-        this.source = source;
+        this.source = new LazyConnection(source);
     }
 
     /** The row with every UNCHANGED column replaced by the source's current value, or null if the row is gone. */
@@ -42,10 +41,7 @@ final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
     public Row fill(TableApply t, Row after) {
         String sql = queries.computeIfAbsent(t, this::query);
         try {
-            if (c == null || c.isClosed()) {
-                c = source.connect();
-            }
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
+            try (PreparedStatement ps = source.get().prepareStatement(sql)) {
                 Row key = t.codec.keyOf(after);
                 for (int k = 0; k < t.codec.keySize(); k++) {
                     ps.setString(k + 1, t.codec.keyText(key, k));
@@ -69,7 +65,7 @@ final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
             }
         } catch (SQLException e) {
             close();
-            throw new SourceException("source " + source.label() + ": cannot read the unchanged TOAST values of " + t.id()
+            throw new SourceException("source " + source.server().label() + ": cannot read the unchanged TOAST values of " + t.id()
                     + ": " + io.shardlift.core.SqlErrors.describe(e));
         }
     }
@@ -101,10 +97,7 @@ final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
 
     private Row readWhole(TableApply t, String sql, String[] params, int size) {
         try {
-            if (c == null || c.isClosed()) {
-                c = source.connect();
-            }
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
+            try (PreparedStatement ps = source.get().prepareStatement(sql)) {
                 for (int k = 0; k < params.length; k++) {
                     ps.setString(k + 1, params[k]);
                 }
@@ -123,7 +116,7 @@ final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
             }
         } catch (SQLException e) {
             close();
-            throw new SourceException("source " + source.label() + ": cannot read the current row of " + t.id()
+            throw new SourceException("source " + source.server().label() + ": cannot read the current row of " + t.id()
                     + ": " + io.shardlift.core.SqlErrors.describe(e));
         }
     }
@@ -152,13 +145,6 @@ final class ToastFiller implements ChangeRouter.RowFiller, AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            if (c != null) {
-                c.close();
-            }
-        } catch (SQLException ignored) {
-            // reconnected on the next fill
-        }
-        c = null;
+        source.close();
     }
 }

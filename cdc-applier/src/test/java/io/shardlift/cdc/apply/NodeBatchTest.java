@@ -91,7 +91,7 @@ class NodeBatchTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("folds")
     void theNetEffectPerKey(String name, int node, List<ChangeEvent> changes, List<String> expected) {
-        ChangeRouter router = new ChangeRouter((t, after) -> {
+        ChangeRouter router = ChangeRouterTest.router((t, after) -> {
             throw new AssertionError("nothing here is filled from the source");
         }, new ChangeJournal());
         NodeBatch batch = new NodeBatch(node);

@@ -31,7 +31,7 @@ class PositionsTest {
         assertThat(positions.of(TP)).containsExactly(10, 4);
         assertThat(positions.resumeAt(TP)).isEqualTo(5);
 
-        ChangeRouter router = new ChangeRouter((t, after) -> after, new ChangeJournal());
+        ChangeRouter router = ChangeRouterTest.router((t, after) -> after, new ChangeJournal());
         PollBatch poll = new PollBatch(ApplyTables.NODES);
         for (long offset = 5; offset <= 11; offset++) {
             ChangeEvent e = T.insert(T.regions, offset, 0L, "n", "b");

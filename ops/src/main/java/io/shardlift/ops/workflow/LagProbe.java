@@ -2,8 +2,7 @@ package io.shardlift.ops.workflow;
 
 import io.shardlift.core.ledger.Markers;
 import io.shardlift.core.plan.ClusterPlan;
-import io.shardlift.core.spec.ConnInfo;
-import java.sql.Connection;
+import io.shardlift.core.spec.LazyConnection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.OptionalLong;
@@ -35,8 +34,8 @@ final class LagProbe implements AutoCloseable {
         return t;
     });
     private final String run = Long.toHexString(System.nanoTime());
-    private Connection source;
-    private Connection node0;
+    private final LazyConnection source;
+    private final LazyConnection node0;
     private long sequence;
     private String outstanding;
     private volatile long emittedAt;
@@ -48,6 +47,8 @@ final class LagProbe implements AutoCloseable {
         this.plan = plan;
         this.markerPartitions = markerPartitions;
         this.active = active;
+        this.source = new LazyConnection(plan.spec().source());
+        this.node0 = new LazyConnection(plan.spec().nodes().get(0));
     }
 
     void start() {
@@ -98,41 +99,20 @@ final class LagProbe implements AutoCloseable {
     }
 
     private void emit(String marker) throws SQLException {
-        if (source == null || source.isClosed()) {
-            ConnInfo s = plan.spec().source();
-            source = s.connect();
-        }
-        Markers.emit(source, marker);
-    }
-
-    private Connection node0() throws SQLException {
-        if (node0 == null || node0.isClosed()) {
-            ConnInfo n = plan.spec().nodes().get(0);
-            node0 = n.connect();
-        }
-        return node0;
+        Markers.emit(source.get(), marker);
     }
 
     private boolean applied(String marker) throws SQLException {
-        return Markers.count(node0(), marker) >= markerPartitions;
+        return Markers.count(node0.get(), marker) >= markerPartitions;
     }
 
     private void cleanup() throws SQLException {
-        Markers.forget(node0(), PREFIX, Duration.ofMinutes(1));
+        Markers.forget(node0.get(), PREFIX, Duration.ofMinutes(1));
     }
 
     private void closeQuietly() {
-        for (Connection c : new Connection[] {source, node0}) {
-            try {
-                if (c != null) {
-                    c.close();
-                }
-            } catch (SQLException ignored) {
-                // reopened on the next tick
-            }
-        }
-        source = null;
-        node0 = null;
+        source.close(); // reopened on the next tick
+        node0.close();
     }
 
     @Override
