@@ -17,6 +17,7 @@ import java.util.Map;
 import io.shardlift.core.spec.Problem;
 import io.shardlift.core.spec.SpecException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -76,6 +77,20 @@ final class ControlClient {
      * Trusts exactly the certificates in {@code pem} (control.tls.ca, or the server's own certificate): a self-signed
      * control plane needs no change to the JVM's trust store, and no other server is trusted on its address.
      */
+    /**
+     * The bearer token from the variable {@code control.token_env} names; null, after telling the operator how to set
+     * it, when it is not set or empty (the command then exits with {@code ExitCodes.CONFIG}).
+     */
+    static String token(ControlSpec control, PrintWriter err) {
+        String token = System.getenv(control.tokenEnv());
+        if (token == null || token.isEmpty()) {
+            err.println("shardlift: the environment variable " + control.tokenEnv() + " (control.token_env) is "
+                    + (token == null ? "not set" : "empty") + ": set it to the cutover token, the same value shardlift run has");
+            return null;
+        }
+        return token;
+    }
+
     static SSLContext trusting(Path pem, String key) {
         try (InputStream in = Files.newInputStream(pem)) {
             KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());

@@ -62,10 +62,8 @@ public final class CutoverCommand implements Callable<Integer> {
                     + " seconds but is " + timeoutSeconds);
         }
         ControlSpec control = specOptions.load().control();
-        String token = System.getenv(control.tokenEnv());
-        if (token == null || token.isEmpty()) {
-            err.println("shardlift: the environment variable " + control.tokenEnv() + " (control.token_env) is "
-                    + (token == null ? "not set" : "empty") + ": set it to the cutover token, the same value shardlift run has");
+        String token = ControlClient.token(control, err);
+        if (token == null) {
             return ExitCodes.CONFIG;
         }
         ControlClient client = new ControlClient(control);
