@@ -227,11 +227,17 @@ final class NodeWriter implements AutoCloseable {
     }
 
     private void partialUpdate(Connection cx, TableApply t, TableId part, Row key, Row partial) throws SQLException {
+        // the key columns are not set: the row is found by them and they hold the same values (a key change travels as
+        // DELETE + INSERT), and setting one that is a GENERATED ALWAYS identity on the target (the reverse stream's
+        // source) is refused, whatever its value
         BitSet present = new BitSet();
         for (int i : t.writeCols) {
-            if (!partial.isUnchanged(i)) {
+            if (!partial.isUnchanged(i) && !t.isKeyColumn(i)) {
                 present.set(i);
             }
+        }
+        if (present.isEmpty()) {
+            return; // only the key and unchanged TOAST: nothing to change
         }
         try (PreparedStatement ps = cx.prepareStatement(t.partialUpdate(part, present))) {
             int at = 1;

@@ -122,6 +122,16 @@ final class TableApply {
         return sqlByPartition.computeIfAbsent(part, this::build);
     }
 
+    /** True for a column of the change's key: an UPDATE finds the row by it and never sets it (see NodeWriter). */
+    boolean isKeyColumn(int col) {
+        for (int k = 0; k < codec.keySize(); k++) {
+            if (codec.keyIndex(k) == col) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** UPDATE of only the columns present (unchanged TOAST columns keep what the node has). */
     String partialUpdate(TableId part, BitSet present) {
         String template = partialTemplates.computeIfAbsent((BitSet) present.clone(), cols -> {
@@ -151,7 +161,9 @@ final class TableApply {
         String updates = IntStream.of(writeCols).filter(i -> IntStream.of(targetKeyCols).noneMatch(k -> k == i))
                 .mapToObj(i -> Sql.ident(codec.column(i).name()) + " = EXCLUDED." + Sql.ident(codec.column(i).name()))
                 .collect(Collectors.joining(", "));
-        String upsert = "INSERT INTO " + part.quoted() + " (" + cols + ") SELECT " + casts + " FROM unnest(" + arrays + ") AS u("
+        // OVERRIDING SYSTEM VALUE: the reverse stream's target, the source, may have GENERATED ALWAYS identity columns
+        // (the nodes have plain defaults), and the values written are the ones the rows have where they came from
+        String upsert = "INSERT INTO " + part.quoted() + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + casts + " FROM unnest(" + arrays + ") AS u("
                 + aliases + ") ON CONFLICT (" + conflict + ") " + (updates.isEmpty() ? "DO NOTHING" : "DO UPDATE SET " + updates);
 
         String keyCols = IntStream.range(0, codec.keySize()).mapToObj(k -> Sql.ident(codec.column(codec.keyIndex(k)).name()))
