@@ -74,7 +74,14 @@ class RollbackPoolerIT {
             w.awaitMore(200, 120); // on the cluster now
             assertThat(w.errors.get()).as("client errors (first: %s)", w.firstError.get()).isZero();
 
-            CutoverReport back = rollBack(m, deadline);
+            // the dry run PAUSEs for real, with the checks of the rollback's direction: the aliases lead to the cluster
+            // (it was refused for that as if it were a cutover's: a new user's report)
+            CutoverReport dry = rollBack(m, deadline, true);
+            assertThat(dry.outcome()).as(dry.toString()).isEqualTo(CutoverReport.Outcome.DRY_RUN);
+            assertThat(dry.steps()).filteredOn(st -> st.name().equals("pooler-pause")).singleElement()
+                    .satisfies(st -> assertThat(st.status()).isEqualTo(CutoverReport.StepStatus.DONE));
+            w.awaitMore(50, 120); // resumed: the clients go on, on the cluster
+            CutoverReport back = rollBack(m, deadline, false);
             assertThat(back.outcome()).as(back.toString()).isEqualTo(CutoverReport.Outcome.DONE);
             assertThat(back.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "pooler-pause", "cluster-fence",
                     "reverse-drain", "verify", "sequences", "lift-source-fence", "pooler-switch-back", "pooler-resume");
@@ -104,9 +111,9 @@ class RollbackPoolerIT {
         }
     }
 
-    private static CutoverReport rollBack(Migration m, long deadline) throws InterruptedException {
+    private static CutoverReport rollBack(Migration m, long deadline, boolean dryRun) throws InterruptedException {
         while (true) {
-            CutoverReport r = m.rollback(false);
+            CutoverReport r = m.rollback(dryRun);
             if (r.outcome() != CutoverReport.Outcome.REFUSED || !r.steps().get(r.steps().size() - 1).name().equals("gate")) {
                 return r;
             }

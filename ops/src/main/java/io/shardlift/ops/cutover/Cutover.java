@@ -118,7 +118,7 @@ public final class Cutover {
         List<CutoverStep> before = new ArrayList<>(List.of(new PreDrainStep(), new ContentStep(), new FenceFunctionStep()));
         // the pause as late as it can be: the content check before it takes as long as the data, and clients wait
         // from the PAUSE on; paused clients hold no transaction, so the fence's wait after it is short
-        pooler.ifPresent(p -> before.addAll(List.of(new PoolerProbeStep(p), new PoolerPauseStep(p))));
+        pooler.ifPresent(p -> before.addAll(List.of(new PoolerProbeStep(p), new PoolerPauseStep(p, false))));
         before.addAll(List.of(new FenceWaitStep(), new FenceStep(), new MarkerStep(), new DrainStep(),
                 // verify reads rows by key, NOT VALID keys take no scan, sequences are their own objects: side by side.
                 // Should verify fail, the keys and the moved sequences are harmless

@@ -19,9 +19,12 @@ import java.util.stream.Collectors;
 final class PoolerPauseStep implements CutoverStep {
 
     private final PoolerSwitch pooler;
+    /** A rollback's pause: the aliases lead to the cluster, where the cutover switched them. */
+    private final boolean rollback;
 
-    PoolerPauseStep(PoolerSwitch pooler) {
+    PoolerPauseStep(PoolerSwitch pooler, boolean rollback) {
         this.pooler = pooler;
+        this.rollback = rollback;
     }
 
     @Override
@@ -38,7 +41,7 @@ final class PoolerPauseStep implements CutoverStep {
 
     @Override
     public String dryRun(CutoverContext ctx) {
-        List<String> problems = pooler.preflight().stream().filter(c -> !c.ok()).map(PoolerSwitch.Check::message).toList();
+        List<String> problems = pooler.preflight(rollback).stream().filter(c -> !c.ok()).map(PoolerSwitch.Check::message).toList();
         if (!problems.isEmpty()) {
             throw new Refusal(name(), "the PgBouncer switch would not work: " + String.join("; ", problems));
         }
@@ -51,7 +54,7 @@ final class PoolerPauseStep implements CutoverStep {
         try {
             p = pooler.pauseAll();
         } catch (PoolerSwitch.PauseRefused e) {
-            throw new Refusal(name(), e.getMessage() + "; nothing was fenced: cut over once it has ended");
+            throw new Refusal(name(), e.getMessage() + "; nothing was fenced: " + (rollback ? "roll back" : "cut over") + " once it has ended");
         }
         ctx.poolerPauseIssued = p.issued();
         return "PAUSE " + aliases() + " done in " + p.took().toMillis() + " ms";

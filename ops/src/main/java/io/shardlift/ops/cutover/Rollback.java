@@ -45,7 +45,7 @@ public final class Rollback {
 
     static CutoverRunner.Procedure procedure(Supplier<Gate> gate, Optional<PoolerSwitch> pooler) {
         List<CutoverStep> before = new ArrayList<>();
-        pooler.ifPresent(p -> before.add(new PoolerPauseStep(p)));
+        pooler.ifPresent(p -> before.add(new PoolerPauseStep(p, true)));
         before.addAll(List.of(new ClusterFenceStep(), new ReverseDrainStep(), new RollbackVerifyStep(), new SourceSequencesStep()));
         List<CutoverStep> after = new ArrayList<>();
         pooler.ifPresent(p -> after.addAll(List.of(new PoolerSwitchBackStep(p), new PoolerResumeStep(p))));

@@ -29,7 +29,8 @@ final class PoolerCheck {
     }
 
     /**
-     * Whether node 0 records the cutover as done: then the aliases lead to the cluster by design. Unreadable (no
+     * Whether node 0 records the cutover as done (cut over, rolling back, completed): then the aliases lead to the
+     * cluster by design, or, in a rollback a crash interrupted, to either side until the restart's recovery settles it. Unreadable (no
      * layout yet, node down) counts as not done; the node checks report why.
      */
     private static boolean cutOver(MigrationSpec spec) {
@@ -37,7 +38,9 @@ final class PoolerCheck {
             return false;
         }
         try (Connection c = spec.nodes().get(0).connect()) {
-            return CutoverState.read(c).map(st -> st.state() == CutoverState.State.CUT_OVER).orElse(false);
+            // a rollback under way (crashed or not) may have left the aliases at either side: its recovery settles them
+            return CutoverState.read(c).map(st -> java.util.EnumSet.of(CutoverState.State.CUT_OVER, CutoverState.State.ROLLING_BACK,
+                    CutoverState.State.COMPLETED).contains(st.state())).orElse(false);
         } catch (SQLException | RuntimeException e) {
             return false;
         }
