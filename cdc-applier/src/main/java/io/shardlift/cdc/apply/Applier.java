@@ -98,7 +98,7 @@ public final class Applier implements AutoCloseable {
         this.positions = new Positions(nodes);
         this.router = new ChangeRouter(toast, toast, journal);
         this.commits = new NodeCommits(nodes, budget, positions, metrics);
-        this.node0 = new Node0Ledger(nodes.get(0));
+        this.node0 = new Node0Ledger(nodes.get(0), budget);
         this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions);
         this.ddl = new DdlBarrier(nodes, node0, commits, positions, byTopic::put);
         this.lag = new ConsumerLag(positions, metrics);

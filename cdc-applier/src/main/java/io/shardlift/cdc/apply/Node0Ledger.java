@@ -1,5 +1,6 @@
 package io.shardlift.cdc.apply;
 
+import io.shardlift.core.SqlErrors;
 import io.shardlift.core.TargetException;
 import io.shardlift.core.ledger.ApplyLedger;
 import io.shardlift.core.ledger.Markers;
@@ -16,18 +17,32 @@ import java.util.List;
 final class Node0Ledger implements AutoCloseable {
 
     private final LazyConnection node0;
+    private final RetryBudget budget;
 
-    Node0Ledger(ConnInfo node0) {
+    Node0Ledger(ConnInfo node0, RetryBudget budget) {
         this.node0 = new LazyConnection(node0);
+        this.budget = budget;
     }
 
-    /** Arrivals at markers: partitions that applied everything before them on every node, in one statement. */
-    void recordMarkers(List<Markers.Arrival> arrivals) {
-        try {
-            Markers.record(connection(), arrivals);
-        } catch (SQLException e) {
-            close();
-            throw new TargetException("node 0: recording cutover markers: " + e.getMessage(), e);
+    /**
+     * Arrivals at markers: partitions that applied everything before them on every node, in one statement (idempotent).
+     * A lost connection is retried within the retry budget, like the nodes' writes: markers arrive every half second
+     * (the lag probe), so a restart of node 0 stopped the applier here without it.
+     */
+    void recordMarkers(List<Markers.Arrival> arrivals) throws InterruptedException {
+        String label = "node 0 (" + node0.server().label() + ")";
+        while (true) {
+            try {
+                Markers.record(connection(), arrivals);
+                budget.succeeded(label);
+                return;
+            } catch (SQLException e) {
+                close();
+                if (!SqlErrors.classify(e).retryable()) {
+                    throw new TargetException(label + ": recording cutover markers: " + SqlErrors.describe(e), e);
+                }
+                budget.failed(label, e);
+            }
         }
     }
 
