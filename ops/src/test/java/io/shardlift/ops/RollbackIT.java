@@ -49,7 +49,8 @@ class RollbackIT {
 
     @Test
     void rollsBackWithNothingLostThenCutsOverAgain() throws Exception {
-        ClusterPlan plan = Planning.plan(new SpecLoader().load(env.spec(dir)));
+        Path spec = env.spec(dir);
+        ClusterPlan plan = Planning.plan(new SpecLoader().load(spec));
         LiveWriter writer = new LiveWriter(env.cluster.source(), DB);
         try (Migration m = Migration.start(plan, new Migration.Options(2, 20_000, dir.resolve("data"), Optional.of("rollback-it")),
                 new SimpleMeterRegistry())) {
@@ -137,6 +138,13 @@ class RollbackIT {
         } finally {
             writer.close();
         }
+        // run again after complete says so and exits: it sat at "copy preparing" with nothing to do (a new user's report)
+        Path log = dir.resolve("run-after-complete.log");
+        ShardliftProcess again = ShardliftProcess.start(log, "run", "--config", spec.toString(), "--data-dir",
+                dir.resolve("data").toString());
+        assertThat(again.waitFor(120)).as(java.nio.file.Files.readString(log)).isEqualTo(ExitCodes.OK);
+        assertThat(java.nio.file.Files.readString(log)).contains("this migration is complete", "nothing to run")
+                .doesNotContain("\tat ");
     }
 
     private static CutoverReport retryWhileRefused(Migration m) throws InterruptedException {

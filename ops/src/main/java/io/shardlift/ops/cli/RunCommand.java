@@ -7,6 +7,7 @@ import io.shardlift.ops.control.ControlPlane;
 import io.shardlift.ops.workflow.MigrationBackend;
 import io.shardlift.core.spec.Problem;
 import io.shardlift.core.spec.SpecException;
+import io.shardlift.ops.ExitCodes;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.core.plan.ClusterPlan;
@@ -66,6 +67,15 @@ public final class RunCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Migration m = Migration.start(plan, new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir,
                 Optional.ofNullable(instanceId)), registry);
+        if (m.phase() == Migration.Phase.COMPLETED) {
+            // nothing streams after complete, either way: a run left waiting would only look like a stalled copy
+            m.close();
+            err.println("shardlift: this migration is complete (shardlift complete closed its rollback window): the cluster"
+                    + " serves the application, nothing streams and no rollback is possible, so there is nothing to run."
+                    + " Leave the aliases at the cluster; what is left on the source, and how to remove it, is in the README"
+                    + " (\"Closing the window\"). To migrate this source again, start over with empty nodes and another --data-dir.");
+            return ExitCodes.OK;
+        }
         ControlPlane control;
         try {
             control = ControlPlane.start(plan.spec().control(), new MigrationBackend(m), registry);
