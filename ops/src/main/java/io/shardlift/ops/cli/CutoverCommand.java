@@ -72,10 +72,15 @@ public final class CutoverCommand implements Callable<Integer> {
         try {
             reply = client.post(dryRun ? endpoint + "?dryRun=true" : endpoint, token, Duration.ofSeconds(timeoutSeconds));
         } catch (ControlClient.Unreachable e) {
-            err.println("shardlift: " + e.getMessage()
-                    + (e.getCause() instanceof java.net.http.HttpTimeoutException
-                    && !(e.getCause() instanceof java.net.http.HttpConnectTimeoutException)
-                    ? "; the " + what + " may still be running: shardlift status shows its state" : ""));
+            // refused or not reached: the request never arrived. Otherwise it did (a timeout, or the process died while
+            // answering): the outcome is unknown and the operator must look before asking again
+            boolean notSent = e.getCause() instanceof java.net.ConnectException
+                    || e.getCause() instanceof java.net.http.HttpConnectTimeoutException;
+            err.println("shardlift: " + e.getMessage() + (notSent ? ""
+                    : e.getCause() instanceof java.net.http.HttpTimeoutException
+                    ? "; the " + what + " may still be running: shardlift status shows its state"
+                    : "; the " + what + "'s outcome is unknown (the control plane stopped answering): shardlift status shows"
+                    + " its state once shardlift run is up again"));
             return ExitCodes.CONTROL;
         }
         Map<String, Object> body = reply.json();
