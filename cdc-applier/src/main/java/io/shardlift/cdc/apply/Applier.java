@@ -99,7 +99,7 @@ public final class Applier implements AutoCloseable {
         this.router = new ChangeRouter(toast, journal);
         this.commits = new NodeCommits(nodes, budget, positions, metrics);
         this.node0 = new Node0Ledger(nodes.get(0));
-        this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions);
+        this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions, config.partitionTruncates());
         this.ddl = new DdlBarrier(nodes, node0, commits, positions, byTopic::put);
         this.lag = new ConsumerLag(positions, metrics);
     }
