@@ -320,5 +320,6 @@ public final class Applier implements AutoCloseable {
         }
         commits.close();
         toast.close();
+        metrics.removeGauges();
     }
 }
