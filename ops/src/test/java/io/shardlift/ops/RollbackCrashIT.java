@@ -87,7 +87,7 @@ class RollbackCrashIT {
         assertThat(meta("cutover")).startsWith("CUT_OVER");
 
         try (AckWriter acks = new AckWriter(nodes)) {
-            ReverseStreamIT.ClusterWriters app = new ReverseStreamIT.ClusterWriters(nodes, 20);
+            ReverseStreamIT.ClusterWriters app = new ReverseStreamIT.ClusterWriters(nodes, 50);
             try {
                 // (a) mid-stream: the reverse applier has committed batches to the source, the writers still write
                 awaitTrue(first, "reverse streaming", () -> appliedOnSource() > 0 && acks.acked.size() > 50);
@@ -116,7 +116,7 @@ class RollbackCrashIT {
             awaitListening(http, port, third);
             assertThat(meta("cutover")).startsWith("CUT_OVER").contains("interrupted before its point of no return");
             assertThat(Files.readString(log)).contains("was interrupted before its point of no return: the cluster is still the database");
-            ReverseStreamIT.ClusterWriters again = new ReverseStreamIT.ClusterWriters(nodes, 20);
+            ReverseStreamIT.ClusterWriters again = new ReverseStreamIT.ClusterWriters(nodes, 50);
             try {
                 long acked = acks.acked.size();
                 awaitTrue(third, "the cluster writable again", () -> acks.acked.size() > acked + 50 && again.commits.get() > 20);
