@@ -370,6 +370,24 @@ class PreflightIT {
                 "it cannot CREATE EXTENSION postgres_fdw");
     }
 
+    /** The cutover makes the reverse stream's slot on every node, inside its freeze: run checks the room for it first. */
+    @Test
+    void nodeWithoutAFreeSlotForTheReverseStream() throws Exception {
+        Spec spec = new Spec("noslot");
+        PgNode n1 = cluster.nodes().get(1);
+        n1.execute("postgres", "SELECT pg_create_physical_replication_slot('pf_full_' || g) FROM generate_series(1,"
+                + " current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)::int) g");
+        try {
+            CliIT.Result plan = refused(spec, "run", ExitCodes.TARGET, "node 1 (127.0.0.1:" + n1.port() + "/pf_noslot): max_replication_slots is 16"
+                    + " and 16 slots exist, none free (the cutover creates the reverse stream's slot pf_noslot_rev_1 on every node",
+                    "raise max_replication_slots on that node (needs a restart) or drop an unused slot there");
+            assertThat(plan.out()).contains("node 0 (127.0.0.1:" + cluster.nodes().get(0).port() + "/pf_noslot): reachable")
+                    .contains("room for the reverse stream's slot");
+        } finally {
+            n1.execute("postgres", "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'pf\\_full\\_%'");
+        }
+    }
+
     @Test
     void nodeHoldingAConflictingTable() throws Exception {
         Spec spec = new Spec("conflict").onNode(1, "CREATE TABLE public.devices (id int)");

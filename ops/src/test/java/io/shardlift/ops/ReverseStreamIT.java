@@ -133,11 +133,40 @@ class ReverseStreamIT {
             }
             Migrations.assertEqual(env.cluster, DB);
             assertThat(m.reverseStatus().orElseThrow().eventsApplied()).isPositive();
+
+            // a TRUNCATE of one partition on the node that holds it empties only that partition's rows on the source,
+            // and a TRUNCATE of a table through one node (each node truncating its own partitions, several at one
+            // position) its rows from every partition; the source's other rows stay
+            io.shardlift.core.plan.TablePlan events = plan.table(new io.shardlift.core.TableId("public", "events")).orElseThrow();
+            long sourceEvents = count(env.cluster.source(), "SELECT count(*) FROM public.events");
+            try (Connection c = env.cluster.nodes().get(1).connect(DB); Statement st = c.createStatement()) {
+                st.execute("TRUNCATE " + events.partition(1).quoted());
+            }
+            try (Connection c = env.cluster.nodes().get(2).connect(DB); Statement st = c.createStatement()) {
+                st.execute("TRUNCATE public.device_notes");
+            }
+            deadline = System.nanoTime() + 120_000_000_000L;
+            while (!sourceEqualsCluster()) {
+                assertThat(m.failure()).isEmpty();
+                assertThat(System.nanoTime()).as(() -> m.statusLine() + differences()).isLessThan(deadline);
+                Thread.sleep(500);
+            }
+            Migrations.assertEqual(env.cluster, DB);
+            long left = count(env.cluster.source(), "SELECT count(*) FROM public.events");
+            assertThat(left).as("the other partitions' rows stay on the source").isPositive().isLessThan(sourceEvents);
+            assertThat(count(env.cluster.source(), "SELECT count(*) FROM public.device_notes")).isZero();
             String metrics = registry.scrape();
             assertThat(metrics).contains("shardlift_reverse_lag_seconds", "shardlift_reverse_events_total", "shardlift_reverse_queued");
             System.out.println("reverse stream: " + m.statusLine());
         } finally {
             writer.close();
+        }
+    }
+
+    static long count(PgNode n, String sql) throws SQLException {
+        try (Connection c = n.connect(DB); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 

@@ -99,7 +99,7 @@ public final class Applier implements AutoCloseable {
         this.router = new ChangeRouter(toast, toast, journal);
         this.commits = new NodeCommits(nodes, budget, positions, metrics);
         this.node0 = new Node0Ledger(nodes.get(0), budget);
-        this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions);
+        this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions, config.partitionTruncates());
         this.ddl = new DdlBarrier(nodes, node0, commits, positions, byTopic::put);
         this.lag = new ConsumerLag(positions, metrics);
     }
@@ -320,5 +320,6 @@ public final class Applier implements AutoCloseable {
         }
         commits.close();
         toast.close();
+        metrics.removeGauges();
     }
 }

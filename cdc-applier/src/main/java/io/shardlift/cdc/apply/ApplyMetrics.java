@@ -25,6 +25,12 @@ final class ApplyMetrics {
     final AtomicLong lastCommitMicros = new AtomicLong();
     final AtomicLong eventsApplied = new AtomicLong();
     private final Map<Integer, NodeMeter> nodes = new ConcurrentHashMap<>();
+    /**
+     * The gauges, which read this applier's objects: removed when it closes ({@link #removeGauges}), or a later applier
+     * in the same process (the forward one started again after a rollback) would find them registered and be shown by
+     * the closed one's frozen values.
+     */
+    private final java.util.List<io.micrometer.core.instrument.Meter> gauges = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** One node's totals since this process started, for the status (the meters carry the same per table). */
     static final class NodeMeter {
@@ -37,11 +43,11 @@ final class ApplyMetrics {
     ApplyMetrics(MeterRegistry registry) {
         this.registry = registry;
         // as the status has it: with nothing queued the stream is idle, not late
-        Gauge.builder("shardlift.apply.lag", this, m -> m.queued() == 0 ? 0 : m.commitLagMillis() / 1000.0).baseUnit("seconds")
+        gauges.add(Gauge.builder("shardlift.apply.lag", this, m -> m.queued() == 0 ? 0 : m.commitLagMillis() / 1000.0).baseUnit("seconds")
                 .description("now minus the source commit time of the last change applied; 0 when nothing is queued")
-                .register(registry);
-        Gauge.builder("shardlift.apply.applied.lsn", appliedLsn, AtomicLong::get)
-                .description("highest source LSN applied on every node it concerned").register(registry);
+                .register(registry));
+        gauges.add(Gauge.builder("shardlift.apply.applied.lsn", appliedLsn, AtomicLong::get)
+                .description("highest source LSN applied on every node it concerned").register(registry));
     }
 
     /** Records in Kafka not yet applied, over the partitions this applier holds. */
@@ -55,14 +61,14 @@ final class ApplyMetrics {
 
     /** The per-node gauges: the node's lag (its last batch's, growing while it fails) and whether it fails now. */
     void nodeGauges(int node, java.util.function.Supplier<NodeApplyStatus> status) {
-        Gauge.builder("shardlift.apply.node.lag", status, s -> s.get().lagMs() / 1000.0).baseUnit("seconds")
+        gauges.add(Gauge.builder("shardlift.apply.node.lag", status, s -> s.get().lagMs() / 1000.0).baseUnit("seconds")
                 .tag("node", String.valueOf(node))
                 .description("source commit to this node's commit of its last batch, plus the time the node has been failing")
-                .register(registry);
-        Gauge.builder("shardlift.apply.node.failing", status, s -> s.get().failing().isPresent() ? 1 : 0)
+                .register(registry));
+        gauges.add(Gauge.builder("shardlift.apply.node.failing", status, s -> s.get().failing().isPresent() ? 1 : 0)
                 .tag("node", String.valueOf(node))
                 .description("1 while applying to this node fails and the applier retries (the node down), else 0")
-                .register(registry);
+                .register(registry));
     }
 
     long commitLagMillis() {
@@ -110,10 +116,16 @@ final class ApplyMetrics {
     void consumerLag(String topic, int kafkaPartition, long lag) {
         consumerLag.computeIfAbsent(topic + "-" + kafkaPartition, k -> {
             AtomicLong v = new AtomicLong();
-            Gauge.builder("shardlift.apply.queued", v, AtomicLong::get).baseUnit("records").tag("topic", topic)
+            gauges.add(Gauge.builder("shardlift.apply.queued", v, AtomicLong::get).baseUnit("records").tag("topic", topic)
                     .tag("partition", String.valueOf(kafkaPartition)).description("records in Kafka not yet applied (consumer lag)")
-                    .register(registry);
+                    .register(registry));
             return v;
         }).set(lag);
+    }
+
+    /** Unregisters the gauges (the applier closed); counters and timers stay, totals of the process. */
+    void removeGauges() {
+        gauges.forEach(registry::remove);
+        gauges.clear();
     }
 }

@@ -262,20 +262,32 @@ final class NodeWriter implements AutoCloseable {
 
     /** TRUNCATE of the table's local tables on this node, in one transaction with the given positions. */
     void truncate(TableApply t) throws InterruptedException {
+        List<String> locals = new ArrayList<>();
+        for (int p : t.plan.partitionsOn(node, nodes)) {
+            locals.add(t.plan.partition(p).quoted());
+        }
+        run(t, "TRUNCATE " + String.join(", ", locals), "cannot truncate " + t.id());
+    }
+
+    /**
+     * The rows of {@code partition}, a partition of {@code t} elsewhere, removed from {@code t} on this node by
+     * {@code delete} (see {@link ApplyConfig#partitionTruncates}), in one transaction.
+     */
+    void truncatePart(TableApply t, io.shardlift.core.TableId partition, String delete) throws InterruptedException {
+        run(t, delete, "cannot remove the rows of the truncated partition " + partition + " from " + t.id());
+    }
+
+    private void run(TableApply t, String sql, String what) throws InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try (Statement st = connection().createStatement()) {
-                List<String> locals = new ArrayList<>();
-                for (int p : t.plan.partitionsOn(node, nodes)) {
-                    locals.add(t.plan.partition(p).quoted());
-                }
-                st.execute("TRUNCATE " + String.join(", ", locals));
+                st.execute(sql);
                 c.commit();
                 budget.succeeded(label());
                 return;
             } catch (SQLException e) {
                 rollbackQuietly();
                 if (!SqlErrors.classify(e).retryable()) {
-                    throw new TargetException(label() + ": cannot truncate " + t.id() + ": " + SqlErrors.describe(e));
+                    throw new TargetException(label() + ": " + what + ": " + SqlErrors.describe(e));
                 }
                 closeQuietly();
                 budget.failed(label(), e);

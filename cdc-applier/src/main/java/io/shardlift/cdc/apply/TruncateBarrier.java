@@ -21,12 +21,19 @@ import org.slf4j.LoggerFactory;
  * came before) and records its arrival on node 0; once every partition has arrived, one applier (of however many
  * processes share the topic) truncates the table on every node and records that on node 0, after which all
  * partitions go on past it.
+ *
+ * <p>A TRUNCATE of one partition travelling in its table's topic (the reverse stream's: a node truncated its local
+ * partition, or truncated the table, which truncated each partition on the node that holds it) empties that
+ * partition's rows only, by the statement {@link ApplyConfig#partitionTruncates} gives for it; it is its own barrier,
+ * as one statement truncating several partitions of a node sends one TRUNCATE per partition at the same position.
+ * A partition it has no statement for stops the applier: never a TRUNCATE of the whole table in its place.
  */
 final class TruncateBarrier {
 
     private static final Logger log = LoggerFactory.getLogger(TruncateBarrier.class);
 
-    private record Waiting(TableApply table, String topic, long offset, Position position, long commitMicros) {
+    private record Waiting(TableApply table, String topic, long offset, Position position, long commitMicros, String barrier,
+                           java.util.Optional<io.shardlift.core.TableId> partition) {
     }
 
     private final Map<TopicPartition, Waiting> waiting = new ConcurrentHashMap<>();
@@ -34,8 +41,11 @@ final class TruncateBarrier {
     private final Node0Ledger ledger;
     private final NodeCommits commits;
     private final Positions positions;
+    private final Map<io.shardlift.core.TableId, String> partitionTruncates;
 
-    TruncateBarrier(ConnInfo node0, Node0Ledger ledger, NodeCommits commits, Positions positions) {
+    TruncateBarrier(ConnInfo node0, Node0Ledger ledger, NodeCommits commits, Positions positions,
+                    Map<io.shardlift.core.TableId, String> partitionTruncates) {
+        this.partitionTruncates = Map.copyOf(partitionTruncates);
         this.node0 = node0;
         this.ledger = ledger;
         this.commits = commits;
@@ -57,7 +67,7 @@ final class TruncateBarrier {
      * (a replay), the partition goes on past it; else it is paused at it.
      */
     void arrive(Consumer<?, ?> consumer, TableApply t, TopicPartition tp, long offset, ChangeEvent e) throws InterruptedException {
-        String position = e.position().toString();
+        String position = barrier(e);
         if (ledger.barrierCarriedOut(tp.topic(), position)) {
             PollBatch past = new PollBatch(commits.writers().length);
             past.advance(tp, offset, e, positions.of(tp));
@@ -65,7 +75,7 @@ final class TruncateBarrier {
             return;
         }
         ledger.arriveAtBarrier(tp.topic(), position, tp.partition());
-        waiting.put(tp, new Waiting(t, tp.topic(), offset, e.position(), e.commitTimeMicros()));
+        waiting.put(tp, new Waiting(t, tp.topic(), offset, e.position(), e.commitTimeMicros(), position, e.truncatedPartition()));
         consumer.pause(List.of(tp));
         consumer.seek(tp, offset + 1);
         log.info("{} partition {}: TRUNCATE at {} — waiting for every partition of the topic", tp.topic(), tp.partition(),
@@ -77,7 +87,7 @@ final class TruncateBarrier {
         for (var entry : new ArrayList<>(waiting.entrySet())) {
             TopicPartition tp = entry.getKey();
             Waiting w = entry.getValue();
-            String position = w.position().toString();
+            String position = w.barrier();
             if (!ledger.barrierCarriedOut(w.topic(), position)) {
                 tryTruncate(w, consumer.partitionsFor(w.topic()).size());
             }
@@ -97,8 +107,23 @@ final class TruncateBarrier {
         waiting.remove(kafkaPartition);
     }
 
+    /** The barrier's name in the ledger: the position, and for one partition's TRUNCATE, the partition. */
+    private static String barrier(ChangeEvent e) {
+        return e.position() + e.truncatedPartition().map(p -> " " + p.name()).orElse("");
+    }
+
     private void tryTruncate(Waiting w, int kafkaPartitions) throws InterruptedException {
-        String position = w.position().toString();
+        String position = w.barrier();
+        String partial = null;
+        if (w.partition().isPresent()) {
+            partial = partitionTruncates.get(w.partition().get());
+            if (partial == null) {
+                throw new TargetException("a TRUNCATE of " + w.partition().get() + " alone reached the stream of " + w.table().id()
+                        + " at " + w.position() + ", and this applier knows no way to empty only that partition's rows: the"
+                        + " stream stops here rather than truncate the whole table (nothing was truncated). Empty those rows"
+                        + " on the target by hand, then skip the record");
+            }
+        }
         try (Connection c = node0.connect()) {
             c.setAutoCommit(false);
             ApplyLedger.BarrierState state = ApplyLedger.lockBarrier(c, w.topic(), position);
@@ -108,11 +133,16 @@ final class TruncateBarrier {
             }
             // every partition applied everything before the TRUNCATE and none went past it: truncate once
             for (NodeWriter writer : commits.writers()) {
-                writer.truncate(w.table());
+                if (partial == null) {
+                    writer.truncate(w.table());
+                } else {
+                    writer.truncatePart(w.table(), w.partition().get(), partial);
+                }
             }
             ApplyLedger.recordBarrierCarriedOut(c, w.topic(), position);
             c.commit();
-            log.info("{}: TRUNCATE at {} applied on every node", w.table().id(), position);
+            log.info("{}: TRUNCATE{} at {} applied on every node", w.table().id(),
+                    w.partition().map(p -> " of its partition " + p.name() + " (its rows only)").orElse(""), w.position());
         } catch (SQLException e) {
             throw new TargetException("node 0: TRUNCATE barrier of " + w.table().id() + ": " + e.getMessage(), e);
         }

@@ -257,7 +257,8 @@ public final class Capture implements AutoCloseable {
             progress.register(c);
             TableCodec codec = TableCodec.of(t);
             list.add(new CapturedTable(list.size(), t, codec, config.topicOf(t.id()), c, ph,
-                    keyPositions(codec, config.shardingKeys().getOrDefault(t.id(), List.of()))));
+                    keyPositions(codec, config.shardingKeys().getOrDefault(t.id(), List.of())),
+                    !config.publishAs().getOrDefault(t.id(), t.id()).equals(t.id())));
         }
         this.plans = List.copyOf(list);
     }

@@ -29,6 +29,11 @@ final class CapturedTable {
      */
     String stopped;
     final String topic;
+    /**
+     * Whether this relation's changes travel in another table's topic (the reverse stream: a node's local partition in
+     * its table's): a TRUNCATE of it then names it, as truncating it is not truncating that table.
+     */
+    final boolean partOfAnother;
     final AtomicLong events = new AtomicLong();
     /** Positions of the sharding key's columns in the key; empty: key changes are not counted. */
     final int[] shardingKeyInKey;
@@ -40,8 +45,9 @@ final class CapturedTable {
     private RowReader keyReader;
 
     CapturedTable(int index, TableInfo info, TableCodec codec, String topic, Counter counter, RowReader.Placeholder placeholder,
-              int[] shardingKeyInKey) {
+              int[] shardingKeyInKey, boolean partOfAnother) {
         this.index = index;
+        this.partOfAnother = partOfAnother;
         this.shardingKeyInKey = shardingKeyInKey;
         this.id = codec.table();
         this.info = info;

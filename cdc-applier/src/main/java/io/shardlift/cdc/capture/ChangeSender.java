@@ -209,7 +209,9 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             }
             case "t" -> {
                 // no key orders a TRUNCATE against the rows: every partition gets it, in line with its rows
-                e = ChangeEvent.truncate(id, new Position(previousCommit, lsn, 0), txId, commitMicros);
+                Position at = new Position(previousCommit, lsn, 0);
+                e = t.partOfAnother ? ChangeEvent.truncatePartition(id, id, at, txId, commitMicros)
+                        : ChangeEvent.truncate(id, at, txId, commitMicros);
                 byte[] bytes = t.codec.encode(e);
                 int n = partitions.get(t.topic);
                 for (int p = 0; p < n; p++) {

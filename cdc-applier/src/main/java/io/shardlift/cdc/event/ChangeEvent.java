@@ -15,7 +15,9 @@ import java.util.Optional;
  * @param position         where the change sits in commit order: dedup by it (see {@link Position})
  * @param txId             source transaction id
  * @param commitTimeMicros source commit time, microseconds since the epoch
- * @param marker           the content of a MARKER or a DDL; empty otherwise
+ * @param marker           the content of a MARKER or a DDL; for a TRUNCATE of one partition whose changes travel in its
+ *                         table's topic (the reverse stream: a node's local partition), that partition's name (in
+ *                         the table's schema), since truncating the partition is not truncating the table; empty otherwise
  */
 public record ChangeEvent(Op op, TableId table, Row key, Row after, Position position, long txId,
                           long commitTimeMicros, Optional<String> marker) {
@@ -33,8 +35,8 @@ public record ChangeEvent(Op op, TableId table, Row key, Row after, Position pos
         if ((op == Op.TRUNCATE || op == Op.MARKER || op == Op.DDL) != (key.size() == 0)) {
             throw new IllegalArgumentException(op + " " + (key.size() == 0 ? "needs" : "cannot have") + " a key");
         }
-        if ((op == Op.MARKER || op == Op.DDL) != marker.isPresent()) {
-            throw new IllegalArgumentException("only a MARKER or a DDL carries content, and it must");
+        if ((op == Op.MARKER || op == Op.DDL) ? marker.isEmpty() : marker.isPresent() && op != Op.TRUNCATE) {
+            throw new IllegalArgumentException("only a MARKER or a DDL carries content, and it must (a TRUNCATE may name a partition)");
         }
     }
 
@@ -48,6 +50,23 @@ public record ChangeEvent(Op op, TableId table, Row key, Row after, Position pos
 
     public static ChangeEvent truncate(TableId table, Position position, long txId, long commitTimeMicros) {
         return new ChangeEvent(Op.TRUNCATE, table, Row.EMPTY, Row.EMPTY, position, txId, commitTimeMicros, Optional.empty());
+    }
+
+    /**
+     * A TRUNCATE of {@code partition} alone, a partition of {@code table} (in its schema) whose changes travel in
+     * {@code table}'s topic.
+     */
+    public static ChangeEvent truncatePartition(TableId table, TableId partition, Position position, long txId, long commitTimeMicros) {
+        if (!partition.schema().equals(table.schema())) {
+            throw new IllegalArgumentException("partition " + partition + " is not in the schema of " + table);
+        }
+        return new ChangeEvent(Op.TRUNCATE, table, Row.EMPTY, Row.EMPTY, position, txId, commitTimeMicros,
+                Optional.of(partition.name()));
+    }
+
+    /** For a TRUNCATE: the one partition it truncated ({@link #truncatePartition}); empty: the whole table. */
+    public Optional<TableId> truncatedPartition() {
+        return op == Op.TRUNCATE ? marker.map(name -> new TableId(table.schema(), name)) : Optional.empty();
     }
 
     public static ChangeEvent marker(TableId table, String content, Position position, long txId, long commitTimeMicros) {
@@ -69,6 +88,6 @@ public record ChangeEvent(Op op, TableId table, Row key, Row after, Position pos
         return op + " " + table + " @" + position + " tx " + txId
                 + (key.size() > 0 ? " key " + key : "")
                 + (after.size() > 0 ? " after " + after : "")
-                + marker.map(m -> " marker '" + m + "'").orElse("");
+                + marker.map(m -> (op == Op.TRUNCATE ? " partition " : " marker '") + m + (op == Op.TRUNCATE ? "" : "'")).orElse("");
     }
 }

@@ -23,7 +23,7 @@ import java.util.zip.CRC32;
  *   format(1) op(1) fingerprint(4) previousCommitLsn(varint) lsn(varint) seq(varint) txId(varint) commitMicros(zigzag)
  *   INSERT/UPDATE: 2 bits per column (0 value, 1 NULL, 2 UNCHANGED), then the values in column order
  *   DELETE:        the key values in key order
- *   TRUNCATE:      nothing
+ *   TRUNCATE:      nothing; of one partition travelling in its table's topic, the partition's name (as MARKER)
  *   MARKER, DDL:   content (length-prefixed UTF-8)
  * </pre>
  * TRUNCATE, MARKER and DDL carry no column values: any codec of the table reads them, whatever layout wrote them (a
@@ -229,8 +229,7 @@ public final class TableCodec {
                     cols[keyIndexes[k]].codec().write(out, key.get(k));
                 }
             }
-            case TRUNCATE -> {
-            }
+            case TRUNCATE -> e.marker().ifPresent(out::writeString);
             case MARKER, DDL -> out.writeString(e.marker().orElseThrow());
         }
         return out.toByteArray();
@@ -293,7 +292,8 @@ public final class TableCodec {
                 }
                 yield ChangeEvent.delete(table, Row.wrap(key), position, txId, commitMicros);
             }
-            case TRUNCATE -> ChangeEvent.truncate(table, position, txId, commitMicros);
+            case TRUNCATE -> in.atEnd() ? ChangeEvent.truncate(table, position, txId, commitMicros)
+                    : ChangeEvent.truncatePartition(table, new TableId(table.schema(), in.readString()), position, txId, commitMicros);
             case MARKER -> ChangeEvent.marker(table, in.readString(), position, txId, commitMicros);
             case DDL -> ChangeEvent.ddl(table, in.readString(), position, txId, commitMicros);
         };

@@ -51,11 +51,20 @@ class TableCodecTest {
                 ChangeEvent.row(Op.UPDATE, T, Row.of(7L), withUnchangedAndNulls(fullRow(7)), p, 746, 1L),
                 ChangeEvent.delete(T, Row.of(Long.MIN_VALUE), p, Long.MAX_VALUE >>> 1, -5L),
                 ChangeEvent.truncate(T, p, 1, 2),
+                ChangeEvent.truncatePartition(T, new io.shardlift.core.TableId(T.schema(), T.name() + "_3"), p, 1, 2),
                 ChangeEvent.marker(T, "cutover-1 ☃", p, 1, 2));
         for (ChangeEvent e : events) {
             ChangeEvent back = CODEC.decode(CODEC.encode(e));
             assertThat(back).as(e.op().name()).isEqualTo(e);
         }
+    }
+
+    @Test
+    void aPartitionsTruncateKeepsThePartitionAndAWholeTruncateNamesNone() {
+        Position p = new Position(1, 2, 0);
+        io.shardlift.core.TableId part = new io.shardlift.core.TableId(T.schema(), T.name() + "_3");
+        assertThat(CODEC.decode(CODEC.encode(ChangeEvent.truncatePartition(T, part, p, 1, 2))).truncatedPartition()).contains(part);
+        assertThat(CODEC.decode(CODEC.encode(ChangeEvent.truncate(T, p, 1, 2))).truncatedPartition()).isEmpty();
     }
 
     private static Row withUnchangedAndNulls(Row r) {

@@ -64,8 +64,16 @@ final class ReverseSlotsStep implements CutoverStep {
                 }
                 return ReverseSlots.create(ctx.plan(), node, c);
             } catch (SQLException e) {
+                // what the preflight checks, seen now: says which setting to change, where the server's error may not
+                String why = "";
+                try {
+                    List<String> problems = ReverseSlots.problems(ctx.plan(), node, c);
+                    why = problems.isEmpty() ? "" : " — " + String.join("; ", problems);
+                } catch (SQLException notReadable) {
+                    // the server's own error is what there is
+                }
                 throw new TargetException("node " + node + " (" + ctx.plan().spec().nodes().get(node).label()
-                        + "): cannot create the reverse stream's slot: " + e.getMessage(), e);
+                        + "): cannot create the reverse stream's slot: " + e.getMessage() + why, e);
             }
         }
     }
@@ -82,8 +90,8 @@ final class ReverseSlotsStep implements CutoverStep {
         if (!problems.isEmpty()) {
             throw new TargetException(String.join("; ", problems));
         }
-        return "would create a reverse slot and publication on each of " + ctx.plan().nodeCount() + " nodes (each has a free"
-                + " slot and wal_level logical)";
+        return "would create a reverse slot and publication on each of " + ctx.plan().nodeCount() + " nodes (each has wal_level"
+                + " logical, a free slot and WAL sender, a user with REPLICATION)";
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.core.spec.TableSpec;
 import io.shardlift.ops.preflight.Preflight.Domain;
 import io.shardlift.ops.preflight.Preflight.Report;
+import io.shardlift.ops.reverse.ReverseSlots;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -25,23 +26,25 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Every node: reachable, UTF8, free of tables shardlift did not create (or laid out for this very plan), and the
- * user allowed what the layout needs (CREATE on the database and the schemas, postgres_fdw).
+ * user allowed what the layout needs (CREATE on the database and the schemas, postgres_fdw). For {@code run}, also room
+ * for the reverse stream's slot the cutover creates on every node ({@link ReverseSlots#problems}): found wanting there,
+ * the cutover would fail inside its freeze.
  */
 final class NodeChecks {
 
     private NodeChecks() {
     }
 
-    static void check(MigrationSpec spec, Optional<ClusterPlan> plan, Report report) {
+    static void check(MigrationSpec spec, Optional<ClusterPlan> plan, boolean reverseSlots, Report report) {
         List<CompletableFuture<Void>> all = new ArrayList<>();
         for (int i = 0; i < spec.nodes().size(); i++) {
             int index = i;
-            all.add(CompletableFuture.runAsync(() -> node(spec, plan, index, report)));
+            all.add(CompletableFuture.runAsync(() -> node(spec, plan, index, reverseSlots, report)));
         }
         all.forEach(CompletableFuture::join);
     }
 
-    private static void node(MigrationSpec spec, Optional<ClusterPlan> plan, int index, Report report) {
+    private static void node(MigrationSpec spec, Optional<ClusterPlan> plan, int index, boolean reverseSlots, Report report) {
         ConnInfo conn = spec.nodes().get(index);
         String label = "node " + index + " (" + conn.label() + ")";
         List<String> problems = new ArrayList<>();
@@ -53,13 +56,17 @@ final class NodeChecks {
             if (!MetaLedger.exists(c)) {
                 privileges(c, spec, plan, label, problems);
             }
+            if (reverseSlots) {
+                problems.addAll(ReverseSlots.problems(spec, index, c));
+            }
         } catch (SQLException e) {
             problems.add(label + ": cannot connect or read: " + e.getMessage() + " — check cluster.nodes[" + index
                     + "] and that the server accepts connections from here");
         }
         problems.forEach(p -> report.problem(Domain.NODE, p));
         if (problems.isEmpty()) {
-            report.passed(label + ": reachable, UTF8, " + (plan.isPresent() ? "no conflicting table, " : "") + "privileges");
+            report.passed(label + ": reachable, UTF8, " + (plan.isPresent() ? "no conflicting table, " : "") + "privileges"
+                    + (reverseSlots ? ", room for the reverse stream's slot" : ""));
         }
     }
 

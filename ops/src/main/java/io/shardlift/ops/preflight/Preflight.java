@@ -177,7 +177,7 @@ public final class Preflight {
      */
     public static Report check(MigrationSpec spec, Optional<ClusterPlan> plan, Scope scope, Path dataDir) {
         Report report = new Report();
-        Thread nodes = new Thread(() -> NodeChecks.check(spec, plan, report), "shardlift-preflight-nodes");
+        Thread nodes = new Thread(() -> NodeChecks.check(spec, plan, scope.streaming, report), "shardlift-preflight-nodes");
         nodes.setDaemon(true);
         nodes.start();
         SourceChecks.check(spec, plan, scope, report);

@@ -52,6 +52,60 @@ final class ReversePlan {
                 List.of(new NodeLayout(0, spec.source(), List.of(), Map.of(), List.of(), List.of(), "reverse")), List.of());
     }
 
+    /**
+     * Where the source tests partition membership: per sharded table, an empty table in the source's {@code shardlift}
+     * schema partitioned like the cluster's parent ({@code PARTITION BY HASH} over the same key columns and types, so
+     * the same hash functions), for PostgreSQL's own {@code satisfies_hash_partition}. The source table is not
+     * partitioned; without this a node's TRUNCATE of its partitions could only be carried as a TRUNCATE of the whole
+     * source table, destroying the other partitions' rows.
+     */
+    static TableId shape(TablePlan t) {
+        String name = "partitioned like " + t.id();
+        if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 63) {
+            name = "partitioned like " + Integer.toHexString(t.id().toString().hashCode());
+        }
+        return new TableId("shardlift", name);
+    }
+
+    /** The statements that (re)create every {@link #shape} on the source; they hold no rows. */
+    List<String> shapeDdl() {
+        List<String> out = new ArrayList<>();
+        for (TablePlan t : forward.tables()) {
+            if (!t.sharded()) {
+                continue;
+            }
+            List<String> cols = new ArrayList<>();
+            for (String k : t.keyColumns()) {
+                io.shardlift.core.catalog.ColumnInfo c = t.source().columns().stream().filter(x -> x.name().equals(k)).findFirst()
+                        .orElseThrow(() -> new IllegalStateException(t.id() + " has no column " + k));
+                cols.add(io.shardlift.core.Sql.ident(k) + " " + c.type() + c.collation().map(x -> " COLLATE " + x).orElse(""));
+            }
+            out.add("DROP TABLE IF EXISTS " + shape(t).quoted());
+            out.add("CREATE TABLE " + shape(t).quoted() + " (" + String.join(", ", cols) + ") PARTITION BY HASH ("
+                    + t.keyColumns().stream().map(io.shardlift.core.Sql::ident).collect(java.util.stream.Collectors.joining(", ")) + ")");
+        }
+        return out;
+    }
+
+    /**
+     * Per partition of a sharded table, the statement that removes that partition's rows, and only them, from the
+     * source table: what a node's TRUNCATE of the partition (alone, or as part of its table) becomes on the source.
+     */
+    Map<TableId, String> partitionTruncates() {
+        Map<TableId, String> out = new LinkedHashMap<>();
+        for (TablePlan t : forward.tables()) {
+            if (!t.sharded()) {
+                continue;
+            }
+            String keys = t.keyColumns().stream().map(io.shardlift.core.Sql::ident).collect(java.util.stream.Collectors.joining(", "));
+            for (int p = 0; p < t.partitions(); p++) {
+                out.put(t.partition(p), "DELETE FROM " + t.id().quoted() + " WHERE satisfies_hash_partition("
+                        + io.shardlift.core.Sql.literal(shape(t).quoted()) + "::regclass::oid, " + t.partitions() + ", " + p + ", " + keys + ")");
+            }
+        }
+        return out;
+    }
+
     /** The reverse stream's topic prefix: the forward one's with {@code -reverse}, so neither reads the other's topics. */
     static String topicPrefix(MigrationSpec spec) {
         return spec.kafka().topicPrefix() + "-reverse";

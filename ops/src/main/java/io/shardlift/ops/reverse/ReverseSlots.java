@@ -178,22 +178,45 @@ public final class ReverseSlots {
     }
 
     /**
-     * What a node needs for its reverse slot, as the dry run checks it: wal_level logical and a free replication slot.
-     * Empty when fine.
+     * What node {@code node} needs for the reverse stream's slot, which the cutover creates on it inside the freeze: wal_level
+     * logical, a free replication slot (its own counts as free: it is dropped and made again), a free WAL sender for the
+     * reverse capture, and a user with REPLICATION. Checked by the preflight of {@code run}, the cutover's dry run, and
+     * when the slot cannot be created. Empty when fine.
      */
     public static List<String> problems(ClusterPlan plan, int node, Connection c) throws SQLException {
+        return problems(plan.spec(), node, c);
+    }
+
+    /** {@link #problems(ClusterPlan, int, Connection)} from the spec alone (the preflight may have no plan). */
+    public static List<String> problems(MigrationSpec spec, int node, Connection c) throws SQLException {
+        String label = "node " + node + " (" + spec.nodes().get(node).label() + ")";
+        String why = " (the cutover creates the reverse stream's slot " + slot(spec, node) + " on every node: the rollback window's"
+                + " way back)";
         List<String> p = new ArrayList<>();
-        try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
-                     + " (SELECT count(*) FROM pg_replication_slots)")) {
-            rs.next();
-            if (!"logical".equals(rs.getString(1))) {
-                p.add("node " + node + ": wal_level must be 'logical' for the reverse stream but is '" + rs.getString(1)
-                        + "' (ALTER SYSTEM SET wal_level = logical, then restart the node)");
-            }
-            if (rs.getInt(3) >= rs.getInt(2)) {
-                p.add("node " + node + ": no free replication slot for the reverse stream (max_replication_slots = "
-                        + rs.getInt(2) + ", " + rs.getInt(3) + " in use)");
+        try (PreparedStatement ps = c.prepareStatement("SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
+                + " (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> ?)::int,"
+                + " current_setting('max_wal_senders')::int,"
+                + " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender')::int,"
+                + " (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user), current_user")) {
+            ps.setString(1, slot(spec, node));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!"logical".equals(rs.getString(1))) {
+                    p.add(label + ": wal_level must be 'logical' but is '" + rs.getString(1) + "'" + why
+                            + " — ALTER SYSTEM SET wal_level = logical on that node, then restart it");
+                }
+                if (rs.getInt(3) >= rs.getInt(2)) {
+                    p.add(label + ": max_replication_slots is " + rs.getInt(2) + " and " + rs.getInt(3) + " slots exist, none free" + why
+                            + " — raise max_replication_slots on that node (needs a restart) or drop an unused slot there");
+                }
+                if (rs.getInt(5) >= rs.getInt(4)) {
+                    p.add(label + ": max_wal_senders is " + rs.getInt(4) + " and " + rs.getInt(5) + " WAL senders run, none free for the"
+                            + " reverse capture" + why + " — raise max_wal_senders on that node (needs a restart)");
+                }
+                if (!rs.getBoolean(6)) {
+                    p.add(label + ": the user " + rs.getString(7) + " has neither REPLICATION nor SUPERUSER, which the reverse capture's"
+                            + " replication connection needs" + why + " — ALTER ROLE " + ident(rs.getString(7)) + " WITH REPLICATION");
+                }
             }
         }
         return p;

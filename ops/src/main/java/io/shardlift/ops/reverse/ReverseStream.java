@@ -84,6 +84,9 @@ public final class ReverseStream implements AutoCloseable {
             for (String ddl : LedgerSchema.DDL) {
                 st.execute(ddl);
             }
+            for (String ddl : reverse.shapeDdl()) {
+                st.execute(ddl);
+            }
         } catch (SQLException e) {
             throw new SourceException("source " + source.label() + ": cannot create the reverse stream's ledger in schema "
                     + LedgerSchema.SCHEMA + ": " + e.getMessage(), e);
@@ -93,7 +96,8 @@ public final class ReverseStream implements AutoCloseable {
         String offsetsId = ReverseSlots.offsetsId(plan.spec().nodes().get(0), binding.id());
         ClusterPlan applyPlan = reverse.applyPlan();
         applier = new Applier(new ApplyConfig(applyPlan, bootstrap, ReversePlan.topicPrefix(plan.spec()),
-                "shardlift-reverse-" + plan.spec().replication().slot(), 5000, Duration.ofMinutes(5), instanceId, false), own);
+                "shardlift-reverse-" + plan.spec().replication().slot(), 5000, Duration.ofMinutes(5), instanceId, false,
+                reverse.partitionTruncates()), own);
         applier.start();
         for (int k = 0; k < plan.nodeCount(); k++) {
             if (ReverseSlots.publishedOn(plan, k).isEmpty()) {
