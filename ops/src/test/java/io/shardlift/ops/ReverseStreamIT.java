@@ -111,6 +111,7 @@ class ReverseStreamIT {
             assertThat(status.get("phase")).isEqualTo("CUT_OVER");
             assertThat(status.get("rollbackWindow")).isEqualTo("open");
             assertThat(status.get("reverse")).asString().contains("STREAMING");
+            assertThat(new MigrationBackend(m).ready()).as("ready in the window: the reverse stream caught up").isTrue();
 
             // the source's fence still refuses the application
             try (Connection c = env.cluster.source().connect(DB); Statement st = c.createStatement()) {

@@ -94,7 +94,8 @@ final class ControlRoutes {
             m.put("ready", ready);
             m.put("phase", phase);
             if (!ready) {
-                m.put("reason", "phase " + phase + ": ready once the copy is done and the changes have caught up");
+                m.put("reason", "phase " + phase + ": ready once the copy is done and the changes have caught up (in the rollback"
+                        + " window: once the reverse stream has caught up)");
             }
             return m;
         }, m -> json(ctx, Boolean.TRUE.equals(m.get("ready")) ? 200 : 503, m));

@@ -145,7 +145,12 @@ public final class MigrationBackend implements ControlBackend {
 
     @Override
     public boolean ready() {
-        return m.caughtUp();
+        // in the rollback window the forward stream is stopped by design: ready means the reverse stream caught up
+        return switch (m.phase()) {
+            case CUT_OVER -> m.reverseCaughtUp();
+            case COMPLETED -> true;
+            default -> m.caughtUp();
+        };
     }
 
     @Override
