@@ -82,13 +82,22 @@ public final class SourceSnapshot implements AutoCloseable {
      */
     public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
                                       List<TableId> partitions, boolean carryDdl) {
+        return open(source, slot, publication, tables, partitions, carryDdl, List.of());
+    }
+
+    /**
+     * As {@link #open(ConnInfo, String, String, List, List, boolean)}; a table created during the migration in one of
+     * {@code wholeSchemas} (listed with {@code all: true}) is recorded as not carried (see {@link SourceDdlLog}).
+     */
+    public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
+                                      List<TableId> partitions, boolean carryDdl, List<String> wholeSchemas) {
         String label = "source " + source.label();
         try (Connection c = source.connect()) {
             preflight(c, slot, label);
             boolean slotExists = slotExists(c, slot, label);
             List<TableId> published = tables;
             if (carryDdl) {
-                SourceDdlLog.install(c, tables, !slotExists);
+                SourceDdlLog.install(c, tables, !slotExists, wholeSchemas);
                 published = new ArrayList<>(tables);
                 published.add(SourceDdlLog.LOG_TABLE);
             }

@@ -85,12 +85,21 @@ final class DdlRecords {
     /** The DDL event of a log row, and the table moved to its new shape; null for a table this capture does not carry. */
     Outgoing arrived(Struct row, Position position, long txId, long commitMicros) {
         TableId id = new TableId(row.getString("table_schema"), row.getString("table_name"));
+        String tag = row.getString("tag");
+        String newShape = row.getString("new_shape");
+        if (row.getString("old_shape") == null && newShape != null) {
+            // a table created during the migration (core.ddl.SourceDdlLog's ddl_created): not carried, and the cutover
+            // refuses while it exists; said here at its place in the stream, even when a dropped migrated table's name
+            // came back, since the stream of that one stopped at its DROP
+            LOG.warn("{} {} at {}: a table created during the migration in a schema migrated whole is not carried to the"
+                    + " cluster; the cutover is refused while it exists on the source (drop it there, or migrate again from"
+                    + " the start)", tag, id, position);
+            return null;
+        }
         CapturedTable t = byId.get(id);
         if (t == null) {
             return null;
         }
-        String tag = row.getString("tag");
-        String newShape = row.getString("new_shape");
         ObjectNode content = JSON.createObjectNode();
         content.put("id", row.getInt64("id"));
         content.put("tag", tag);

@@ -55,6 +55,11 @@ final class SourceChecks {
                 List<TableId> published = tables;
                 if (spec.replication().replicateDdl()) {
                     problems.addAll(SourceDdlLog.problems(c));
+                    if (slotExists) {
+                        // a restart plans `all: true` schemas from the catalog, which now has them, while the nodes, the
+                        // publication and the topics were set up without them
+                        SourceDdlLog.notCarried(c).forEach(t -> problems.add(t.resumeProblem()));
+                    }
                     published = new ArrayList<>(tables);
                     published.add(SourceDdlLog.LOG_TABLE); // the DDL log travels with the tables (SourceDdlLog)
                 }
