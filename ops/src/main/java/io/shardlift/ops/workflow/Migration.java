@@ -484,10 +484,10 @@ public final class Migration implements AutoCloseable {
 
     /**
      * One message per table created on the source during the migration in a schema the spec migrates whole, which this
-     * migration does not carry (see {@code SourceDdlLog.notCarried}); each refuses the cutover. Looked up at most every 2 s.
+     * migration does not carry (see {@code SourceDdlLog.notCarried}); each refuses the cutover. Looked up at most every 5 s (a source connection each time).
      */
     public List<String> notCarriedTables() {
-        return notCarriedTables(2_000);
+        return notCarriedTables(5_000);
     }
 
     private List<String> notCarriedTables(long maxAgeMillis) {
