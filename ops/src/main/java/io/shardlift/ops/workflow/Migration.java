@@ -484,7 +484,8 @@ public final class Migration implements AutoCloseable {
 
     /**
      * One message per table created on the source during the migration in a schema the spec migrates whole, which this
-     * migration does not carry (see {@code SourceDdlLog.notCarried}); each refuses the cutover. Looked up at most every 5 s (a source connection each time).
+     * migration does not carry (see {@code SourceDdlLog.notCarried}); each refuses the cutover. Looked up at most every
+     * 5 s (a source connection each time).
      */
     public List<String> notCarriedTables() {
         return notCarriedTables(5_000);
