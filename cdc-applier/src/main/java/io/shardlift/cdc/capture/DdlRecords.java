@@ -66,6 +66,9 @@ final class DdlRecords {
                         continue;
                     }
                     List<TableInfo> list = shapes.computeIfAbsent(t.id, k -> new java.util.ArrayList<>());
+                    if (rs.getString(3) == null) {
+                        continue; // its creation during the migration: no shape before it, and a restart took it on
+                    }
                     if (rs.getString(4) != null) {
                         list.add(TableShape.parse(rs.getString(4)).applyTo(t.info));
                     }
@@ -92,8 +95,8 @@ final class DdlRecords {
             // refuses while it exists; said here at its place in the stream, even when a dropped migrated table's name
             // came back, since the stream of that one stopped at its DROP
             LOG.warn("{} {} at {}: a table created during the migration in a schema migrated whole is not carried to the"
-                    + " cluster; the cutover is refused while it exists on the source (drop it there, or migrate again from"
-                    + " the start)", tag, id, position);
+                    + " cluster; the cutover is refused while it exists on the source (restart run to take it on, or drop it"
+                    + " there)", tag, id, position);
             return null;
         }
         CapturedTable t = byId.get(id);

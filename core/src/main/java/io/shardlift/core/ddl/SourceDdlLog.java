@@ -188,20 +188,13 @@ public final class SourceDdlLog {
         /** What the operator reads: what was seen, what it means for the cutover, what to do. */
         public String message() {
             return tag + " " + table + " during the migration (a new table in schema " + table.schema() + ", which the spec"
-                    + " migrates with all: true) is not carried to the cluster: shardlift does not yet lay out, copy and stream"
-                    + " a table created after the migration started, so its rows are not migrated and the cutover is refused"
-                    + " while it exists. The other tables go on streaming. Drop it on the source if it is not needed before the"
-                    + " cutover, or migrate again from the start (shardlift plan, schema, run), which takes it as a global"
-                    + " table" + (hasPrimaryKey ? "" : " once it has a primary key (ALTER TABLE " + table.quoted()
-                    + " ADD PRIMARY KEY (...)): without one its changes cannot be streamed");
-        }
-
-        /** Why a restart of the migration cannot take the table on. */
-        public String resumeProblem() {
-            return tag + " " + table + " ran during this migration (a new table in schema " + table.schema() + ", which the"
-                    + " spec migrates with all: true): the migration cannot resume with it, since its nodes, publication and"
-                    + " topics were set up without it and shardlift does not yet carry a table created after the start — drop"
-                    + " it on the source, or migrate again from the start (shardlift plan, schema, run)";
+                    + " migrates with all: true) is not carried to the cluster yet: a running migration takes a new table on"
+                    + " only when `shardlift run` starts again, so its rows are not migrated and the cutover is refused while"
+                    + " it is not. The other tables go on streaming. "
+                    + (hasPrimaryKey ? "" : "It has no primary key, so its changes cannot be streamed: give it one (ALTER TABLE "
+                    + table.quoted() + " ADD PRIMARY KEY (...)), then ")
+                    + (hasPrimaryKey ? "Restart" : "restart") + " `shardlift run` to take it on as a global table (laid out on"
+                    + " every node, copied under a snapshot of its own, then streamed), or drop it on the source";
         }
     }
 
@@ -210,12 +203,24 @@ public final class SourceDdlLog {
      * current names; empty when the DDL capture is not installed.
      */
     public static java.util.List<Created> notCarried(Connection c) throws SQLException {
+        return created(c, false);
+    }
+
+    /**
+     * The tables created during the migration in a schema migrated whole that still exist on the source, under their
+     * current names, {@code carried} or not: a restart of {@code run} takes those with a primary key on (it plans from
+     * the catalog, adds them to the publication and copies them under a snapshot of their own), which records their
+     * shape, so they are carried from then on.
+     */
+    public static java.util.List<Created> created(Connection c, boolean alsoCarried) throws SQLException {
         java.util.List<Created> out = new java.util.ArrayList<>();
         try (Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT n.nspname, cl.relname, x.tag, EXISTS (SELECT 1 FROM pg_constraint k"
                      + " WHERE k.conrelid = cl.oid AND k.contype = 'p') FROM " + CREATED_TABLE + " x"
                      + " JOIN pg_class cl ON cl.oid = x.relid JOIN pg_namespace n ON n.oid = cl.relnamespace"
-                     + " WHERE cl.relkind IN ('r', 'p') ORDER BY n.nspname, cl.relname")) {
+                     + " WHERE cl.relkind IN ('r', 'p')"
+                     + (alsoCarried ? "" : " AND NOT EXISTS (SELECT 1 FROM " + SHAPE_TABLE + " s WHERE s.relid = x.relid)")
+                     + " ORDER BY n.nspname, cl.relname")) {
             while (rs.next()) {
                 out.add(new Created(new TableId(rs.getString(1), rs.getString(2)), rs.getString(3), rs.getBoolean(4)));
             }
