@@ -207,8 +207,8 @@ public final class SourceDdlLog {
     }
 
     /**
-     * The tables created during the migration in a schema migrated whole that still exist on the source, under their
-     * current names, {@code carried} or not: a restart of {@code run} takes those with a primary key on (it plans from
+     * The tables created during the migration in a schema migrated whole that still exist on the source in such a
+     * schema, under their current names, {@code carried} or not: a restart of {@code run} takes those with a primary key on (it plans from
      * the catalog, adds them to the publication and copies them under a snapshot of their own), which records their
      * shape, so they are carried from then on.
      */
@@ -218,7 +218,7 @@ public final class SourceDdlLog {
              ResultSet rs = st.executeQuery("SELECT n.nspname, cl.relname, x.tag, EXISTS (SELECT 1 FROM pg_constraint k"
                      + " WHERE k.conrelid = cl.oid AND k.contype = 'p') FROM " + CREATED_TABLE + " x"
                      + " JOIN pg_class cl ON cl.oid = x.relid JOIN pg_namespace n ON n.oid = cl.relnamespace"
-                     + " WHERE cl.relkind IN ('r', 'p')"
+                     + " WHERE cl.relkind IN ('r', 'p') AND n.nspname IN (SELECT schema_name FROM " + SCHEMAS_TABLE + ")"
                      + (alsoCarried ? "" : " AND NOT EXISTS (SELECT 1 FROM " + SHAPE_TABLE + " s WHERE s.relid = x.relid)")
                      + " ORDER BY n.nspname, cl.relname")) {
             while (rs.next()) {
