@@ -138,8 +138,8 @@ public final class LayoutApplier {
 
     /**
      * Whether the node's layout is this plan's but for global tables it does not hold yet: tables created on the source
-     * during the migration in a schema migrated whole, which a restart plans from the catalog and lays out then (the
-     * source's side, the publication, takes only such tables on; anything else there is refused).
+     * during the migration in a schema migrated whole (as the source recorded them), which a restart plans from the
+     * catalog and lays out then.
      */
     private static boolean laidOutWithoutNewGlobalTables(Connection c, ClusterPlan plan, int node) throws SQLException {
         Set<TableId> absent = new LinkedHashSet<>();
@@ -157,8 +157,20 @@ public final class LayoutApplier {
                 }
             }
         }
-        return !absent.isEmpty() && MetaLedger.get(c, MetaLedger.LAYOUT_STRUCTURE)
-                .filter(s -> s.equals(structure(plan, node, absent))).isPresent();
+        if (absent.isEmpty() || MetaLedger.get(c, MetaLedger.LAYOUT_STRUCTURE)
+                .filter(s -> s.equals(structure(plan, node, absent))).isEmpty()) {
+            return false;
+        }
+        // only tables the source recorded as created during the migration: a table added to the spec is still refused
+        Set<TableId> created = new LinkedHashSet<>();
+        try (Connection source = plan.spec().source().connect()) {
+            io.shardlift.core.ddl.SourceDdlLog.created(source, true).forEach(t -> created.add(t.table()));
+        } catch (SQLException e) {
+            log.warn("cannot read the source's tables created during the migration ({}): the layout is taken as another plan's",
+                    e.getMessage());
+            return false;
+        }
+        return created.containsAll(absent);
     }
 
     /** What a layout is apart from the shapes of its tables; see {@link MetaLedger#LAYOUT_STRUCTURE}. */
