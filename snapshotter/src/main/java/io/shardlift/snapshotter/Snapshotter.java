@@ -90,7 +90,8 @@ public final class Snapshotter {
         try (SourceSnapshot snapshot = SourceSnapshot.open(spec.source(), spec.replication().slot(),
                 spec.replication().publication(), ids,
                 plan.tables().stream().flatMap(t -> t.source().partitions().stream()).toList(),
-                spec.replication().replicateDdl())) {
+                spec.replication().replicateDdl(),
+                spec.schemas().stream().filter(io.shardlift.core.spec.SchemaSpec::all).map(io.shardlift.core.spec.SchemaSpec::name).toList())) {
             point = snapshot.consistentPoint();
             if (point.isPresent()) {
                 store.putMeta(MetaLedger.SLOT, spec.replication().slot());

@@ -82,17 +82,32 @@ public final class SourceSnapshot implements AutoCloseable {
      */
     public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
                                       List<TableId> partitions, boolean carryDdl) {
+        return open(source, slot, publication, tables, partitions, carryDdl, List.of());
+    }
+
+    /**
+     * As {@link #open(ConnInfo, String, String, List, List, boolean)}; a table created during the migration in one of
+     * {@code wholeSchemas} (listed with {@code all: true}) is recorded as not carried (see {@link SourceDdlLog}).
+     */
+    public static SourceSnapshot open(ConnInfo source, String slot, String publication, List<TableId> tables,
+                                      List<TableId> partitions, boolean carryDdl, List<String> wholeSchemas) {
         String label = "source " + source.label();
         try (Connection c = source.connect()) {
             preflight(c, slot, label);
             boolean slotExists = slotExists(c, slot, label);
             List<TableId> published = tables;
+            java.util.Set<TableId> created = new java.util.HashSet<>();
+            if (carryDdl && slotExists) {
+                // read before install records their shapes: tables created during the migration, which a restart takes on
+                SourceDdlLog.created(c, true).stream().filter(SourceDdlLog.Created::hasPrimaryKey)
+                        .forEach(t -> created.add(t.table()));
+            }
             if (carryDdl) {
-                SourceDdlLog.install(c, tables, !slotExists);
+                SourceDdlLog.install(c, tables, !slotExists, wholeSchemas);
                 published = new ArrayList<>(tables);
                 published.add(SourceDdlLog.LOG_TABLE);
             }
-            ensurePublication(c, publication, published, !partitions.isEmpty(), slotExists, label);
+            ensurePublication(c, publication, published, !partitions.isEmpty(), slotExists, label, created);
             guardPartitionTruncate(c, partitions, label);
             if (!slotExists) {
                 return createSlot(source, slot, label);
@@ -165,7 +180,7 @@ public final class SourceSnapshot implements AutoCloseable {
      * a row is in, and a row that moves between partitions arrives as a delete and an insert of that table.
      */
     private static void ensurePublication(Connection c, String publication, List<TableId> tables, boolean anyPartitioned,
-                                          boolean slotExists, String label) throws SQLException {
+                                          boolean slotExists, String label, java.util.Set<TableId> created) throws SQLException {
         Set<TableId> want = new TreeSet<>(tables);
         Set<TableId> have = new TreeSet<>();
         boolean exists;
@@ -194,6 +209,18 @@ public final class SourceSnapshot implements AutoCloseable {
             return;
         }
         String list = tables.stream().map(TableId::quoted).reduce((a, b) -> a + ", " + b).orElseThrow();
+        Set<TableId> added = new TreeSet<>(want);
+        added.removeAll(have);
+        if (slotExists && exists && want.containsAll(have) && created.containsAll(added)) {
+            // tables created during the migration: published from now on; what they hold now is copied under a snapshot
+            // taken after this commit, and a change in between is in both, which the idempotent apply makes no difference
+            try (Statement st = c.createStatement()) {
+                st.execute("ALTER PUBLICATION " + Sql.ident(publication) + " ADD TABLE "
+                        + added.stream().map(TableId::quoted).reduce((a, b) -> a + ", " + b).orElseThrow());
+            }
+            log.info("{}: publication {}: added {}, created during the migration", label, publication, added);
+            return;
+        }
         if (slotExists) {
             // changes before the slot's consistent point were decoded with the old membership: too late
             throw new SourceException(label + ": publication " + publication + " covers " + have + " but the spec migrates "

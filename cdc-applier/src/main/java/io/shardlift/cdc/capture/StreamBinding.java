@@ -59,8 +59,8 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
             StreamLedger.lock(c);
             Optional<StreamBinding> recorded = read(c);
             if (recorded.isPresent()) {
+                StreamBinding b = recorded.get().withNewTopics(c, bootstrap, topics, partitions, replicationFactor);
                 c.commit();
-                StreamBinding b = recorded.get();
                 b.check(bootstrap, topics, partitions);
                 log.info("migration {}: stream positions bound on {} since its start", b.id(), where);
                 return b;
@@ -79,6 +79,28 @@ public record StreamBinding(String id, Map<TopicPartition, Long> starts) {
         } catch (SQLException e) {
             throw new TargetException(where + ": cannot record the migration's stream positions: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * This binding with the topics no partition of which it records: those of tables a restart took on (created on the
+     * source during the migration; the layout and the publication refuse any other new table). They are created if
+     * missing and start at their end offsets now, before the capture sends anything to them.
+     */
+    private StreamBinding withNewTopics(Connection c, String bootstrap, List<String> topics, int partitions,
+                                        short replicationFactor) throws SQLException {
+        List<String> fresh = topics.stream().filter(t -> starts.keySet().stream().noneMatch(tp -> tp.topic().equals(t))).toList();
+        if (fresh.isEmpty()) {
+            return this;
+        }
+        TopicSetup.ensure(bootstrap, fresh, partitions, replicationFactor);
+        Map<TopicPartition, Long> ends = endOffsets(bootstrap, fresh, partitions);
+        List<StreamLedger.Start> added = new ArrayList<>();
+        ends.forEach((tp, offset) -> added.add(new StreamLedger.Start(tp.topic(), tp.partition(), offset)));
+        StreamLedger.addStarts(c, id, added);
+        Map<TopicPartition, Long> all = new HashMap<>(starts);
+        all.putAll(ends);
+        log.info("migration {}: stream positions bound for the topics of tables taken on since its start: {}", id, fresh);
+        return new StreamBinding(id, all);
     }
 
     /** The binding node 0 holds, if any. */

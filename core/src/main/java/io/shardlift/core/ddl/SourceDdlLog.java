@@ -34,6 +34,10 @@ public final class SourceDdlLog {
     static final String LOG = "\"shardlift\".\"ddl_log\"";
     public static final String TRIGGER_END = "shardlift_ddl";
     public static final String TRIGGER_DROP = "shardlift_ddl_drop";
+    public static final String TRIGGER_CREATE = "shardlift_ddl_create";
+    static final String SCHEMAS_TABLE = "\"shardlift\".\"ddl_schemas\"";
+    static final String CREATED_TABLE = "\"shardlift\".\"ddl_created\"";
+    static final String CREATED_TAGS = "('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')";
 
     private SourceDdlLog() {
     }
@@ -151,6 +155,112 @@ public final class SourceDdlLog {
             END $f$""";
 
     /**
+     * The event trigger's function for tables created in a schema the spec migrates whole ({@code all: true}):
+     * {@code shardlift.ddl_schemas} lists those schemas. Such a table is not carried (not laid out, copied or streamed:
+     * the migration's plan, topics and publication are fixed when it starts), so it must not be left behind silently:
+     * its creation goes to the log in commit order (the capture names it), and {@code shardlift.ddl_created} keeps its
+     * oid, so the cutover refuses while it exists under whatever name ({@link #notCarried}). A new partition of a
+     * migrated table is its table's change, not a new table.
+     */
+    static final String CREATED_FUNCTION = """
+            CREATE OR REPLACE FUNCTION "shardlift"."ddl_created"() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+              SET search_path = '' AS $f$
+            DECLARE
+              r record;
+            BEGIN
+              FOR r IN SELECT DISTINCT c.oid, n.nspname, c.relname FROM pg_catalog.pg_event_trigger_ddl_commands() d
+                         JOIN pg_catalog.pg_class c ON c.oid = d.objid
+                         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                        WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
+                          AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                          AND n.nspname IN (SELECT schema_name FROM "shardlift"."ddl_schemas")
+                          AND NOT EXISTS (SELECT 1 FROM "shardlift"."ddl_shape" s WHERE s.relid = c.oid)
+                          AND NOT EXISTS (SELECT 1 FROM "shardlift"."ddl_created" x WHERE x.relid = c.oid) LOOP
+                INSERT INTO "shardlift"."ddl_created" (relid, table_schema, table_name, tag) VALUES (r.oid, r.nspname, r.relname, tg_tag);
+                INSERT INTO "shardlift"."ddl_log" (table_schema, table_name, tag, old_shape, new_shape)
+                VALUES (r.nspname, r.relname, tg_tag, NULL, "shardlift"."ddl_table_shape"(r.oid));
+              END LOOP;
+            END $f$""";
+
+    /** A table created on the source during the migration in a schema migrated whole, which the migration does not carry. */
+    public record Created(TableId table, String tag, boolean hasPrimaryKey) {
+
+        /** What the operator reads: what was seen, what it means for the cutover, what to do. */
+        public String message() {
+            return tag + " " + table + " during the migration (a new table in schema " + table.schema() + ", which the spec"
+                    + " migrates with all: true) is not carried to the cluster yet: a running migration takes a new table on"
+                    + " only when `shardlift run` starts again, so its rows are not migrated and the cutover is refused while"
+                    + " it is not. The other tables go on streaming. "
+                    + (hasPrimaryKey ? "" : "It has no primary key, so its changes cannot be streamed: give it one (ALTER TABLE "
+                    + table.quoted() + " ADD PRIMARY KEY (...)), then ")
+                    + (hasPrimaryKey ? "Restart" : "restart") + " `shardlift run` to take it on as a global table (laid out on"
+                    + " every node, copied under a snapshot of its own, then streamed), or drop it on the source";
+        }
+    }
+
+    /**
+     * The tables created during the migration in a schema migrated whole that still exist on the source, under their
+     * current names; empty when the DDL capture is not installed.
+     */
+    public static java.util.List<Created> notCarried(Connection c) throws SQLException {
+        return created(c, false);
+    }
+
+    /**
+     * The tables created during the migration in a schema migrated whole that still exist on the source in such a
+     * schema, under their current names, {@code carried} or not: a restart of {@code run} takes those with a primary key on (it plans from
+     * the catalog, adds them to the publication and copies them under a snapshot of their own), which records their
+     * shape, so they are carried from then on.
+     */
+    public static java.util.List<Created> created(Connection c, boolean alsoCarried) throws SQLException {
+        java.util.List<Created> out = new java.util.ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT n.nspname, cl.relname, x.tag, EXISTS (SELECT 1 FROM pg_constraint k"
+                     + " WHERE k.conrelid = cl.oid AND k.contype = 'p') FROM " + CREATED_TABLE + " x"
+                     + " JOIN pg_class cl ON cl.oid = x.relid JOIN pg_namespace n ON n.oid = cl.relnamespace"
+                     + " WHERE cl.relkind IN ('r', 'p') AND n.nspname IN (SELECT schema_name FROM " + SCHEMAS_TABLE + ")"
+                     + (alsoCarried ? "" : " AND NOT EXISTS (SELECT 1 FROM " + SHAPE_TABLE + " s WHERE s.relid = x.relid)")
+                     + " ORDER BY n.nspname, cl.relname")) {
+            while (rs.next()) {
+                out.add(new Created(new TableId(rs.getString(1), rs.getString(2)), rs.getString(3), rs.getBoolean(4)));
+            }
+        } catch (SQLException e) {
+            if (!"42P01".equals(e.getSQLState())) {
+                throw e;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * As {@link #install(Connection, List, boolean)}, and records {@code wholeSchemas} (those listed with {@code all:
+     * true}), in which a table created during the migration is logged as not carried ({@link #CREATED_FUNCTION}).
+     */
+    public static void install(Connection c, List<TableId> tables, boolean fresh, List<String> wholeSchemas) throws SQLException {
+        install(c, tables, fresh);
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS " + SCHEMAS_TABLE + " (\"schema_name\" text PRIMARY KEY)");
+            st.execute("CREATE TABLE IF NOT EXISTS " + CREATED_TABLE + " (\"relid\" oid PRIMARY KEY, \"table_schema\" text NOT NULL,"
+                    + " \"table_name\" text NOT NULL, \"tag\" text NOT NULL, \"created_at\" timestamptz NOT NULL DEFAULT now())");
+            st.execute(CREATED_FUNCTION);
+            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_CREATE));
+            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_CREATE) + " ON ddl_command_end WHEN TAG IN " + CREATED_TAGS
+                    + " EXECUTE FUNCTION \"shardlift\".\"ddl_created\"()");
+            st.execute("DELETE FROM " + SCHEMAS_TABLE);
+            if (fresh) {
+                st.execute("DELETE FROM " + CREATED_TABLE);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + SCHEMAS_TABLE + " VALUES (?)")) {
+            for (String s : wholeSchemas) {
+                ps.setString(1, s);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /**
      * Creates the log, the shapes and the event triggers, and records the current shape of {@code tables}. With
      * {@code fresh} (no slot yet: a new migration) the shapes an earlier attempt left are replaced; otherwise they are
      * kept, since they are what the stream has carried so far. Idempotent.
@@ -194,7 +304,9 @@ public final class SourceDdlLog {
     public static String removeSql() {
         return "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_END) + ";\n"
                 + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP) + ";\n"
-                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n";
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n"
+                + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_CREATE) + ";\n"
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_created\"();\n";
     }
 
     /**

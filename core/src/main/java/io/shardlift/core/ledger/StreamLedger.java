@@ -79,6 +79,21 @@ public final class StreamLedger {
         return Optional.of(new Binding(id.get(), starts));
     }
 
+    /** Adds starts to the recorded binding {@code migrationId}: the topics of tables a restart took on. */
+    public static void addStarts(Connection node0, String migrationId, List<Start> starts) throws SQLException {
+        try (PreparedStatement ps = node0.prepareStatement("INSERT INTO " + LedgerSchema.STREAM_START
+                + " (topic, kafka_partition, start_offset, migration_id) VALUES (?, ?, ?, ?)")) {
+            for (Start s : starts) {
+                ps.setString(1, s.topic());
+                ps.setInt(2, s.partition());
+                ps.setLong(3, s.offset());
+                ps.setString(4, migrationId);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
     /** Records the binding, starts and id together; a second binding fails (the id is created once). */
     public static void record(Connection node0, Binding binding) throws SQLException {
         Tx.atomically(node0, c -> {

@@ -136,10 +136,54 @@ public final class LayoutApplier {
         return ddl.size();
     }
 
+    /**
+     * Whether the node's layout is this plan's but for global tables it does not hold yet: tables created on the source
+     * during the migration in a schema migrated whole (as the source recorded them), which a restart plans from the
+     * catalog and lays out then.
+     */
+    private static boolean laidOutWithoutNewGlobalTables(Connection c, ClusterPlan plan, int node) throws SQLException {
+        Set<TableId> absent = new LinkedHashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NULL")) {
+            for (TablePlan t : plan.tables()) {
+                if (t.sharded()) {
+                    continue;
+                }
+                ps.setString(1, t.id().quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getBoolean(1)) {
+                        absent.add(t.id());
+                    }
+                }
+            }
+        }
+        if (absent.isEmpty() || MetaLedger.get(c, MetaLedger.LAYOUT_STRUCTURE)
+                .filter(s -> s.equals(structure(plan, node, absent))).isEmpty()) {
+            return false;
+        }
+        // only tables the source recorded as created during the migration: a table added to the spec is still refused
+        Set<TableId> created = new LinkedHashSet<>();
+        try (Connection source = plan.spec().source().connect()) {
+            io.shardlift.core.ddl.SourceDdlLog.created(source, true).forEach(t -> created.add(t.table()));
+        } catch (SQLException e) {
+            log.warn("cannot read the source's tables created during the migration ({}): the layout is taken as another plan's",
+                    e.getMessage());
+            return false;
+        }
+        return created.containsAll(absent);
+    }
+
     /** What a layout is apart from the shapes of its tables; see {@link MetaLedger#LAYOUT_STRUCTURE}. */
     static String structure(ClusterPlan plan, int node) {
+        return structure(plan, node, Set.of());
+    }
+
+    private static String structure(ClusterPlan plan, int node, Set<TableId> without) {
         StringBuilder sb = new StringBuilder().append(plan.nodeCount()).append('/').append(node);
         for (TablePlan t : plan.tables()) {
+            if (without.contains(t.id())) {
+                continue;
+            }
             sb.append('\n').append(t.id()).append(' ').append(t.kind()).append(' ').append(t.keyColumns()).append(' ')
                     .append(t.partitions()).append(' ').append(t.colocationRoot()).append(' ')
                     .append(t.primaryKey() == null ? "-" : t.primaryKey().columns());
@@ -183,6 +227,9 @@ public final class LayoutApplier {
             // the stream: the layout is the same as long as its structure is
             if ((plan.spec().replication().replicateDdl() || carriedSchemaChanges(c))
                     && MetaLedger.get(c, MetaLedger.LAYOUT_STRUCTURE).filter(s -> s.equals(structure(plan, node.index()))).isPresent()) {
+                return List.of();
+            }
+            if (plan.spec().replication().replicateDdl() && laidOutWithoutNewGlobalTables(c, plan, node.index())) {
                 return List.of();
             }
             return List.of(label + " was laid out by shardlift for a different plan (layout "

@@ -54,9 +54,18 @@ public final class Cutover {
      * @param warnings      what the operator should know before passing the point of no return without it being a
      *                      reason to refuse (e.g. sharding-key changes the source accepted and the cluster will refuse)
      */
-    public record Gate(boolean copyDone, long endToEndLagMs, long queuedRecords, List<String> warnings) {
+    /**
+     * @param notCarried why tables the spec migrates are not on the cluster (created on the source during the
+     *                   migration): each refuses the cutover, which would leave them and their writes behind
+     */
+    public record Gate(boolean copyDone, long endToEndLagMs, long queuedRecords, List<String> warnings, List<String> notCarried) {
         public Gate {
             warnings = List.copyOf(warnings);
+            notCarried = List.copyOf(notCarried);
+        }
+
+        public Gate(boolean copyDone, long endToEndLagMs, long queuedRecords, List<String> warnings) {
+            this(copyDone, endToEndLagMs, queuedRecords, warnings, List.of());
         }
 
         public Gate(boolean copyDone, long endToEndLagMs, long queuedRecords) {

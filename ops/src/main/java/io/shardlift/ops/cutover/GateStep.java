@@ -43,6 +43,9 @@ final class GateStep implements CutoverStep {
 
     /** Why the gate refuses, empty when it lets the cutover through. */
     static Optional<String> refusal(Cutover.Gate g, long maxLagMs) {
+        if (!g.notCarried().isEmpty()) {
+            return Optional.of(String.join("; ", g.notCarried()));
+        }
         if (!g.copyDone()) {
             return Optional.of("the copy is not done yet (or the change stream is not flowing): cut over once every table is"
                     + " copied and caught up");

@@ -53,12 +53,20 @@ final class SourceChecks {
                 List<TableId> tables = plan.map(p -> p.tables().stream().map(TablePlan::id).toList())
                         .orElseGet(() -> spec.tables().stream().map(TableSpec::id).toList());
                 List<TableId> published = tables;
+                Set<TableId> takenOn = new TreeSet<>();
                 if (spec.replication().replicateDdl()) {
                     problems.addAll(SourceDdlLog.problems(c));
+                    if (slotExists) {
+                        // a restart plans `all: true` schemas from the catalog, which now has the tables created since the
+                        // start: it takes on those it can stream (SourceSnapshot adds them to the publication)
+                        // (one without a primary key is refused by the plan, with the fix)
+                        SourceDdlLog.created(c, true).stream().filter(SourceDdlLog.Created::hasPrimaryKey)
+                                .forEach(t -> takenOn.add(t.table()));
+                    }
                     published = new ArrayList<>(tables);
                     published.add(SourceDdlLog.LOG_TABLE); // the DDL log travels with the tables (SourceDdlLog)
                 }
-                publication(c, spec.replication().publication(), published, slotExists, problems);
+                publication(c, spec.replication().publication(), published, slotExists, problems, takenOn);
                 tables(c, tables, problems);
                 plan.ifPresent(p -> sequences(c, p.sequences(), problems));
                 enumCategoryWithoutLabels(c, problems);
@@ -161,7 +169,7 @@ final class SourceChecks {
      * every migrated table, unless it already covers exactly those tables. Once the slot exists it can no longer change.
      */
     private static void publication(Connection c, String publication, List<TableId> tables, boolean slotExists,
-                                    List<String> problems) throws SQLException {
+                                    List<String> problems, Set<TableId> takenOn) throws SQLException {
         Set<TableId> want = new TreeSet<>(tables);
         Set<TableId> have = new TreeSet<>();
         boolean exists;
@@ -176,6 +184,11 @@ final class SourceChecks {
             have.addAll(SourceSnapshot.publishedTables(c, publication));
             if (have.equals(want)) {
                 return;
+            }
+            Set<TableId> added = new TreeSet<>(want);
+            added.removeAll(have);
+            if (slotExists && want.containsAll(have) && takenOn.containsAll(added)) {
+                return; // tables created during the migration, added when run starts
             }
             if (slotExists) {
                 problems.add("publication '" + publication + "' covers " + have + " but the spec migrates " + want

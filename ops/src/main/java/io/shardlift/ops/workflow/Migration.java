@@ -366,7 +366,8 @@ public final class Migration implements AutoCloseable {
                 boolean streaming = capture.status().state() == Capture.State.STREAMING;
                 boolean copyDone = snapshot.get() != null && as.readyTables().size() == plan.tables().size() && as.assigned()
                         && streaming;
-                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), shardingKeyWarnings());
+                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), shardingKeyWarnings(),
+                        notCarriedTables(0));
             }, applier.journal(), applier.assignedPartitions() >= plan.spec().kafka().topicPartitions() * plan.tables().size(), dryRun);
             lastCutover.set(r);
             Counter.builder("shardlift.cutover.requests").tag("outcome", r.outcome().wire()).tag("dry_run", String.valueOf(dryRun))
@@ -473,6 +474,46 @@ public final class Migration implements AutoCloseable {
         applier = a;
         a.start();
         log.info("rolled back: the source is the database again and the forward stream runs; a new cutover may follow");
+    }
+
+    /** The last look at the source's tables created during the migration, and when: the status asks every second. */
+    private record NotCarried(List<String> messages, long atMillis) {
+    }
+
+    private final AtomicReference<NotCarried> notCarried = new AtomicReference<>(new NotCarried(List.of(), 0));
+
+    /**
+     * One message per table created on the source during the migration in a schema the spec migrates whole, which this
+     * migration does not carry (see {@code SourceDdlLog.notCarried}); each refuses the cutover. Looked up at most every
+     * 5 s (a source connection each time).
+     */
+    public List<String> notCarriedTables() {
+        return notCarriedTables(5_000);
+    }
+
+    private List<String> notCarriedTables(long maxAgeMillis) {
+        if (!plan.spec().replication().replicateDdl()) {
+            return List.of();
+        }
+        NotCarried seen = notCarried.get();
+        long now = System.currentTimeMillis();
+        if (maxAgeMillis > 0 && now - seen.atMillis() < maxAgeMillis) {
+            return seen.messages();
+        }
+        try (Connection c = plan.spec().source().connect()) {
+            List<String> messages = io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream()
+                    .map(io.shardlift.core.ddl.SourceDdlLog.Created::message).toList();
+            notCarried.set(new NotCarried(messages, now));
+            return messages;
+        } catch (SQLException e) {
+            if (maxAgeMillis == 0) {
+                // the gate must not let a cutover through on a look it could not take
+                return List.of("cannot read the source's tables created during the migration (" + e.getMessage()
+                        + "): check the source is reachable and try again");
+            }
+            log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
+            return seen.messages();
+        }
     }
 
     /**

@@ -106,6 +106,10 @@ public final class MigrationBackend implements ControlBackend {
         apply.put("commitLagMs", as.commitLagMs());
         as.lastError().ifPresent(e -> apply.put("error", e));
         as.retrying().ifPresent(e -> apply.put("retrying", e));
+        List<String> notCarried = m.notCarriedTables();
+        if (!notCarried.isEmpty()) {
+            apply.put("notCarried", notCarried);
+        }
         s.put("apply", apply);
         List<Map<String, Object>> nodes = new ArrayList<>();
         for (NodeApplyStatus n : m.applierNodes()) {
@@ -126,7 +130,8 @@ public final class MigrationBackend implements ControlBackend {
         preflight.put("problems", List.of());
         s.put("preflight", preflight);
         // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
-        s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).orElse(null));
+        s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying)
+                .or(() -> notCarried.stream().findFirst()).orElse(null));
         s.put("cutover", cutoverState());
         // from the point of no return on: the way back, and what it costs (slots on the nodes retain WAL)
         s.put("rollbackWindow", m.reverseStatus().isPresent() ? "open" : null);
