@@ -110,7 +110,7 @@ class ReverseStreamIT {
             Map<String, Object> status = new MigrationBackend(m).status();
             assertThat(status.get("phase")).isEqualTo("CUT_OVER");
             assertThat(status.get("rollbackWindow")).isEqualTo("open");
-            assertThat(status.get("reverse")).asString().contains("STREAMING");
+            assertThat(status.get("reverse")).asString().contains("STREAMING").contains("slot retains").contains(" MB of WAL");
             assertThat(new MigrationBackend(m).ready()).as("ready in the window: the reverse stream caught up").isTrue();
 
             // the source's fence still refuses the application
@@ -156,6 +156,32 @@ class ReverseStreamIT {
             long left = count(env.cluster.source(), "SELECT count(*) FROM public.events");
             assertThat(left).as("the other partitions' rows stay on the source").isPositive().isLessThan(sourceEvents);
             assertThat(count(env.cluster.source(), "SELECT count(*) FROM public.device_notes")).isZero();
+            // a node down in the window: the status says so (its capture still read as streaming with its last lag, a
+            // new user's report), the rollback gate waits, and the node's changes come once it is back
+            PgNode down = env.cluster.nodes().get(1);
+            down.stop();
+            try {
+                deadline = System.nanoTime() + 60_000_000_000L;
+                while (m.reverseStatus().orElseThrow().error().isEmpty()) {
+                    assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                    Thread.sleep(500);
+                }
+                assertThat(m.reverseStatus().orElseThrow().error().orElseThrow()).contains("node 1", "does not answer",
+                        "the rollback waits for it");
+                assertThat(m.reverseCaughtUp()).isFalse();
+            } finally {
+                down.startAgain();
+            }
+            try (Connection c = down.connect(DB); Statement st = c.createStatement()) {
+                st.execute("UPDATE public.settings SET value = 'after node 1 came back' WHERE name = 'k2'");
+            }
+            deadline = System.nanoTime() + 120_000_000_000L;
+            while (!sourceEqualsCluster() || m.reverseStatus().orElseThrow().error().isPresent()) {
+                assertThat(m.failure()).isEmpty();
+                assertThat(System.nanoTime()).as(() -> m.statusLine() + differences()).isLessThan(deadline);
+                Thread.sleep(500);
+            }
+            Migrations.assertEqual(env.cluster, DB);
             String metrics = registry.scrape();
             assertThat(metrics).contains("shardlift_reverse_lag_seconds", "shardlift_reverse_events_total", "shardlift_reverse_queued");
             System.out.println("reverse stream: " + m.statusLine());

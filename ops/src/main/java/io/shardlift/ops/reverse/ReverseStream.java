@@ -50,9 +50,11 @@ public final class ReverseStream implements AutoCloseable {
      * @param eventsApplied changes applied to the source by this process
      * @param error         why a stage stopped, if one did
      */
-    public record Status(String state, long lagMillis, long queued, long eventsApplied, List<String> captures, Optional<String> error) {
+    public record Status(String state, long lagMillis, long queued, long eventsApplied, List<String> captures, List<String> slots,
+                         Optional<String> error) {
         public Status {
             captures = List.copyOf(captures);
+            slots = List.copyOf(slots);
         }
     }
 
@@ -63,6 +65,7 @@ public final class ReverseStream implements AutoCloseable {
     private final MeterRegistry registry;
     private final MeterRegistry own = new SimpleMeterRegistry();
     private final List<Capture> captures = new ArrayList<>();
+    private ReverseSlotWatch slots;
     private final List<Meter> meters = new ArrayList<>();
     private Applier applier;
 
@@ -107,6 +110,8 @@ public final class ReverseStream implements AutoCloseable {
             captures.add(capture);
             capture.start(offsetsId);
         }
+        slots = new ReverseSlotWatch(plan);
+        slots.start();
         meters.add(Gauge.builder("shardlift.reverse.lag", this, s -> s.status().lagMillis() / 1000.0).baseUnit("seconds")
                 .description("the reverse stream's lag: a change committed on the cluster until it is on the source (0 when idle)")
                 .register(registry));
@@ -120,7 +125,7 @@ public final class ReverseStream implements AutoCloseable {
 
     public synchronized Status status() {
         if (applier == null) {
-            return new Status("NOT_STARTED", 0, 0, 0, List.of(), Optional.empty());
+            return new Status("NOT_STARTED", 0, 0, 0, List.of(), List.of(), Optional.empty());
         }
         ApplierStatus as = applier.status();
         long lag = as.commitLagMs();
@@ -134,13 +139,17 @@ public final class ReverseStream implements AutoCloseable {
                 error = Optional.of("reverse capture of node " + k + ": " + cs.error().orElse("unknown"));
             }
         }
+        if (error.isEmpty() && slots != null) {
+            error = slots.problem().map(p -> "reverse capture of " + p);
+        }
         String state = error.isPresent() ? "FAILED" : as.state() == Applier.State.APPLYING ? "STREAMING" : as.state().name();
-        return new Status(state, lag, as.consumerLag(), as.eventsApplied(), states, error);
+        return new Status(state, lag, as.consumerLag(), as.eventsApplied(), states,
+                slots == null ? List.of() : slots.seen().stream().map(ReverseSlotWatch.Seen::describe).toList(), error);
     }
 
     /** True when every capture streams and the applier applies with nothing older than a second waiting. */
     public boolean caughtUp() {
-        return applier != null && applier.caughtUp()
+        return applier != null && applier.caughtUp() && (slots == null || slots.problem().isEmpty())
                 && captures.stream().allMatch(c -> c.status().state() == Capture.State.STREAMING && c.status().lagMillis() < 1_000);
     }
 
@@ -154,6 +163,9 @@ public final class ReverseStream implements AutoCloseable {
     /** Stops the captures, then the applier; what they did is durable and the next start goes on from there. */
     @Override
     public synchronized void close() {
+        if (slots != null) {
+            slots.close();
+        }
         meters.forEach(registry::remove);
         meters.clear();
         for (Capture c : captures) {

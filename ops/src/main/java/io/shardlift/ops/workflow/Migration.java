@@ -562,7 +562,7 @@ public final class Migration implements AutoCloseable {
         }
         Throwable f = reverseFailure.get();
         if (f != null) {
-            return Optional.of(new ReverseStream.Status("FAILED", 0, 0, 0, List.of(), Optional.of(String.valueOf(f.getMessage()))));
+            return Optional.of(new ReverseStream.Status("FAILED", 0, 0, 0, List.of(), List.of(), Optional.of(String.valueOf(f.getMessage()))));
         }
         return Optional.of(r.status());
     }

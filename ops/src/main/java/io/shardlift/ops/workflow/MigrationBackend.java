@@ -142,6 +142,7 @@ public final class MigrationBackend implements ControlBackend {
             rev.put("queued", r.queued());
             rev.put("events", r.eventsApplied());
             rev.put("captures", r.captures());
+            rev.put("slots", r.slots()); // what the window costs: the WAL each node's reverse slot retains
             r.error().ifPresent(e -> rev.put("error", e));
             return rev;
         }).orElse(null));
