@@ -34,6 +34,8 @@ public final class SourceDdlLog {
     static final String LOG = "\"shardlift\".\"ddl_log\"";
     public static final String TRIGGER_END = "shardlift_ddl";
     public static final String TRIGGER_DROP = "shardlift_ddl_drop";
+    public static final String TRIGGER_REWRITE = "shardlift_ddl_rewrite";
+    static final String COPYING = "\"shardlift\".\"ddl_copying\"";
 
     private SourceDdlLog() {
     }
@@ -151,6 +153,31 @@ public final class SourceDdlLog {
             END $f$""";
 
     /**
+     * Refuses a rewrite of a table whose copy is not done. The copy reads under the slot's exported snapshot, and a
+     * rewrite (ALTER COLUMN TYPE, a stored generated column, a volatile default) is not MVCC-safe: the rewritten table
+     * looks empty to a snapshot taken before it, so the copy would silently miss every row. The table's copy removes its
+     * row of {@code ddl_copying} when it is done; from then on a rewrite is carried like any other change.
+     */
+    static final String GUARD_FUNCTION = """
+            CREATE OR REPLACE FUNCTION "shardlift"."ddl_guard_copy"() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+              SET search_path = '' AS $f$
+            DECLARE
+              t record;
+            BEGIN
+              FOR t IN SELECT c.table_schema, c.table_name FROM "shardlift"."ddl_copying" c
+                        WHERE c.relid = pg_catalog.pg_event_trigger_table_rewrite_oid()
+                           -- a partitioned table is rewritten leaf by leaf
+                           OR c.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(pg_catalog.pg_event_trigger_table_rewrite_oid()) a)
+              LOOP
+                RAISE EXCEPTION '% would rewrite %.%, which shardlift is still copying to the cluster', tg_tag,
+                    quote_ident(t.table_schema), quote_ident(t.table_name)
+                  USING ERRCODE = 'object_in_use',
+                        DETAIL = 'The copy reads the table as it was when the migration began; a rewritten table looks empty to it, so its rows would be missed.',
+                        HINT = 'Run the statement again once the copy of this table is done (shardlift status shows the copy); it is then carried to every node.';
+              END LOOP;
+            END $f$""";
+
+    /**
      * Creates the log, the shapes and the event triggers, and records the current shape of {@code tables}. With
      * {@code fresh} (no slot yet: a new migration) the shapes an earlier attempt left are replaced; otherwise they are
      * kept, since they are what the stream has carried so far. Idempotent.
@@ -169,6 +196,11 @@ public final class SourceDdlLog {
             st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP));
             st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_END) + " ON ddl_command_end EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
             st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_DROP) + " ON sql_drop EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
+            st.execute("CREATE TABLE IF NOT EXISTS " + COPYING + " (\"relid\" oid PRIMARY KEY, \"table_schema\" text NOT NULL,"
+                    + " \"table_name\" text NOT NULL)");
+            st.execute(GUARD_FUNCTION);
+            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_REWRITE));
+            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_REWRITE) + " ON table_rewrite EXECUTE FUNCTION \"shardlift\".\"ddl_guard_copy\"()");
             if (fresh) {
                 st.execute("DELETE FROM " + SHAPE_TABLE);
                 st.execute("DELETE FROM " + LOG);
@@ -185,6 +217,26 @@ public final class SourceDdlLog {
             }
             ps.executeBatch();
         }
+        // every table until its copy says it is done (a restart's copy says so at once for the tables it has)
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + COPYING + " (relid, table_schema, table_name)"
+                + " SELECT ?::regclass::oid, ?, ? ON CONFLICT (relid) DO NOTHING")) {
+            for (TableId t : tables) {
+                ps.setString(1, t.quoted());
+                ps.setString(2, t.schema());
+                ps.setString(3, t.name());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** {@code table}'s copy is done: a rewrite of it is carried from now on. */
+    public static void copied(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + COPYING + " WHERE table_schema = ? AND table_name = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            ps.executeUpdate();
+        }
     }
 
     /**
@@ -194,7 +246,9 @@ public final class SourceDdlLog {
     public static String removeSql() {
         return "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_END) + ";\n"
                 + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP) + ";\n"
-                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n";
+                + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_REWRITE) + ";\n"
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n"
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_guard_copy\"();\n";
     }
 
     /**
