@@ -115,6 +115,13 @@ public final class SourceDdlLog {
               s record;
               rels oid[] := '{}';
               now_shape jsonb;
+              -- a type change's USING is not in the catalog: the statement's text says whether one other than a plain
+              -- cast of a column was given (access methods' USING aside), which the nodes could not reproduce
+              type_using jsonb := CASE WHEN tg_event = 'ddl_command_end'
+                AND (SELECT count(*) FROM regexp_matches(current_query(), '\\musing\\M(?!\\s+(btree|hash|gist|gin|spgist|brin|heap)\\M)', 'gi'))
+                  > (SELECT count(*) FROM regexp_matches(current_query(),
+                       '\\musing\\s+("[^"]+"|\\w+)\\s*::\\s*("[^"]+"|[\\w."]+)(\\s*\\([0-9 ,]*\\))?(\\s*\\[\\])?\\s*(?=[,;]|$)', 'gi'))
+                THEN '{"typeUsing": true}'::jsonb ELSE '{}'::jsonb END;
             BEGIN
               IF tg_event = 'sql_drop' THEN
                 FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
@@ -146,7 +153,7 @@ public final class SourceDdlLog {
                 now_shape := "shardlift"."ddl_table_shape"(s.relid);
                 IF now_shape IS DISTINCT FROM s.shape THEN
                   INSERT INTO "shardlift"."ddl_log" (table_schema, table_name, tag, old_shape, new_shape)
-                  VALUES (s.table_schema, s.table_name, tg_tag, s.shape, now_shape);
+                  VALUES (s.table_schema, s.table_name, tg_tag, s.shape, now_shape || type_using);
                   UPDATE "shardlift"."ddl_shape" SET shape = now_shape WHERE relid = s.relid;
                 END IF;
               END LOOP;

@@ -30,10 +30,14 @@ import java.util.TreeSet;
  * @param indexes         indexes that back no constraint
  * @param enums           enum types the columns use: qualified name -> labels in order
  * @param partitions      a partitioned table's partitions
+ * @param typeByExpression the statement that made this shape changed a column's type with a USING expression other
+ *                        than a plain cast of the column (the source's trigger looks at the statement's text, see
+ *                        {@link SourceDdlLog}); the nodes can only convert by the assignment cast
  */
 public record TableShape(String name, char relkind, List<ColumnInfo> columns, Set<String> filledByRewrite,
                          Optional<KeyConstraint> primaryKey, List<KeyConstraint> uniques, List<CheckInfo> checks,
-                         List<IndexInfo> indexes, Map<String, List<String>> enums, List<String> partitions) {
+                         List<IndexInfo> indexes, Map<String, List<String>> enums, List<String> partitions,
+                         boolean typeByExpression) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -93,7 +97,8 @@ public record TableShape(String name, char relkind, List<ColumnInfo> columns, Se
                     strings(e.path("labels")));
         }
         return new TableShape(n.path("name").asText(), n.path("relkind").asText("r").charAt(0), List.copyOf(cols), Set.copyOf(filled),
-                pk, List.copyOf(uniques), List.copyOf(checks), List.copyOf(indexes), Map.copyOf(enums), strings(n.path("partitions")));
+                pk, List.copyOf(uniques), List.copyOf(checks), List.copyOf(indexes), Map.copyOf(enums), strings(n.path("partitions")),
+                n.path("typeUsing").asBoolean(false));
     }
 
     /** The table as the catalog would describe it with this shape; what the shape does not hold is kept from {@code base}. */

@@ -196,6 +196,13 @@ public final class LayoutChange {
             if (!c.generatedExpr().equals(o.generatedExpr()) || c.identity() != o.identity()) {
                 return Optional.of("it changes the generation or identity of column " + c.name() + ", which is not carried");
             }
+            if (after.typeByExpression() && !c.type().equals(o.type())) {
+                return Optional.of("it changes the type of column " + c.name() + " from " + o.type() + " to " + c.type()
+                        + " with a USING expression, which the nodes cannot run (PostgreSQL refuses USING on the foreign"
+                        + " partitions of a parent) and which may give the existing rows other values than the nodes' assignment"
+                        + " cast would; a change without USING, or with USING " + c.name() + "::" + c.type()
+                        + " alone, is carried");
+            }
         }
         Map<Integer, ColumnInfo> old = byAttnum(before.columns());
         for (ColumnInfo c : after.columns()) {

@@ -61,6 +61,21 @@ class LayoutChangeTest {
     }
 
     @Test
+    void aTypeChangeByAUsingExpressionIsRefusedAndAPlainOneCarried() {
+        String before = shape(ID + ", " + V, "");
+        String after = shape(ID + ", " + col("v", 2, "bigint", ""), "");
+        assertThat(change(before, after).refusal()).isEmpty();
+        String byExpression = after.substring(0, after.length() - 1) + ", \"typeUsing\": true}";
+        assertThat(change(before, byExpression).refusal()).hasValueSatisfying(m -> assertThat(m)
+                .startsWith("ALTER TABLE on public.items cannot be carried to the cluster: it changes the type of column v from"
+                        + " integer to bigint with a USING expression, which the nodes cannot run")
+                .contains("a change without USING, or with USING v::bigint alone, is carried"));
+        // an expression that changes no type (another column's statement) stops nothing
+        String sameTypes = before.substring(0, before.length() - 1) + ", \"typeUsing\": true}";
+        assertThat(change(before, sameTypes).refusal()).isEmpty();
+    }
+
+    @Test
     void anIndexIsBuiltOnEachLocalPartition() {
         String before = shape(ID + ", " + V, "");
         String after = before.replace("\"indexes\": []", "\"indexes\": [{\"name\": \"items_v\", \"def\": \"CREATE INDEX items_v ON"
