@@ -42,7 +42,7 @@ final class DdlBarrier {
 
     private static final Logger log = LoggerFactory.getLogger(DdlBarrier.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final String APPLIED = "\"shardlift\".\"ddl_applied\"";
+    static final String APPLIED = io.shardlift.core.ddl.SourceDdlLog.NODE_APPLIED;
 
     /** Moves a topic's table to its new shape in the applier. */
     interface Reshape {
@@ -149,15 +149,7 @@ final class DdlBarrier {
             TableApply t = e.getValue();
             String shape = null;
             try (Connection c = nodes.get(0).connect()) {
-                if (exists(c, APPLIED)) {
-                    try (PreparedStatement ps = c.prepareStatement("SELECT shape::text FROM " + APPLIED
-                            + " WHERE table_name = ? ORDER BY ddl_id DESC LIMIT 1")) {
-                        ps.setString(1, t.id().toString());
-                        try (ResultSet rs = ps.executeQuery()) {
-                            shape = rs.next() ? rs.getString(1) : null;
-                        }
-                    }
-                }
+                shape = io.shardlift.core.plan.CarriedShapes.last(c, t.id()).orElse(null);
             } catch (SQLException ex) {
                 throw new TargetException("node 0: cannot read the schema changes carried so far: " + ex.getMessage(), ex);
             }

@@ -36,6 +36,8 @@ public final class SourceDdlLog {
     public static final String TRIGGER_DROP = "shardlift_ddl_drop";
     public static final String TRIGGER_REWRITE = "shardlift_ddl_rewrite";
     static final String COPYING = "\"shardlift\".\"ddl_copying\"";
+    /** On each node: the record of the schema changes carried there (the applier's {@code DdlBarrier}). */
+    public static final String NODE_APPLIED = "\"shardlift\".\"ddl_applied\"";
 
     private SourceDdlLog() {
     }
@@ -256,6 +258,33 @@ public final class SourceDdlLog {
                 + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_REWRITE) + ";\n"
                 + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n"
                 + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_guard_copy\"();\n";
+    }
+
+    /**
+     * The statements that remove everything the DDL capture put on the source: {@link #removeSql()}, then the log (after
+     * the publication is dropped, which it is part of), the shapes, the copy guard's list and the shape function.
+     * Idempotent.
+     */
+    public static String dropAllSql() {
+        return removeSql()
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_table_shape\"(oid);\n"
+                + "DROP TABLE IF EXISTS " + LOG + ", " + SHAPE_TABLE + ", " + COPYING + ";\n";
+    }
+
+    /** Whether anything of the DDL capture is on the source (a table or an event trigger of it). */
+    public static boolean installed(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL OR to_regclass(?) IS NOT NULL"
+                + " OR EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname IN (?, ?, ?))")) {
+            ps.setString(1, LOG);
+            ps.setString(2, SHAPE_TABLE);
+            ps.setString(3, TRIGGER_END);
+            ps.setString(4, TRIGGER_DROP);
+            ps.setString(5, TRIGGER_REWRITE);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
     }
 
     /**
