@@ -59,8 +59,11 @@ final class DdlBarrier {
     private final NodeCommits commits;
     private final Positions positions;
     private final Reshape reshape;
+    private final java.util.function.Function<io.shardlift.core.TableId, java.util.Optional<io.shardlift.core.plan.TablePlan>> tables;
 
-    DdlBarrier(List<ConnInfo> nodes, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape) {
+    DdlBarrier(List<ConnInfo> nodes, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape,
+               java.util.function.Function<io.shardlift.core.TableId, java.util.Optional<io.shardlift.core.plan.TablePlan>> tables) {
+        this.tables = tables;
         this.nodes = nodes;
         this.ledger = ledger;
         this.commits = commits;
@@ -205,7 +208,7 @@ final class DdlBarrier {
         JsonNode neu = content.get("new");
         TableShape before = TableShape.parse(old.toString());
         TableShape after = neu == null || neu.isNull() ? null : TableShape.parse(neu.toString());
-        LayoutChange.Result r = new LayoutChange(t.plan, nodes).translate(tag, before, after);
+        LayoutChange.Result r = new LayoutChange(t.plan, nodes).withTables(tables).translate(tag, before, after);
         if (r.carried()) {
             try {
                 TableCodec.of(r.plan().source());

@@ -82,6 +82,17 @@ public final class SourceDdlLog {
                    'def', pg_get_constraintdef(con.oid), 'noinherit', con.connoinherit,
                    'deferrable', con.condeferrable) ORDER BY con.contype, con.conname), '[]'::jsonb)
                    FROM pg_constraint con WHERE con.conrelid = rel AND con.contype IN ('p', 'u', 'c', 'x')),
+              'foreignKeys', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'name', con.conname,
+                   'columns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+                                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord)),
+                   'refschema', rn.nspname, 'reftable', rc.relname,
+                   'refcolumns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
+                                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord)),
+                   'onupdate', con.confupdtype::text, 'ondelete', con.confdeltype::text, 'match', con.confmatchtype::text,
+                   'deferrable', con.condeferrable, 'deferred', con.condeferred) ORDER BY con.conname), '[]'::jsonb)
+                   FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                  WHERE con.conrelid = rel AND con.contype = 'f' AND con.conparentid = 0),
               'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'name', ic.relname, 'def', pg_get_indexdef(i.indexrelid), 'unique', i.indisunique,
                    'columns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)

@@ -43,21 +43,41 @@ public final class CarriedShapes {
         }
     }
 
-    /** {@code plan} with each table in the shape the stream carried to the nodes; the layout itself is the same. */
+    /**
+     * {@code plan} with each table in the shape the stream carried to the nodes, and the foreign keys the cutover creates
+     * following them (a key added during the migration is created, a dropped one is not); the tables' layout is the same.
+     */
     public static ClusterPlan onTheNodes(ClusterPlan plan) {
-        List<TablePlan> tables = new ArrayList<>();
-        boolean changed = false;
+        java.util.Map<String, String> shapes = new java.util.HashMap<>();
         try (Connection c = plan.spec().nodes().get(0).connect()) {
-            for (TablePlan t : plan.tables()) {
-                Optional<String> shape = last(c, t.id());
-                TablePlan now = shape.map(s -> LayoutChange.reshaped(t, TableShape.parse(s))).orElse(t);
-                changed |= now != t;
-                tables.add(now);
+            try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+                ps.setString(1, SourceDdlLog.NODE_APPLIED);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        return plan;
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (table_name) table_name, shape::text FROM "
+                    + SourceDdlLog.NODE_APPLIED + " WHERE shape IS NOT NULL ORDER BY table_name, ddl_id DESC");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    shapes.put(rs.getString(1), rs.getString(2));
+                }
             }
         } catch (SQLException e) {
             throw new TargetException("node 0: cannot read the schema changes carried so far: " + e.getMessage(), e);
         }
-        return changed ? new ClusterPlan(plan.spec(), tables, plan.types(), plan.sequences(), plan.nodes(), plan.warnings())
-                : plan;
+        if (shapes.isEmpty()) {
+            return plan;
+        }
+        List<TablePlan> tables = new ArrayList<>();
+        for (TablePlan t : plan.tables()) {
+            String shape = shapes.get(t.id().toString());
+            tables.add(shape == null ? t : LayoutChange.reshaped(t, TableShape.parse(shape)));
+        }
+        List<NodeLayout> nodes = new LayoutDdl(plan.spec(), tables, plan.types(), plan.sequences()).nodes();
+        return new ClusterPlan(plan.spec(), tables, plan.types(), plan.sequences(), nodes, plan.warnings());
     }
 }
