@@ -79,25 +79,36 @@ final class CopyWorker implements AutoCloseable {
     }
 
     private void copyOnce(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) {
-        TableCopy.Columns columns = columnsNow(table);
+        try (Statement st = source.createStatement()) {
+            // a failed chunk rolls back to here, and the snapshot transaction lives on; the lock, taken before the
+            // catalog is read, keeps a schema change from coming between that read and the chunk's COPY
+            st.execute("SAVEPOINT chunk");
+            st.execute("LOCK TABLE " + table.plan.id().quoted() + " IN ACCESS SHARE MODE");
+        } catch (SQLException e) {
+            abandon(new NodeCopySink[nodes.length], null);
+            throw new SourceException("source: copying chunk " + chunk.index() + " of " + table.plan.id() + ": " + e.getMessage(), e);
+        }
+        TableCopy.Columns columns;
         NodeCopySink[] sinks = new NodeCopySink[nodes.length];
-        for (int n = 0; n < nodes.length; n++) {
-            if (needed[n]) {
-                try {
-                    allowNull(node(n), table, columns.dropped());
-                    sinks[n] = new NodeCopySink(n, node(n).unwrap(PGConnection.class).getCopyAPI(), table.copyInSql());
-                } catch (SQLException e) {
-                    throw new NodeFailure(n, e);
+        try {
+            columns = columnsNow(table);
+            for (int n = 0; n < nodes.length; n++) {
+                if (needed[n]) {
+                    try {
+                        allowNull(node(n), table, columns.dropped());
+                        sinks[n] = new NodeCopySink(n, node(n).unwrap(PGConnection.class).getCopyAPI(), table.copyInSql());
+                    } catch (SQLException e) {
+                        throw new NodeFailure(n, e);
+                    }
                 }
             }
+        } catch (RuntimeException e) {
+            abandon(sinks, null);
+            throw e;
         }
         TupleRouter router = table.router(sinks);
         CopyOut out = null;
         try {
-            try (Statement st = source.createStatement()) {
-                // a failed chunk rolls back to here, and the snapshot transaction lives on
-                st.execute("SAVEPOINT chunk");
-            }
             out = sourceCopy.copyOut(table.copyOutSql(chunk, columns));
             long reported = 0;
             byte[] msg;
