@@ -99,8 +99,19 @@ final class SchemaFixture extends MigrationServers {
 
     /** Starts the migration and waits until it has caught up, checking that neither it nor {@code w} failed. */
     Migration startCaughtUp(ClusterPlan plan, Path dir, Writer w) throws Exception {
-        Migration m = Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it")),
+        Migration m = start(plan, dir);
+        awaitCaughtUp(m, w);
+        return m;
+    }
+
+    /** Starts the migration; returns at once. */
+    Migration start(ClusterPlan plan, Path dir) {
+        return Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it")),
                 new SimpleMeterRegistry());
+    }
+
+    /** Waits until {@code m} has caught up, checking that neither it nor {@code w} failed. */
+    void awaitCaughtUp(Migration m, Writer w) throws Exception {
         long deadline = System.nanoTime() + 240_000_000_000L;
         while (!m.caughtUp()) {
             assertThat(m.failure()).as(m.statusLine()).isEmpty();
@@ -108,7 +119,6 @@ final class SchemaFixture extends MigrationServers {
             assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
             Thread.sleep(200);
         }
-        return m;
     }
 
     /** Cuts over, asking again while the gate refuses (the stream is a moment behind), up to ten times. */

@@ -30,6 +30,8 @@ final class CopyWorker implements AutoCloseable {
     private final ControlStore store;
     private final String snapshotName;
     private final Connection source;
+    /** Outside the snapshot, for the source's catalog as it is now (the snapshot's transaction reads it as it was). */
+    private final Connection catalog;
     private final CopyManager sourceCopy;
     private final Connection[] nodes;
 
@@ -48,6 +50,7 @@ final class CopyWorker implements AutoCloseable {
                 st.execute("SET LOCAL statement_timeout = 0");
             }
             sourceCopy = source.unwrap(PGConnection.class).getCopyAPI();
+            catalog = sourceInfo.connect();
         } catch (SQLException e) {
             throw new SourceException("source " + sourceInfo.label() + ": copy job " + id + " cannot import snapshot "
                     + snapshotName + ": " + e.getMessage(), e);
@@ -76,24 +79,37 @@ final class CopyWorker implements AutoCloseable {
     }
 
     private void copyOnce(TableCopy table, Chunk chunk, boolean[] needed, CopyProgress progress) {
+        try (Statement st = source.createStatement()) {
+            // a failed chunk rolls back to here, and the snapshot transaction lives on; the lock, taken before the
+            // catalog is read, keeps a schema change from coming between that read and the chunk's COPY
+            st.execute("SAVEPOINT chunk");
+            st.execute("LOCK TABLE " + table.plan.id().quoted() + " IN ACCESS SHARE MODE");
+        } catch (SQLException e) {
+            abandon(new NodeCopySink[nodes.length], null);
+            throw new SourceException("source: copying chunk " + chunk.index() + " of " + table.plan.id() + ": " + e.getMessage(), e);
+        }
+        TableCopy.Columns columns;
         NodeCopySink[] sinks = new NodeCopySink[nodes.length];
-        for (int n = 0; n < nodes.length; n++) {
-            if (needed[n]) {
-                try {
-                    sinks[n] = new NodeCopySink(n, node(n).unwrap(PGConnection.class).getCopyAPI(), table.copyInSql());
-                } catch (SQLException e) {
-                    throw new NodeFailure(n, e);
+        try {
+            columns = columnsNow(table);
+            for (int n = 0; n < nodes.length; n++) {
+                if (needed[n]) {
+                    try {
+                        allowNull(node(n), table, columns.dropped());
+                        sinks[n] = new NodeCopySink(n, node(n).unwrap(PGConnection.class).getCopyAPI(), table.copyInSql());
+                    } catch (SQLException e) {
+                        throw new NodeFailure(n, e);
+                    }
                 }
             }
+        } catch (RuntimeException e) {
+            abandon(sinks, null);
+            throw e;
         }
         TupleRouter router = table.router(sinks);
         CopyOut out = null;
         try {
-            try (Statement st = source.createStatement()) {
-                // a failed chunk rolls back to here, and the snapshot transaction lives on
-                st.execute("SAVEPOINT chunk");
-            }
-            out = sourceCopy.copyOut(table.copyOutSql(chunk));
+            out = sourceCopy.copyOut(table.copyOutSql(chunk, columns));
             long reported = 0;
             byte[] msg;
             while ((msg = out.readFromCopy()) != null) {
@@ -114,6 +130,10 @@ final class CopyWorker implements AutoCloseable {
                 }
             }
             try (Statement st = source.createStatement()) {
+                // read-only, so nothing is undone: this releases the chunk's lock on the table, which RELEASE would keep
+                // to the end of the copy, making a schema change of the table (and the application's queries queued
+                // behind it) wait for every other table's copy
+                st.execute("ROLLBACK TO SAVEPOINT chunk");
                 st.execute("RELEASE SAVEPOINT chunk");
             }
         } catch (NodeCopySink.CopySinkException e) {
@@ -125,6 +145,68 @@ final class CopyWorker implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             abandon(sinks, out);
             throw new SourceException("source: copying chunk " + chunk.index() + " of " + table.plan.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The table's columns in the source's catalog now. A change of the table's shape after the slot's consistent point
+     * reaches the nodes through the stream, after the copy; meanwhile the copy reads the snapshot's rows through the
+     * catalog as it is now ({@link TableCopy#columnsNow}).
+     */
+    private TableCopy.Columns columnsNow(TableCopy table) {
+        java.util.Map<Integer, String> current = new java.util.HashMap<>();
+        try (java.sql.PreparedStatement ps = catalog.prepareStatement("SELECT attnum, attname FROM pg_attribute"
+                + " WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped")) {
+            ps.setString(1, table.plan.id().quoted());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    current.put(rs.getInt(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            throw new SourceException("source: reading the columns of " + table.plan.id() + ": " + e.getMessage(), e);
+        }
+        if (current.isEmpty()) {
+            throw new SourceException("source: " + table.plan.id() + " no longer exists (dropped or renamed after the migration"
+                    + " began); its copy cannot go on. Take it out of the migration's spec and run again, or recreate it");
+        }
+        TableCopy.Columns columns = table.columnsNow(current);
+        for (var c : columns.dropped()) {
+            if (table.keyColumns().contains(c.name())) {
+                throw new SourceException("source: column " + c.name() + " of " + table.plan.id() + " was dropped after the"
+                        + " migration began, before the table's copy; it is part of the table's sharding or primary key, so its"
+                        + " rows can no longer be copied or routed. Take " + table.plan.id() + " out of the migration's spec and"
+                        + " migrate it again with its new definition");
+            }
+        }
+        if (!columns.asPlanned()) {
+            log.info("{}: its shape changed on the source after the migration began; the copy reads the snapshot's rows as"
+                    + " {} (the nodes follow the change through the stream)", table.plan.id(), columns.select());
+        }
+        return columns;
+    }
+
+    /**
+     * A column dropped on the source since the snapshot is copied as NULL, so a NOT NULL on the node's copy of it must go
+     * first; the node drops the column itself at the change's place in the stream. In the chunk's transaction.
+     */
+    private static void allowNull(Connection node, TableCopy table, java.util.List<io.shardlift.core.catalog.ColumnInfo> dropped)
+            throws SQLException {
+        for (var c : dropped) {
+            try (java.sql.PreparedStatement ps = node.prepareStatement("SELECT attnotnull FROM pg_attribute"
+                    + " WHERE attrelid = to_regclass(?) AND attname = ? AND NOT attisdropped")) {
+                ps.setString(1, table.plan.id().quoted());
+                ps.setString(2, c.name());
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next() || !rs.getBoolean(1)) {
+                        continue;
+                    }
+                }
+            }
+            try (Statement st = node.createStatement()) {
+                st.execute("ALTER TABLE " + table.plan.id().quoted() + " ALTER COLUMN " + io.shardlift.core.Sql.ident(c.name())
+                        + " DROP NOT NULL");
+            }
         }
     }
 
@@ -192,6 +274,7 @@ final class CopyWorker implements AutoCloseable {
         for (int n = 0; n < nodes.length; n++) {
             closeNode(n);
         }
+        ControlStore.closeQuietly(catalog);
         try {
             source.rollback();
             source.close();

@@ -130,7 +130,7 @@ public final class Snapshotter {
                         queue.addAll(todo);
                         remaining.put(t.plan.id(), new AtomicInteger(todo.size()));
                         if (todo.isEmpty()) {
-                            store.markCopied(t.plan.id());
+                            markCopied(t.plan.id());
                             indexJobs.add(tablePool.submit(() -> finishTable(t, indexes)));
                         } else {
                             store.markStarted(t.plan.id());
@@ -148,7 +148,7 @@ public final class Snapshotter {
                                     if (remaining.get(task.table.plan.id()).decrementAndGet() == 0) {
                                         TableCopy done = task.table;
                                         // recorded before this priority group ends, so the next one starts after it
-                                        store.markCopied(done.plan.id());
+                                        markCopied(done.plan.id());
                                         indexJobs.add(tablePool.submit(() -> finishTable(done, indexes)));
                                     }
                                 } catch (InterruptedException e) {
@@ -193,6 +193,19 @@ public final class Snapshotter {
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         log.info("snapshot complete: {} rows, {} chunks copied, {} already there, in {} ms", rows, copied, skipped, took.toMillis());
         return new SnapshotResult(point, rows, bytes, copied, skipped, took, progress.tables());
+    }
+
+    /** The copy of {@code table} is in; the source's DDL capture then lets a rewrite of it go on (SourceDdlLog). */
+    private void markCopied(TableId table) {
+        store.markCopied(table);
+        if (spec.replication().replicateDdl()) {
+            try (Connection c = spec.source().connect()) {
+                io.shardlift.core.ddl.SourceDdlLog.copied(c, table);
+            } catch (SQLException e) {
+                throw new SourceException("source " + spec.source().label() + ": cannot record that the copy of " + table
+                        + " is done: " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Chunk plans from node 0, or made now (and saved before any row moves) for tables that have none. */

@@ -19,6 +19,8 @@ final class TableCopy {
     final int[] keyFields;
     final KeyHasher hasher;
     final int[] nodeOfPartition;
+    private final List<ColumnInfo> copied;
+    private final List<String> keyAndPrimaryKey;
     private final String columnList;
     private final String keyExpr;
     private final String keyType;
@@ -30,7 +32,11 @@ final class TableCopy {
         this.chunks = List.copyOf(chunks);
         this.estimatedRows = estimatedRows;
         // generated columns are computed by the nodes themselves
-        List<String> columns = plan.source().columns().stream().filter(c -> !c.isGenerated()).map(ColumnInfo::name).toList();
+        this.copied = plan.source().columns().stream().filter(c -> !c.isGenerated()).toList();
+        List<String> columns = copied.stream().map(ColumnInfo::name).toList();
+        java.util.Set<String> keys = new java.util.LinkedHashSet<>(plan.keyColumns());
+        keys.addAll(plan.primaryKey().columns());
+        this.keyAndPrimaryKey = List.copyOf(keys);
         this.fieldCount = columns.size();
         this.columnList = Sql.idents(columns);
         this.keyFields = plan.keyColumns().stream().mapToInt(columns::indexOf).toArray();
@@ -41,11 +47,57 @@ final class TableCopy {
         this.copyIn = "COPY " + plan.id().quoted() + " (" + columnList + ") FROM STDIN (FORMAT binary)";
     }
 
+    /**
+     * The columns as the copy reads them from the source's catalog now ({@code current}: attnum -> name), given that
+     * the copy's snapshot is older than the catalog when the source changed the table's shape after the slot's
+     * consistent point: a renamed column is read under its new name (its values are the snapshot's), and a dropped one
+     * as NULL, since the nodes drop it too at the change's place in the stream, before any later change of the table.
+     * Columns added since are not read: the nodes add them at the same place, filled as the source filled them.
+     */
+    Columns columnsNow(java.util.Map<Integer, String> current) {
+        StringBuilder select = new StringBuilder();
+        List<ColumnInfo> dropped = new java.util.ArrayList<>();
+        boolean same = true;
+        for (ColumnInfo c : copied) {
+            String now = current.get(c.attnum());
+            if (select.length() > 0) {
+                select.append(", ");
+            }
+            if (now == null) {
+                dropped.add(c);
+                select.append("NULL::").append(c.type()).append(" AS ").append(Sql.ident(c.name()));
+                same = false;
+            } else {
+                select.append(Sql.ident(now));
+                same &= now.equals(c.name());
+            }
+        }
+        return new Columns(same ? columnList : select.toString(), same, List.copyOf(dropped));
+    }
+
+    /**
+     * @param select  the select list
+     * @param asPlanned every column under its planned name
+     * @param dropped columns dropped on the source since the copy's snapshot
+     */
+    record Columns(String select, boolean asPlanned, List<ColumnInfo> dropped) {
+    }
+
+    /** The sharding key's and the primary key's columns: the copy cannot route or key a row without them. */
+    List<String> keyColumns() {
+        return keyAndPrimaryKey;
+    }
+
     /** COPY of one chunk from the source, under the worker's snapshot. */
     String copyOutSql(Chunk chunk) {
+        return copyOutSql(chunk, new Columns(columnList, true, List.of()));
+    }
+
+    String copyOutSql(Chunk chunk, Columns columns) {
+        String columnList = columns.select();
         if (chunk.lo().isEmpty() && chunk.hi().isEmpty()) {
-            // COPY cannot read a partitioned table directly, only a query over it
-            return plan.source().partitioned()
+            // COPY cannot read a partitioned table directly, only a query over it; nor read a NULL for a dropped column
+            return plan.source().partitioned() || !columns.asPlanned()
                     ? "COPY (SELECT " + columnList + " FROM " + plan.id().quoted() + ") TO STDOUT (FORMAT binary)"
                     : "COPY " + plan.id().quoted() + " (" + columnList + ") TO STDOUT (FORMAT binary)";
         }

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.event.ChangeEvent;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.cdc.event.Topics;
+import io.shardlift.core.SqlErrors;
 import io.shardlift.core.TableId;
 import io.shardlift.core.TargetException;
 import io.shardlift.core.ledger.Markers;
@@ -100,7 +101,8 @@ public final class Applier implements AutoCloseable {
         this.commits = new NodeCommits(nodes, budget, positions, metrics);
         this.node0 = new Node0Ledger(nodes.get(0), budget);
         this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions, config.partitionTruncates());
-        this.ddl = new DdlBarrier(nodes, node0, commits, positions, byTopic::put);
+        this.ddl = new DdlBarrier(nodes, node0, commits, positions, byTopic::put,
+                id -> byTopic.values().stream().map(t -> t.plan).filter(p -> p.id().equals(id)).findFirst());
         this.lag = new ConsumerLag(positions, metrics);
     }
 
@@ -187,8 +189,17 @@ public final class Applier implements AutoCloseable {
                 if (!records.isEmpty()) {
                     process(records);
                 }
-                barrier.check(consumer);
-                ddl.check(consumer);
+                try {
+                    barrier.check(consumer);
+                    ddl.check(consumer);
+                } catch (TargetException e) {
+                    // carrying out a barrier is idempotent (node 0's ledger and each node's record of it): a lost
+                    // connection is retried at the next turn, within the budget, instead of stopping the applier
+                    if (!(e.getCause() instanceof SQLException s) || !SqlErrors.classify(s).retryable()) {
+                        throw e;
+                    }
+                    budget.failed(node0.label(), s);
+                }
                 if (now >= nextLag) {
                     lag.refresh(consumer);
                     nextLag = now + 1_000_000_000L;

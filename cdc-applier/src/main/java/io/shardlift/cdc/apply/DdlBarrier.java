@@ -42,7 +42,7 @@ final class DdlBarrier {
 
     private static final Logger log = LoggerFactory.getLogger(DdlBarrier.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final String APPLIED = "\"shardlift\".\"ddl_applied\"";
+    static final String APPLIED = io.shardlift.core.ddl.SourceDdlLog.NODE_APPLIED;
 
     /** Moves a topic's table to its new shape in the applier. */
     interface Reshape {
@@ -59,8 +59,11 @@ final class DdlBarrier {
     private final NodeCommits commits;
     private final Positions positions;
     private final Reshape reshape;
+    private final java.util.function.Function<io.shardlift.core.TableId, java.util.Optional<io.shardlift.core.plan.TablePlan>> tables;
 
-    DdlBarrier(List<ConnInfo> nodes, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape) {
+    DdlBarrier(List<ConnInfo> nodes, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape,
+               java.util.function.Function<io.shardlift.core.TableId, java.util.Optional<io.shardlift.core.plan.TablePlan>> tables) {
+        this.tables = tables;
         this.nodes = nodes;
         this.ledger = ledger;
         this.commits = commits;
@@ -149,15 +152,7 @@ final class DdlBarrier {
             TableApply t = e.getValue();
             String shape = null;
             try (Connection c = nodes.get(0).connect()) {
-                if (exists(c, APPLIED)) {
-                    try (PreparedStatement ps = c.prepareStatement("SELECT shape::text FROM " + APPLIED
-                            + " WHERE table_name = ? ORDER BY ddl_id DESC LIMIT 1")) {
-                        ps.setString(1, t.id().toString());
-                        try (ResultSet rs = ps.executeQuery()) {
-                            shape = rs.next() ? rs.getString(1) : null;
-                        }
-                    }
-                }
+                shape = io.shardlift.core.plan.CarriedShapes.last(c, t.id()).orElse(null);
             } catch (SQLException ex) {
                 throw new TargetException("node 0: cannot read the schema changes carried so far: " + ex.getMessage(), ex);
             }
@@ -213,7 +208,7 @@ final class DdlBarrier {
         JsonNode neu = content.get("new");
         TableShape before = TableShape.parse(old.toString());
         TableShape after = neu == null || neu.isNull() ? null : TableShape.parse(neu.toString());
-        LayoutChange.Result r = new LayoutChange(t.plan, nodes).translate(tag, before, after);
+        LayoutChange.Result r = new LayoutChange(t.plan, nodes).withTables(tables).translate(tag, before, after);
         if (r.carried()) {
             try {
                 TableCodec.of(r.plan().source());

@@ -26,41 +26,49 @@ final class Node0Ledger implements AutoCloseable {
 
     /**
      * Arrivals at markers: partitions that applied everything before them on every node, in one statement (idempotent).
-     * A lost connection is retried within the retry budget, like the nodes' writes: markers arrive every half second
-     * (the lag probe), so a restart of node 0 stopped the applier here without it.
+     * Markers arrive every half second (the lag probe), so without the retry a restart of node 0 stopped the applier.
      */
     void recordMarkers(List<Markers.Arrival> arrivals) throws InterruptedException {
-        String label = "node 0 (" + node0.server().label() + ")";
+        retrying("recording cutover markers", c -> {
+            Markers.record(c, arrivals);
+            return null;
+        });
+    }
+
+    boolean barrierCarriedOut(String topic, String position) throws InterruptedException {
+        return retrying("reading TRUNCATE and schema change barriers", c -> ApplyLedger.barrierCarriedOut(c, topic, position));
+    }
+
+    void arriveAtBarrier(String topic, String position, int kafkaPartition) throws InterruptedException {
+        retrying("recording a partition's arrival at a barrier", c -> {
+            ApplyLedger.arriveAtBarrier(c, topic, position, kafkaPartition); // idempotent
+            return null;
+        });
+    }
+
+    /** The label the retry budget and the status know node 0 by, the same as its writer's. */
+    String label() {
+        return "node 0 (" + node0.server().label() + ")";
+    }
+
+    private interface Call<T> {
+        T on(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code call}, retrying a lost connection within the applier's retry budget, like the nodes' writes. */
+    private <T> T retrying(String what, Call<T> call) throws InterruptedException {
         while (true) {
             try {
-                Markers.record(connection(), arrivals);
-                budget.succeeded(label);
-                return;
+                T out = call.on(connection());
+                budget.succeeded(label());
+                return out;
             } catch (SQLException e) {
                 close();
                 if (!SqlErrors.classify(e).retryable()) {
-                    throw new TargetException(label + ": recording cutover markers: " + SqlErrors.describe(e), e);
+                    throw new TargetException(label() + ": " + what + ": " + SqlErrors.describe(e), e);
                 }
-                budget.failed(label, e);
+                budget.failed(label(), e);
             }
-        }
-    }
-
-    boolean barrierCarriedOut(String topic, String position) {
-        try {
-            return ApplyLedger.barrierCarriedOut(connection(), topic, position);
-        } catch (SQLException e) {
-            close();
-            throw new TargetException("node 0: cannot read TRUNCATE barriers: " + e.getMessage(), e);
-        }
-    }
-
-    void arriveAtBarrier(String topic, String position, int kafkaPartition) {
-        try {
-            ApplyLedger.arriveAtBarrier(connection(), topic, position, kafkaPartition);
-        } catch (SQLException e) {
-            close();
-            throw new TargetException("node 0: " + e.getMessage(), e);
         }
     }
 

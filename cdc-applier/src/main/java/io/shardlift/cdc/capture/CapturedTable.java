@@ -17,6 +17,8 @@ import org.apache.kafka.connect.data.Struct;
  */
 final class CapturedTable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CapturedTable.class);
+
     final int index;
     final TableId id;
     /** The codec of the table's shape at the change being read; a DDL record moves it on ({@link #reshape}). */
@@ -91,6 +93,8 @@ final class CapturedTable {
                 TableCodec c = TableCodec.of(shape);
                 RowReader r = RowReader.forRow(c, s, placeholder);
                 if (c.fingerprint() != codec.fingerprint()) {
+                    LOG.info("{}: a change from before a logged schema change arrived again (a restart replays it); read with"
+                            + " the logged shape of its {} columns", id, shape.columns().size());
                     reshape(shape, c);
                 }
                 return java.util.Optional.of(r);

@@ -20,6 +20,20 @@ public record ForeignKeyInfo(
         referencedColumns = List.copyOf(referencedColumns);
     }
 
+    /** The referential action of a {@code pg_constraint.confupdtype}/{@code confdeltype} code, as SQL. */
+    public static String action(String code) {
+        if (code == null || code.isBlank()) {
+            return "NO ACTION";
+        }
+        return switch (code.charAt(0)) {
+            case 'r' -> "RESTRICT";
+            case 'c' -> "CASCADE";
+            case 'n' -> "SET NULL";
+            case 'd' -> "SET DEFAULT";
+            default -> "NO ACTION";
+        };
+    }
+
     public String describe() {
         return name + " (" + String.join(", ", columns) + ") REFERENCES " + referenced + " ("
                 + String.join(", ", referencedColumns) + ")";

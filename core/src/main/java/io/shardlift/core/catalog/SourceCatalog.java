@@ -534,16 +534,7 @@ public final class SourceCatalog {
         }
 
         private static String action(String code) {
-            if (code == null || code.isBlank()) {
-                return "NO ACTION";
-            }
-            return switch (code.charAt(0)) {
-                case 'r' -> "RESTRICT";
-                case 'c' -> "CASCADE";
-                case 'n' -> "SET NULL";
-                case 'd' -> "SET DEFAULT";
-                default -> "NO ACTION";
-            };
+            return ForeignKeyInfo.action(code);
         }
     }
 }

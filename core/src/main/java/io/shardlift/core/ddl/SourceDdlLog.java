@@ -38,6 +38,10 @@ public final class SourceDdlLog {
     static final String SCHEMAS_TABLE = "\"shardlift\".\"ddl_schemas\"";
     static final String CREATED_TABLE = "\"shardlift\".\"ddl_created\"";
     static final String CREATED_TAGS = "('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')";
+    public static final String TRIGGER_REWRITE = "shardlift_ddl_rewrite";
+    static final String COPYING = "\"shardlift\".\"ddl_copying\"";
+    /** On each node: the record of the schema changes carried there (the applier's {@code DdlBarrier}). */
+    public static final String NODE_APPLIED = "\"shardlift\".\"ddl_applied\"";
 
     private SourceDdlLog() {
     }
@@ -82,6 +86,17 @@ public final class SourceDdlLog {
                    'def', pg_get_constraintdef(con.oid), 'noinherit', con.connoinherit,
                    'deferrable', con.condeferrable) ORDER BY con.contype, con.conname), '[]'::jsonb)
                    FROM pg_constraint con WHERE con.conrelid = rel AND con.contype IN ('p', 'u', 'c', 'x')),
+              'foreignKeys', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'name', con.conname,
+                   'columns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+                                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord)),
+                   'refschema', rn.nspname, 'reftable', rc.relname,
+                   'refcolumns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
+                                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord)),
+                   'onupdate', con.confupdtype::text, 'ondelete', con.confdeltype::text, 'match', con.confmatchtype::text,
+                   'deferrable', con.condeferrable, 'deferred', con.condeferred) ORDER BY con.conname), '[]'::jsonb)
+                   FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                  WHERE con.conrelid = rel AND con.contype = 'f' AND con.conparentid = 0),
               'indexes', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'name', ic.relname, 'def', pg_get_indexdef(i.indexrelid), 'unique', i.indisunique,
                    'columns', to_jsonb(ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
@@ -117,6 +132,13 @@ public final class SourceDdlLog {
               s record;
               rels oid[] := '{}';
               now_shape jsonb;
+              -- a type change's USING is not in the catalog: the statement's text says whether one other than a plain
+              -- cast of a column was given (access methods' USING aside), which the nodes could not reproduce
+              type_using jsonb := CASE WHEN tg_event = 'ddl_command_end'
+                AND (SELECT count(*) FROM regexp_matches(current_query(), '\\musing\\M(?!\\s+(btree|hash|gist|gin|spgist|brin|heap)\\M)', 'gi'))
+                  > (SELECT count(*) FROM regexp_matches(current_query(),
+                       '\\musing\\s+("[^"]+"|\\w+)\\s*::\\s*("[^"]+"|[\\w."]+)(\\s*\\([0-9 ,]*\\))?(\\s*\\[\\])?\\s*(?=[,;]|$)', 'gi'))
+                THEN '{"typeUsing": true}'::jsonb ELSE '{}'::jsonb END;
             BEGIN
               IF tg_event = 'sql_drop' THEN
                 FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
@@ -148,7 +170,7 @@ public final class SourceDdlLog {
                 now_shape := "shardlift"."ddl_table_shape"(s.relid);
                 IF now_shape IS DISTINCT FROM s.shape THEN
                   INSERT INTO "shardlift"."ddl_log" (table_schema, table_name, tag, old_shape, new_shape)
-                  VALUES (s.table_schema, s.table_name, tg_tag, s.shape, now_shape);
+                  VALUES (s.table_schema, s.table_name, tg_tag, s.shape, now_shape || type_using);
                   UPDATE "shardlift"."ddl_shape" SET shape = now_shape WHERE relid = s.relid;
                 END IF;
               END LOOP;
@@ -261,6 +283,31 @@ public final class SourceDdlLog {
     }
 
     /**
+     * Refuses a rewrite of a table whose copy is not done. The copy reads under the slot's exported snapshot, and a
+     * rewrite (ALTER COLUMN TYPE, a stored generated column, a volatile default) is not MVCC-safe: the rewritten table
+     * looks empty to a snapshot taken before it, so the copy would silently miss every row. The table's copy removes its
+     * row of {@code ddl_copying} when it is done; from then on a rewrite is carried like any other change.
+     */
+    static final String GUARD_FUNCTION = """
+            CREATE OR REPLACE FUNCTION "shardlift"."ddl_guard_copy"() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+              SET search_path = '' AS $f$
+            DECLARE
+              t record;
+            BEGIN
+              FOR t IN SELECT c.table_schema, c.table_name FROM "shardlift"."ddl_copying" c
+                        WHERE c.relid = pg_catalog.pg_event_trigger_table_rewrite_oid()
+                           -- a partitioned table is rewritten leaf by leaf
+                           OR c.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(pg_catalog.pg_event_trigger_table_rewrite_oid()) a)
+              LOOP
+                RAISE EXCEPTION '% would rewrite %.%, which shardlift is still copying to the cluster', tg_tag,
+                    quote_ident(t.table_schema), quote_ident(t.table_name)
+                  USING ERRCODE = 'object_in_use',
+                        DETAIL = 'The copy reads the table as it was when the migration began; a rewritten table looks empty to it, so its rows would be missed.',
+                        HINT = 'Run the statement again once the copy of this table is done (shardlift status shows the copy); it is then carried to every node.';
+              END LOOP;
+            END $f$""";
+
+    /**
      * Creates the log, the shapes and the event triggers, and records the current shape of {@code tables}. With
      * {@code fresh} (no slot yet: a new migration) the shapes an earlier attempt left are replaced; otherwise they are
      * kept, since they are what the stream has carried so far. Idempotent.
@@ -279,6 +326,11 @@ public final class SourceDdlLog {
             st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP));
             st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_END) + " ON ddl_command_end EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
             st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_DROP) + " ON sql_drop EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
+            st.execute("CREATE TABLE IF NOT EXISTS " + COPYING + " (\"relid\" oid PRIMARY KEY, \"table_schema\" text NOT NULL,"
+                    + " \"table_name\" text NOT NULL)");
+            st.execute(GUARD_FUNCTION);
+            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_REWRITE));
+            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_REWRITE) + " ON table_rewrite EXECUTE FUNCTION \"shardlift\".\"ddl_guard_copy\"()");
             if (fresh) {
                 st.execute("DELETE FROM " + SHAPE_TABLE);
                 st.execute("DELETE FROM " + LOG);
@@ -295,6 +347,26 @@ public final class SourceDdlLog {
             }
             ps.executeBatch();
         }
+        // every table until its copy says it is done (a restart's copy says so at once for the tables it has)
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + COPYING + " (relid, table_schema, table_name)"
+                + " SELECT ?::regclass::oid, ?, ? ON CONFLICT (relid) DO NOTHING")) {
+            for (TableId t : tables) {
+                ps.setString(1, t.quoted());
+                ps.setString(2, t.schema());
+                ps.setString(3, t.name());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** {@code table}'s copy is done: a rewrite of it is carried from now on. */
+    public static void copied(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + COPYING + " WHERE table_schema = ? AND table_name = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            ps.executeUpdate();
+        }
     }
 
     /**
@@ -304,9 +376,39 @@ public final class SourceDdlLog {
     public static String removeSql() {
         return "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_END) + ";\n"
                 + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP) + ";\n"
-                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n"
                 + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_CREATE) + ";\n"
-                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_created\"();\n";
+                + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_REWRITE) + ";\n"
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_capture\"();\n"
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_created\"();\n"
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_guard_copy\"();\n";
+    }
+
+    /**
+     * The statements that remove everything the DDL capture put on the source: {@link #removeSql()}, then the log (after
+     * the publication is dropped, which it is part of), the shapes, the copy guard's list, the created tables' records
+     * and the shape function. Idempotent.
+     */
+    public static String dropAllSql() {
+        return removeSql()
+                + "DROP FUNCTION IF EXISTS \"shardlift\".\"ddl_table_shape\"(oid);\n"
+                + "DROP TABLE IF EXISTS " + LOG + ", " + SHAPE_TABLE + ", " + COPYING + ", " + SCHEMAS_TABLE + ", " + CREATED_TABLE + ";\n";
+    }
+
+    /** Whether anything of the DDL capture is on the source (a table or an event trigger of it). */
+    public static boolean installed(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL OR to_regclass(?) IS NOT NULL"
+                + " OR EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname IN (?, ?, ?, ?))")) {
+            ps.setString(1, LOG);
+            ps.setString(2, SHAPE_TABLE);
+            ps.setString(3, TRIGGER_END);
+            ps.setString(4, TRIGGER_DROP);
+            ps.setString(5, TRIGGER_REWRITE);
+            ps.setString(6, TRIGGER_CREATE);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shardlift.core.catalog.CheckInfo;
 import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.ForeignKeyInfo;
 import io.shardlift.core.catalog.IndexInfo;
 import io.shardlift.core.catalog.KeyConstraint;
 import io.shardlift.core.catalog.TableInfo;
@@ -30,10 +31,15 @@ import java.util.TreeSet;
  * @param indexes         indexes that back no constraint
  * @param enums           enum types the columns use: qualified name -> labels in order
  * @param partitions      a partitioned table's partitions
+ * @param foreignKeys     its foreign keys; empty for a shape recorded before shapes held them
+ * @param typeByExpression the statement that made this shape changed a column's type with a USING expression other
+ *                        than a plain cast of the column (the source's trigger looks at the statement's text, see
+ *                        {@link SourceDdlLog}); the nodes can only convert by the assignment cast
  */
 public record TableShape(String name, char relkind, List<ColumnInfo> columns, Set<String> filledByRewrite,
                          Optional<KeyConstraint> primaryKey, List<KeyConstraint> uniques, List<CheckInfo> checks,
-                         List<IndexInfo> indexes, Map<String, List<String>> enums, List<String> partitions) {
+                         List<IndexInfo> indexes, Map<String, List<String>> enums, List<String> partitions,
+                         Optional<List<ForeignKeyInfo>> foreignKeys, boolean typeByExpression) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -92,14 +98,27 @@ public record TableShape(String name, char relkind, List<ColumnInfo> columns, Se
             enums.put(io.shardlift.core.Sql.ident(e.path("schema").asText()) + "." + io.shardlift.core.Sql.ident(e.path("name").asText()),
                     strings(e.path("labels")));
         }
+        Optional<List<ForeignKeyInfo>> fks = Optional.empty();
+        if (n.has("foreignKeys")) {
+            List<ForeignKeyInfo> list = new ArrayList<>();
+            for (JsonNode f : n.path("foreignKeys")) {
+                list.add(new ForeignKeyInfo(f.path("name").asText(), strings(f.path("columns")),
+                        new io.shardlift.core.TableId(f.path("refschema").asText(), f.path("reftable").asText()),
+                        strings(f.path("refcolumns")), ForeignKeyInfo.action(text(f, "onupdate")),
+                        ForeignKeyInfo.action(text(f, "ondelete")), "f".equals(text(f, "match")), f.path("deferrable").asBoolean(),
+                        f.path("deferred").asBoolean()));
+            }
+            fks = Optional.of(List.copyOf(list));
+        }
         return new TableShape(n.path("name").asText(), n.path("relkind").asText("r").charAt(0), List.copyOf(cols), Set.copyOf(filled),
-                pk, List.copyOf(uniques), List.copyOf(checks), List.copyOf(indexes), Map.copyOf(enums), strings(n.path("partitions")));
+                pk, List.copyOf(uniques), List.copyOf(checks), List.copyOf(indexes), Map.copyOf(enums), strings(n.path("partitions")),
+                fks, n.path("typeUsing").asBoolean(false));
     }
 
     /** The table as the catalog would describe it with this shape; what the shape does not hold is kept from {@code base}. */
     public TableInfo applyTo(TableInfo base) {
         return new TableInfo(base.id(), base.relkind(), base.replicaIdentity(), columns, primaryKey, uniques, indexes,
-                base.foreignKeys(), checks, base.sequences(), base.estimatedRows(), base.totalBytes(), base.partitions());
+                foreignKeys.orElse(base.foreignKeys()), checks, base.sequences(), base.estimatedRows(), base.totalBytes(), base.partitions());
     }
 
     private static String text(JsonNode n, String field) {

@@ -50,7 +50,11 @@ public final class LayoutApplier {
     private LayoutApplier() {
     }
 
-    public static List<NodeResult> apply(ClusterPlan plan, Set<Stage> stages) {
+    public static List<NodeResult> apply(ClusterPlan given, Set<Stage> stages) {
+        // the foreign keys follow the schema changes carried during the migration (a key added is created and
+        // validated, a dropped one is not), wherever they are created: the cutover, its recovery
+        ClusterPlan plan = stages.contains(Stage.FOREIGN_KEYS) || stages.contains(Stage.VALIDATE_FOREIGN_KEYS)
+                ? CarriedShapes.onTheNodes(given) : given;
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, plan.nodeCount()), r -> {
             Thread t = new Thread(r, "shardlift-layout");
             t.setDaemon(true);

@@ -6,6 +6,7 @@ import static io.shardlift.core.Sql.literal;
 import io.shardlift.core.TableId;
 import io.shardlift.core.catalog.CheckInfo;
 import io.shardlift.core.catalog.ColumnInfo;
+import io.shardlift.core.catalog.ForeignKeyInfo;
 import io.shardlift.core.catalog.IndexInfo;
 import io.shardlift.core.catalog.KeyConstraint;
 import io.shardlift.core.ddl.TableShape;
@@ -42,6 +43,14 @@ public final class LayoutChange {
     private final TablePlan plan;
     private final int n;
     private final List<ConnInfo> nodes;
+    /** The migration's other tables, to judge a new foreign key; none known: not judged. */
+    private java.util.function.Function<TableId, Optional<TablePlan>> tables = id -> null;
+
+    /** With the migration's tables: a foreign key added to this one is judged against the table it references. */
+    public LayoutChange withTables(java.util.function.Function<TableId, Optional<TablePlan>> lookup) {
+        this.tables = lookup;
+        return this;
+    }
 
     public LayoutChange(TablePlan plan, int nodes) {
         this.plan = plan;
@@ -144,8 +153,41 @@ public final class LayoutChange {
 
     /** {@code plan} with the table's shape {@code shape}; its layout (kind, key, partitions, keys) is the same. */
     public static TablePlan reshaped(TablePlan plan, TableShape shape) {
+        // the foreign keys are created at the cutover from the plan: one added during the migration is created too, one
+        // dropped is not (a key that cannot be carried was refused when it was added)
         return new TablePlan(plan.id(), plan.kind(), shape.applyTo(plan.source()), plan.keyColumns(), plan.keyTypes(),
-                plan.partitions(), plan.colocationRoot(), plan.primaryKey(), plan.uniques(), plan.foreignKeys(), plan.priority());
+                plan.partitions(), plan.colocationRoot(), plan.primaryKey(), plan.uniques(),
+                shape.foreignKeys().orElse(plan.foreignKeys()), plan.priority());
+    }
+
+    /**
+     * Why a foreign key of {@code child} cannot be created on the nodes, as the planner judges the source's keys: it
+     * must reference a table of the migration, and a sharded one only from a table colocated with it on the key the
+     * foreign key maps (a global table cannot reference rows that live on one node).
+     */
+    static Optional<String> foreignKeyNotCarried(TablePlan child, ForeignKeyInfo fk, Optional<TablePlan> referenced) {
+        if (referenced.isEmpty()) {
+            return Optional.of("it adds the foreign key " + fk.describe() + ", which references a table that is not in the"
+                    + " migration");
+        }
+        TablePlan parent = referenced.get();
+        if (!parent.sharded()) {
+            return Optional.empty();
+        }
+        if (!child.sharded()) {
+            return Optional.of("it adds the foreign key " + fk.describe() + " to a global table, which references the sharded"
+                    + " table " + parent.id() + " (a full copy on every node cannot reference rows that live on one node)");
+        }
+        boolean aligned = parent.keyColumns().size() == child.keyColumns().size();
+        for (int i = 0; aligned && i < parent.keyColumns().size(); i++) {
+            int at = fk.referencedColumns().indexOf(parent.keyColumns().get(i));
+            aligned = at >= 0 && fk.columns().get(at).equals(child.keyColumns().get(i));
+        }
+        if (!aligned || !child.colocationRoot().equals(parent.colocationRoot())) {
+            return Optional.of("it adds the foreign key " + fk.describe() + " between two sharded tables that are not colocated"
+                    + " on that key (the referenced row may live on another node); the cluster cannot enforce it");
+        }
+        return Optional.empty();
     }
 
     private Result refused(String tag, String why) {
@@ -195,6 +237,23 @@ public final class LayoutChange {
             }
             if (!c.generatedExpr().equals(o.generatedExpr()) || c.identity() != o.identity()) {
                 return Optional.of("it changes the generation or identity of column " + c.name() + ", which is not carried");
+            }
+            if (after.typeByExpression() && !c.type().equals(o.type())) {
+                return Optional.of("it changes the type of column " + c.name() + " from " + o.type() + " to " + c.type()
+                        + " with a USING expression, which the nodes cannot run (PostgreSQL refuses USING on the foreign"
+                        + " partitions of a parent) and which may give the existing rows other values than the nodes' assignment"
+                        + " cast would; a change without USING, or with USING " + c.name() + "::" + c.type()
+                        + " alone, is carried");
+            }
+        }
+        List<ForeignKeyInfo> hadKeys = before.foreignKeys().orElse(plan.foreignKeys());
+        for (ForeignKeyInfo fk : after.foreignKeys().orElse(List.of())) {
+            Optional<TablePlan> referenced = fk.referenced().equals(plan.id()) ? Optional.of(plan) : tables.apply(fk.referenced());
+            if (!hadKeys.contains(fk) && referenced != null) {
+                Optional<String> why = foreignKeyNotCarried(plan, fk, referenced);
+                if (why.isPresent()) {
+                    return why;
+                }
             }
         }
         Map<Integer, ColumnInfo> old = byAttnum(before.columns());

@@ -61,6 +61,60 @@ class LayoutChangeTest {
     }
 
     @Test
+    void aTypeChangeByAUsingExpressionIsRefusedAndAPlainOneCarried() {
+        String before = shape(ID + ", " + V, "");
+        String after = shape(ID + ", " + col("v", 2, "bigint", ""), "");
+        assertThat(change(before, after).refusal()).isEmpty();
+        String byExpression = after.substring(0, after.length() - 1) + ", \"typeUsing\": true}";
+        assertThat(change(before, byExpression).refusal()).hasValueSatisfying(m -> assertThat(m)
+                .startsWith("ALTER TABLE on public.items cannot be carried to the cluster: it changes the type of column v from"
+                        + " integer to bigint with a USING expression, which the nodes cannot run")
+                .contains("a change without USING, or with USING v::bigint alone, is carried"));
+        // an expression that changes no type (another column's statement) stops nothing
+        String sameTypes = before.substring(0, before.length() - 1) + ", \"typeUsing\": true}";
+        assertThat(change(before, sameTypes).refusal()).isEmpty();
+    }
+
+    @Test
+    void anAddedForeignKeyIsPlannedForTheCutoverWhenTheNodesCanEnforceIt() {
+        String before = shape(ID + ", " + V, "").replace("\"partitions\": []", "\"partitions\": [], \"foreignKeys\": []");
+        String fk = "{\"name\": \"items_v_fkey\", \"columns\": [\"v\"], \"refschema\": \"public\", \"reftable\": \"%s\","
+                + " \"refcolumns\": [\"%s\"], \"onupdate\": \"a\", \"ondelete\": \"c\", \"match\": \"s\", \"deferrable\": false,"
+                + " \"deferred\": false}";
+        TableShape b = TableShape.parse(before);
+        TablePlan items = plan(b);
+        TableId kindsId = new TableId("public", "kinds");
+        TableId otherId = new TableId("public", "other");
+        TablePlan kinds = new TablePlan(kindsId, TableKind.REFERENCE, items.source(), List.of(), List.of(), 1, kindsId,
+                items.primaryKey(), List.of(), List.of(), 0);
+        TablePlan other = new TablePlan(otherId, TableKind.SHARDED, items.source(), List.of("k"), List.of(KeyType.BIGINT), 4, otherId,
+                items.primaryKey(), List.of(), List.of(), 0);
+        java.util.function.Function<TableId, Optional<TablePlan>> lookup = id -> id.equals(kindsId) ? Optional.of(kinds)
+                : id.equals(otherId) ? Optional.of(other) : Optional.empty();
+
+        TableShape toGlobal = TableShape.parse(before.replace("\"foreignKeys\": []", "\"foreignKeys\": [" + fk.formatted("kinds", "k") + "]"));
+        LayoutChange.Result carried = new LayoutChange(items, 2).withTables(lookup).translate("ALTER TABLE", b, toGlobal);
+        assertThat(carried.refusal()).isEmpty();
+        assertThat(carried.perNode().get(0)).isEmpty(); // created at the cutover, not now
+        assertThat(carried.plan().foreignKeys()).singleElement().satisfies(k -> {
+            assertThat(k.referenced()).isEqualTo(kindsId);
+            assertThat(k.onDelete()).isEqualTo("CASCADE");
+        });
+        // dropped again: the cutover does not create it
+        assertThat(new LayoutChange(carried.plan(), 2).withTables(lookup).translate("ALTER TABLE", toGlobal, b).plan().foreignKeys())
+                .isEmpty();
+
+        TableShape toSharded = TableShape.parse(before.replace("\"foreignKeys\": []", "\"foreignKeys\": [" + fk.formatted("other", "k") + "]"));
+        assertThat(new LayoutChange(items, 2).withTables(lookup).translate("ALTER TABLE", b, toSharded).refusal())
+                .hasValueSatisfying(m -> assertThat(m).startsWith("ALTER TABLE on public.items cannot be carried to the cluster: it adds"
+                        + " the foreign key items_v_fkey (v) REFERENCES public.other (k) between two sharded tables that are not"
+                        + " colocated on that key"));
+        TableShape toMissing = TableShape.parse(before.replace("\"foreignKeys\": []", "\"foreignKeys\": [" + fk.formatted("gone", "k") + "]"));
+        assertThat(new LayoutChange(items, 2).withTables(lookup).translate("ALTER TABLE", b, toMissing).refusal())
+                .hasValueSatisfying(m -> assertThat(m).contains("which references a table that is not in the migration"));
+    }
+
+    @Test
     void anIndexIsBuiltOnEachLocalPartition() {
         String before = shape(ID + ", " + V, "");
         String after = before.replace("\"indexes\": []", "\"indexes\": [{\"name\": \"items_v\", \"def\": \"CREATE INDEX items_v ON"

@@ -2,6 +2,7 @@ package io.shardlift.ops.cutover;
 
 import io.shardlift.core.SourceException;
 import io.shardlift.core.TableId;
+import io.shardlift.core.ddl.SourceDdlLog;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.ops.reverse.ReverseSlots;
@@ -87,7 +88,50 @@ public final class Completion {
                     + "'); DROP PUBLICATION " + publication + "): a slot left behind retains WAL on the source", e);
         }
         done.add("dropped the forward slot " + slot + " and publication " + publication + " on the source");
+        done.addAll(dropDdlCapture());
         log.info("rollback window closed: {}", done);
+        return done;
+    }
+
+    /**
+     * Removes what carrying schema changes left (see SourceDdlLog): on the source the event triggers (a rollback keeps
+     * them), their functions and shardlift's DDL tables; on each node the record of the changes carried. Nothing streams
+     * any more, so nothing needs them; after the publication is dropped, since the log is part of it. Idempotent.
+     */
+    private List<String> dropDdlCapture() {
+        List<String> done = new ArrayList<>();
+        ConnInfo source = plan.spec().source();
+        try (Connection c = source.connect(); Statement st = c.createStatement()) {
+            if (SourceDdlLog.installed(c)) {
+                st.execute(SourceDdlLog.dropAllSql());
+                done.add("removed the DDL capture from the source: event triggers " + SourceDdlLog.TRIGGER_END + ", "
+                        + SourceDdlLog.TRIGGER_DROP + " and " + SourceDdlLog.TRIGGER_REWRITE + ", their functions, and the tables "
+                        + "shardlift.ddl_log, shardlift.ddl_shape and shardlift.ddl_copying");
+            }
+        } catch (SQLException e) {
+            throw new SourceException("source " + source.label() + ": cannot remove shardlift's DDL capture: " + e.getMessage()
+                    + " — remove it by hand: " + SourceDdlLog.dropAllSql().replace('\n', ' '), e);
+        }
+        int nodes = 0;
+        for (int n = 0; n < plan.nodeCount(); n++) {
+            ConnInfo node = plan.spec().nodes().get(n);
+            try (Connection c = node.connect(); Statement st = c.createStatement()) {
+                try (var rs = st.executeQuery("SELECT to_regclass('" + SourceDdlLog.NODE_APPLIED.replace("'", "''") + "') IS NOT NULL")) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        continue;
+                    }
+                }
+                st.execute("DROP TABLE IF EXISTS " + SourceDdlLog.NODE_APPLIED);
+                nodes++;
+            } catch (SQLException e) {
+                throw new io.shardlift.core.TargetException("node " + n + " (" + node.label() + "): cannot drop "
+                        + SourceDdlLog.NODE_APPLIED + ": " + e.getMessage() + " — drop it by hand", e);
+            }
+        }
+        if (nodes > 0) {
+            done.add("dropped shardlift.ddl_applied (the record of the schema changes carried) on " + nodes + " nodes");
+        }
         return done;
     }
 

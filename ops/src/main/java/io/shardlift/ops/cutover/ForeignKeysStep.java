@@ -1,6 +1,8 @@
 package io.shardlift.ops.cutover;
 
 import io.shardlift.core.TargetException;
+import io.shardlift.core.plan.CarriedShapes;
+import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.Ddl;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -11,7 +13,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 
 /**
- * {@code foreign-keys}: every node's foreign keys, created NOT VALID (no scan inside the freeze), each node in one
+ * {@code foreign-keys}: every node's foreign keys, as the schema changes carried during the migration left them (a key
+ * added on the source is created, a dropped one is not: {@link CarriedShapes}), created NOT VALID (no scan inside the freeze), each node in one
  * transaction on its second connection. Harmless should the cutover roll back: the application does not write the
  * nodes yet, and {@code validate} checks them after the release.
  */
@@ -24,10 +27,11 @@ final class ForeignKeysStep implements CutoverStep {
 
     @Override
     public String run(CutoverContext ctx) {
+        ClusterPlan plan = CarriedShapes.onTheNodes(ctx.plan());
         List<CompletableFuture<Void>> all = new ArrayList<>();
-        for (int k = 0; k < ctx.plan().nodeCount(); k++) {
+        for (int k = 0; k < plan.nodeCount(); k++) {
             int node = k;
-            List<Ddl> ddl = ctx.plan().nodes().get(k).foreignKeys();
+            List<Ddl> ddl = plan.nodes().get(k).foreignKeys();
             if (ddl.isEmpty()) {
                 continue;
             }
@@ -35,16 +39,16 @@ final class ForeignKeysStep implements CutoverStep {
             all.add(CompletableFuture.runAsync(() -> create(ctx, node, c, ddl), ctx.pool()));
         }
         all.forEach(SequencesStep::join);
-        return perNode(ctx) + " (alongside verify)";
+        return perNode(plan) + " (alongside verify)";
     }
 
     @Override
     public String dryRun(CutoverContext ctx) {
-        return perNode(ctx);
+        return perNode(CarriedShapes.onTheNodes(ctx.plan()));
     }
 
-    private static String perNode(CutoverContext ctx) {
-        return ctx.plan().nodes().get(0).foreignKeys().size() + " per node, NOT VALID";
+    private static String perNode(ClusterPlan plan) {
+        return plan.nodes().get(0).foreignKeys().size() + " per node, NOT VALID";
     }
 
     private static void create(CutoverContext ctx, int node, Connection c, List<Ddl> ddl) {

@@ -542,7 +542,15 @@ public final class Migration implements AutoCloseable {
             log.warn("stopping the forward capture after the cutover: {}", e.getMessage());
         }
         applier.close();
-        ReverseStream r = new ReverseStream(plan, bootstrap, instanceId, registry);
+        ReverseStream r;
+        try {
+            // the cluster's tables have the shapes the stream carried to them, not the ones the plan was read with
+            r = new ReverseStream(io.shardlift.core.plan.CarriedShapes.onTheNodes(plan), bootstrap, instanceId, registry);
+        } catch (RuntimeException e) {
+            reverseFailure.set(e);
+            log.error("the reverse stream cannot start: {}", e.getMessage());
+            return;
+        }
         reverse = r;
         try {
             r.start();

@@ -1,0 +1,83 @@
+package io.shardlift.core.plan;
+
+import io.shardlift.core.TableId;
+import io.shardlift.core.TargetException;
+import io.shardlift.core.ddl.SourceDdlLog;
+import io.shardlift.core.ddl.TableShape;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The shapes the change stream has given the tables on the nodes: a plan is read from the source's catalog when the
+ * migration starts, and each schema change carried since is recorded with the table's new shape in node 0's
+ * {@code shardlift.ddl_applied} (the applier's barrier). What works on the cluster's tables after a schema change
+ * (the reverse stream of the rollback window, a restarted applier) starts from the newest carried shape.
+ */
+public final class CarriedShapes {
+
+    private CarriedShapes() {
+    }
+
+    /** The shape the last schema change carried out on the nodes gave {@code table}, if any was carried. */
+    public static Optional<String> last(Connection node0, TableId table) throws SQLException {
+        try (PreparedStatement ps = node0.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, SourceDdlLog.NODE_APPLIED);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return Optional.empty();
+                }
+            }
+        }
+        try (PreparedStatement ps = node0.prepareStatement("SELECT shape::text FROM " + SourceDdlLog.NODE_APPLIED
+                + " WHERE table_name = ? AND shape IS NOT NULL ORDER BY ddl_id DESC LIMIT 1")) {
+            ps.setString(1, table.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        }
+    }
+
+    /**
+     * {@code plan} with each table in the shape the stream carried to the nodes, and the foreign keys the cutover creates
+     * following them (a key added during the migration is created, a dropped one is not); the tables' layout is the same.
+     */
+    public static ClusterPlan onTheNodes(ClusterPlan plan) {
+        java.util.Map<String, String> shapes = new java.util.HashMap<>();
+        try (Connection c = plan.spec().nodes().get(0).connect()) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+                ps.setString(1, SourceDdlLog.NODE_APPLIED);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        return plan;
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (table_name) table_name, shape::text FROM "
+                    + SourceDdlLog.NODE_APPLIED + " WHERE shape IS NOT NULL ORDER BY table_name, ddl_id DESC");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    shapes.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            throw new TargetException("node 0: cannot read the schema changes carried so far: " + e.getMessage(), e);
+        }
+        if (shapes.isEmpty()) {
+            return plan;
+        }
+        List<TablePlan> tables = new ArrayList<>();
+        for (TablePlan t : plan.tables()) {
+            String shape = shapes.get(t.id().toString());
+            tables.add(shape == null ? t : LayoutChange.reshaped(t, TableShape.parse(shape)));
+        }
+        List<NodeLayout> nodes = new LayoutDdl(plan.spec(), tables, plan.types(), plan.sequences()).nodes();
+        return new ClusterPlan(plan.spec(), tables, plan.types(), plan.sequences(), nodes, plan.warnings());
+    }
+}
