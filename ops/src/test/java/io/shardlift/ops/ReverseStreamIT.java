@@ -162,12 +162,14 @@ class ReverseStreamIT {
             down.stop();
             try {
                 deadline = System.nanoTime() + 60_000_000_000L;
-                while (m.reverseStatus().orElseThrow().error().isEmpty()) {
+                while (m.reverseStatus().orElseThrow().waiting().isEmpty()) {
                     assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
                     Thread.sleep(500);
                 }
-                assertThat(m.reverseStatus().orElseThrow().error().orElseThrow()).contains("node 1", "does not answer",
+                assertThat(m.reverseStatus().orElseThrow().waiting().orElseThrow()).contains("node 1", "does not answer",
                         "the rollback waits for it");
+                assertThat(m.reverseStatus().orElseThrow().state()).isEqualTo("WAITING");
+                assertThat(m.failure()).as("a node down is not a failure").isEmpty();
                 assertThat(m.reverseCaughtUp()).isFalse();
             } finally {
                 down.startAgain();
@@ -176,7 +178,7 @@ class ReverseStreamIT {
                 st.execute("UPDATE public.settings SET value = 'after node 1 came back' WHERE name = 'k2'");
             }
             deadline = System.nanoTime() + 120_000_000_000L;
-            while (!sourceEqualsCluster() || m.reverseStatus().orElseThrow().error().isPresent()) {
+            while (!sourceEqualsCluster() || m.reverseStatus().orElseThrow().waiting().isPresent()) {
                 assertThat(m.failure()).isEmpty();
                 assertThat(System.nanoTime()).as(() -> m.statusLine() + differences()).isLessThan(deadline);
                 Thread.sleep(500);

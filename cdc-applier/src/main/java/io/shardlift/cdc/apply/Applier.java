@@ -170,7 +170,7 @@ public final class Applier implements AutoCloseable {
 
     private void loop() {
         try {
-            ddl.restore(byTopic, config.plan().spec().source());
+            ddl.restore(byTopic, config.plan().spec().source(), config.plan().spec().replication().slot());
             consumer = new KafkaConsumer<>(consumerProps());
             long nextRefresh = 0;
             long nextLag = 0;

@@ -147,7 +147,7 @@ final class DdlBarrier {
      * shape before the first one (the source's catalog, which the plan was read from, is already past it); else the
      * plan's. The source's log starts empty with each migration ({@code SourceDdlLog#install}).
      */
-    void restore(Map<String, TableApply> byTopic, ConnInfo source) {
+    void restore(Map<String, TableApply> byTopic, ConnInfo source, String slot) {
         for (var e : new ArrayList<>(byTopic.entrySet())) {
             TableApply t = e.getValue();
             String shape = null;
@@ -158,7 +158,9 @@ final class DdlBarrier {
             }
             if (shape == null) {
                 try (Connection c = source.connect()) {
-                    if (exists(c, "\"shardlift\".\"ddl_log\"")) {
+                    // the log belongs to this stream only once its slot exists (the slot's creation starts it afresh):
+                    // before that it is an abandoned attempt's, whose shapes are not this copy's (a new user's restart)
+                    if (exists(c, "\"shardlift\".\"ddl_log\"") && slotExists(c, slot)) {
                         try (PreparedStatement ps = c.prepareStatement("SELECT old_shape::text FROM \"shardlift\".\"ddl_log\""
                                 + " WHERE table_schema = ? AND table_name = ? ORDER BY id LIMIT 1")) {
                             ps.setString(1, t.id().schema());
@@ -179,6 +181,16 @@ final class DdlBarrier {
                     log.info("{}: resuming with the shape its schema changes gave it so far ({} columns)", t.id(),
                             plan.source().columns().size());
                 }
+            }
+        }
+    }
+
+    private static boolean slotExists(Connection c, String slot) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) > 0 FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
             }
         }
     }
@@ -214,9 +226,7 @@ final class DdlBarrier {
                 TableCodec.of(r.plan().source());
             } catch (IllegalArgumentException ex) {
                 r = new LayoutChange.Result(List.of(), t.plan, java.util.Optional.of(tag + " on " + t.id() + " cannot be carried to"
-                        + " the cluster: " + ex.getMessage() + ". The stream of " + t.id() + " stopped before any later change of it;"
-                        + " the other tables go on. Revert the change on the source, or take " + t.id() + " out of the migration"
-                        + " and migrate it again with its new definition"));
+                        + " the cluster: " + ex.getMessage() + LayoutChange.stopped(t.id())));
             }
         }
         return new Translated(tag, content.path("id").asLong(), r, neu == null ? null : neu.toString());
@@ -257,9 +267,7 @@ final class DdlBarrier {
                             + ": " + SqlErrors.describe(e), e);
                 }
                 String message = tr.tag + " on " + w.table().id() + " cannot be carried to the cluster: node " + (open.size() - 1)
-                        + " refused it: " + SqlErrors.describe(e) + ". No node applied it. The stream of " + w.table().id()
-                        + " stopped before any later change of it; the other tables go on. Revert the change on the source, or take "
-                        + w.table().id() + " out of the migration and migrate it again with its new definition";
+                        + " refused it: " + SqlErrors.describe(e) + " (no node applied it)" + LayoutChange.stopped(w.table().id());
                 stopped.put(topic, message);
                 log.error("{}", message);
                 return;

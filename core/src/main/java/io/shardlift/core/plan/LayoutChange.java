@@ -192,9 +192,19 @@ public final class LayoutChange {
 
     private Result refused(String tag, String why) {
         return new Result(List.of(), plan, Optional.of(tag + " on " + plan.id() + " cannot be carried to the cluster: " + why
-                + ". The stream of " + plan.id() + " stopped before any later change of it; the other tables go on. Revert the"
-                + " change on the source, or take " + plan.id() + " out of the migration and migrate it again with its new"
-                + " definition (shardlift plan, schema, run)"));
+                + stopped(plan.id())));
+    }
+
+    /**
+     * What a stopped table means and what to do, the end of every message that stops a table's stream. Reverting the
+     * change on the source does not resume it (the stream does not skip a change it cannot carry: a new user tried), and
+     * a migration cannot drop one of its tables: starting over is the way on.
+     */
+    public static String stopped(io.shardlift.core.TableId table) {
+        return ". The stream of " + table + " stopped before any later change of it; the other tables go on, and the cutover"
+                + " waits for " + table + ". Reverting the change on the source does not resume it: to go on, start the migration"
+                + " over with the table's new definition (stop shardlift run, drop the replication slot on the source, empty the"
+                + " nodes' databases and remove --data-dir, then shardlift plan, schema, run)";
     }
 
     private Optional<String> refusal(TableShape before, TableShape after) {

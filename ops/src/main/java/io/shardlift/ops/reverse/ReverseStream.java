@@ -51,7 +51,7 @@ public final class ReverseStream implements AutoCloseable {
      * @param error         why a stage stopped, if one did
      */
     public record Status(String state, long lagMillis, long queued, long eventsApplied, List<String> captures, List<String> slots,
-                         Optional<String> error) {
+                         Optional<String> error, Optional<String> waiting) {
         public Status {
             captures = List.copyOf(captures);
             slots = List.copyOf(slots);
@@ -125,7 +125,7 @@ public final class ReverseStream implements AutoCloseable {
 
     public synchronized Status status() {
         if (applier == null) {
-            return new Status("NOT_STARTED", 0, 0, 0, List.of(), List.of(), Optional.empty());
+            return new Status("NOT_STARTED", 0, 0, 0, List.of(), List.of(), Optional.empty(), Optional.empty());
         }
         ApplierStatus as = applier.status();
         long lag = as.commitLagMs();
@@ -139,12 +139,13 @@ public final class ReverseStream implements AutoCloseable {
                 error = Optional.of("reverse capture of node " + k + ": " + cs.error().orElse("unknown"));
             }
         }
-        if (error.isEmpty() && slots != null) {
-            error = slots.problem().map(p -> "reverse capture of " + p);
-        }
-        String state = error.isPresent() ? "FAILED" : as.state() == Applier.State.APPLYING ? "STREAMING" : as.state().name();
+        // a node down or a slot not read: not a failure (the capture retries, the node comes back), but the stream is not
+        // current, and the rollback waits for it
+        Optional<String> waiting = slots == null ? Optional.empty() : slots.problem().map(p -> "reverse capture of " + p);
+        String state = error.isPresent() ? "FAILED" : waiting.isPresent() ? "WAITING"
+                : as.state() == Applier.State.APPLYING ? "STREAMING" : as.state().name();
         return new Status(state, lag, as.consumerLag(), as.eventsApplied(), states,
-                slots == null ? List.of() : slots.seen().stream().map(ReverseSlotWatch.Seen::describe).toList(), error);
+                slots == null ? List.of() : slots.seen().stream().map(ReverseSlotWatch.Seen::describe).toList(), error, waiting);
     }
 
     /** True when every capture streams and the applier applies with nothing older than a second waiting. */

@@ -402,7 +402,7 @@ public final class Migration implements AutoCloseable {
                     return new Rollback.Gate(Optional.of("no reverse stream runs in this process"), 0, 0);
                 }
                 ReverseStream.Status s = st.get();
-                Optional<String> problem = s.error().or(() -> "STREAMING".equals(s.state()) ? Optional.empty()
+                Optional<String> problem = s.error().or(s::waiting).or(() -> "STREAMING".equals(s.state()) ? Optional.empty()
                         : Optional.of("it is " + s.state()));
                 return new Rollback.Gate(problem, s.lagMillis(), s.queued());
             }, dryRun);
@@ -570,7 +570,8 @@ public final class Migration implements AutoCloseable {
         }
         Throwable f = reverseFailure.get();
         if (f != null) {
-            return Optional.of(new ReverseStream.Status("FAILED", 0, 0, 0, List.of(), List.of(), Optional.of(String.valueOf(f.getMessage()))));
+            return Optional.of(new ReverseStream.Status("FAILED", 0, 0, 0, List.of(), List.of(), Optional.of(String.valueOf(f.getMessage())),
+                    Optional.empty()));
         }
         return Optional.of(r.status());
     }

@@ -8,6 +8,7 @@ import io.shardlift.ops.control.CutoverConflict;
 import io.shardlift.ops.cutover.Cutover;
 import io.shardlift.ops.cutover.CutoverState;
 import io.shardlift.ops.cutover.CutoverReport;
+import io.shardlift.ops.reverse.ReverseStream;
 import io.shardlift.snapshotter.CopyProgress;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -131,6 +132,7 @@ public final class MigrationBackend implements ControlBackend {
         s.put("preflight", preflight);
         // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
         s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying)
+                .or(() -> m.reverseStatus().flatMap(ReverseStream.Status::waiting))
                 .or(() -> notCarried.stream().findFirst()).orElse(null));
         s.put("cutover", cutoverState());
         // from the point of no return on: the way back, and what it costs (slots on the nodes retain WAL)
@@ -144,6 +146,7 @@ public final class MigrationBackend implements ControlBackend {
             rev.put("captures", r.captures());
             rev.put("slots", r.slots()); // what the window costs: the WAL each node's reverse slot retains
             r.error().ifPresent(e -> rev.put("error", e));
+            r.waiting().ifPresent(w -> rev.put("waiting", w));
             return rev;
         }).orElse(null));
         return s;
