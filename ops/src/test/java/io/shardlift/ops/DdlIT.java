@@ -141,7 +141,7 @@ class DdlIT {
             try (Connection c = env.cluster.source().connect(DB)) {
                 Markers.emit(c, "ddl-it");
             }
-            awaitMarker(m, "ddl-it", 8, 180); // items, kinds, early and late, 2 Kafka partitions each; other stopped
+            env.awaitMarker(m, "ddl-it", 8, 180); // items, kinds, early and late, 2 Kafka partitions each; other stopped
             assertThat(m.failure()).as(m.statusLine()).isEmpty();
             assertThat(m.applierStatus().lastError()).as(m.statusLine()).hasValueSatisfying(e -> assertThat(e)
                     .contains("ALTER TABLE on public.other cannot be carried to the cluster",
@@ -279,23 +279,6 @@ class DdlIT {
              ResultSet rs = st.executeQuery("SELECT row_to_json(t)::text FROM " + table + " t WHERE " + key + "::text = '" + value + "'")) {
             return rs.next() ? rs.getString(1) : "(none)";
         }
-    }
-
-    /** Waits until the marker reached the Kafka partitions of the tables still streaming. */
-    private static void awaitMarker(Migration m, String marker, int partitions, int seconds) throws Exception {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        long seen = 0;
-        while (System.nanoTime() < deadline) {
-            try (Connection c = env.cluster.nodes().get(0).connect(DB)) {
-                seen = Markers.count(c, marker);
-                if (seen >= partitions) {
-                    return;
-                }
-            }
-            assertThat(m.failure()).as(m.statusLine()).isEmpty();
-            Thread.sleep(300);
-        }
-        throw new AssertionError("marker reached " + seen + " of " + partitions + " partitions: " + m.statusLine());
     }
 
     /** Columns (name, type, default, not null) and CHECKs of the source table and of its parent on every node. */

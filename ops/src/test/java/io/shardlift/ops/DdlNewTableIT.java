@@ -88,7 +88,7 @@ class DdlNewTableIT {
 
                 // the rest streams on: the marker passes every partition of items, kinds and gone (2 Kafka partitions each)
                 Markers.emit(c, "ddlnew-1");
-                awaitMarker(m, "ddlnew-1", 6, 120);
+                env.awaitMarker(m, "ddlnew-1", 6, 120);
                 assertThat(m.failure()).as(m.statusLine()).isEmpty();
                 assertThat(m.applierStatus().lastError()).as(m.statusLine()).isEmpty();
 
@@ -132,7 +132,7 @@ class DdlNewTableIT {
                 Thread.sleep(1_000);
                 w.close();
                 Markers.emit(c, "ddlnew-2");
-                awaitMarker(m, "ddlnew-2", 10, 120);
+                env.awaitMarker(m, "ddlnew-2", 10, 120);
                 assertThat(m.failure()).as(m.statusLine()).isEmpty();
                 assertThat(m.applierStatus().lastError()).as(m.statusLine()).isEmpty();
                 env.assertEqual("public.items", List.of("id"));
@@ -155,7 +155,7 @@ class DdlNewTableIT {
                 st.execute("DROP TABLE public.gone");
                 st.execute("UPDATE public.kinds SET name = 'after the drop' WHERE k = 1");
                 Markers.emit(c, "ddlnew-3");
-                awaitMarker(m, "ddlnew-3", 8, 120);
+                env.awaitMarker(m, "ddlnew-3", 8, 120);
                 for (int i = 0; i < 300 && m.applierStatus().lastError().isEmpty(); i++) {
                     Thread.sleep(200); // the barrier of public.gone stops it on its own partitions, apart from the marker
                 }
@@ -165,22 +165,5 @@ class DdlNewTableIT {
                 env.assertEqual("public.kinds", List.of("k"));
             }
         }
-    }
-
-    /** Waits until the marker reached {@code partitions} Kafka partitions on node 0. */
-    private static void awaitMarker(Migration m, String marker, int partitions, int seconds) throws Exception {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        long seen = 0;
-        while (System.nanoTime() < deadline) {
-            try (Connection c = env.cluster.nodes().get(0).connect(DB)) {
-                seen = Markers.count(c, marker);
-                if (seen >= partitions) {
-                    return;
-                }
-            }
-            assertThat(m.failure()).as(m.statusLine()).isEmpty();
-            Thread.sleep(300);
-        }
-        throw new AssertionError("marker reached " + seen + " of " + partitions + " partitions: " + m.statusLine());
     }
 }

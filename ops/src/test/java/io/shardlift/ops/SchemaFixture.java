@@ -157,4 +157,21 @@ final class SchemaFixture extends MigrationServers {
             }
         }
     }
+
+    /** Waits until the marker reached {@code partitions} Kafka partitions on node 0, the migration not failing. */
+    void awaitMarker(Migration m, String marker, int partitions, int seconds) throws Exception {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        long seen = 0;
+        while (System.nanoTime() < deadline) {
+            try (Connection c = cluster.nodes().get(0).connect(db)) {
+                seen = io.shardlift.core.ledger.Markers.count(c, marker);
+                if (seen >= partitions) {
+                    return;
+                }
+            }
+            assertThat(m.failure()).as(m.statusLine()).isEmpty();
+            Thread.sleep(300);
+        }
+        throw new AssertionError("marker reached " + seen + " of " + partitions + " partitions: " + m.statusLine());
+    }
 }
