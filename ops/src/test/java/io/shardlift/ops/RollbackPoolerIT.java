@@ -30,8 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The way back through a real PgBouncer: clients write through the alias across the cutover (to the cluster), across
- * the rollback (back to the source) and across a second cutover, and see no error; every write they were acknowledged is
- * on the source after the rollback and on the cluster after the second cutover.
+ * the rollback (back to the source) and across a second cutover, and see no error: inserts, updates, sharding-key changes,
+ * deletes and a global table's updates ({@link #andThen}); every write they were acknowledged is on the source after the
+ * rollback and on the cluster after the second cutover, and source and cluster end equal row by row.
  */
 class RollbackPoolerIT {
 
@@ -61,8 +62,7 @@ class RollbackPoolerIT {
         try (Migration m = Migration.start(plan, new Migration.Options(2, 20_000, dir.resolve("data"), Optional.of("rbpool-it")),
                 new SimpleMeterRegistry());
              // each insert followed by an update of a global table's row of the client's own
-             PoolerClients w = new PoolerClients(bouncer.jdbcUrl("app"), 2, 10_000_000, 10,
-                     (client, n) -> "UPDATE public.settings SET value = 'w" + client + "-" + n + "' WHERE name = 'k" + (1 + client) + "'")) {
+             PoolerClients w = new PoolerClients(bouncer.jdbcUrl("app"), 2, 10_000_000, 10, RollbackPoolerIT::andThen)) {
             long deadline = System.nanoTime() + 600_000_000_000L;
             while (!m.caughtUp()) {
                 assertThat(m.failure()).isEmpty();
@@ -109,6 +109,25 @@ class RollbackPoolerIT {
             }
             Migrations.assertEqual(env.cluster, SensorsMigration.DB);
         }
+    }
+
+    /**
+     * What each client does after an insert, in turn: an update of a global table's row of its own, an update of an
+     * event, a sharding-key change (DELETE + INSERT in one statement, as the cluster takes it), a delete; each client on
+     * devices of its own. Through the alias, so on the source before the cutover, on the cluster in the rollback window
+     * (carried back by the reverse stream), and on the source again after the rollback.
+     */
+    static String andThen(int client, int n) {
+        int device = 1 + client * 50 + n % 50;
+        String oldest = "(SELECT min(event_id) FROM public.events WHERE device_id = " + device + ")";
+        return switch (n % 4) {
+            case 0 -> "UPDATE public.settings SET value = 'w" + client + "-" + n + "' WHERE name = 'k" + (1 + client) + "'";
+            case 1 -> "UPDATE public.events SET payload = jsonb_build_object('n', " + n + ") WHERE event_id = "
+                    + "(SELECT max(event_id) FROM public.events WHERE device_id = " + device + ")";
+            case 2 -> "WITH moved AS (DELETE FROM public.events WHERE event_id = " + oldest + " RETURNING *)"
+                    + " INSERT INTO public.events SELECT event_id, " + (1 + client * 50 + (n + 7) % 50) + ", payload, created_at FROM moved";
+            default -> "DELETE FROM public.events WHERE event_id = " + oldest;
+        };
     }
 
     private static CutoverReport rollBack(Migration m, long deadline, boolean dryRun) throws InterruptedException {

@@ -141,6 +141,13 @@ public final class Completion {
         List<String> rels = plan.tables().stream().flatMap(t -> t.source().relations().stream()).map(TableId::toString).toList();
         left.add("the migrated tables, fenced (trigger " + WriteFenceStep.TRIGGER + "), with the data as of the window's end: "
                 + String.join(", ", rels) + " — DROP TABLE them when the application no longer needs the source");
+        if (!plan.types().isEmpty()) {
+            // after the tables they are the source's last trace of the migrated schema (a new user found them after
+            // following the rest of this list)
+            left.add("the types the migrated tables use: " + plan.types().stream().map(io.shardlift.core.catalog.UserType::qualified)
+                    .collect(java.util.stream.Collectors.joining(", ")) + " — DROP TYPE them after the tables, unless other"
+                    + " tables of the source use them");
+        }
         left.add("schema shardlift on the source (the reverse stream's ledger, the fence function, the cutover probe's table)"
                 + " — DROP SCHEMA shardlift CASCADE (after the tables, or it takes their fence triggers with it)");
         left.add("the forward and reverse topics on the Kafka broker (" + plan.spec().kafka().topicPrefix() + ".* and "
