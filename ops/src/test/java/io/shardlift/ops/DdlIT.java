@@ -148,7 +148,7 @@ class DdlIT {
                             "changes the type of the sharding key column k from integer to bigint",
                             "The stream of public.other stopped before any later change of it; the other tables go on",
                             "ALTER TABLE on public.codes cannot be carried to the cluster: node 0 refused it",
-                            "No node applied it. The stream of public.codes stopped before any later change of it",
+                            "(no node applied it). The stream of public.codes stopped before any later change of it",
                             "ALTER TABLE on public.conv cannot be carried to the cluster: it changes the type of column v from"
                                     + " integer to bigint with a USING expression, which the nodes cannot run",
                             "ALTER TABLE on public.orders cannot be carried to the cluster: it adds the foreign key orders_item (item)"
