@@ -148,32 +148,18 @@ final class DdlBarrier {
      * plan's. The source's log starts empty with each migration ({@code SourceDdlLog#install}).
      */
     void restore(Map<String, TableApply> byTopic, ConnInfo source, String slot) {
+        Map<io.shardlift.core.TableId, String> carried = new java.util.HashMap<>();
+        try (Connection c = nodes.get(0).connect()) {
+            for (TableApply t : byTopic.values()) {
+                io.shardlift.core.plan.CarriedShapes.last(c, t.id()).ifPresent(shape -> carried.put(t.id(), shape));
+            }
+        } catch (SQLException ex) {
+            throw new TargetException("node 0: cannot read the schema changes carried so far: " + ex.getMessage(), ex);
+        }
+        Map<io.shardlift.core.TableId, String> logged = carried.size() == byTopic.size() ? Map.of() : firstLogged(source, slot);
         for (var e : new ArrayList<>(byTopic.entrySet())) {
             TableApply t = e.getValue();
-            String shape = null;
-            try (Connection c = nodes.get(0).connect()) {
-                shape = io.shardlift.core.plan.CarriedShapes.last(c, t.id()).orElse(null);
-            } catch (SQLException ex) {
-                throw new TargetException("node 0: cannot read the schema changes carried so far: " + ex.getMessage(), ex);
-            }
-            if (shape == null) {
-                try (Connection c = source.connect()) {
-                    // the log belongs to this stream only once its slot exists (the slot's creation starts it afresh):
-                    // before that it is an abandoned attempt's, whose shapes are not this copy's (a new user's restart)
-                    if (exists(c, "\"shardlift\".\"ddl_log\"") && slotExists(c, slot)) {
-                        try (PreparedStatement ps = c.prepareStatement("SELECT old_shape::text FROM \"shardlift\".\"ddl_log\""
-                                + " WHERE table_schema = ? AND table_name = ? ORDER BY id LIMIT 1")) {
-                            ps.setString(1, t.id().schema());
-                            ps.setString(2, t.id().name());
-                            try (ResultSet rs = ps.executeQuery()) {
-                                shape = rs.next() ? rs.getString(1) : null;
-                            }
-                        }
-                    }
-                } catch (SQLException ex) {
-                    throw new io.shardlift.core.SourceException("source: cannot read the DDL log: " + ex.getMessage(), ex);
-                }
-            }
+            String shape = carried.getOrDefault(t.id(), logged.get(t.id()));
             if (shape != null) {
                 io.shardlift.core.plan.TablePlan plan = LayoutChange.reshaped(t.plan, TableShape.parse(shape));
                 if (!plan.source().equals(t.plan.source())) {
@@ -185,24 +171,37 @@ final class DdlBarrier {
         }
     }
 
-    private static boolean slotExists(Connection c, String slot) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) > 0 FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, slot);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
+    /**
+     * Each table's shape before the first change the source logged, for the tables no change was carried of yet (the
+     * source logged one not yet carried). The log belongs to this stream only once its slot exists (the slot's creation
+     * starts it afresh): before that it is an abandoned attempt's, whose shapes are not this copy's (a new user's restart).
+     */
+    private static Map<io.shardlift.core.TableId, String> firstLogged(ConnInfo source, String slot) {
+        Map<io.shardlift.core.TableId, String> out = new java.util.HashMap<>();
+        try (Connection c = source.connect()) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('\"shardlift\".\"ddl_log\"') IS NOT NULL"
+                    + " AND EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)")) {
+                ps.setString(1, slot);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        return out;
+                    }
+                }
             }
-        }
-    }
-
-    private static boolean exists(Connection c, String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
+            try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (table_schema, table_name) table_schema, table_name,"
+                    + " old_shape::text FROM \"shardlift\".\"ddl_log\" ORDER BY table_schema, table_name, id");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getString(3) != null) {
+                        out.put(new io.shardlift.core.TableId(rs.getString(1), rs.getString(2)), rs.getString(3));
+                    }
+                }
             }
+        } catch (SQLException ex) {
+            throw new io.shardlift.core.SourceException("source: cannot read the DDL log: " + ex.getMessage(), ex);
         }
+        return out;
     }
 
     private record Translated(String tag, long id, LayoutChange.Result result, String shape) {
