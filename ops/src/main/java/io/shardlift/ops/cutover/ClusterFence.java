@@ -57,7 +57,8 @@ final class ClusterFence {
                 installOnce(plan, node, c, id);
                 return;
             } catch (SQLException e) {
-                if (!"55P03".equals(e.getSQLState()) || attempt >= ATTEMPTS) {
+                boolean lockWait = "55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState()); // lock timeout, deadlock
+                if (!lockWait || attempt >= ATTEMPTS) {
                     throw e;
                 }
                 try {

@@ -5,6 +5,7 @@ import static io.shardlift.core.Sql.ident;
 import io.shardlift.core.TableId;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
@@ -41,15 +42,36 @@ final class LiftSourceFenceStep implements CutoverStep {
         return "nothing changed";
     }
 
+    /** How long one attempt waits for a table's lock, and how many attempts the lift gets. */
+    static final int LOCK_TIMEOUT_MS = 1_000;
+    static final int ATTEMPTS = 15;
+
+    /**
+     * Drops the source's fence triggers in one transaction and commits it (or rolls it back: the dry run). Each DROP TRIGGER
+     * takes its table's ACCESS EXCLUSIVE lock, one table after another, while the reverse applier may write to several of
+     * the same tables in one transaction (it still streams during a dry run): the two can deadlock, and PostgreSQL then
+     * aborts one of them (a CI run's dry run was refused so). The attempt is rolled back and made again: the applier's
+     * transaction, once through, holds nothing, and a lock not granted within {@link #LOCK_TIMEOUT_MS} is asked for anew.
+     */
     private static void end(CutoverContext ctx, boolean commit) throws Exception {
-        StringBuilder sql = new StringBuilder();
+        StringBuilder sql = new StringBuilder("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MS + "ms';\n");
         for (TableId rel : ctx.plan().tables().stream().flatMap(t -> t.source().relations().stream()).toList()) {
             sql.append("DROP TRIGGER IF EXISTS ").append(ident(WriteFenceStep.TRIGGER)).append(" ON ").append(rel.quoted()).append(";\n");
         }
         Connection fence = ctx.links().fence();
         synchronized (fence) {
-            try (Statement st = fence.createStatement()) {
-                st.execute(sql.toString());
+            for (int attempt = 1; ; attempt++) {
+                try (Statement st = fence.createStatement()) {
+                    st.execute(sql.toString());
+                    break;
+                } catch (SQLException e) {
+                    fence.rollback();
+                    boolean lockWait = "40P01".equals(e.getSQLState()) || "55P03".equals(e.getSQLState());
+                    if (!lockWait || attempt >= ATTEMPTS) {
+                        throw e;
+                    }
+                    Thread.sleep(20L * attempt);
+                }
             }
             if (commit) {
                 fence.commit();
