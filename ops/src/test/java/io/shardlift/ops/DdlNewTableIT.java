@@ -1,12 +1,15 @@
 package io.shardlift.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardlift.core.ledger.Markers;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.spec.SpecLoader;
 import io.shardlift.ops.cutover.CutoverReport;
+import io.shardlift.ops.workflow.LiveMigration;
 import io.shardlift.ops.workflow.Migration;
+import io.shardlift.ops.workflow.MigrationBackend;
 import io.shardlift.ops.workflow.Planning;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -22,9 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Tables created on the source during the migration in a schema the spec migrates whole ({@code all: true}, issue 15
  * item 3), with writers running. A running migration does not take them on, but never leaves them behind silently:
  * each is named, with what to do, and the cutover is refused while one is not carried (it would switch the application
- * to a cluster without it); the other tables stream on meanwhile. A restart takes those with a primary key on as global
- * tables, copied under a snapshot of their own with the stream's changes after it, so source and cluster are equal row
- * by row, the new tables too. A DROP TABLE of a migrated table stops that table's stream with its message.
+ * to a cluster without it); the other tables stream on meanwhile. The running migration ({@link LiveMigration}, as
+ * {@code shardlift run} keeps it) takes those with a primary key on as global tables, in the same process, copied under
+ * a snapshot of their own with the stream's changes after it, so source and cluster are equal row by row, the new tables
+ * too. A DROP TABLE of a migrated table stops that table's stream with its message.
  */
 class DdlNewTableIT {
 
@@ -55,7 +59,7 @@ class DdlNewTableIT {
     }
 
     @Test
-    void aTableCreatedDuringTheMigrationHoldsTheCutoverUntilARestartTakesItOn() throws Exception {
+    void aTableCreatedDuringTheMigrationHoldsTheCutoverUntilTheRunningMigrationTakesItOn() throws Exception {
         ClusterPlan plan = Planning.plan(new SpecLoader().load(env.spec(dir, SCHEMAS)));
         assertThat(plan.tables()).hasSize(3);
         AtomicLong next = new AtomicLong(100_000);
@@ -74,7 +78,11 @@ class DdlNewTableIT {
         };
         try (SchemaFixture.Writer w = env.writer(write);
              Connection c = env.cluster.source().connect(DB); Statement st = c.createStatement()) {
-            try (Migration m = env.startCaughtUp(plan, dir, w)) {
+            io.micrometer.core.instrument.MeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            Migration.Options options = SchemaFixture.options(dir);
+            try (LiveMigration live = new LiveMigration(Migration.start(plan, options, registry), options, registry)) {
+                Migration m = live.current();
+                env.awaitCaughtUp(m, w);
                 st.execute("CREATE TABLE public.fresh (id int PRIMARY KEY, v text)");
                 st.execute("INSERT INTO public.fresh SELECT g, 'f' || g FROM generate_series(1, 100) g");
                 st.execute("UPDATE public.fresh SET v = 'changed' WHERE id <= 10");
@@ -97,10 +105,10 @@ class DdlNewTableIT {
                 assertThat(notCarried.get(0)).startsWith("CREATE TABLE AS public.copied during the migration")
                         .contains("is not carried to the cluster yet", "the cutover is refused while it is not",
                                 "It has no primary key, so its changes cannot be streamed: give it one (ALTER TABLE"
-                                        + " \"public\".\"copied\" ADD PRIMARY KEY (...)), then restart `shardlift run`");
+                                        + " \"public\".\"copied\" ADD PRIMARY KEY (...)) and `shardlift run` takes it on");
                 assertThat(notCarried.get(1)).startsWith("CREATE TABLE public.fresh during the migration (a new table in schema"
-                        + " public, which the spec migrates with all: true)").contains("Restart `shardlift run` to take it on as a"
-                        + " global table").doesNotContain("primary key");
+                        + " public, which the spec migrates with all: true)").contains("`shardlift run` takes it on as a global table"
+                        + " once the copy is done").doesNotContain("primary key");
                 assertThat(notCarried.get(2)).startsWith("SELECT INTO public.selected during the migration");
                 assertThat(String.join("", notCarried)).doesNotContain("scratch").doesNotContain("'f").doesNotContain("changed");
 
@@ -117,12 +125,31 @@ class DdlNewTableIT {
                         .contains("CREATE TABLE public.renamed", "CREATE TABLE AS public.copied").doesNotContain("selected"));
                 newTables.set(true);
                 Thread.sleep(500);
-            }
 
-            // a restart takes them on: laid out as global tables, copied under a snapshot of their own, streamed
-            ClusterPlan again = Planning.plan(new SpecLoader().load(env.spec(dir, SCHEMAS)));
-            assertThat(again.tables()).hasSize(5);
-            try (Migration m = env.startCaughtUp(again, dir, w)) {
+                // the running migration takes them on, in this process: laid out as global tables, copied under a
+                // snapshot of their own, streamed; the one it replaces no longer takes a cutover
+                MigrationBackend backend = new MigrationBackend(live);
+                List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+                List<io.shardlift.core.TableId> taken = List.of();
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (taken.isEmpty()) {
+                    assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                    taken = live.takeOnNewTables(said::add);
+                    Thread.sleep(200);
+                }
+                assertThat(taken).extracting(Object::toString).containsExactly("public.copied", "public.renamed");
+                assertThat(said).hasSize(2);
+                assertThat(said.get(0)).startsWith("taking on [public.copied, public.renamed], created on the source during the"
+                        + " migration: the migration starts again with them");
+                assertThat(said.get(1)).startsWith("took on [public.copied, public.renamed] in ");
+                assertThat(live.current()).isNotSameAs(m);
+                Migration replaced = m;
+                assertThatThrownBy(() -> replaced.cutover(true)).hasMessageContaining("the migration is taking on tables created on the source");
+                m = live.current();
+                env.awaitCaughtUp(m, w);
+                assertThat(m.tablesToTakeOn()).as("nothing left to take on").isEmpty();
+                assertThat(backend.status().get("takingOn")).isNull();
+                assertThat(m.plan().tables()).hasSize(5);
                 assertThat(m.notCarriedTables()).isEmpty();
                 st.execute("INSERT INTO public.renamed SELECT g, 'r' || g FROM generate_series(1000, 1100) g");
                 st.execute("DELETE FROM public.renamed WHERE id BETWEEN 1050 AND 1060");

@@ -106,8 +106,12 @@ final class SchemaFixture extends MigrationServers {
 
     /** Starts the migration; returns at once. */
     Migration start(ClusterPlan plan, Path dir) {
-        return Migration.start(plan, new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it")),
-                new SimpleMeterRegistry());
+        return Migration.start(plan, options(dir), new SimpleMeterRegistry());
+    }
+
+    /** The options every migration of these tests runs with, in {@code dir}. */
+    static Migration.Options options(Path dir) {
+        return new Migration.Options(2, 5_000, dir.resolve("data"), Optional.of("schema-it"));
     }
 
     /** Waits until {@code m} has caught up, checking that neither it nor {@code w} failed. */

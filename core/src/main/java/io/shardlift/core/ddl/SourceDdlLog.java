@@ -210,13 +210,13 @@ public final class SourceDdlLog {
         /** What the operator reads: what was seen, what it means for the cutover, what to do. */
         public String message() {
             return tag + " " + table + " during the migration (a new table in schema " + table.schema() + ", which the spec"
-                    + " migrates with all: true) is not carried to the cluster yet: a running migration takes a new table on"
-                    + " only when `shardlift run` starts again, so its rows are not migrated and the cutover is refused while"
-                    + " it is not. The other tables go on streaming. "
-                    + (hasPrimaryKey ? "" : "It has no primary key, so its changes cannot be streamed: give it one (ALTER TABLE "
-                    + table.quoted() + " ADD PRIMARY KEY (...)), then ")
-                    + (hasPrimaryKey ? "Restart" : "restart") + " `shardlift run` to take it on as a global table (laid out on"
-                    + " every node, copied under a snapshot of its own, then streamed), or drop it on the source";
+                    + " migrates with all: true) is not carried to the cluster yet: its rows are not migrated and the cutover is"
+                    + " refused while it is not. The other tables go on streaming. "
+                    + (hasPrimaryKey ? "`shardlift run` takes it on as a global table once the copy is done (laid out on every"
+                    + " node, copied under a snapshot of its own, then streamed; the stream pauses for the seconds that takes)"
+                    : "It has no primary key, so its changes cannot be streamed: give it one (ALTER TABLE " + table.quoted()
+                    + " ADD PRIMARY KEY (...)) and `shardlift run` takes it on as a global table")
+                    + ", or drop it on the source";
         }
     }
 

@@ -8,6 +8,7 @@ import io.shardlift.ops.workflow.MigrationBackend;
 import io.shardlift.core.spec.Problem;
 import io.shardlift.core.spec.SpecException;
 import io.shardlift.ops.ExitCodes;
+import io.shardlift.ops.workflow.LiveMigration;
 import io.shardlift.ops.workflow.Migration;
 import io.shardlift.ops.preflight.Preflight;
 import io.shardlift.core.plan.ClusterPlan;
@@ -65,8 +66,9 @@ public final class RunCommand implements Callable<Integer> {
         ClusterPlan plan = Planning.checked(specOptions.load(), Preflight.Scope.RUN, dataDir);
         CountDownLatch stop = new CountDownLatch(1);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        Migration m = Migration.start(plan, new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir,
-                Optional.ofNullable(instanceId)), registry);
+        Migration.Options options = new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir,
+                Optional.ofNullable(instanceId));
+        Migration m = Migration.start(plan, options, registry);
         if (m.phase() == Migration.Phase.COMPLETED) {
             // nothing streams after complete, either way: a run left waiting would only look like a stalled copy
             m.close();
@@ -76,9 +78,11 @@ public final class RunCommand implements Callable<Integer> {
                     + " (\"Closing the window\"). To migrate this source again, start over with empty nodes and another --data-dir.");
             return ExitCodes.OK;
         }
+        // replaced in this process when it takes on tables created on the source during the migration
+        LiveMigration live = new LiveMigration(m, options, registry);
         ControlPlane control;
         try {
-            control = ControlPlane.start(plan.spec().control(), new MigrationBackend(m), registry);
+            control = ControlPlane.start(plan.spec().control(), new MigrationBackend(live), registry);
         } catch (java.net.BindException e) {
             m.close();
             throw new SpecException(specOptions.config.toString(), java.util.List.of(new Problem("control.listen",
@@ -89,13 +93,20 @@ public final class RunCommand implements Callable<Integer> {
             stop.countDown();
             // a running cutover finishes against a live migration before the migration stops
             control.close();
-            m.close();
+            live.close();
         }, "shardlift-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         ProgressDisplay display = ProgressDisplay.choose(err, statusInterval);
         try {
             while (stop.getCount() > 0) {
-                Optional<Throwable> failure = m.failure();
+                if (!live.takeOnNewTables(line -> {
+                    err.println("shardlift: " + line);
+                    err.flush();
+                }).isEmpty()) {
+                    continue;
+                }
+                Migration current = live.current();
+                Optional<Throwable> failure = current.failure();
                 if (failure.isPresent()) {
                     display.close();
                     Throwable f = failure.get();
@@ -106,11 +117,12 @@ public final class RunCommand implements Callable<Integer> {
                     throw f instanceof Exception e ? e : new IllegalStateException(f);
                 }
                 display.tick(() -> {
-                    m.refreshSourcePosition();
-                    return new ProgressDisplay.Frame(m.copyProgress().tables(), m.snapshotResult().isPresent(), m.statusLine());
+                    current.refreshSourcePosition();
+                    return new ProgressDisplay.Frame(current.copyProgress().tables(), current.snapshotResult().isPresent(),
+                            current.statusLine());
                 }, System.nanoTime());
-                if (exitWhenCaughtUp && m.caughtUp()) {
-                    err.println("caught up: " + m.statusLine());
+                if (exitWhenCaughtUp && current.caughtUp()) {
+                    err.println("caught up: " + current.statusLine());
                     break;
                 }
                 Thread.sleep(200);
@@ -120,7 +132,7 @@ public final class RunCommand implements Callable<Integer> {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
                 control.close();
-                m.close();
+                live.close();
             } catch (IllegalStateException shuttingDown) {
                 // the hook closes it
             }

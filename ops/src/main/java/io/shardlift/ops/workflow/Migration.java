@@ -356,8 +356,8 @@ public final class Migration implements AutoCloseable {
      * a second concurrent call is refused; once cut over, every call is refused ({@link Cutover.Conflict}).
      */
     public CutoverReport cutover(boolean dryRun) {
-        if (!cutoverLock.tryLock()) {
-            throw new IllegalStateException("a cutover is already running");
+        if (retired || !cutoverLock.tryLock()) {
+            throw new IllegalStateException(busy("a cutover is already running"));
         }
         try {
             cuttingOver = !dryRun;
@@ -391,8 +391,8 @@ public final class Migration implements AutoCloseable {
      * @throws Cutover.Conflict not cut over, or rolled back already; nothing changed
      */
     public CutoverReport rollback(boolean dryRun) {
-        if (!cutoverLock.tryLock()) {
-            throw new IllegalStateException("a cutover or a rollback is already running");
+        if (retired || !cutoverLock.tryLock()) {
+            throw new IllegalStateException(busy("a cutover or a rollback is already running"));
         }
         try {
             rollingBack = !dryRun;
@@ -424,8 +424,8 @@ public final class Migration implements AutoCloseable {
      * @throws Cutover.Conflict not cut over (nothing to close), or completed already
      */
     public Completion.Result complete() {
-        if (!cutoverLock.tryLock()) {
-            throw new IllegalStateException("a cutover or a rollback is running: complete is refused until it ended");
+        if (retired || !cutoverLock.tryLock()) {
+            throw new IllegalStateException(busy("a cutover or a rollback is running: complete is refused until it ended"));
         }
         try {
             Optional<CutoverState> st = durableCutoverState();
@@ -474,6 +474,50 @@ public final class Migration implements AutoCloseable {
         applier = a;
         a.start();
         log.info("rolled back: the source is the database again and the forward stream runs; a new cutover may follow");
+    }
+
+    /** Set once {@link #retire} took the cutover lock for good: this migration is about to be replaced. */
+    private volatile boolean retired;
+
+    /**
+     * Tables created on the source during the migration, in a schema the spec migrates whole, with a primary key, not
+     * carried yet: those a start of the migration takes on. Empty unless this migration streams, its copy done, before any
+     * cutover (or after a rollback), and DDL is carried; empty too when the source cannot be asked (next time).
+     */
+    public List<io.shardlift.core.TableId> tablesToTakeOn() {
+        if (!plan.spec().replication().replicateDdl() || cutOver || cuttingOver || rollingBack || closing || retired
+                || snapshot.get() == null || failure().isPresent()) {
+            return List.of();
+        }
+        Optional<CutoverState> st = durableCutoverState();
+        if (st.isPresent() && st.get().state() != CutoverState.State.REVERTED) {
+            return List.of();
+        }
+        try (Connection c = plan.spec().source().connect()) {
+            return io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().filter(io.shardlift.core.ddl.SourceDdlLog.Created::hasPrimaryKey)
+                    .map(io.shardlift.core.ddl.SourceDdlLog.Created::table).toList();
+        } catch (SQLException e) {
+            log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
+            return List.of();
+        }
+    }
+
+    /**
+     * Takes the cutover lock for good, so that no cutover, rollback or complete starts on this migration any more: it is
+     * about to be closed and replaced by one planned anew ({@link LiveMigration}). False, changing nothing, while one runs.
+     */
+    boolean retire() {
+        if (!cutoverLock.tryLock()) {
+            return false;
+        }
+        retired = true;
+        return true;
+    }
+
+    /** Why a cutover, rollback or complete cannot start now: one runs, or this migration is being replaced. */
+    private String busy(String running) {
+        return retired ? "the migration is taking on tables created on the source and starts again with them in a moment;"
+                + " ask again once `shardlift status` shows them streaming" : running;
     }
 
     /** The last look at the source's tables created during the migration, and when: the status asks every second. */

@@ -24,18 +24,33 @@ public final class MigrationBackend implements ControlBackend {
     /** Phases kept in the history: a migration passes through a handful; a flapping one must not grow it without end. */
     static final int HISTORY = 50;
 
-    private final Migration m;
+    /** The migration now: it is replaced when it takes tables created on the source on. */
+    private final LiveMigration live;
     /** When the preflight of this run passed: it is made before the migration starts, and run refuses on a problem. */
     private final Instant preflightPassedAt = Instant.now();
     /** The phases this process has seen, each with when it was first seen: for people, not for decisions. */
     private final Deque<Map<String, Object>> history = new ArrayDeque<>();
 
+    /** For a migration that is never replaced (the demo, tests). */
     public MigrationBackend(Migration m) {
-        this.m = m;
+        this(new LiveMigration(m, null, null));
+    }
+
+    public MigrationBackend(LiveMigration live) {
+        this.live = live;
+    }
+
+    /** Refuses (409) while the migration is being replaced: the one a request would reach is closing. */
+    private void refuseIfBusy(String what) throws CutoverConflict {
+        java.util.Optional<String> b = live.takingOn();
+        if (b.isPresent()) {
+            throw new CutoverConflict(what + " refused: " + b.get(), new LinkedHashMap<>());
+        }
     }
 
     @Override
     public String phase() {
+        Migration m = live.current();
         String phase = m.phase().name();
         observe(phase);
         return phase;
@@ -64,11 +79,14 @@ public final class MigrationBackend implements ControlBackend {
 
     @Override
     public Map<String, Object> status() {
+        Migration m = live.current();
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("phase", phase());
         s.put("serverTime", System.currentTimeMillis());
         // as this process observed them (on each status request and readiness check): the durable state decides the phase
         s.put("phaseHistory", history());
+        // tables created on the source being taken on: the stream pauses while the migration starts again with them
+        s.put("takingOn", live.takingOn().orElse(null));
         List<Map<String, Object>> tables = new ArrayList<>();
         for (CopyProgress.TableView t : m.copyProgress().tables()) {
             Map<String, Object> row = new LinkedHashMap<>();
@@ -107,7 +125,8 @@ public final class MigrationBackend implements ControlBackend {
         apply.put("commitLagMs", as.commitLagMs());
         as.lastError().ifPresent(e -> apply.put("error", e));
         as.retrying().ifPresent(e -> apply.put("retrying", e));
-        List<String> notCarried = m.notCarriedTables();
+        List<String> notCarried = new ArrayList<>(m.notCarriedTables());
+        live.takeOnRefusal().ifPresent(r -> notCarried.add(0, r));
         if (!notCarried.isEmpty()) {
             apply.put("notCarried", notCarried);
         }
@@ -154,6 +173,7 @@ public final class MigrationBackend implements ControlBackend {
 
     @Override
     public boolean ready() {
+        Migration m = live.current();
         // in the rollback window the forward stream is stopped by design: ready means the reverse stream caught up
         return switch (m.phase()) {
             case CUT_OVER -> m.reverseCaughtUp();
@@ -164,26 +184,33 @@ public final class MigrationBackend implements ControlBackend {
 
     @Override
     public CutoverReport cutover(boolean dryRun) throws CutoverConflict {
+        refuseIfBusy(dryRun ? "cutover dry run" : "cutover");
         try {
-            return m.cutover(dryRun);
+            return live.current().cutover(dryRun);
         } catch (Cutover.Conflict e) {
             throw new CutoverConflict(e.getMessage(), stateMap(e.state()));
+        } catch (IllegalStateException e) {
+            throw new CutoverConflict((dryRun ? "cutover dry run" : "cutover") + " refused: " + e.getMessage(), new LinkedHashMap<>());
         }
     }
 
     @Override
     public CutoverReport rollback(boolean dryRun) throws CutoverConflict {
+        refuseIfBusy(dryRun ? "rollback dry run" : "rollback");
         try {
-            return m.rollback(dryRun);
+            return live.current().rollback(dryRun);
         } catch (Cutover.Conflict e) {
             throw new CutoverConflict(e.getMessage(), e.state() == null ? new LinkedHashMap<>() : stateMap(e.state()));
+        } catch (IllegalStateException e) {
+            throw new CutoverConflict((dryRun ? "rollback dry run" : "rollback") + " refused: " + e.getMessage(), new LinkedHashMap<>());
         }
     }
 
     @Override
     public Map<String, Object> complete() throws CutoverConflict {
+        refuseIfBusy("complete");
         try {
-            io.shardlift.ops.cutover.Completion.Result r = m.complete();
+            io.shardlift.ops.cutover.Completion.Result r = live.current().complete();
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("state", "COMPLETED");
             out.put("cutover", r.cutoverId());
@@ -197,6 +224,7 @@ public final class MigrationBackend implements ControlBackend {
 
     @Override
     public Map<String, Object> cutoverState() {
+        Migration m = live.current();
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("state", m.cutoverState().map(MigrationBackend::stateMap).orElse(null));
         m.lastCutover().ifPresent(r -> s.put("last", r.toMap()));

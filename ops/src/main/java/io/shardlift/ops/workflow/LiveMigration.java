@@ -1,0 +1,131 @@
+package io.shardlift.ops.workflow;
+
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.shardlift.core.TableId;
+import io.shardlift.core.plan.ClusterPlan;
+import io.shardlift.core.plan.PlanException;
+import io.shardlift.core.plan.TablePlan;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The migration {@code shardlift run} keeps going, replaced in the same process when tables created on the source during
+ * the migration are to be taken on (issue 15 item 3). A migration's plan, publication, topics, capture and applier are
+ * fixed when it starts, and a start takes every such table on (it plans from the catalog, lays the table out as a global
+ * table, adds it to the publication, copies it under a snapshot of its own and streams it: the path a restart of
+ * {@code run} takes). So the running migration is closed (what every stage finished is durable) and started again with
+ * the new plan; the control plane answers for whichever is current, and refuses a cutover, rollback or complete while the
+ * swap runs. The stream pauses for the seconds the swap takes; nothing else stops.
+ */
+public final class LiveMigration implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(LiveMigration.class);
+
+    /** How often the source is asked for tables to take on. */
+    static final long LOOK_EVERY_MILLIS = 5_000;
+
+    private final Migration.Options options;
+    private final MeterRegistry registry;
+    private volatile Migration current;
+    private volatile String takingOn;
+    /** The tables the last take-on could not plan, and why: not tried again until the set of tables changes. */
+    private Set<TableId> refused = Set.of();
+    private volatile String refusal;
+    private long nextLook;
+
+    public LiveMigration(Migration first, Migration.Options options, MeterRegistry registry) {
+        this.current = first;
+        this.options = options;
+        this.registry = registry;
+    }
+
+    public Migration current() {
+        return current;
+    }
+
+    /** While tables are being taken on: what is happening, for the control plane's refusals and the status. */
+    public Optional<String> takingOn() {
+        return Optional.ofNullable(takingOn);
+    }
+
+    /** Why the tables created on the source could not be taken on (the planner's refusal), until they change. */
+    public Optional<String> takeOnRefusal() {
+        return Optional.ofNullable(refusal);
+    }
+
+    /**
+     * Looks (at most every {@link #LOOK_EVERY_MILLIS}) for tables to take on and, if there are any, replaces the migration
+     * with one that carries them. Called from {@code run}'s loop; {@code say} tells the operator.
+     *
+     * @return the tables taken on; empty when there were none, or they cannot be taken on now
+     * @throws RuntimeException the new migration could not start (as a restart of {@code run} would fail)
+     */
+    public List<TableId> takeOnNewTables(Consumer<String> say) {
+        long now = System.currentTimeMillis();
+        if (options == null || now < nextLook) { // a migration that is never replaced (the demo, tests)
+            return List.of();
+        }
+        nextLook = now + LOOK_EVERY_MILLIS;
+        Migration m = current;
+        List<TableId> waiting = m.tablesToTakeOn();
+        if (waiting.isEmpty() || refused.equals(new TreeSet<>(waiting))) {
+            return List.of();
+        }
+        ClusterPlan plan;
+        try {
+            plan = Planning.plan(m.plan().spec());
+        } catch (PlanException e) {
+            refused = new TreeSet<>(waiting);
+            refusal = "cannot take on " + waiting + ", created on the source during the migration: " + String.join("; ", e.problems());
+            log.warn("{}", refusal);
+            say.accept(refusal);
+            return List.of();
+        }
+        List<TableId> planned = plan.tables().stream().map(TablePlan::id).toList();
+        List<TableId> taken = new ArrayList<>(waiting.stream().filter(planned::contains).toList());
+        if (taken.isEmpty()) {
+            refused = new TreeSet<>(waiting);
+            refusal = "cannot take on " + waiting + ", created on the source during the migration: the planner left them out";
+            say.accept(refusal);
+            return List.of();
+        }
+        refused = Set.of();
+        refusal = null;
+        takingOn = "taking on " + taken + ", created on the source during the migration: the migration starts again with them";
+        try {
+            if (!m.retire()) {
+                return List.of(); // a cutover, rollback or complete runs: next time
+            }
+            log.info("{}", takingOn);
+            say.accept(takingOn + " (the stream pauses meanwhile)");
+            long t0 = System.nanoTime();
+            m.close();
+            // the closed migration's meters go with it; the new one registers its own (a restart of the process would too)
+            for (Meter meter : List.copyOf(registry.getMeters())) {
+                if (meter.getId().getName().startsWith("shardlift.")) {
+                    registry.remove(meter);
+                }
+            }
+            current = Migration.start(plan, options, registry);
+            String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as global tables;"
+                    + " they are copied under a snapshot of their own, then streamed";
+            log.info("{}", done);
+            say.accept(done);
+            return taken;
+        } finally {
+            takingOn = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        current.close();
+    }
+}
