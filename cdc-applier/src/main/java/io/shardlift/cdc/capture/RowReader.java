@@ -111,8 +111,10 @@ final class RowReader {
 
     static CaptureException schemaChanged(TableCodec codec, String what) {
         return new CaptureException("table " + codec.table() + " changed on the source while it was being captured: " + what
-                + ". shardlift does not carry DDL. Stop the migration of " + codec.table() + ", revert the change or "
-                + "re-plan (shardlift plan/schema) and copy the table again with the new definition, then restart capture");
+                + ". This migration does not carry schema changes (replication.ddl: stop): the capture stopped before the change,"
+                + " nothing after it was sent, and a restart stops at the same place (reverting the change does not help: the"
+                + " changes made in between have the new shape). Start the migration over (empty nodes, a new --data-dir); with"
+                + " replication.ddl: replicate, the default, shardlift carries such changes to the cluster");
     }
 
     private static Converter converter(TableCodec codec, ColumnCodec col, Schema s, Placeholder ph) {

@@ -539,7 +539,7 @@ class CaptureIT {
             Capture.Status s = capture.status();
             assertThat(s.state()).isEqualTo(Capture.State.FAILED);
             assertThat(s.error()).hasValueSatisfying(e -> assertThat(e)
-                    .contains("table public.t changed on the source", "[id, a, b]", "[id, a]", "does not carry DDL"));
+                    .contains("table public.t changed on the source", "[id, a, b]", "[id, a]", "does not carry schema changes (replication.ddl: stop)"));
             System.out.println("DDL refusal: " + s.error().orElseThrow());
         }
         List<Got> got = f.readUntil(List.of(new TableId("public", "t")), l -> !l.isEmpty(), Duration.ofSeconds(10));

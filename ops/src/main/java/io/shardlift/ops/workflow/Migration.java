@@ -536,17 +536,15 @@ public final class Migration implements AutoCloseable {
     }
 
     private List<String> notCarriedTables(long maxAgeMillis) {
-        if (!plan.spec().replication().replicateDdl()) {
-            return List.of();
-        }
         NotCarried seen = notCarried.get();
         long now = System.currentTimeMillis();
         if (maxAgeMillis > 0 && now - seen.atMillis() < maxAgeMillis) {
             return seen.messages();
         }
         try (Connection c = plan.spec().source().connect()) {
-            List<String> messages = io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream()
-                    .map(io.shardlift.core.ddl.SourceDdlLog.Created::message).toList();
+            List<String> messages = plan.spec().replication().replicateDdl()
+                    ? io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().map(io.shardlift.core.ddl.SourceDdlLog.Created::message).toList()
+                    : unplannedTables(c);
             notCarried.set(new NotCarried(messages, now));
             return messages;
         } catch (SQLException e) {
@@ -558,6 +556,40 @@ public final class Migration implements AutoCloseable {
             log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
             return seen.messages();
         }
+    }
+
+    /**
+     * With {@code replication.ddl: stop} nothing records a table created during the migration, so the catalog is asked:
+     * a table of a schema the spec migrates whole ({@code all: true}) that this migration's plan does not hold was created
+     * after the plan was made. Its rows would be left behind by a cutover, which is refused while it exists.
+     */
+    private List<String> unplannedTables(Connection c) throws SQLException {
+        List<String> whole = plan.spec().schemas().stream().filter(io.shardlift.core.spec.SchemaSpec::all)
+                .map(io.shardlift.core.spec.SchemaSpec::name).toList();
+        if (whole.isEmpty()) {
+            return List.of();
+        }
+        java.util.Set<io.shardlift.core.TableId> planned = new java.util.HashSet<>();
+        plan.tables().forEach(t -> planned.add(t.id()));
+        List<String> out = new java.util.ArrayList<>();
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT n.nspname, c.relname FROM pg_class c"
+                + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY (?) AND c.relkind IN ('r', 'p')"
+                + " AND NOT c.relispartition ORDER BY 1, 2")) {
+            ps.setArray(1, c.createArrayOf("text", whole.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    io.shardlift.core.TableId id = new io.shardlift.core.TableId(rs.getString(1), rs.getString(2));
+                    if (!planned.contains(id)) {
+                        out.add(id + " is in schema " + id.schema() + ", which the spec migrates with all: true, but not in this"
+                                + " migration: it was created after the migration started, and with replication.ddl: stop"
+                                + " new tables are not taken on. Its rows are not migrated, so the cutover is refused while it"
+                                + " exists: drop it on the source, or start the migration over (with replication.ddl: replicate,"
+                                + " `shardlift run` takes tables created during the migration on)");
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /**
