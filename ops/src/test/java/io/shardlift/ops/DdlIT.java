@@ -290,24 +290,7 @@ class DdlIT {
     }
 
     private static Map<String, String> shape(PgNode node, String schema, String table) throws SQLException {
-        Map<String, String> out = new TreeMap<>();
-        try (Connection c = node.connect(DB); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
-                     + " pg_get_expr(d.adbin, d.adrelid), a.attgenerated FROM pg_attribute a LEFT JOIN pg_attrdef d"
-                     + " ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = '" + schema + "." + table
-                     + "'::regclass AND a.attnum > 0 AND NOT a.attisdropped")) {
-            while (rs.next()) {
-                out.put("column " + rs.getString(1), rs.getString(2) + " notnull=" + rs.getBoolean(3) + " default=" + rs.getString(4)
-                        + " generated=" + rs.getString(5));
-            }
-        }
-        try (Connection c = node.connect(DB); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '"
-                     + schema + "." + table + "'::regclass AND contype = 'c'")) {
-            while (rs.next()) {
-                out.put("check " + rs.getString(1), rs.getString(2));
-            }
-        }
+        Map<String, String> out = env.shape(node, schema, table);
         if (table.equals("items")) {
             try (Connection c = node.connect(DB); Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT enum_range(NULL::public.mood)::text")) {

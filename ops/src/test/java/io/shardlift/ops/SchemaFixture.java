@@ -162,6 +162,37 @@ final class SchemaFixture extends MigrationServers {
         }
     }
 
+    /** Columns (name, type, default, not null, generated) and CHECKs of a table on {@code node}. */
+    java.util.Map<String, String> shape(PgNode node, String schema, String table) throws SQLException {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        try (Connection c = node.connect(db); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
+                     + " pg_get_expr(d.adbin, d.adrelid), a.attgenerated FROM pg_attribute a LEFT JOIN pg_attrdef d"
+                     + " ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = '" + schema + "." + table
+                     + "'::regclass AND a.attnum > 0 AND NOT a.attisdropped")) {
+            while (rs.next()) {
+                out.put("column " + rs.getString(1), rs.getString(2) + " notnull=" + rs.getBoolean(3) + " default=" + rs.getString(4)
+                        + " generated=" + rs.getString(5));
+            }
+        }
+        try (Connection c = node.connect(db); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '"
+                     + schema + "." + table + "'::regclass AND contype = 'c'")) {
+            while (rs.next()) {
+                out.put("check " + rs.getString(1), rs.getString(2));
+            }
+        }
+        return out;
+    }
+
+    /** The table's shape ({@link #shape}) on the source and on every node's parent are the same. */
+    void assertShapeEqual(String schema, String table) throws SQLException {
+        java.util.Map<String, String> source = shape(cluster.source(), schema, table);
+        for (PgNode n : cluster.nodes()) {
+            assertThat(shape(n, schema, table)).as(schema + "." + table + " on " + n.name()).isEqualTo(source);
+        }
+    }
+
     /** Waits until the marker reached {@code partitions} Kafka partitions on node 0, the migration not failing. */
     void awaitMarker(Migration m, String marker, int partitions, int seconds) throws Exception {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;

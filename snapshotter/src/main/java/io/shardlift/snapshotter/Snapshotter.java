@@ -212,7 +212,17 @@ public final class Snapshotter {
     private Map<TableId, TableCopy> chunkPlans() {
         Map<TableId, TableCopy> out = new LinkedHashMap<>();
         try (Connection source = spec.source().connect()) {
-            for (TablePlan t : plan.tables()) {
+            Map<TableId, String> streamShapes = streamShapes(source);
+            for (TablePlan planned : plan.tables()) {
+                TablePlan t = planned;
+                String shape = streamShapes.get(t.id());
+                if (shape != null) {
+                    // the nodes still have the table as it was when the migration began: its schema changes since reach them
+                    // through the stream after its copy, so the copy writes that shape, read through the catalog as it is now
+                    t = io.shardlift.core.plan.LayoutChange.reshaped(t, io.shardlift.core.ddl.TableShape.parse(shape));
+                    log.info("{}: its shape changed on the source since the migration began; the copy writes the shape the"
+                            + " nodes have ({} columns), they follow the changes through the stream", t.id(), t.source().columns().size());
+                }
                 var state = store.tableState(t.id());
                 TableCopy copy;
                 if (state.isPresent()) {
@@ -229,6 +239,32 @@ public final class Snapshotter {
             throw new SourceException("source " + spec.source().label() + ": " + e.getMessage(), e);
         }
         return out;
+    }
+
+    /**
+     * The shape the nodes have of each table whose schema changed on the source since the migration began and none of
+     * whose changes was carried to the nodes yet (a copy resumed by a restart after such a change: the restart planned
+     * from the catalog as it is now). Empty without DDL capture.
+     */
+    private Map<TableId, String> streamShapes(Connection source) throws SQLException {
+        if (!spec.replication().replicateDdl()) {
+            return Map.of();
+        }
+        Map<TableId, String> logged = new java.util.HashMap<>(io.shardlift.core.ddl.SourceDdlLog.firstLoggedShapes(source,
+                spec.replication().slot()));
+        if (logged.isEmpty()) {
+            return logged;
+        }
+        try (Connection node0 = spec.nodes().get(0).connect()) {
+            for (TableId id : List.copyOf(logged.keySet())) {
+                if (io.shardlift.core.plan.CarriedShapes.last(node0, id).isPresent()) {
+                    logged.remove(id);
+                }
+            }
+        } catch (SQLException e) {
+            throw new io.shardlift.core.TargetException("node 0: cannot read the schema changes carried so far: " + e.getMessage(), e);
+        }
+        return logged;
     }
 
     /** Chunks some node still lacks, each with the nodes that lack it. */

@@ -171,37 +171,12 @@ final class DdlBarrier {
         }
     }
 
-    /**
-     * Each table's shape before the first change the source logged, for the tables no change was carried of yet (the
-     * source logged one not yet carried). The log belongs to this stream only once its slot exists (the slot's creation
-     * starts it afresh): before that it is an abandoned attempt's, whose shapes are not this copy's (a new user's restart).
-     */
     private static Map<io.shardlift.core.TableId, String> firstLogged(ConnInfo source, String slot) {
-        Map<io.shardlift.core.TableId, String> out = new java.util.HashMap<>();
         try (Connection c = source.connect()) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass('\"shardlift\".\"ddl_log\"') IS NOT NULL"
-                    + " AND EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)")) {
-                ps.setString(1, slot);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (!rs.getBoolean(1)) {
-                        return out;
-                    }
-                }
-            }
-            try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT ON (table_schema, table_name) table_schema, table_name,"
-                    + " old_shape::text FROM \"shardlift\".\"ddl_log\" ORDER BY table_schema, table_name, id");
-                 ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    if (rs.getString(3) != null) {
-                        out.put(new io.shardlift.core.TableId(rs.getString(1), rs.getString(2)), rs.getString(3));
-                    }
-                }
-            }
+            return io.shardlift.core.ddl.SourceDdlLog.firstLoggedShapes(c, slot);
         } catch (SQLException ex) {
             throw new io.shardlift.core.SourceException("source: cannot read the DDL log: " + ex.getMessage(), ex);
         }
-        return out;
     }
 
     private record Translated(String tag, long id, LayoutChange.Result result, String shape) {

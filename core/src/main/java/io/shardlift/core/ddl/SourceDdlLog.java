@@ -221,6 +221,36 @@ public final class SourceDdlLog {
     }
 
     /**
+     * Each table's shape before the first change the source logged: the shape the nodes have for a table none of whose
+     * changes was carried yet (the applier's restart, a copy resumed after a schema change). The log belongs to this stream
+     * only once its slot exists (the slot's creation starts it afresh): before that it is an abandoned attempt's, whose
+     * shapes are not this copy's (a new user's restart). Empty when there is no log.
+     */
+    public static java.util.Map<TableId, String> firstLoggedShapes(Connection source, String slot) throws SQLException {
+        java.util.Map<TableId, String> out = new java.util.HashMap<>();
+        try (PreparedStatement ps = source.prepareStatement("SELECT to_regclass('\"shardlift\".\"ddl_log\"') IS NOT NULL"
+                + " AND EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return out;
+                }
+            }
+        }
+        try (PreparedStatement ps = source.prepareStatement("SELECT DISTINCT ON (table_schema, table_name) table_schema, table_name,"
+                + " old_shape::text FROM \"shardlift\".\"ddl_log\" ORDER BY table_schema, table_name, id");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                if (rs.getString(3) != null) {
+                    out.put(new TableId(rs.getString(1), rs.getString(2)), rs.getString(3));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * The tables created during the migration in a schema migrated whole that still exist on the source, under their
      * current names; empty when the DDL capture is not installed.
      */
