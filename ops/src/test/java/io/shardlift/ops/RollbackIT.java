@@ -79,8 +79,8 @@ class RollbackIT {
 
             CutoverReport back = retryWhileRefused(m);
             assertThat(back.outcome()).as(back.toString()).isEqualTo(CutoverReport.Outcome.DONE);
-            assertThat(back.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "cluster-fence", "reverse-drain",
-                    "verify", "sequences", "lift-source-fence");
+            assertThat(back.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "content", "cluster-fence",
+                    "reverse-drain", "verify", "sequences", "lift-source-fence");
             System.out.printf("rollback: the cluster's writes frozen %d ms; steps %s; cluster writers: %s%n", back.freezeMillis(),
                     back.steps(), w);
             w.close(); // they stop at the cluster's fence

@@ -83,7 +83,7 @@ class RollbackPoolerIT {
             w.awaitMore(50, 120); // resumed: the clients go on, on the cluster
             CutoverReport back = rollBack(m, deadline, false);
             assertThat(back.outcome()).as(back.toString()).isEqualTo(CutoverReport.Outcome.DONE);
-            assertThat(back.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "pooler-pause", "cluster-fence",
+            assertThat(back.steps()).extracting(CutoverReport.Step::name).containsExactly("gate", "content", "pooler-pause", "cluster-fence",
                     "reverse-drain", "verify", "sequences", "lift-source-fence", "pooler-switch-back", "pooler-resume");
             System.out.printf("rollback through PgBouncer: the cluster's writes frozen %d ms, clients paused %s ms; steps %s%n",
                     back.freezeMillis(), back.poolerPauseMillis(), back.steps());

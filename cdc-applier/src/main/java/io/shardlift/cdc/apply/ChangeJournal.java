@@ -56,7 +56,8 @@ public final class ChangeJournal {
         }
         List<String> text = new ArrayList<>(t.codec.keySize());
         for (int k = 0; k < t.codec.keySize(); k++) {
-            text.add(t.codec.keyText(key, k));
+            // a row read anew where the changes come from (a table keyed wider than its target) holds PostgreSQL's text
+            text.add(key.get(k) instanceof ToastFiller.SourceText st ? st.text() : t.codec.keyText(key, k));
         }
         synchronized (this) {
             if (!open || overflowed) {

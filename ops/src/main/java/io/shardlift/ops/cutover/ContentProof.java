@@ -32,6 +32,9 @@ import java.util.stream.Collectors;
  * </ol>
  * A TRUNCATE during the proof, or an applier that shares the stream with others ({@code shardlift apply}, whose
  * changes this journal does not see), makes the whole table, or every table, be compared again inside the freeze.
+ *
+ * <p>The rollback proves the way back the same way ({@link #reverse}): the journal is then the reverse applier's, which
+ * writes the cluster's changes to the source, and the marker rounds go from the nodes to the source.
  */
 final class ContentProof implements AutoCloseable {
 
@@ -48,14 +51,43 @@ final class ContentProof implements AutoCloseable {
     private final ClusterPlan plan;
     private final ChangeJournal journal;
     private final boolean journalComplete;
+    /** The rollback's proof: the source must hold the cluster's content. */
+    private final boolean reverse;
+    /**
+     * Per table whose journal keys have other columns than its source primary key (the reverse stream of a table whose
+     * cluster key also holds the sharding key): the positions of the source key's columns in the journal's key.
+     */
+    private final Map<TableId, int[]> keyProjection;
     private KeyCheck keys;
     private Map<TableId, Set<List<String>>> pending = new LinkedHashMap<>();
     private final Set<TableId> whole = new HashSet<>();
 
     ContentProof(ClusterPlan plan, ChangeJournal journal, boolean journalComplete) {
+        this(plan, journal, journalComplete, false, Map.of());
+    }
+
+    private ContentProof(ClusterPlan plan, ChangeJournal journal, boolean journalComplete, boolean reverse, Map<TableId, int[]> keyProjection) {
         this.plan = plan;
         this.journal = journal;
         this.journalComplete = journalComplete;
+        this.reverse = reverse;
+        this.keyProjection = keyProjection;
+    }
+
+    /**
+     * The rollback's proof, over the reverse applier's journal, whose keys are the cluster's: {@code journalKeys} gives
+     * each table's key columns there, projected onto the source's primary key where they differ.
+     */
+    static ContentProof reverse(ClusterPlan plan, ChangeJournal journal, boolean journalComplete, Map<TableId, List<String>> journalKeys) {
+        Map<TableId, int[]> projection = new LinkedHashMap<>();
+        for (var t : plan.tables()) {
+            List<String> sourceKey = t.source().primaryKey().orElseThrow().columns();
+            List<String> given = journalKeys.getOrDefault(t.id(), sourceKey);
+            if (!given.equals(sourceKey)) {
+                projection.put(t.id(), sourceKey.stream().mapToInt(given::indexOf).toArray());
+            }
+        }
+        return new ContentProof(plan, journal, journalComplete, true, projection);
     }
 
     void begin() {
@@ -82,7 +114,7 @@ final class ContentProof implements AutoCloseable {
         ChangeJournal.Generation during = journal.rotate();
         requireBounded(during, "the full comparison");
         whole.addAll(during.truncated());
-        merge(suspects, during.keys());
+        merge(suspects, projected(during));
         round.run(); // what was routed before the rotation is on the nodes now
         List<KeyCheck.Difference> first = keys.differences(suspects, Integer.MAX_VALUE);
         // a row that differs again after one more marker went through, while its source row stayed as it was, is
@@ -100,7 +132,8 @@ final class ContentProof implements AutoCloseable {
             if (!real.isEmpty()) {
                 throw new Refusal("content", "the cluster's content differs from the source's, and not because a change is"
                         + " in flight: " + String.join("; ", real) + " — nothing was fenced; run `shardlift verify` for every"
-                        + " difference and repair them (or start the table's migration over) before cutting over");
+                        + " difference and repair them (or start the table's migration over) before "
+                        + (reverse ? "rolling back" : "cutting over"));
             }
         }
         pending = keysOf(still);
@@ -114,7 +147,7 @@ final class ContentProof implements AutoCloseable {
     String insideFreeze() throws InterruptedException {
         ChangeJournal.Generation since = journal.rotate();
         requireBounded(since, "the content check");
-        merge(pending, since.keys());
+        merge(pending, projected(since));
         whole.addAll(since.truncated());
         Set<TableId> byVerify = new HashSet<>();
         if (!journalComplete) {
@@ -138,21 +171,50 @@ final class ContentProof implements AutoCloseable {
             }
         }
         if (!problems.isEmpty()) {
-            throw new TargetException("the cluster's content differs from the fenced source: " + String.join("; ", problems)
+            throw new TargetException(reverse
+                    ? "the source's content differs from the fenced cluster after the reverse stream drained: " + String.join("; ", problems)
+                    + " — nothing was switched back; the cluster is still the database; run `shardlift verify` for every difference"
+                    : "the cluster's content differs from the fenced source: " + String.join("; ", problems)
                     + " — nothing was cut over; run `shardlift verify` for every difference");
         }
         int checked = pending.values().stream().mapToInt(Set::size).sum();
         return checked + " rows changed since the content check compared by key"
                 + (whole.isEmpty() || !journalComplete ? "" : " (every key of " + whole.size() + " table(s) truncated meanwhile)")
                 + (byVerify.isEmpty() ? "" : ", " + byVerify.size() + " table(s) compared whole (other appliers share the stream)")
-                + ": the cluster holds the source's content";
+                + (reverse ? ": the source holds the cluster's content" : ": the cluster holds the source's content");
     }
 
-    private static void requireBounded(ChangeJournal.Generation g, String during) {
+    private void requireBounded(ChangeJournal.Generation g, String during) {
         if (g.overflowed()) {
             throw new Refusal("content", "more than " + MAX_KEYS + " rows changed during " + during + "; comparing them"
-                    + " inside the freeze would make it long — nothing was cut over: cut over at a quieter moment");
+                    + " inside the freeze would make it long — " + (reverse ? "nothing was switched back: roll back"
+                    : "nothing was cut over: cut over") + " at a quieter moment");
         }
+    }
+
+    /** A generation's keys as the source's primary keys (see {@link #keyProjection}). */
+    private Map<TableId, Set<List<String>>> projected(ChangeJournal.Generation g) {
+        if (keyProjection.isEmpty()) {
+            return g.keys();
+        }
+        Map<TableId, Set<List<String>>> out = new LinkedHashMap<>();
+        g.keys().forEach((t, keys) -> {
+            int[] at = keyProjection.get(t);
+            if (at == null) {
+                out.put(t, keys);
+                return;
+            }
+            Set<List<String>> mapped = new HashSet<>();
+            for (List<String> k : keys) {
+                List<String> m = new java.util.ArrayList<>(at.length);
+                for (int i : at) {
+                    m.add(k.get(i));
+                }
+                mapped.add(m);
+            }
+            out.put(t, mapped);
+        });
+        return out;
     }
 
     private static Map<TableId, Set<List<String>>> keysOf(List<KeyCheck.Difference> differences) {

@@ -22,6 +22,17 @@ final class ReverseDrainStep implements CutoverStep {
     @Override
     public String run(CutoverContext ctx) throws Exception {
         ctx.failpoint("rollback.drain");
+        int nodes = round(ctx, "rollback-" + ctx.id());
+        return "markers of " + nodes + " nodes applied on the source in every partition of their topics";
+    }
+
+    /**
+     * A marker into the WAL of each node that publishes tables, then a wait until the source recorded each in every
+     * partition of the reverse topics that node's capture feeds: what the nodes committed before is on the source then.
+     *
+     * @return how many nodes sent a marker
+     */
+    static int round(CutoverContext ctx, String prefix) throws java.sql.SQLException, InterruptedException {
         Connection source = ctx.links().source(0);
         Markers.listen(source);
         List<String> names = new ArrayList<>();
@@ -31,7 +42,7 @@ final class ReverseDrainStep implements CutoverStep {
             if (tables == 0) {
                 continue;
             }
-            String name = "rollback-" + ctx.id() + "-n" + k;
+            String name = prefix + "-n" + k;
             Markers.emit(ctx.links().node(k), name);
             names.add(name);
             expected.add(tables * ctx.plan().spec().kafka().topicPartitions());
@@ -43,7 +54,7 @@ final class ReverseDrainStep implements CutoverStep {
                 throw new TargetException(e.getMessage() + " — check the reverse stream (shardlift status)");
             }
         }
-        return "markers of " + names.size() + " nodes applied on the source in every partition of their topics";
+        return names.size();
     }
 
     @Override

@@ -12,10 +12,13 @@ import java.util.function.Supplier;
  * The way back: the rollback window's second procedure for the {@link CutoverRunner}, the cutover mirrored step by step.
  * <ol>
  *   <li>{@code gate} ({@link RollbackGateStep}): the reverse stream runs and its lag is within bounds;</li>
+ *   <li>{@code content} ({@link ContentStep}, {@link ContentProof#reverse}): the source's content compared with the
+ *       cluster's, writes flowing;</li>
  *   <li>with a pooler, {@code pooler-pause} ({@link PoolerPauseStep});</li>
  *   <li>{@code cluster-fence} ({@link ClusterFenceStep}): the application's writes to the cluster stop, on every node;</li>
  *   <li>{@code reverse-drain} ({@link ReverseDrainStep}): a marker of each node through the reverse stream;</li>
- *   <li>{@code verify} ({@link RollbackVerifyStep}) and {@code sequences} ({@link SourceSequencesStep});</li>
+ *   <li>{@code verify} ({@link VerifyStep}: the rows changed since the content step, by key) and {@code sequences}
+ *       ({@link SourceSequencesStep});</li>
  *   <li>{@code lift-source-fence} ({@link LiftSourceFenceStep}) — THE POINT OF NO RETURN;</li>
  *   <li>with a pooler, {@code pooler-switch-back} ({@link PoolerSwitchBackStep}) and {@code pooler-resume}.</li>
  * </ol>
@@ -23,6 +26,14 @@ import java.util.function.Supplier;
  * may follow) or, stopped before its point of no return, CUT_OVER again with the cluster's fence lifted.
  */
 public final class Rollback {
+
+    /**
+     * The reverse applier's journal of the keys it writes to the source: whether it sees every change (no other applier
+     * shares the reverse topics), and each table's key columns in it (the cluster's key).
+     */
+    public record Journal(io.shardlift.cdc.apply.ChangeJournal journal, boolean complete,
+                          java.util.Map<io.shardlift.core.TableId, List<String>> keyColumns) {
+    }
 
     /** What the gate needs: why the reverse stream does not run (empty: it runs), its lag and what waits in Kafka. */
     public record Gate(Optional<String> problem, long lagMs, long queued) {
@@ -44,9 +55,10 @@ public final class Rollback {
     }
 
     static CutoverRunner.Procedure procedure(Supplier<Gate> gate, Optional<PoolerSwitch> pooler) {
-        List<CutoverStep> before = new ArrayList<>();
+        // the content first, writes flowing: inside the freeze only the rows changed since are compared
+        List<CutoverStep> before = new ArrayList<>(List.of(new ContentStep(true)));
         pooler.ifPresent(p -> before.add(new PoolerPauseStep(p, true)));
-        before.addAll(List.of(new ClusterFenceStep(), new ReverseDrainStep(), new RollbackVerifyStep(), new SourceSequencesStep()));
+        before.addAll(List.of(new ClusterFenceStep(), new ReverseDrainStep(), new VerifyStep(), new SourceSequencesStep()));
         List<CutoverStep> after = new ArrayList<>();
         pooler.ifPresent(p -> after.addAll(List.of(new PoolerSwitchBackStep(p), new PoolerResumeStep(p))));
         return new CutoverRunner.Procedure(new RollbackGateStep(gate), before, new LiftSourceFenceStep(), after, LIFECYCLE);
@@ -57,10 +69,21 @@ public final class Rollback {
      *
      * @throws Cutover.Conflict the durable state does not allow it (not cut over, or already rolled back); nothing changed
      */
-    public CutoverReport run(Supplier<Gate> gate, boolean dryRun) {
+    public CutoverReport run(Supplier<Gate> gate, Supplier<Journal> journals, boolean dryRun) {
         String id = (dryRun ? "dry-r-" : "r-") + UUID.randomUUID().toString().substring(0, 8);
-        CutoverContext ctx = new CutoverContext(id, dryRun, plan, options,
-                () -> new CutoverContext.Resources(Links.open(plan, 2), null), 4 + 2 * plan.nodeCount());
+        CutoverContext ctx = new CutoverContext(id, dryRun, plan, options, () -> {
+            Journal journal = journals.get(); // once the gate found the reverse stream running
+            Links links = Links.open(plan, 2);
+            ContentProof proof = ContentProof.reverse(plan, journal.journal(), journal.complete(), journal.keyColumns());
+            CutoverContext.Resources r = new CutoverContext.Resources(links, proof);
+            try {
+                proof.begin();
+            } catch (RuntimeException e) {
+                r.close();
+                throw e;
+            }
+            return r;
+        }, 4 + 3 * plan.nodeCount() + plan.tables().size());
         return new CutoverRunner(procedure(gate, pooler), state).run(ctx);
     }
 

@@ -148,6 +148,23 @@ public final class ReverseStream implements AutoCloseable {
                 slots == null ? List.of() : slots.seen().stream().map(ReverseSlotWatch.Seen::describe).toList(), error, waiting);
     }
 
+    /**
+     * The reverse applier's journal for the rollback's content proof: the keys it writes to the source, whether it sees
+     * every change (it was given every partition of the reverse topics), and each table's key columns in the journal
+     * (the cluster's primary key, which for a table widened by its sharding key holds more than the source's).
+     */
+    public synchronized io.shardlift.ops.cutover.Rollback.Journal journal() {
+        if (applier == null) {
+            throw new IllegalStateException("the reverse stream has not started");
+        }
+        java.util.Map<io.shardlift.core.TableId, List<String>> keys = new java.util.LinkedHashMap<>();
+        for (var t : reverse.applyPlan().tables()) {
+            keys.put(t.id(), t.source().primaryKey().orElseThrow().columns());
+        }
+        boolean complete = applier.assignedPartitions() >= plan.tables().size() * plan.spec().kafka().topicPartitions();
+        return new io.shardlift.ops.cutover.Rollback.Journal(applier.journal(), complete, keys);
+    }
+
     /** True when every capture streams and the applier applies with nothing older than a second waiting. */
     public boolean caughtUp() {
         return applier != null && applier.caughtUp() && (slots == null || slots.problem().isEmpty())

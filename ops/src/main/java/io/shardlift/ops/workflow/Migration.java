@@ -405,6 +405,12 @@ public final class Migration implements AutoCloseable {
                 Optional<String> problem = s.error().or(s::waiting).or(() -> "STREAMING".equals(s.state()) ? Optional.empty()
                         : Optional.of("it is " + s.state()));
                 return new Rollback.Gate(problem, s.lagMillis(), s.queued());
+            }, () -> {
+                ReverseStream rs = reverse;
+                if (rs == null) {
+                    throw new IllegalStateException("the reverse stream stopped");
+                }
+                return rs.journal();
             }, dryRun);
             lastRollback.set(r);
             if (r.outcome() == CutoverReport.Outcome.DONE) {
