@@ -177,6 +177,19 @@ class DashboardIT {
         browser.findElement(By.id("confirm-go")).click();
         await(browser, "the rollback's answer", () -> "409".equals(js(browser, "return document.getElementById('result').dataset.state")));
         assertThat((String) js(browser, "return document.getElementById('result').textContent")).contains("refused");
+        assertThat(browser.findElement(By.id("window")).isDisplayed()).as("no rollback window before a cutover").isFalse();
+
+        // a real cutover from the page opens the rollback window: its panel shows the reverse stream and the slots' cost
+        assertThat(actUntilDone(browser, "cutover", token)).as(resultText(browser)).isEqualTo("200");
+        await(browser, "the rollback window's panel with the reverse stream running", () ->
+                browser.findElement(By.id("window")).isDisplayed()
+                        && "STREAMING".equals(js(browser, "return document.getElementById('reverse-state').dataset.state")));
+        assertThat(browser.findElement(By.id("reverse-slots")).getText()).contains("slot retains");
+        assertThat(browser.findElement(By.id("phase")).getText()).isEqualTo("CUT_OVER");
+        screenshot(browser, "dashboard-rollback-window.png");
+        // and the way back from the page: the window closes, the source is the database again
+        assertThat(actUntilDone(browser, "rollback", token)).as(resultText(browser)).isEqualTo("200");
+        await(browser, "the rollback window's panel to go", () -> !browser.findElement(By.id("window")).isDisplayed());
 
         // the Grafana board queries only what a live /metrics exposes, and the README documents every metric of ours
         String scrape = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
@@ -205,6 +218,31 @@ class DashboardIT {
         String output = Files.readString(log);
         assertThat(output).contains(" || capture ", " || apply ").doesNotContain("\u001b", "\r");
         System.out.println("screenshot: " + shot + "; timeline: " + timeline.length() + " characters");
+    }
+
+    /** Asks for {@code action} from the page with the token, again while the gate refuses (422); the answer's status. */
+    private static String actUntilDone(WebDriver browser, String action, String token) throws Exception {
+        String outcome = null;
+        for (int attempt = 1; attempt <= 15; attempt++) {
+            browser.findElement(By.cssSelector("#actions button[data-action=\"" + action + "\"]")).click();
+            browser.findElement(By.id("token")).sendKeys(token);
+            browser.findElement(By.id("understand")).click();
+            browser.findElement(By.id("confirm-go")).click();
+            await(browser, "the " + action + "'s answer", () -> {
+                Object state = js(browser, "return document.getElementById('result').dataset.state");
+                return state != null && !"running".equals(state);
+            });
+            outcome = (String) js(browser, "return document.getElementById('result').dataset.state");
+            if (!"422".equals(outcome)) {
+                return outcome;
+            }
+            Thread.sleep(2_000);
+        }
+        return outcome;
+    }
+
+    private static String resultText(WebDriver browser) {
+        return String.valueOf(js(browser, "return document.getElementById('result').textContent"));
     }
 
     /** Until run's control plane listens (it starts once the preflight passed). */

@@ -38,4 +38,22 @@ public record ForeignKeyInfo(
         return name + " (" + String.join(", ", columns) + ") REFERENCES " + referenced + " ("
                 + String.join(", ", referencedColumns) + ")";
     }
+
+    /**
+     * Whether this key maps the referencing table's sharding key {@code childKey}, column for column, onto the referenced
+     * table's {@code parentKey}: then a row and the row it references hash alike, and colocated tables keep them on one
+     * node, where the key can be enforced (the planner's rule and the rule for keys added during the migration).
+     */
+    public boolean mapsShardingKey(List<String> parentKey, List<String> childKey) {
+        if (parentKey.size() != childKey.size()) {
+            return false;
+        }
+        for (int i = 0; i < parentKey.size(); i++) {
+            int at = referencedColumns.indexOf(parentKey.get(i));
+            if (at < 0 || !columns.get(at).equals(childKey.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
 }

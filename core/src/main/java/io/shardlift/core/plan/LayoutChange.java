@@ -178,12 +178,7 @@ public final class LayoutChange {
             return Optional.of("it adds the foreign key " + fk.describe() + " to a global table, which references the sharded"
                     + " table " + parent.id() + " (a full copy on every node cannot reference rows that live on one node)");
         }
-        boolean aligned = parent.keyColumns().size() == child.keyColumns().size();
-        for (int i = 0; aligned && i < parent.keyColumns().size(); i++) {
-            int at = fk.referencedColumns().indexOf(parent.keyColumns().get(i));
-            aligned = at >= 0 && fk.columns().get(at).equals(child.keyColumns().get(i));
-        }
-        if (!aligned || !child.colocationRoot().equals(parent.colocationRoot())) {
+        if (!fk.mapsShardingKey(parent.keyColumns(), child.keyColumns()) || !child.colocationRoot().equals(parent.colocationRoot())) {
             return Optional.of("it adds the foreign key " + fk.describe() + " between two sharded tables that are not colocated"
                     + " on that key (the referenced row may live on another node); the cluster cannot enforce it");
         }

@@ -322,11 +322,7 @@ public final class SchemaPlanner {
         }
         TableId childRoot = colocationRoot(child, byId);
         TableId parentRoot = colocationRoot(parent, byId);
-        boolean keyAligned = parent.distributedBy().size() == child.distributedBy().size();
-        for (int i = 0; keyAligned && i < parent.distributedBy().size(); i++) {
-            int at = fk.referencedColumns().indexOf(parent.distributedBy().get(i));
-            keyAligned = at >= 0 && fk.columns().get(at).equals(child.distributedBy().get(i));
-        }
+        boolean keyAligned = fk.mapsShardingKey(parent.distributedBy(), child.distributedBy());
         if (!childRoot.equals(parentRoot) || !keyAligned) {
             String why = !childRoot.equals(parentRoot)
                     ? child.id() + " is not colocated with " + parent.id()

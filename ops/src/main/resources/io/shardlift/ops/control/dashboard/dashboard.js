@@ -138,6 +138,7 @@
     renderStream(s, now);
     renderChart(now);
     renderNodes(s.nodes || [], now);
+    renderWindow(s.reverse);
     renderPreflight(s.preflight);
     const cut = cutoverDoc || s.cutover || {};
     renderCutover(cut);
@@ -192,6 +193,18 @@
     $('queued').textContent = num(a.queued) + ' records';
     const r = rate((x) => Object.values(x.nodeRows).reduce((p, q) => p + (q || 0), 0), now);
     $('apply').textContent = (a.state || '–') + ' · ' + (r == null ? '–' : num(r) + ' rows/s');
+  }
+
+  /** The rollback window, from the point of no return to complete: the reverse stream and what its slots retain. */
+  function renderWindow(r) {
+    $('window').hidden = !r;
+    if (!r) return;
+    $('reverse-state').textContent = r.state + (r.captures && r.captures.length ? ' · ' + r.captures.join(', ') : '');
+    $('reverse-state').dataset.state = r.state;
+    $('reverse-lag').textContent = ms(r.lagMs);
+    $('reverse-queued').textContent = num(r.queued) + ' records';
+    $('reverse-events').textContent = num(r.events) + ' changes';
+    $('reverse-slots').replaceChildren(...(r.slots || []).map((x) => el('li', {text: x})));
   }
 
   function renderNodes(nodes, now) {
@@ -338,7 +351,8 @@
       add('error', 'The migration stopped: ' + (s.lastError || 'see the log of shardlift run'),
         'Fix what the message names, then start the same shardlift run again: it resumes where it stopped.');
     } else if (s.lastError && !(s.nodes || []).some((n) => n.error
-        && s.lastError.startsWith('node ' + n.node + ' ('))) {
+        && s.lastError.startsWith('node ' + n.node + ' (')) && !(s.reverse && (s.lastError === s.reverse.waiting
+        || (s.reverse.error && s.lastError.endsWith(s.reverse.error))))) {
       // a node failing is said below, once, with what to do
       add('error', s.lastError, 'shardlift retries within its budget; the message says what to fix.');
     }
@@ -356,6 +370,12 @@
     }
     if (a.retrying && !(s.nodes || []).some((n) => n.error)) add('error', a.retrying, 'Bring the target back; the applier resumes by itself.');
     for (const w of c.shardingKeyChanges || []) add('warn', w, '');
+    if (s.takingOn) add('info', 'Taking on tables created on the source: ' + s.takingOn + '.',
+      'The stream pauses for a few seconds; a cutover, rollback or complete asked now is refused: ask again in a moment.');
+    const r = s.reverse;
+    if (r && r.error) add('error', 'Reverse stream: ' + r.error, 'A rollback waits for the reverse stream; the log of shardlift run says what fails.');
+    else if (r && r.waiting) add('warn', 'Reverse stream waiting: ' + r.waiting,
+      'Bring the node back: its slot keeps the cluster\'s changes meanwhile, and a rollback waits until they are on the source.');
     const last = cut.last;
     if (last && last.outcome === 'REFUSED') {
       add('warn', 'The last cutover' + (last.dryRun ? ' dry run' : '') + ' was refused: ' + (last.reason || ''),
