@@ -43,7 +43,9 @@ class DdlTakeOnCrashIT {
             + "        - {name: items, type: sharded, distributedby: id, partitions: 4}\n";
     /** Kafka partitions per table topic (SchemaFixture's spec). */
     static final int TOPIC_PARTITIONS = 2;
-    static final int BIG_ROWS = 30_000;
+    static final int BIG_ROWS = 20_000;
+    /** Rows of public.late; the writer updates those up to 500. */
+    static final int LATE_ROWS = 510;
     static SchemaFixture env;
 
     @TempDir
@@ -93,7 +95,7 @@ class DdlTakeOnCrashIT {
             first = ShardliftProcess.start(log, tokenEnv, args);
             marker(log, first, w, "warm", 2);
 
-            // a table created during the migration, large enough (30,000 rows, a tenth with an 3,200-byte text stored
+            // a table created during the migration, large enough (20,000 rows, a tenth with an 3,200-byte text stored
             // out of line) that its copy takes a moment; the writer writes to it from the moment it is committed
             source("CREATE TABLE public.big (id bigint PRIMARY KEY, v int NOT NULL, doc text)",
                     "INSERT INTO public.big SELECT g, g % 100, CASE WHEN g % 10 = 0 THEN " + toasted("g") + " ELSE 'd' || g END"
@@ -134,12 +136,26 @@ class DdlTakeOnCrashIT {
 
             // and takes on one more table created now in the same process, not killed: the path the kills interrupted
             source("CREATE TABLE public.late (id int PRIMARY KEY, v text)",
-                    "INSERT INTO public.late SELECT g, 'l' || g FROM generate_series(1, 500) g");
+                    "INSERT INTO public.late SELECT g, 'l' || g FROM generate_series(1, " + LATE_ROWS + ") g");
             lateExists.set(true);
+            // an application transaction that wrote to the new table before the take-on published it, and commits only
+            // once the take-on's copy snapshot was taken (or the take-on waits for it): its rows are neither in an
+            // earlier snapshot nor decoded as published, unless the take-on waits for it
+            try (Connection straddler = env.cluster.source().connect(DB); Statement st = straddler.createStatement()) {
+                straddler.setAutoCommit(false);
+                st.execute("INSERT INTO public.late SELECT g, 's' || g FROM generate_series(900001, 900020) g");
+                st.execute("UPDATE public.late SET v = 'straddled' WHERE id > 500"); // rows the writer never touches
+                awaitTrue(third, w, "the take-on of public.late copied it, or waits for the open transaction",
+                        () -> count0("SELECT count(*) FROM shardlift.copy_done WHERE table_name = 'public.late'") >= 1
+                                || count(env.cluster.source(), "SELECT count(*) FROM pg_locks WHERE NOT granted") > 0);
+                note(log, "the transaction open across the take-on of public.late commits (copy chunks of public.late on node 0: "
+                        + count0("SELECT count(*) FROM shardlift.copy_done WHERE table_name = 'public.late'") + ")");
+                straddler.commit();
+            }
             awaitTrue(third, w, "the in-process take-on of public.late",
                     () -> Files.readString(log).contains("shardlift: took on [public.late] in "));
             marker(log, third, w, "after-take-on", 4);
-            Thread.sleep(2_000); // the writer goes on over the new table's stream
+            Thread.sleep(1_000); // the writer goes on over the new table's stream
 
             w.close();
             assertThat(w.failed.get()).as("the writer").isNull();
@@ -216,7 +232,7 @@ class DdlTakeOnCrashIT {
         PgNode source = env.cluster.source();
         assertThat(count(source, "SELECT count(*) FROM public.items")).isEqualTo(2_000 + acked.itemsInserted.get());
         assertThat(count(source, "SELECT count(*) FROM public.big")).isEqualTo(BIG_ROWS + acked.bigInserted.get() - acked.bigDeleted.get());
-        assertThat(count(source, "SELECT count(*) FROM public.late")).isEqualTo(500 + acked.lateInserted.get());
+        assertThat(count(source, "SELECT count(*) FROM public.late")).isEqualTo(LATE_ROWS + 20 + acked.lateInserted.get());
         for (PgNode n : env.cluster.nodes()) {
             assertThat(count(n, "SELECT count(*) FROM public.big WHERE length(doc) = 3200"))
                     .as("TOASTed texts on " + n.name()).isEqualTo(count(source, "SELECT count(*) FROM public.big WHERE length(doc) = 3200"))
