@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the migration (a schema listed with {@code all: true}), with a writer writing to every table the whole time, the new
  * one included (inserts, updates that leave its TOASTed text unchanged or replace it, deletes). Once just after the take-on
  * laid the new table out on node 0, before its copy was complete; once in the middle of its copy under the restarted
- * process. Each restart runs the same command; the third process also takes on a second new table in-process, unkilled.
+ * process. Each restart runs the same command; the third process also takes on a second new table in-process, unkilled,
+ * while an application transaction that wrote to it before it was published commits only after its copy.
  * Source and cluster end equal row by row, every table, with every acknowledged write counted in; then a real cutover
  * through the control plane fences the writer, and they are equal again.
  */
@@ -95,7 +96,7 @@ class DdlTakeOnCrashIT {
             first = ShardliftProcess.start(log, tokenEnv, args);
             marker(log, first, w, "warm", 2);
 
-            // a table created during the migration, large enough (20,000 rows, a tenth with an 3,200-byte text stored
+            // a table created during the migration, large enough (20,000 rows, a tenth with a 3,200-byte text stored
             // out of line) that its copy takes a moment; the writer writes to it from the moment it is committed
             source("CREATE TABLE public.big (id bigint PRIMARY KEY, v int NOT NULL, doc text)",
                     "INSERT INTO public.big SELECT g, g % 100, CASE WHEN g % 10 = 0 THEN " + toasted("g") + " ELSE 'd' || g END"
@@ -117,7 +118,7 @@ class DdlTakeOnCrashIT {
                     + " node 0: " + chunksAtKill + ")");
             assertThat(copiedAtKill).as("killed before the new table's copy was complete").isLessThan(1);
 
-            // 2: the restart plans public.big from the start; killed with some of its chunks in, not all
+            // 2: the restart plans public.big at its start (no take-on needed); killed with some of its chunks in, not all
             ShardliftProcess second = ShardliftProcess.start(log, tokenEnv, args);
             awaitTrue(second, w, "public.big mid-copy",
                     () -> count0("SELECT count(*) FROM shardlift.copy_done WHERE table_name = 'public.big'") >= 2
@@ -138,9 +139,9 @@ class DdlTakeOnCrashIT {
             source("CREATE TABLE public.late (id int PRIMARY KEY, v text)",
                     "INSERT INTO public.late SELECT g, 'l' || g FROM generate_series(1, " + LATE_ROWS + ") g");
             lateExists.set(true);
-            // an application transaction that wrote to the new table before the take-on published it, and commits only
-            // once the take-on's copy snapshot was taken (or the take-on waits for it): its rows are neither in an
-            // earlier snapshot nor decoded as published, unless the take-on waits for it
+            // an application transaction that wrote to the new table before the take-on added it to the publication and
+            // commits only after the take-on's copy read it (or once the take-on waits for it): its rows are not in the
+            // copy, so they must come through the stream
             try (Connection straddler = env.cluster.source().connect(DB); Statement st = straddler.createStatement()) {
                 straddler.setAutoCommit(false);
                 st.execute("INSERT INTO public.late SELECT g, 's' || g FROM generate_series(900001, 900020) g");
