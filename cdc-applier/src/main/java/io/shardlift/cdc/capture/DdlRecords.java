@@ -91,12 +91,17 @@ final class DdlRecords {
         String tag = row.getString("tag");
         String newShape = row.getString("new_shape");
         if (row.getString("old_shape") == null && newShape != null) {
-            // a table created during the migration (core.ddl.SourceDdlLog's ddl_created): not carried, and the cutover
-            // refuses while it exists; said here at its place in the stream, even when a dropped migrated table's name
-            // came back, since the stream of that one stopped at its DROP
-            LOG.warn("{} {} at {}: a table created during the migration in a schema migrated whole is not carried to the"
-                    + " cluster; the cutover is refused while it exists on the source (restart run to take it on, or drop it"
-                    + " there)", tag, id, position);
+            // a table created during the migration (core.ddl.SourceDdlLog's ddl_created), said here at its place in the
+            // stream, even when a dropped migrated table's name came back, since the stream of that one stopped at its DROP
+            if (byId.containsKey(id)) {
+                // taken on: a capture that carries it resumed from before its creation (after the take-on, or a restart);
+                // its rows come from its own copy and the changes after it, so its creation has nothing to carry
+                LOG.info("{} {} at {}: created during the migration and taken on since; carried", tag, id, position);
+            } else {
+                LOG.warn("{} {} at {}: a table created during the migration in a schema migrated whole is not carried to the"
+                        + " cluster yet; the cutover is refused while it exists on the source (`shardlift run` takes it on"
+                        + " once it has a primary key; or drop it there)", tag, id, position);
+            }
             return null;
         }
         CapturedTable t = byId.get(id);
