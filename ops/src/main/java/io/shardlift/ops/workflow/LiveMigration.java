@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The migration {@code shardlift run} keeps going, replaced in the same process when tables created on the source during
  * the migration are to be taken on (issue 15 item 3). A migration's plan, publication, topics, capture and applier are
- * fixed when it starts, and a start takes every such table on (it plans from the catalog, lays the table out as a global
- * table, adds it to the publication, copies it under a snapshot of its own and streams it: the path a restart of
+ * fixed when it starts, and a start takes every such table on (it plans from the catalog, lays the table out as its schema's
+ * {@code unlisted:} rule says, global by default, adds it to the publication, copies it under a snapshot of its own and streams it: the path a restart of
  * {@code run} takes). So the running migration is closed (what every stage finished is durable) and started again with
  * the new plan; the control plane answers for whichever is current, and refuses a cutover, rollback or complete while the
  * swap runs. The stream pauses for the seconds the swap takes; nothing else stops.
@@ -114,14 +114,26 @@ public final class LiveMigration implements AutoCloseable {
                 }
             }
             current = Migration.start(plan, options, registry);
-            String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as global tables;"
-                    + " they are copied under a snapshot of their own, then streamed";
+            String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as "
+                    + layouts(plan, taken) + "; they are copied under a snapshot of their own, then streamed";
             log.info("{}", done);
             say.accept(done);
             return taken;
         } finally {
             takingOn = null;
         }
+    }
+
+    /** How each table taken on is laid out, as its schema's {@code unlisted:} rule made it: global or sharded. */
+    static String layouts(ClusterPlan plan, List<TableId> taken) {
+        List<String> out = new ArrayList<>();
+        for (TableId id : taken) {
+            TablePlan t = plan.table(id).orElseThrow();
+            out.add(id + (t.sharded() ? " sharded by " + String.join(", ", t.keyColumns()) + " (" + t.partitions()
+                    + " partitions" + (t.colocationRoot().equals(id) ? "" : ", colocated with " + t.colocationRoot()) + ")"
+                    : " global"));
+        }
+        return String.join(", ", out);
     }
 
     @Override
