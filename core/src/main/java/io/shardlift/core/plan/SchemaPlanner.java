@@ -36,6 +36,8 @@ public final class SchemaPlanner {
     private final SourceCatalog catalog;
     private final List<String> problems = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
+    /** Unlisted tables sharded by their schema's {@code unlisted:} rule: their fix is in the rule, not a table entry. */
+    private final Set<TableId> byRule = new java.util.HashSet<>();
 
     private SchemaPlanner(MigrationSpec spec, SourceCatalog catalog) {
         this.spec = spec;
@@ -166,6 +168,7 @@ public final class SchemaPlanner {
                         UnlistedRule rule = s.unlisted();
                         out.add(new TableSpec(id, TableType.SHARDED, rule.distributedBy(), rule.colocateWith(), rule.partitions(),
                                 0, false));
+                        byRule.add(id);
                         warnings.add(id + ": not listed, but schema " + s.name() + " has all: true — sharded by "
                                 + String.join(", ", rule.distributedBy()) + " as its unlisted: rule says ("
                                 + rule.partitions() + " partitions" + rule.colocateWith().map(c -> ", colocated with " + c).orElse("")
@@ -419,8 +422,13 @@ public final class SchemaPlanner {
                     : "the foreign key does not map " + child.id() + "'s sharding key " + String.join(", ", child.distributedBy())
                             + " onto " + parent.id() + "'s " + String.join(", ", parent.distributedBy());
             problems.add(child.id() + ": foreign key " + fk.describe() + " joins two sharded tables that are not colocated on that key ("
-                    + why + ") — the referenced row may live on another node; shard both on the referencing column and set"
-                    + " colocatewith: " + parent.id().name() + " on " + child.id().name() + ", or make " + parent.id() + " global");
+                    + why + ") — the referenced row may live on another node; "
+                    + (byRule.contains(child.id()) && child.colocateWith().isEmpty() && !childRoot.equals(parentRoot)
+                    ? child.id() + " is sharded by schema " + child.id().schema() + "'s unlisted: rule, whose tables are each a"
+                    + " colocation group of their own unless the rule has colocatewith: give the rule colocatewith: a listed"
+                    + " table sharded on the same key, or list " + child.id().name() + " under tables"
+                    : "shard both on the referencing column and set colocatewith: " + parent.id().name() + " on "
+                    + child.id().name() + ", or make " + parent.id() + " global"));
             return false;
         }
         return true;
