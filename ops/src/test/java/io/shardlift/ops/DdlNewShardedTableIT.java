@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code tenant_id} in its primary key is taken on by the running migration ({@link LiveMigration}, as {@code shardlift run}
  * keeps it) as a sharded table colocated with tenants: hash-partitioned on every node, each partition's rows on the node
  * that owns it, copied under a snapshot of its own, then streamed (a change of a row's tenant moves it between partitions);
- * one created without {@code tenant_id} is taken on as a global table. Source and cluster are equal row by row.
+ * one created without {@code tenant_id} is taken on as a global table. Source and cluster are equal row by row. A later
+ * change on the source that would turn a table the nodes hold sharded into a global one refuses the next take-on, saying why.
  */
 class DdlNewShardedTableIT {
 
@@ -100,16 +101,18 @@ class DdlNewShardedTableIT {
                 st.execute("INSERT INTO public.notes SELECT g % 40 + 1, g, 'n' || g FROM generate_series(1, 300) g");
                 st.execute("UPDATE public.notes SET body = 'changed' WHERE id <= 20");
                 st.execute("DELETE FROM public.notes WHERE id > 290");
+                st.execute("CREATE TABLE public.memos (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id))");
+                st.execute("INSERT INTO public.memos SELECT g % 40 + 1, g FROM generate_series(1, 200) g");
                 st.execute("CREATE TABLE public.labels (id bigint PRIMARY KEY, v text)");
                 st.execute("INSERT INTO public.labels SELECT g, 'l' || g FROM generate_series(1, 30) g");
 
                 List<String> notCarried = m.notCarriedTables();
-                for (int i = 0; i < 50 && notCarried.size() < 2; i++) {
+                for (int i = 0; i < 50 && notCarried.size() < 3; i++) {
                     Thread.sleep(200);
                     notCarried = m.notCarriedTables();
                 }
-                assertThat(notCarried).hasSize(2);
-                assertThat(notCarried.get(1)).startsWith("CREATE TABLE public.notes during the migration").contains(
+                assertThat(notCarried).hasSize(3);
+                assertThat(notCarried.get(2)).startsWith("CREATE TABLE public.notes during the migration").contains(
                         "`shardlift run` takes it on as its schema's unlisted: rule says (sharded by tenant_id, colocated with"
                                 + " public.tenants; a global table if it lacks that key or its primary key does not hold it)");
                 newTables.set(true);
@@ -123,10 +126,11 @@ class DdlNewShardedTableIT {
                     taken = live.takeOnNewTables(said::add);
                     Thread.sleep(200);
                 }
-                assertThat(taken).extracting(Object::toString).containsExactly("public.labels", "public.notes");
+                assertThat(taken).extracting(Object::toString).containsExactly("public.labels", "public.memos", "public.notes");
                 assertThat(said).hasSize(2);
-                assertThat(said.get(1)).startsWith("took on [public.labels, public.notes] in ").contains("laid out as public.labels"
-                        + " global, public.notes sharded by tenant_id (" + PARTITIONS + " partitions, colocated with public.tenants)");
+                assertThat(said.get(1)).startsWith("took on [public.labels, public.memos, public.notes] in ").contains(
+                        "laid out as public.labels global, public.memos sharded by tenant_id (" + PARTITIONS + " partitions,"
+                                + " colocated with public.tenants), public.notes sharded by tenant_id");
                 m = live.current();
                 TablePlan notes = m.plan().table(new TableId("public", "notes")).orElseThrow();
                 assertThat(notes.sharded()).isTrue();
@@ -146,7 +150,7 @@ class DdlNewShardedTableIT {
                 w.close();
                 assertThat(w.failed.get()).isNull();
                 Markers.emit(c, "ddlshard-1");
-                env.awaitMarker(m, "ddlshard-1", 10, 180);
+                env.awaitMarker(m, "ddlshard-1", 12, 180);
                 assertThat(m.failure()).as(m.statusLine()).isEmpty();
                 assertThat(m.applierStatus().lastError()).as(m.statusLine()).isEmpty();
                 env.assertEqual("public.tenants", List.of("id"));
@@ -154,10 +158,12 @@ class DdlNewShardedTableIT {
                 env.assertEqual("public.kinds", List.of("k"));
                 env.assertEqual("public.notes", List.of("tenant_id", "id"));
                 env.assertEqual("public.labels", List.of("id"));
+                env.assertEqual("public.memos", List.of("tenant_id", "id"));
                 long sourceNotes = count(c, "SELECT count(*) FROM public.notes");
                 assertThat(sourceNotes).isGreaterThan(400);
                 assertPlaced("notes", sourceNotes);
                 assertPlaced("items", count(c, "SELECT count(*) FROM public.items"));
+                assertPlaced("memos", count(c, "SELECT count(*) FROM public.memos"));
                 assertGlobal("labels");
 
                 // the cutover's checks take the new tables in, the sharded one too
@@ -169,7 +175,40 @@ class DdlNewShardedTableIT {
                     dry = m.cutover(true);
                 }
                 assertThat(dry.outcome()).as(dry.toString()).isEqualTo(CutoverReport.Outcome.DRY_RUN);
-                assertThat(dry.toString()).contains("of 5 tables compared row by row");
+                assertThat(dry.toString()).contains("of 6 tables compared row by row");
+
+                // the rule decides per table from the catalog: a change on the source that no longer fits it would turn a
+                // table the nodes hold sharded into a global one; the take-on is refused with why, the migration goes on
+                st.execute("CREATE UNIQUE INDEX memos_id ON public.memos (id)");
+                st.execute("CREATE TABLE public.later (id int PRIMARY KEY)");
+                Migration running = m;
+                deadline = System.nanoTime() + 120_000_000_000L;
+                while (live.takeOnRefusal().isEmpty()) {
+                    assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                    assertThat(live.takeOnNewTables(said::add)).isEmpty();
+                    Thread.sleep(200);
+                }
+                assertThat(live.takeOnRefusal()).hasValueSatisfying(r -> assertThat(r).startsWith("cannot take on"
+                        + " [public.later], created on the source during the migration: planned from the source's catalog now,"
+                        + " public.memos would be global instead of sharded by tenant_id (" + PARTITIONS + " partitions, colocated"
+                        + " with public.tenants)").contains("its unique index memos_id (id) does not include tenant_id",
+                        "undo that change on the source"));
+                assertThat(live.current()).isSameAs(running);
+                assertThat(running.failure()).isEmpty();
+                // undone: the same tables waiting are taken on at the next look
+                st.execute("DROP INDEX public.memos_id");
+                taken = List.of();
+                while (taken.isEmpty()) {
+                    assertThat(System.nanoTime()).as(m.statusLine()).isLessThan(deadline);
+                    taken = live.takeOnNewTables(said::add);
+                    Thread.sleep(200);
+                }
+                assertThat(taken).extracting(Object::toString).containsExactly("public.later");
+                assertThat(live.takeOnRefusal()).isEmpty();
+                assertThat(said.stream().filter(x -> x.startsWith("cannot take on"))).hasSize(1);
+                m = live.current();
+                env.awaitCaughtUp(m, w);
+                assertThat(m.plan().table(new TableId("public", "memos")).orElseThrow().sharded()).isTrue();
             }
         }
     }

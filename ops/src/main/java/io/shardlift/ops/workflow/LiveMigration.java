@@ -88,6 +88,19 @@ public final class LiveMigration implements AutoCloseable {
             say.accept(refusal);
             return List.of();
         }
+        List<String> relaid = relaidOut(m.plan(), plan);
+        if (!relaid.isEmpty()) {
+            // not in `refused`: undoing the change on the source lifts it, with the same tables waiting; said once
+            String why = "cannot take on " + waiting + ", created on the source during the migration: planned from the source's"
+                    + " catalog now, " + String.join("; ", relaid) + " — the nodes hold it as planned when the migration"
+                    + " started; undo that change on the source, then the tables are taken on";
+            if (!why.equals(refusal)) {
+                log.warn("{}", why);
+                say.accept(why);
+            }
+            refusal = why;
+            return List.of();
+        }
         List<TableId> planned = plan.tables().stream().map(TablePlan::id).toList();
         List<TableId> taken = new ArrayList<>(waiting.stream().filter(planned::contains).toList());
         if (taken.isEmpty()) {
@@ -124,14 +137,37 @@ public final class LiveMigration implements AutoCloseable {
         }
     }
 
+    /**
+     * The migrated tables that {@code now} lays out otherwise than {@code running} (global instead of sharded, another
+     * key): a schema's {@code unlisted:} rule decides per table from the catalog, so a schema change of the source (a
+     * unique index without the key) can turn a table the nodes hold sharded into a global one. Each with the plan's
+     * warning that says why.
+     */
+    static List<String> relaidOut(ClusterPlan running, ClusterPlan now) {
+        List<String> out = new ArrayList<>();
+        for (TablePlan before : running.tables()) {
+            Optional<TablePlan> after = now.table(before.id());
+            if (after.isEmpty() || layout(after.get()).equals(layout(before))) {
+                continue;
+            }
+            String why = now.warnings().stream().filter(w -> w.startsWith(before.id() + ": ")).findFirst()
+                    .map(w -> " (" + w.substring(before.id().toString().length() + 2) + ")").orElse("");
+            out.add(before.id() + " would be " + layout(after.get()) + " instead of " + layout(before) + why);
+        }
+        return out;
+    }
+
+    private static String layout(TablePlan t) {
+        return t.sharded() ? "sharded by " + String.join(", ", t.keyColumns()) + " (" + t.partitions() + " partitions"
+                + (t.colocationRoot().equals(t.id()) ? "" : ", colocated with " + t.colocationRoot()) + ")" : "global";
+    }
+
     /** How each table taken on is laid out, as its schema's {@code unlisted:} rule made it: global or sharded. */
     static String layouts(ClusterPlan plan, List<TableId> taken) {
         List<String> out = new ArrayList<>();
         for (TableId id : taken) {
             TablePlan t = plan.table(id).orElseThrow();
-            out.add(id + (t.sharded() ? " sharded by " + String.join(", ", t.keyColumns()) + " (" + t.partitions()
-                    + " partitions" + (t.colocationRoot().equals(id) ? "" : ", colocated with " + t.colocationRoot()) + ")"
-                    : " global"));
+            out.add(id + " " + layout(t));
         }
         return String.join(", ", out);
     }
