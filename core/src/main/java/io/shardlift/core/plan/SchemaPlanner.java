@@ -179,8 +179,8 @@ public final class SchemaPlanner {
                     warnings.add(id + ": not listed, but schema " + s.name() + " has all: true — migrated as a global (reference) "
                             + (kind == 'p' ? "table with all its partitions" : "table") + ", copied first (priority " + top + ")"
                             + notSharded.map(why -> "; not sharded as its unlisted: rule " + s.unlisted().describe() + " says: "
-                                    + why + " — give it what the rule needs on the source, or list it under tables with a key of"
-                                    + " its own").orElse(""));
+                                    + why + (why.startsWith(NO_COLUMN) ? "" : " — give it what the rule needs on the source, or"
+                                    + " list it under tables with a key of its own")).orElse(""));
                 } else {
                     warnings.add(id + ": left out although schema " + s.name() + " has all: true — it is a " + relkindName(kind)
                             + ", which holds no rows of its own to migrate; create it on the nodes yourself if the application needs it");
@@ -196,11 +196,14 @@ public final class SchemaPlanner {
      * that carry its key, and a table created during the migration that the planner refused could not be taken on at all.
      * Checks the same things the planner refuses for a listed sharded table.
      */
+    /** The reason of a table the rule is not meant for (a lookup table of a multi-tenant schema): no advice follows. */
+    private static final String NO_COLUMN = "it has no column ";
+
     private Optional<String> whyNotSharded(TableId id, UnlistedRule rule, TableInfo info) {
         List<String> key = rule.distributedBy();
         List<String> missing = key.stream().filter(c -> info.column(c).isEmpty()).toList();
         if (!missing.isEmpty()) {
-            return Optional.of("it has no column " + String.join(", ", missing));
+            return Optional.of(NO_COLUMN + String.join(", ", missing));
         }
         if (info.primaryKey().isEmpty()) {
             return Optional.of("it has no primary key");
@@ -248,7 +251,7 @@ public final class SchemaPlanner {
                 rootInfo.flatMap(r -> r.column(col)).filter(c -> c.typtype() != 'e')
                         .flatMap(c -> KeyType.fromTypname(c.typname())).ifPresent(theirs::add);
             }
-            // a root whose key does not resolve is refused on its own; its partitions say nothing about this table then
+            // a root whose key does not resolve is refused on its own: nothing to compare with then
             if (theirs.size() == root.distributedBy().size() && !hashFamilies(types).equals(hashFamilies(theirs))) {
                 return Optional.of("its key " + String.join(", ", key) + " has type(s) " + types + " while " + root.id()
                         + ", which it would be colocated with, is sharded on " + theirs);
