@@ -207,15 +207,24 @@ public final class SourceDdlLog {
     /** A table created on the source during the migration in a schema migrated whole, which the migration does not carry. */
     public record Created(TableId table, String tag, boolean hasPrimaryKey) {
 
-        /** What the operator reads: what was seen, what it means for the cutover, what to do. */
+        /** What the operator reads, for a table whose schema makes unlisted tables global (the default). */
         public String message() {
+            return message("as a global table");
+        }
+
+        /**
+         * What the operator reads: what was seen, what it means for the cutover, what to do.
+         *
+         * @param takenOnAs how the take-on lays it out, e.g. {@code as a global table}
+         */
+        public String message(String takenOnAs) {
             return tag + " " + table + " during the migration (a new table in schema " + table.schema() + ", which the spec"
                     + " migrates with all: true) is not carried to the cluster yet: its rows are not migrated and the cutover is"
                     + " refused while it is not. The other tables go on streaming. "
-                    + (hasPrimaryKey ? "`shardlift run` takes it on as a global table once the copy is done (laid out on every"
+                    + (hasPrimaryKey ? "`shardlift run` takes it on " + takenOnAs + " once the copy is done (laid out on every"
                     + " node, copied under a snapshot of its own, then streamed; the stream pauses for the seconds that takes)"
                     : "It has no primary key, so its changes cannot be streamed: give it one (ALTER TABLE " + table.quoted()
-                    + " ADD PRIMARY KEY (...)) and `shardlift run` takes it on as a global table")
+                    + " ADD PRIMARY KEY (...)) and `shardlift run` takes it on " + takenOnAs)
                     + ", or drop it on the source";
         }
     }

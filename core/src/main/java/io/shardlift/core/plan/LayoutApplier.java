@@ -141,17 +141,15 @@ public final class LayoutApplier {
     }
 
     /**
-     * Whether the node's layout is this plan's but for global tables it does not hold yet: tables created on the source
-     * during the migration in a schema migrated whole (as the source recorded them), which a restart plans from the
-     * catalog and lays out then.
+     * Whether the node's layout is this plan's but for tables it does not hold yet: tables created on the source during
+     * the migration in a schema migrated whole (as the source recorded them), which a restart plans from the catalog and
+     * lays out then, global or sharded as the schema's {@code unlisted:} rule makes them. A node's layout is created in
+     * one transaction, so a sharded table whose parent is absent has none of its partitions there either.
      */
-    private static boolean laidOutWithoutNewGlobalTables(Connection c, ClusterPlan plan, int node) throws SQLException {
+    private static boolean laidOutWithoutNewTables(Connection c, ClusterPlan plan, int node) throws SQLException {
         Set<TableId> absent = new LinkedHashSet<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NULL")) {
             for (TablePlan t : plan.tables()) {
-                if (t.sharded()) {
-                    continue;
-                }
                 ps.setString(1, t.id().quoted());
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
@@ -233,7 +231,7 @@ public final class LayoutApplier {
                     && MetaLedger.get(c, MetaLedger.LAYOUT_STRUCTURE).filter(s -> s.equals(structure(plan, node.index()))).isPresent()) {
                 return List.of();
             }
-            if (plan.spec().replication().replicateDdl() && laidOutWithoutNewGlobalTables(c, plan, node.index())) {
+            if (plan.spec().replication().replicateDdl() && laidOutWithoutNewTables(c, plan, node.index())) {
                 return List.of();
             }
             return List.of(label + " was laid out by shardlift for a different plan (layout "

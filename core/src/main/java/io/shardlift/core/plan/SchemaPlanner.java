@@ -14,6 +14,7 @@ import io.shardlift.core.spec.MigrationSpec;
 import io.shardlift.core.spec.SchemaSpec;
 import io.shardlift.core.spec.TableSpec;
 import io.shardlift.core.spec.TableType;
+import io.shardlift.core.spec.UnlistedRule;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -35,6 +36,8 @@ public final class SchemaPlanner {
     private final SourceCatalog catalog;
     private final List<String> problems = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
+    /** Unlisted tables sharded by their schema's {@code unlisted:} rule: their fix is in the rule, not a table entry. */
+    private final Set<TableId> byRule = new java.util.HashSet<>();
 
     private SchemaPlanner(MigrationSpec spec, SourceCatalog catalog) {
         this.spec = spec;
@@ -140,7 +143,10 @@ public final class SchemaPlanner {
         return new ClusterPlan(spec, plans, catalog.types(), sequences, ddl.nodes(), warnings);
     }
 
-    /** {@code all: true} migrates every table of the schema; unlisted ones become reference tables. */
+    /**
+     * {@code all: true} migrates every table of the schema; unlisted ones follow the schema's {@code unlisted:} rule:
+     * reference tables by default, sharded as the rule says where the table fits it.
+     */
     private List<TableSpec> expandAll() {
         List<TableSpec> out = new ArrayList<>(spec.tables());
         Set<TableId> listed = out.stream().map(TableSpec::id).collect(Collectors.toSet());
@@ -156,9 +162,25 @@ public final class SchemaPlanner {
                 }
                 char kind = catalog.table(id).map(TableInfo::relkind).orElse('?');
                 if (migratable(kind)) {
+                    Optional<String> notSharded = s.unlisted().sharded()
+                            ? whyNotSharded(id, s.unlisted(), catalog.table(id).orElseThrow()) : Optional.empty();
+                    if (s.unlisted().sharded() && notSharded.isEmpty()) {
+                        UnlistedRule rule = s.unlisted();
+                        out.add(new TableSpec(id, TableType.SHARDED, rule.distributedBy(), rule.colocateWith(), rule.partitions(),
+                                0, false));
+                        byRule.add(id);
+                        warnings.add(id + ": not listed, but schema " + s.name() + " has all: true — sharded by "
+                                + String.join(", ", rule.distributedBy()) + " as its unlisted: rule says ("
+                                + rule.partitions() + " partitions" + rule.colocateWith().map(c -> ", colocated with " + c).orElse("")
+                                + ")");
+                        continue;
+                    }
                     out.add(new TableSpec(id, TableType.GLOBAL, List.of(), Optional.empty(), 1, top, false));
                     warnings.add(id + ": not listed, but schema " + s.name() + " has all: true — migrated as a global (reference) "
-                            + (kind == 'p' ? "table with all its partitions" : "table") + ", copied first (priority " + top + ")");
+                            + (kind == 'p' ? "table with all its partitions" : "table") + ", copied first (priority " + top + ")"
+                            + notSharded.map(why -> "; not sharded as its unlisted: rule " + s.unlisted().describe() + " says: "
+                                    + why + (why.startsWith(NO_COLUMN) ? "" : " — give it what the rule needs on the source, or"
+                                    + " list it under tables with a key of its own")).orElse(""));
                 } else {
                     warnings.add(id + ": left out although schema " + s.name() + " has all: true — it is a " + relkindName(kind)
                             + ", which holds no rows of its own to migrate; create it on the nodes yourself if the application needs it");
@@ -166,6 +188,76 @@ public final class SchemaPlanner {
             }
         }
         return out;
+    }
+
+    /**
+     * Why an unlisted table cannot be sharded as its schema's {@code unlisted:} rule says; empty when it can. A table the
+     * rule does not fit stays global (with a warning), rather than stopping the plan: the rule is for the schema's tables
+     * that carry its key, and a table created during the migration that the planner refused could not be taken on at all.
+     * Checks the same things the planner refuses for a listed sharded table.
+     */
+    /** The reason of a table the rule is not meant for (a lookup table of a multi-tenant schema): no advice follows. */
+    private static final String NO_COLUMN = "it has no column ";
+
+    private Optional<String> whyNotSharded(TableId id, UnlistedRule rule, TableInfo info) {
+        List<String> key = rule.distributedBy();
+        List<String> missing = key.stream().filter(c -> info.column(c).isEmpty()).toList();
+        if (!missing.isEmpty()) {
+            return Optional.of(NO_COLUMN + String.join(", ", missing));
+        }
+        if (info.primaryKey().isEmpty()) {
+            return Optional.of("it has no primary key");
+        }
+        List<KeyConstraint> keys = new ArrayList<>();
+        keys.add(info.primaryKey().get());
+        keys.addAll(info.uniques());
+        for (KeyConstraint k : keys) {
+            if (!k.columns().containsAll(key)) {
+                return Optional.of("its " + k.describe() + " does not include " + String.join(", ", key)
+                        + ", so it could not be enforced across nodes");
+            }
+        }
+        for (IndexInfo ix : info.indexes()) {
+            if (ix.unique() && !ix.plain()) {
+                return Optional.of("its unique index " + ix.name() + " is on expressions or partial");
+            }
+        }
+        for (var check : info.checks()) {
+            if (check.exclusion()) {
+                return Optional.of("its exclusion constraint " + check.name() + " cannot be enforced across nodes");
+            }
+        }
+        List<KeyType> types = new ArrayList<>();
+        for (String col : key) {
+            ColumnInfo c = info.column(col).orElseThrow();
+            if (!c.notNull()) {
+                return Optional.of("its column " + col + " is nullable (ALTER TABLE " + id.quoted() + " ALTER COLUMN "
+                        + io.shardlift.core.Sql.ident(col) + " SET NOT NULL)");
+            }
+            Optional<KeyType> type = c.typtype() == 'e' ? Optional.empty() : KeyType.fromTypname(c.typname());
+            if (type.isEmpty()) {
+                return Optional.of("its column " + col + " has type " + c.type() + ", which shardlift cannot hash");
+            }
+            if (!c.collationDeterministic()) {
+                return Optional.of("its column " + col + " uses a nondeterministic collation");
+            }
+            types.add(type.get());
+        }
+        if (rule.colocateWith().isPresent()) {
+            TableSpec root = spec.colocationRoot(spec.table(rule.colocateWith().get()).orElseThrow());
+            Optional<TableInfo> rootInfo = catalog.table(root.id());
+            List<KeyType> theirs = new ArrayList<>();
+            for (String col : root.distributedBy()) {
+                rootInfo.flatMap(r -> r.column(col)).filter(c -> c.typtype() != 'e')
+                        .flatMap(c -> KeyType.fromTypname(c.typname())).ifPresent(theirs::add);
+            }
+            // a root whose key does not resolve is refused on its own: nothing to compare with then
+            if (theirs.size() == root.distributedBy().size() && !hashFamilies(types).equals(hashFamilies(theirs))) {
+                return Optional.of("its key " + String.join(", ", key) + " has type(s) " + types + " while " + root.id()
+                        + ", which it would be colocated with, is sharded on " + theirs);
+            }
+        }
+        return Optional.empty();
     }
 
     private void checkCommon(TableSpec t, TableInfo info) {
@@ -329,8 +421,13 @@ public final class SchemaPlanner {
                     : "the foreign key does not map " + child.id() + "'s sharding key " + String.join(", ", child.distributedBy())
                             + " onto " + parent.id() + "'s " + String.join(", ", parent.distributedBy());
             problems.add(child.id() + ": foreign key " + fk.describe() + " joins two sharded tables that are not colocated on that key ("
-                    + why + ") — the referenced row may live on another node; shard both on the referencing column and set"
-                    + " colocatewith: " + parent.id().name() + " on " + child.id().name() + ", or make " + parent.id() + " global");
+                    + why + ") — the referenced row may live on another node; "
+                    + (byRule.contains(child.id()) && child.colocateWith().isEmpty() && !childRoot.equals(parentRoot)
+                    ? child.id() + " is sharded by schema " + child.id().schema() + "'s unlisted: rule, whose tables are each a"
+                    + " colocation group of their own unless the rule has colocatewith: give the rule colocatewith: a listed"
+                    + " table sharded on the same key, or list " + child.id().name() + " under tables"
+                    : "shard both on the referencing column and set colocatewith: " + parent.id().name() + " on "
+                    + child.id().name() + ", or make " + parent.id() + " global"));
             return false;
         }
         return true;

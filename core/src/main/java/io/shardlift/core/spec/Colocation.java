@@ -127,4 +127,76 @@ final class Colocation {
         }
         return resolved;
     }
+
+    /**
+     * Checks a schema's sharded {@code unlisted:} rule like a table's colocation (the target is a listed sharded table,
+     * same partitions and key width as its group's root) and its partitions against the node count. Returns the rule's
+     * resolved partitions, or null when it does not resolve (reported, or following a problem reported already).
+     */
+    static Integer resolveRule(UnlistedDraft rule, List<TableDraft> drafts, Map<TableId, Integer> resolved, int nodeCount,
+                               Problems problems) {
+        if (rule.partitionsBad()) {
+            return null;
+        }
+        String what = "the unlisted tables of schema " + rule.schema();
+        if (rule.colocate() == null) {
+            if (rule.colocateRaw() != null) {
+                return null; // not a table name: reported
+            }
+            int parts = rule.partitions() != null ? rule.partitions() : TableSpec.DEFAULT_PARTITIONS;
+            if (nodeCount > parts) {
+                int idle = nodeCount - parts;
+                String shown = rule.partitions() != null ? String.valueOf(parts) : "(default " + TableSpec.DEFAULT_PARTITIONS + ")";
+                problems.add(rule.path() + ".partitions", shown, "with " + nodeCount + " cluster nodes, " + idle
+                        + (idle == 1 ? " node" : " nodes") + " would hold no partition of " + what + " (partition i lives on"
+                        + " node i mod " + nodeCount + "); use partitions: " + nodeCount + " or more, or colocatewith: a sharded"
+                        + " table of the spec");
+                return null;
+            }
+            return parts;
+        }
+        Map<TableId, TableDraft> byId = new HashMap<>();
+        drafts.forEach(d -> byId.putIfAbsent(d.id(), d));
+        TableDraft target = byId.get(rule.colocate());
+        String key = rule.path() + ".colocatewith";
+        if (target == null) {
+            Optional<String> close = Suggest.closest(rule.colocate().toString(),
+                    drafts.stream().map(d -> d.id().toString()).toList());
+            problems.add(key, Problems.quote(rule.colocateRaw()), "there is no table " + rule.colocate() + " listed in this "
+                    + "spec; the unlisted rule's colocatewith must name a sharded table listed under schemas (name for the "
+                    + "same schema, schema.name for another), not an unlisted one" + close.map(c -> "; did you mean " + c + "?")
+                    .orElse(""));
+            return null;
+        }
+        if (target.type() == TableType.GLOBAL) {
+            problems.add(key, Problems.quote(rule.colocateRaw()), target.id() + " is a global table; colocatewith must name a"
+                    + " sharded table, the one whose partitions " + what + " should share, or be removed");
+            return null;
+        }
+        Integer parts = resolved.get(target.id());
+        if (target.type() == null || parts == null) {
+            return null; // the target's own problem is reported
+        }
+        TableDraft root = target;
+        java.util.Set<TableId> seen = new HashSet<>();
+        while (root.colocate() != null && seen.add(root.id()) && byId.containsKey(root.colocate())) {
+            root = byId.get(root.colocate());
+        }
+        String rootDesc = root.id() + ", which has " + parts + (parts == 1 ? " partition" : " partitions")
+                + (root.partitions() == null ? " (the default)" : "");
+        if (rule.partitions() != null && rule.partitions().intValue() != parts) {
+            problems.add(rule.path() + ".partitions", String.valueOf(rule.partitions()), what + " are colocated with "
+                    + rootDesc + "; colocated tables must have the same number of partitions: set partitions: " + parts
+                    + " or remove it");
+            return null;
+        }
+        if (rule.columns() != null && root.columns() != null && rule.columns().size() != root.columns().size()) {
+            problems.add(rule.path() + ".distributedby", rule.columnsNode(), what + " are colocated with " + root.id()
+                    + ", which shards on " + root.columns().size() + (root.columns().size() == 1 ? " column" : " columns")
+                    + " (" + String.join(",", root.columns()) + "); the rule must shard on the same number of columns, of the"
+                    + " same types, in the same order, or colocate with another table");
+            return null;
+        }
+        return rule.columns() == null ? null : parts;
+    }
 }

@@ -34,7 +34,8 @@ final class SpecReader {
     static final List<String> MIGRATE_KEYS = List.of("connstr", "jobs", "batch", "options", "schemas");
     static final List<String> ROOT_KEYS = List.of("version", "migrate", "connstr", "jobs", "batch", "options", "schemas",
             "cluster", "kafka", "replication", "control", "pooler");
-    static final List<String> SCHEMA_KEYS = List.of("name", "all", "tables");
+    static final List<String> SCHEMA_KEYS = List.of("name", "all", "tables", "unlisted");
+    static final List<String> UNLISTED_KEYS = List.of("type", "distributedby", "colocatewith", "partitions");
     static final List<String> TABLE_KEYS = List.of("name", "type", "distributedby", "colocatewith", "partitions",
             "priority", "widen_unique");
     static final List<String> CLUSTER_KEYS = List.of("nodes");
@@ -85,6 +86,16 @@ final class SpecReader {
 
         List<ConnInfo> nodes = readNodes(top, source);
         Map<TableId, Integer> resolvedPartitions = Colocation.resolve(drafts, nodes == null ? 0 : nodes.size(), problems);
+        Map<String, Integer> rulePartitions = new HashMap<>();
+        for (SchemaHead head : schemaHeads) {
+            if (head.unlisted() != null && head.unlisted().type() == TableType.SHARDED) {
+                Integer parts = Colocation.resolveRule(head.unlisted(), drafts, resolvedPartitions,
+                        nodes == null ? 0 : nodes.size(), problems);
+                if (parts != null) {
+                    rulePartitions.put(head.name(), parts);
+                }
+            }
+        }
 
         KafkaSpec kafka = infra.readKafka(fields.section(top, "kafka"));
         ReplicationSpec replication = infra.readReplication(fields.section(top, "replication"));
@@ -106,7 +117,11 @@ final class SpecReader {
                             d.priority(), d.widenUnique()));
                 }
             }
-            schemas.add(new SchemaSpec(head.name(), head.all(), tables));
+            UnlistedDraft u = head.unlisted();
+            UnlistedRule rule = u == null || u.type() == TableType.GLOBAL ? UnlistedRule.GLOBAL
+                    : new UnlistedRule(TableType.SHARDED, u.columns(), Optional.ofNullable(u.colocate()),
+                            rulePartitions.get(head.name()));
+            schemas.add(new SchemaSpec(head.name(), head.all(), tables, rule));
         }
         return new MigrationSpec(version, source, jobs, batch, options, schemas, nodes, kafka, replication, control, pooler);
     }
@@ -265,7 +280,8 @@ final class SpecReader {
 
     // ---------------------------------------------------------------- schemas and tables
 
-    private record SchemaHead(String path, String name, boolean all) {
+    /** @param unlisted the schema's {@code unlisted:} rule as read; null when absent */
+    private record SchemaHead(String path, String name, boolean all, UnlistedDraft unlisted) {
     }
 
     private List<SchemaHead> readSchemas(At at, List<TableDraft> drafts) {
@@ -312,8 +328,11 @@ final class SpecReader {
             seen.put(name, path);
             At allAt = Fields.at(schema, path, "all");
             Boolean all = allAt.blank() ? Boolean.FALSE : fields.bool(allAt, "true migrates every table of the schema "
-                    + "(tables not listed become global), false only the listed ones");
-            heads.add(new SchemaHead(path, name, Boolean.TRUE.equals(all)));
+                    + "(tables not listed follow unlisted:, global by default), false only the listed ones");
+            // all: not a boolean is reported already; whether unlisted: fits it is then unknown
+            UnlistedDraft unlisted = readUnlisted(Fields.at(schema, path, "unlisted"), name, all == null || all,
+                    Problems.show(allAt.node()));
+            heads.add(new SchemaHead(path, name, Boolean.TRUE.equals(all), unlisted));
             readTables(Fields.at(schema, path, "tables"), name, Boolean.TRUE.equals(all), drafts);
         }
         return heads;
@@ -397,22 +416,8 @@ final class SpecReader {
             }
         } else {
             columns = readColumns(colsAt, type == TableType.SHARDED);
-            if (!colocAt.blank()) {
-                colocateRaw = fields.text(colocAt, "the table this one is colocated with, as name or schema.name");
-                if (colocateRaw != null) {
-                    colocateRaw = colocateRaw.strip();
-                    TableId target = colocateRaw.isEmpty() ? null : TableId.parse(colocateRaw, schema);
-                    if (target == null || target.schema().isEmpty() || target.name().isEmpty()) {
-                        problems.add(colocAt.path(), colocAt.node(), "must name a sharded table: name (same schema) "
-                                + "or schema.name");
-                    } else {
-                        colocate = target;
-                    }
-                }
-            } else if (!colocAt.absent()) {
-                problems.add(colocAt.path(), colocAt.node(), "is empty; name the sharded table to colocate with, "
-                        + "or remove colocatewith");
-            }
+            colocateRaw = colocateRaw(colocAt);
+            colocate = colocateTarget(colocAt, colocateRaw, schema);
             if (!partsAt.blank()) {
                 partitions = fields.integer(partsAt, 1, Integer.MAX_VALUE, "the number of hash partitions of " + label
                         + ", e.g. partitions: 8");
@@ -436,6 +441,98 @@ final class SpecReader {
         }
         return new TableDraft(path, id, type, columns, colsAt.node(), colocate, colocateRaw, partitions, partitionsBad,
                 priority, widen);
+    }
+
+    /** The colocatewith value as written, stripped; null when absent, empty or not a scalar (reported). */
+    private String colocateRaw(At colocAt) {
+        if (colocAt.blank()) {
+            if (!colocAt.absent()) {
+                problems.add(colocAt.path(), colocAt.node(), "is empty; name the sharded table to colocate with, "
+                        + "or remove colocatewith");
+            }
+            return null;
+        }
+        String raw = fields.text(colocAt, "the table this one is colocated with, as name or schema.name");
+        return raw == null ? null : raw.strip();
+    }
+
+    private TableId colocateTarget(At colocAt, String raw, String schema) {
+        if (raw == null) {
+            return null;
+        }
+        TableId target = raw.isEmpty() ? null : TableId.parse(raw, schema);
+        if (target == null || target.schema().isEmpty() || target.name().isEmpty()) {
+            problems.add(colocAt.path(), colocAt.node(), "must name a sharded table: name (same schema) or schema.name");
+            return null;
+        }
+        return target;
+    }
+
+    /**
+     * A schema's {@code unlisted:} rule: what the tables of a schema migrated whole that the spec does not list become.
+     * Null when absent (they are global) or not usable (reported).
+     */
+    private UnlistedDraft readUnlisted(At at, String schema, boolean all, String allShown) {
+        if (at.absent()) {
+            return null;
+        }
+        String example = "e.g. unlisted: {type: sharded, distributedby: tenant_id, colocatewith: tenants}";
+        if (!all) {
+            problems.add(at.path(), Problems.show(at.node()), "unlisted: says what the tables of schema " + schema
+                    + " that the spec does not list become, but only a schema with all: true migrates unlisted tables (all: is "
+                    + (allShown.equals(Problem.MISSING) ? "not set" : allShown) + "); set all: true on schema " + schema
+                    + ", or remove unlisted");
+            return null;
+        }
+        if (at.node().isNull()) {
+            problems.add(at.path(), "(empty)", "is empty; write the rule for the tables not listed, " + example
+                    + ", or remove unlisted (they are then global)");
+            return null;
+        }
+        if (!at.node().isObject()) {
+            problems.add(at.path(), at.node(), "must be a mapping with type: (and for sharded: distributedby:, colocatewith:,"
+                    + " partitions:), " + example);
+            return null;
+        }
+        ObjectNode rule = (ObjectNode) at.node();
+        fields.checkKeys(rule, at.path(), UNLISTED_KEYS, "in unlisted:");
+        TableType type = readType(Fields.at(rule, at.path(), "type"));
+        At colsAt = Fields.at(rule, at.path(), "distributedby");
+        At colocAt = Fields.at(rule, at.path(), "colocatewith");
+        At partsAt = Fields.at(rule, at.path(), "partitions");
+        if (type == TableType.GLOBAL) {
+            String notSharded = "with type: global every unlisted table of schema " + schema + " is copied whole to every node";
+            for (At extra : List.of(colsAt, colocAt, partsAt)) {
+                if (!extra.absent()) {
+                    String key = extra.path().substring(extra.path().lastIndexOf('.') + 1);
+                    problems.add(extra.path(), extra.node(), notSharded + "; remove " + key + ", or set type: sharded to "
+                            + "shard them on distributedby");
+                }
+            }
+            return new UnlistedDraft(at.path(), schema, type, null, null, null, null, null, false);
+        }
+        if (type == null) {
+            return null;
+        }
+        List<String> columns = null;
+        if (colsAt.blank()) {
+            problems.add(colsAt.path(), Problems.show(colsAt.node()), "unlisted: {type: sharded} needs distributedby: the "
+                    + "column (or comma-separated columns) the unlisted tables of schema " + schema + " are sharded on, "
+                    + example + " (a table without that column stays global)");
+        } else {
+            columns = readColumns(colsAt, true);
+        }
+        String colocateRaw = colocateRaw(colocAt);
+        TableId colocate = colocateTarget(colocAt, colocateRaw, schema);
+        Integer partitions = null;
+        boolean partitionsBad = false;
+        if (!partsAt.blank()) {
+            partitions = fields.integer(partsAt, 1, Integer.MAX_VALUE, "the number of hash partitions of each unlisted table "
+                    + "of schema " + schema + ", e.g. partitions: 8");
+            partitionsBad = partitions == null;
+        }
+        return new UnlistedDraft(at.path(), schema, type, columns, colsAt.node(), colocate, colocateRaw, partitions,
+                partitionsBad);
     }
 
     private TableType readType(At at) {

@@ -52,6 +52,17 @@ final class SpecYaml {
                 tables.add(table);
             }
             schema.put("tables", tables);
+            if (s.all()) {
+                UnlistedRule u = s.unlisted();
+                Map<String, Object> rule = new LinkedHashMap<>();
+                rule.put("type", u.type().yamlName());
+                if (u.sharded()) {
+                    rule.put("distributedby", String.join(",", u.distributedBy()));
+                    u.colocateWith().ifPresent(c -> rule.put("colocatewith", c.schema().equals(s.name()) ? c.name() : c.toString()));
+                    rule.put("partitions", u.partitions());
+                }
+                schema.put("unlisted", rule);
+            }
             schemas.add(schema);
         }
         migrate.put("schemas", schemas);

@@ -192,6 +192,52 @@ class SpecLoaderTest {
     }
 
     @Test
+    void unlistedRuleOfAWholeSchema() {
+        MigrationSpec spec = loader().parse("""
+                version: "1.0"
+                migrate:
+                  connstr: "host=src dbname=demo"
+                  schemas:
+                    - name: sales
+                      tables:
+                        - {name: tenants, type: sharded, distributedby: id, partitions: 6}
+                    - name: app
+                      all: true
+                      unlisted: {type: sharded, distributedby: tenant_id, colocatewith: sales.tenants}
+                      tables:
+                        - {name: settings, type: global}
+                    - name: wide
+                      all: true
+                      unlisted:
+                        type: sharded
+                        distributedby: [region, tenant_id]
+                    - name: refs
+                      all: true
+                      unlisted: {type: reference}
+                    - name: plain
+                      all: true
+                cluster:
+                  nodes: ["host=n1 dbname=demo", "host=n2 dbname=demo", "host=n3 dbname=demo"]
+                """, "unlisted.yml");
+        assertThat(spec.schemas()).extracting(SchemaSpec::name, SchemaSpec::unlisted).containsExactly(
+                tuple("sales", UnlistedRule.GLOBAL),
+                // colocated: the partitions are the group's
+                tuple("app", new UnlistedRule(TableType.SHARDED, List.of("tenant_id"), Optional.of(new TableId("sales", "tenants")), 6)),
+                tuple("wide", new UnlistedRule(TableType.SHARDED, List.of("region", "tenant_id"), Optional.empty(),
+                        TableSpec.DEFAULT_PARTITIONS)),
+                tuple("refs", UnlistedRule.GLOBAL),
+                tuple("plain", UnlistedRule.GLOBAL));
+        assertThat(spec.schemas().get(1).unlisted().describe())
+                .isEqualTo("{type: sharded, distributedby: tenant_id, colocatewith: sales.tenants, partitions: 6}");
+
+        String yaml = spec.describe();
+        assertThat(yaml).contains("unlisted:", "distributedby: tenant_id", "colocatewith: sales.tenants", "distributedby: \"region,tenant_id\"");
+        MigrationSpec again = loader().parse(yaml, "described.yml");
+        assertThat(again.schemas()).isEqualTo(spec.schemas());
+        assertThat(again.describe()).isEqualTo(yaml);
+    }
+
+    @Test
     void optionsAreOpaque() {
         String head = "version: \"1.0\"\nmigrate:\n  connstr: \"host=src dbname=demo\"\n  options:";
         String tail = "\n  schemas: [{name: s, all: true}]\ncluster: {nodes: [\"host=n1 dbname=demo\"]}\n";

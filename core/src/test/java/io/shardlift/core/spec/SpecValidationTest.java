@@ -185,6 +185,43 @@ class SpecValidationTest {
                         "schema s migrates nothing: list its tables under tables: or set all: true"),
                 row("all not a boolean", base.replace("- name: bookings", "- name: bookings\n      all: maybe"),
                         "migrate.schemas[0].all", "\"maybe\"", "must be true or false"),
+                row("unlisted without all", unlisted(false, "{type: global}"), U, "(a mapping)",
+                        "only a schema with all: true migrates unlisted tables (all: is not set)",
+                        "set all: true on schema bookings, or remove unlisted"),
+                row("unlisted with all: false", unlisted(false, "{type: global}").replace("- name: bookings\n",
+                                "- name: bookings\n      all: false\n"), U, "(a mapping)", "(all: is false)",
+                        "set all: true on schema bookings"),
+                row("unlisted unknown key", unlisted(true, "{type: sharded, distributedby: tenant_id, partition: 4}"),
+                        U + ".partition", "4", "unknown key in unlisted:; did you mean partitions?"),
+                row("unlisted not a mapping", unlisted(true, "sharded"), U, "\"sharded\"",
+                        "must be a mapping with type:", "e.g. unlisted: {type: sharded, distributedby: tenant_id, colocatewith: tenants}"),
+                row("unlisted empty", unlisted(true, ""), U, "(empty)", "is empty", "or remove unlisted (they are then global)"),
+                row("unlisted type missing", unlisted(true, "{distributedby: tenant_id}"), U + ".type", "(missing)",
+                        "set type: global (a full copy on every node) or type: sharded"),
+                row("unlisted sharded without distributedby", unlisted(true, "{type: sharded, colocatewith: tickets}"),
+                        U + ".distributedby", "(missing)", "unlisted: {type: sharded} needs distributedby: the column",
+                        "unlisted tables of schema bookings are sharded on", "(a table without that column stays global)"),
+                row("unlisted global with distributedby", unlisted(true, "{type: global, distributedby: tenant_id}"),
+                        U + ".distributedby", "\"tenant_id\"", "with type: global every unlisted table of schema bookings is "
+                                + "copied whole to every node; remove distributedby, or set type: sharded"),
+                row("unlisted global with partitions", unlisted(true, "{type: global, partitions: 4}"), U + ".partitions",
+                        "4", "remove partitions, or set type: sharded"),
+                row("unlisted colocatewith unknown", unlisted(true, "{type: sharded, distributedby: t, colocatewith: tikets}"),
+                        U + ".colocatewith", "\"tikets\"", "there is no table bookings.tikets listed in this spec",
+                        "must name a sharded table listed under schemas", "not an unlisted one", "did you mean bookings.tickets?"),
+                row("unlisted colocatewith a global table", unlisted(true,
+                                "{type: sharded, distributedby: t, colocatewith: airports}"), U + ".colocatewith",
+                        "\"airports\"", "bookings.airports is a global table; colocatewith must name a sharded table"),
+                row("unlisted colocated key width differs", unlisted(true,
+                                "{type: sharded, distributedby: \"tenant_id,id\", colocatewith: tickets}"), U + ".distributedby",
+                        "\"tenant_id,id\"", "the unlisted tables of schema bookings are colocated with bookings.tickets, which"
+                                + " shards on 1 column (ticket_no)", "the rule must shard on the same number of columns"),
+                row("unlisted colocated partitions differ", unlisted(true,
+                                "{type: sharded, distributedby: t, colocatewith: tickets, partitions: 8}"), U + ".partitions", "8",
+                        "colocated with bookings.tickets, which has 4 partitions", "set partitions: 4 or remove it"),
+                row("unlisted partitions fewer than nodes", unlisted(true, "{type: sharded, distributedby: t, partitions: 1}"),
+                        U + ".partitions", "1", "with 2 cluster nodes, 1 node would hold no partition of the unlisted tables"
+                                + " of schema bookings", "use partitions: 2 or more"),
                 row("table entry not a mapping", withTables("airports"), T + "[0]", "\"airports\"",
                         "each table entry must be a mapping with at least name: and type:"),
                 row("kafka bootstrap", base + "kafka: {bootstrap: \"k1:9092, k2\"}\n", "kafka.bootstrap", "\"k1:9092, k2\"",
@@ -240,6 +277,14 @@ class SpecValidationTest {
                         "line 4, column 7", "key 'jobs' appears twice in the same mapping"),
                 row("empty file", "# nothing\n", "(file)", "(empty)", "the spec is empty"),
                 row("not a mapping", "- a\n- b\n", "(file)", "(a list)", "the spec must be a mapping"));
+    }
+
+    static final String U = "migrate.schemas[0].unlisted";
+
+    /** The valid spec, its schema with {@code all: true} if asked, and {@code unlisted:} as given (a flow value). */
+    static String unlisted(boolean all, String rule) {
+        return valid().replace("- name: bookings\n", "- name: bookings\n" + (all ? "      all: true\n" : "")
+                + "      unlisted: " + rule + "\n");
     }
 
     static String manyNodes(int n) {
@@ -299,7 +344,10 @@ class SpecValidationTest {
         String[] shapes = {"[1, {a: b}]", "{x: [1]}", "~", "-7", "\"zzz\"", "true", "1.5", "\"\"", "[]", "{}",
                 "99999999999999999999"};
         int tried = 0;
-        for (String spec : List.of(SpecFixtures.NESTED, SpecFixtures.resource("shardman-naive.yml") + SpecFixtures.TWO_NODES)) {
+        String withRule = SpecFixtures.NESTED.replace("  all: false\n", "  all: true\n      unlisted:\n        type: sharded\n"
+                + "        distributedby: ticket_no\n        colocatewith: tickets\n        partitions: 8\n");
+        for (String spec : List.of(SpecFixtures.NESTED, SpecFixtures.resource("shardman-naive.yml") + SpecFixtures.TWO_NODES,
+                withRule)) {
             tried += tryShapes(spec, shapes);
         }
         assertThat(tried).isGreaterThan(500);

@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The migration {@code shardlift run} keeps going, replaced in the same process when tables created on the source during
  * the migration are to be taken on (issue 15 item 3). A migration's plan, publication, topics, capture and applier are
- * fixed when it starts, and a start takes every such table on (it plans from the catalog, lays the table out as a global
- * table, adds it to the publication, copies it under a snapshot of its own and streams it: the path a restart of
+ * fixed when it starts, and a start takes every such table on (it plans from the catalog, lays the table out as its schema's
+ * {@code unlisted:} rule says, global by default, adds it to the publication, copies it under a snapshot of its own and streams it: the path a restart of
  * {@code run} takes). So the running migration is closed (what every stage finished is durable) and started again with
  * the new plan; the control plane answers for whichever is current, and refuses a cutover, rollback or complete while the
  * swap runs. The stream pauses for the seconds the swap takes; nothing else stops.
@@ -88,6 +88,19 @@ public final class LiveMigration implements AutoCloseable {
             say.accept(refusal);
             return List.of();
         }
+        List<String> relaid = relaidOut(m.plan(), plan);
+        if (!relaid.isEmpty()) {
+            // not in `refused`: undoing the change on the source lifts it, with the same tables waiting; said once
+            String why = "cannot take on " + waiting + ", created on the source during the migration: planned from the source's"
+                    + " catalog now, " + String.join("; ", relaid) + " — the nodes hold it as planned when the migration"
+                    + " started; undo that change on the source, then the tables are taken on";
+            if (!why.equals(refusal)) {
+                log.warn("{}", why);
+                say.accept(why);
+            }
+            refusal = why;
+            return List.of();
+        }
         List<TableId> planned = plan.tables().stream().map(TablePlan::id).toList();
         List<TableId> taken = new ArrayList<>(waiting.stream().filter(planned::contains).toList());
         if (taken.isEmpty()) {
@@ -114,14 +127,49 @@ public final class LiveMigration implements AutoCloseable {
                 }
             }
             current = Migration.start(plan, options, registry);
-            String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as global tables;"
-                    + " they are copied under a snapshot of their own, then streamed";
+            String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as "
+                    + layouts(plan, taken) + "; they are copied under a snapshot of their own, then streamed";
             log.info("{}", done);
             say.accept(done);
             return taken;
         } finally {
             takingOn = null;
         }
+    }
+
+    /**
+     * The migrated tables that {@code now} lays out otherwise than {@code running} (global instead of sharded, another
+     * key): a schema's {@code unlisted:} rule decides per table from the catalog, so a schema change of the source (a
+     * unique index without the key) can turn a table the nodes hold sharded into a global one. Each with the plan's
+     * warning that says why.
+     */
+    static List<String> relaidOut(ClusterPlan running, ClusterPlan now) {
+        List<String> out = new ArrayList<>();
+        for (TablePlan before : running.tables()) {
+            Optional<TablePlan> after = now.table(before.id());
+            if (after.isEmpty() || layout(after.get()).equals(layout(before))) {
+                continue;
+            }
+            String why = now.warnings().stream().filter(w -> w.startsWith(before.id() + ": ")).findFirst()
+                    .map(w -> " (" + w.substring(before.id().toString().length() + 2) + ")").orElse("");
+            out.add(before.id() + " would be " + layout(after.get()) + " instead of " + layout(before) + why);
+        }
+        return out;
+    }
+
+    private static String layout(TablePlan t) {
+        return t.sharded() ? "sharded by " + String.join(", ", t.keyColumns()) + " (" + t.partitions() + " partitions"
+                + (t.colocationRoot().equals(t.id()) ? "" : ", colocated with " + t.colocationRoot()) + ")" : "global";
+    }
+
+    /** How each table taken on is laid out, as its schema's {@code unlisted:} rule made it: global or sharded. */
+    static String layouts(ClusterPlan plan, List<TableId> taken) {
+        List<String> out = new ArrayList<>();
+        for (TableId id : taken) {
+            TablePlan t = plan.table(id).orElseThrow();
+            out.add(id + " " + layout(t));
+        }
+        return String.join(", ", out);
     }
 
     @Override

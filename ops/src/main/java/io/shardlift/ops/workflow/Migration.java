@@ -526,6 +526,16 @@ public final class Migration implements AutoCloseable {
                 + " ask again once `shardlift status` shows them streaming" : running;
     }
 
+    /** How the take-on lays out a table created in {@code schema}: as the schema's {@code unlisted:} rule says. */
+    private String takenOnAs(String schema) {
+        return plan.spec().schemas().stream().filter(s -> s.name().equals(schema)).findFirst()
+                .map(io.shardlift.core.spec.SchemaSpec::unlisted).filter(io.shardlift.core.spec.UnlistedRule::sharded)
+                .map(u -> "as its schema's unlisted: rule says (sharded by " + String.join(", ", u.distributedBy())
+                        + u.colocateWith().map(c -> ", colocated with " + c).orElse("") + "; a global table if it lacks"
+                        + " that key or its primary key does not hold it)")
+                .orElse("as a global table");
+    }
+
     /** The last look at the source's tables created during the migration, and when: the status asks every second. */
     private record NotCarried(List<String> messages, long atMillis) {
     }
@@ -549,7 +559,7 @@ public final class Migration implements AutoCloseable {
         }
         try (Connection c = plan.spec().source().connect()) {
             List<String> messages = plan.spec().replication().replicateDdl()
-                    ? io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().map(io.shardlift.core.ddl.SourceDdlLog.Created::message).toList()
+                    ? io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().map(t -> t.message(takenOnAs(t.table().schema()))).toList()
                     : unplannedTables(c);
             notCarried.set(new NotCarried(messages, now));
             return messages;
