@@ -35,8 +35,13 @@ public final class LiveMigration implements AutoCloseable {
     private final MeterRegistry registry;
     private volatile Migration current;
     private volatile String takingOn;
-    /** The tables the last take-on could not plan, and why: not tried again until the set of tables changes. */
+    /**
+     * The tables the last take-on could not plan, and why: planned again when the set of tables changes, or after
+     * {@link #RETRY_REFUSED_MILLIS} (the operator may have fixed what the planner named, a column type say).
+     */
     private Set<TableId> refused = Set.of();
+    private long refusedAt;
+    static final long RETRY_REFUSED_MILLIS = 30_000;
     private volatile String refusal;
     private long nextLook;
 
@@ -55,7 +60,7 @@ public final class LiveMigration implements AutoCloseable {
         return Optional.ofNullable(takingOn);
     }
 
-    /** Why the tables created on the source could not be taken on (the planner's refusal), until they change. */
+    /** Why the tables created on the source could not be taken on (the planner's refusal), until that changes. */
     public Optional<String> takeOnRefusal() {
         return Optional.ofNullable(refusal);
     }
@@ -75,17 +80,15 @@ public final class LiveMigration implements AutoCloseable {
         nextLook = now + LOOK_EVERY_MILLIS;
         Migration m = current;
         List<TableId> waiting = m.tablesToTakeOn();
-        if (waiting.isEmpty() || refused.equals(new TreeSet<>(waiting))) {
+        if (waiting.isEmpty() || refused.equals(new TreeSet<>(waiting)) && now - refusedAt < RETRY_REFUSED_MILLIS) {
             return List.of();
         }
         ClusterPlan plan;
         try {
             plan = Planning.plan(m.plan().spec());
         } catch (PlanException e) {
-            refused = new TreeSet<>(waiting);
-            refusal = "cannot take on " + waiting + ", created on the source during the migration: " + String.join("; ", e.problems());
-            log.warn("{}", refusal);
-            say.accept(refusal);
+            String why = "cannot take on " + waiting + ", created on the source during the migration: " + String.join("; ", e.problems());
+            refuse(waiting, why, now, say);
             return List.of();
         }
         List<String> relaid = relaidOut(m.plan(), plan);
@@ -104,9 +107,8 @@ public final class LiveMigration implements AutoCloseable {
         List<TableId> planned = plan.tables().stream().map(TablePlan::id).toList();
         List<TableId> taken = new ArrayList<>(waiting.stream().filter(planned::contains).toList());
         if (taken.isEmpty()) {
-            refused = new TreeSet<>(waiting);
-            refusal = "cannot take on " + waiting + ", created on the source during the migration: the planner left them out";
-            say.accept(refusal);
+            refuse(waiting, "cannot take on " + waiting + ", created on the source during the migration: the planner left them out",
+                    now, say);
             return List.of();
         }
         refused = Set.of();
@@ -135,6 +137,17 @@ public final class LiveMigration implements AutoCloseable {
         } finally {
             takingOn = null;
         }
+    }
+
+    /** Records a refusal; says it only when it is news (it is planned again every {@link #RETRY_REFUSED_MILLIS}). */
+    private void refuse(List<TableId> waiting, String why, long now, Consumer<String> say) {
+        refused = new TreeSet<>(waiting);
+        refusedAt = now;
+        if (!why.equals(refusal)) {
+            log.warn("{}", why);
+            say.accept(why);
+        }
+        refusal = why;
     }
 
     /**
