@@ -399,6 +399,20 @@ public final class SourceDdlLog {
         }
     }
 
+    /**
+     * Brings the DDL capture back when a rollback makes the source the database again (the cutover removed its event
+     * triggers, {@link #removeSql()}): without it a schema change after the rollback would not be logged, and the forward
+     * stream, started again, would stop at the table's first change in the new shape. The log is still in the
+     * publication and the shapes recorded are those the stream carried (the rollback's verify found the nodes alike), so
+     * they are kept; every copy is long done, so the rewrite guard refuses nothing. In the caller's transaction.
+     */
+    public static void reinstall(Connection c, List<TableId> tables, List<String> wholeSchemas) throws SQLException {
+        install(c, tables, false, wholeSchemas);
+        try (Statement st = c.createStatement()) {
+            st.execute("DELETE FROM " + COPYING);
+        }
+    }
+
     /** {@code table}'s copy is done: a rewrite of it is carried from now on. */
     public static void copied(Connection c, TableId table) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + COPYING + " WHERE table_schema = ? AND table_name = ?")) {

@@ -3,6 +3,9 @@ package io.shardlift.ops.cutover;
 import static io.shardlift.core.Sql.ident;
 
 import io.shardlift.core.TableId;
+import io.shardlift.core.ddl.SourceDdlLog;
+import io.shardlift.core.plan.TablePlan;
+import io.shardlift.core.spec.SchemaSpec;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -12,7 +15,8 @@ import java.sql.Statement;
  * {@code lift-source-fence} (rollback) — THE POINT OF NO RETURN of the way back: the source's write-fence triggers are
  * dropped and the transaction commits; the source is the database again. Just before, the forward slot moves past
  * everything the reverse applier wrote on the source, so that the forward stream, started again, does not carry the
- * cluster's own changes back to it. The dry run rolls back instead.
+ * cluster's own changes back to it. With {@code replication.ddl: replicate} the source's DDL capture comes back in the
+ * same transaction. The dry run rolls back instead.
  */
 final class LiftSourceFenceStep implements CutoverStep {
 
@@ -63,6 +67,12 @@ final class LiftSourceFenceStep implements CutoverStep {
             for (int attempt = 1; ; attempt++) {
                 try (Statement st = fence.createStatement()) {
                     st.execute(sql.toString());
+                    if (ctx.plan().spec().replication().replicateDdl()) {
+                        // the cutover removed the DDL capture with its fence: it comes back in the same transaction as
+                        // the source becomes writable, so no schema change on the source goes unlogged in between
+                        SourceDdlLog.reinstall(fence, ctx.plan().tables().stream().map(TablePlan::id).toList(),
+                                ctx.plan().spec().schemas().stream().filter(SchemaSpec::all).map(SchemaSpec::name).toList());
+                    }
                     break;
                 } catch (SQLException e) {
                     fence.rollback();
