@@ -4,8 +4,6 @@ import static io.shardlift.core.Sql.ident;
 
 import io.shardlift.core.TableId;
 import io.shardlift.core.ddl.SourceDdlLog;
-import io.shardlift.core.plan.TablePlan;
-import io.shardlift.core.spec.SchemaSpec;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -70,8 +68,7 @@ final class LiftSourceFenceStep implements CutoverStep {
                     if (ctx.plan().spec().replication().replicateDdl()) {
                         // the cutover removed the DDL capture with its fence: it comes back in the same transaction as
                         // the source becomes writable, so no schema change on the source goes unlogged in between
-                        SourceDdlLog.reinstall(fence, ctx.plan().tables().stream().map(TablePlan::id).toList(),
-                                ctx.plan().spec().schemas().stream().filter(SchemaSpec::all).map(SchemaSpec::name).toList());
+                        SourceDdlLog.reinstall(fence);
                     }
                     break;
                 } catch (SQLException e) {
