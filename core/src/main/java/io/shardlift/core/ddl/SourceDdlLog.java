@@ -304,9 +304,7 @@ public final class SourceDdlLog {
             st.execute("CREATE TABLE IF NOT EXISTS " + CREATED_TABLE + " (\"relid\" oid PRIMARY KEY, \"table_schema\" text NOT NULL,"
                     + " \"table_name\" text NOT NULL, \"tag\" text NOT NULL, \"created_at\" timestamptz NOT NULL DEFAULT now())");
             st.execute(CREATED_FUNCTION);
-            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_CREATE));
-            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_CREATE) + " ON ddl_command_end WHEN TAG IN " + CREATED_TAGS
-                    + " EXECUTE FUNCTION \"shardlift\".\"ddl_created\"()");
+            st.execute(CREATE_TRIGGER_SQL);
             st.execute("DELETE FROM " + SCHEMAS_TABLE);
             if (fresh) {
                 st.execute("DELETE FROM " + CREATED_TABLE);
@@ -361,15 +359,11 @@ public final class SourceDdlLog {
                     + " \"table_name\" text NOT NULL, \"shape\" jsonb NOT NULL)");
             st.execute(SHAPE_FUNCTION);
             st.execute(TRIGGER_FUNCTION);
-            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_END));
-            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP));
-            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_END) + " ON ddl_command_end EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
-            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_DROP) + " ON sql_drop EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()");
+            st.execute(CAPTURE_TRIGGERS_SQL);
             st.execute("CREATE TABLE IF NOT EXISTS " + COPYING + " (\"relid\" oid PRIMARY KEY, \"table_schema\" text NOT NULL,"
                     + " \"table_name\" text NOT NULL)");
             st.execute(GUARD_FUNCTION);
-            st.execute("DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_REWRITE));
-            st.execute("CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_REWRITE) + " ON table_rewrite EXECUTE FUNCTION \"shardlift\".\"ddl_guard_copy\"()");
+            st.execute(REWRITE_TRIGGER_SQL);
             if (fresh) {
                 st.execute("DELETE FROM " + SHAPE_TABLE);
                 st.execute("DELETE FROM " + LOG);
@@ -396,6 +390,31 @@ public final class SourceDdlLog {
                 ps.addBatch();
             }
             ps.executeBatch();
+        }
+    }
+
+    private static final String CAPTURE_TRIGGERS_SQL = "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_END) + ";\n"
+            + "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_DROP) + ";\n"
+            + "CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_END) + " ON ddl_command_end EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"();\n"
+            + "CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_DROP) + " ON sql_drop EXECUTE FUNCTION \"shardlift\".\"ddl_capture\"()";
+    private static final String REWRITE_TRIGGER_SQL = "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_REWRITE) + ";\n"
+            + "CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_REWRITE) + " ON table_rewrite EXECUTE FUNCTION \"shardlift\".\"ddl_guard_copy\"()";
+    private static final String CREATE_TRIGGER_SQL = "DROP EVENT TRIGGER IF EXISTS " + Sql.ident(TRIGGER_CREATE) + ";\n"
+            + "CREATE EVENT TRIGGER " + Sql.ident(TRIGGER_CREATE) + " ON ddl_command_end WHEN TAG IN " + CREATED_TAGS
+            + " EXECUTE FUNCTION \"shardlift\".\"ddl_created\"()";
+
+    /**
+     * Brings the DDL capture back when a rollback makes the source the database again (the cutover removed its event
+     * triggers and their functions, {@link #removeSql()}): without it a schema change after the rollback would not be
+     * logged, and the forward stream, started again, would stop at the table's first change in the new shape. Only what
+     * {@link #removeSql()} removed comes back, in one round trip (it runs inside the rollback's freeze): the log is still
+     * in the publication, the shapes recorded are those the stream carried (the rollback's verify found the nodes alike)
+     * and stay, and every copy is long done, so the rewrite guard's list is emptied. In the caller's transaction.
+     */
+    public static void reinstall(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(TRIGGER_FUNCTION + ";\n" + CREATED_FUNCTION + ";\n" + GUARD_FUNCTION + ";\n" + CAPTURE_TRIGGERS_SQL + ";\n"
+                    + CREATE_TRIGGER_SQL + ";\n" + REWRITE_TRIGGER_SQL + ";\nDELETE FROM " + COPYING);
         }
     }
 

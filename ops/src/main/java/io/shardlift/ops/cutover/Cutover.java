@@ -1,6 +1,7 @@
 package io.shardlift.ops.cutover;
 
 import io.shardlift.cdc.apply.ChangeJournal;
+import io.shardlift.core.plan.CarriedShapes;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.ops.pooler.PoolerSwitch;
 import java.time.Duration;
@@ -147,6 +148,9 @@ public final class Cutover {
      */
     public CutoverReport run(Supplier<Gate> gate, ChangeJournal journal, boolean journalComplete, boolean dryRun) {
         String id = (dryRun ? "dry-" : "c-") + UUID.randomUUID().toString().substring(0, 8);
+        // the plan was read from the catalog when the migration started: the tables' columns are those the stream carried
+        // to the nodes since (a renamed column is compared under its new name, an added one at all), as on the source
+        ClusterPlan plan = CarriedShapes.onTheNodes(this.plan);
         CutoverContext ctx = new CutoverContext(id, dryRun, plan, options, () -> {
             Links links = Links.open(plan, 1 + Math.min(plan.tables().size(), 8));
             ContentProof proof = new ContentProof(plan, journal, journalComplete);

@@ -3,6 +3,7 @@ package io.shardlift.ops.cutover;
 import static io.shardlift.core.Sql.ident;
 
 import io.shardlift.core.TableId;
+import io.shardlift.core.ddl.SourceDdlLog;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -12,7 +13,8 @@ import java.sql.Statement;
  * {@code lift-source-fence} (rollback) — THE POINT OF NO RETURN of the way back: the source's write-fence triggers are
  * dropped and the transaction commits; the source is the database again. Just before, the forward slot moves past
  * everything the reverse applier wrote on the source, so that the forward stream, started again, does not carry the
- * cluster's own changes back to it. The dry run rolls back instead.
+ * cluster's own changes back to it. With {@code replication.ddl: replicate} the source's DDL capture comes back in the
+ * same transaction. The dry run rolls back instead.
  */
 final class LiftSourceFenceStep implements CutoverStep {
 
@@ -63,6 +65,11 @@ final class LiftSourceFenceStep implements CutoverStep {
             for (int attempt = 1; ; attempt++) {
                 try (Statement st = fence.createStatement()) {
                     st.execute(sql.toString());
+                    if (ctx.plan().spec().replication().replicateDdl()) {
+                        // the cutover removed the DDL capture with its fence: it comes back in the same transaction as
+                        // the source becomes writable, so no schema change on the source goes unlogged in between
+                        SourceDdlLog.reinstall(fence);
+                    }
                     break;
                 } catch (SQLException e) {
                     fence.rollback();

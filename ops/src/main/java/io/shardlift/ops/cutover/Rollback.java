@@ -1,5 +1,6 @@
 package io.shardlift.ops.cutover;
 
+import io.shardlift.core.plan.CarriedShapes;
 import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.ops.pooler.PoolerSwitch;
 import java.util.ArrayList;
@@ -71,6 +72,9 @@ public final class Rollback {
      */
     public CutoverReport run(Supplier<Gate> gate, Supplier<Journal> journals, boolean dryRun) {
         String id = (dryRun ? "dry-r-" : "r-") + UUID.randomUUID().toString().substring(0, 8);
+        // the content and verify steps compare the columns the tables have now, which the stream carried to the nodes
+        // since the start plan (a renamed column under its new name, an added one at all)
+        ClusterPlan plan = CarriedShapes.onTheNodes(this.plan);
         CutoverContext ctx = new CutoverContext(id, dryRun, plan, options, () -> {
             Journal journal = journals.get(); // once the gate found the reverse stream running
             Links links = Links.open(plan, 2);

@@ -154,6 +154,10 @@ public final class Migration implements AutoCloseable {
     }
 
     private Capture newCapture() {
+        return newCapture(plan);
+    }
+
+    private Capture newCapture(ClusterPlan plan) {
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
         return new Capture(new Capture.Config(spec.source(), spec.replication().slot(), spec.replication().publication(),
@@ -470,13 +474,16 @@ public final class Migration implements AutoCloseable {
         }
         cutOver = false;
         KafkaSpec kafka = plan.spec().kafka();
-        Capture c = newCapture();
+        // the tables have the shapes the stream carried, not those of the start plan (the capture's preflight refuses a
+        // table whose columns differ from its configuration, and the codecs must read the source's rows as they are)
+        ClusterPlan carried = io.shardlift.core.plan.CarriedShapes.onTheNodes(plan);
+        Capture c = newCapture(carried);
         capture = c;
         StreamBinding binding = StreamBinding.establish(plan.spec().nodes().get(0), bootstrap, List.copyOf(c.topics().values()),
                 kafka.topicPartitions(), kafka.replicationFactor());
         Rollback.recordForwardEpoch(plan.spec().nodes().get(0), rollbackId);
         c.start(Rollback.forwardOffsetsId(plan.spec().nodes().get(0), binding.id()));
-        Applier a = new Applier(ApplyConfig.of(plan, bootstrap, instanceId), registry);
+        Applier a = new Applier(ApplyConfig.of(carried, bootstrap, instanceId), registry);
         applier = a;
         a.start();
         log.info("rolled back: the source is the database again and the forward stream runs; a new cutover may follow");
