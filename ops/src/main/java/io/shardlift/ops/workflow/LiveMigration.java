@@ -86,6 +86,10 @@ public final class LiveMigration implements AutoCloseable {
         ClusterPlan plan;
         try {
             plan = Planning.plan(m.plan().spec());
+        } catch (io.shardlift.core.SourceException e) {
+            // the source away for a moment: the migration rides it out, and the next look plans again
+            log.debug("cannot plan the tables to take on now: {}", e.getMessage());
+            return List.of();
         } catch (PlanException e) {
             String why = "cannot take on " + waiting + ", created on the source during the migration: " + String.join("; ", e.problems());
             refuse(waiting, why, now, say);
