@@ -2,6 +2,7 @@ package io.shardlift.cdc.apply;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.cdc.event.ChangeEvent;
+import io.shardlift.cdc.event.Position;
 import io.shardlift.cdc.event.TableCodec;
 import io.shardlift.cdc.event.Topics;
 import io.shardlift.core.SqlErrors;
@@ -236,7 +237,18 @@ public final class Applier implements AutoCloseable {
             }
             for (ConsumerRecord<byte[], byte[]> rec : records.records(tp)) {
                 t = byTopic.get(tp.topic()); // a schema change passed in this poll moves the table to its new shape
-                ChangeEvent e = t.codec.decode(rec.value());
+                ChangeEvent e;
+                try {
+                    e = t.codec.decode(rec.value());
+                } catch (IllegalArgumentException otherShape) {
+                    Position at = TableCodec.positionOf(rec.value());
+                    if (!ddl.beforeCurrentShape(tp.topic(), at)) {
+                        throw otherShape;
+                    }
+                    // sent again by a capture restart from before the schema change the table has passed: applied then
+                    batch.advance(tp, rec.offset(), at, applied);
+                    continue;
+                }
                 switch (e.op()) {
                     case MARKER -> {
                         // no commit here: the marker is recorded once every node committed this poll's batches, which

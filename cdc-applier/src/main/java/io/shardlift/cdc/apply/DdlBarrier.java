@@ -59,6 +59,8 @@ final class DdlBarrier {
     private final NodeCommits commits;
     private final Positions positions;
     private final Reshape reshape;
+    /** Per topic, the position of the schema change that gave the table its current shape (carried, or restored). */
+    private final Map<String, io.shardlift.cdc.event.Position> shapeSince = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.function.Function<io.shardlift.core.TableId, java.util.Optional<io.shardlift.core.plan.TablePlan>> tables;
 
     DdlBarrier(List<ConnInfo> nodes, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape,
@@ -120,6 +122,16 @@ final class DdlBarrier {
         }
     }
 
+    /**
+     * Whether a change of {@code topic} at {@code p} comes from before the schema change that gave the table the shape
+     * the applier reads it with now: a capture restart sends a suffix of the stream again, which may begin before that
+     * change, in the table's old shape; such a change was applied before the schema change was, and is passed over.
+     */
+    boolean beforeCurrentShape(String topic, io.shardlift.cdc.event.Position p) {
+        io.shardlift.cdc.event.Position since = shapeSince.get(topic);
+        return since != null && p.compareTo(since) < 0;
+    }
+
     void forget(TopicPartition kafkaPartition) {
         waiting.remove(kafkaPartition);
     }
@@ -129,6 +141,7 @@ final class DdlBarrier {
         if (tr.result.carried()) {
             reshape.to(tp.topic(), next(t, tr.result));
         }
+        shapeSince.merge(tp.topic(), e.position(), (a, b) -> a.compareTo(b) >= 0 ? a : b);
         PollBatch past = new PollBatch(commits.writers().length);
         past.advance(tp, offset, e, positions.of(tp));
         commits.commit(past);
@@ -152,6 +165,17 @@ final class DdlBarrier {
         try (Connection c = nodes.get(0).connect()) {
             for (TableApply t : byTopic.values()) {
                 io.shardlift.core.plan.CarriedShapes.last(c, t.id()).ifPresent(shape -> carried.put(t.id(), shape));
+            }
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT topic, position FROM " + APPLIED)) {
+                while (rs.next()) {
+                    shapeSince.merge(rs.getString(1), io.shardlift.cdc.event.Position.parse(rs.getString(2)),
+                            (a, b) -> a.compareTo(b) >= 0 ? a : b);
+                }
+            } catch (SQLException noneYet) {
+                if (!"42P01".equals(noneYet.getSQLState())) {
+                    throw noneYet;
+                }
             }
         } catch (SQLException ex) {
             throw new TargetException("node 0: cannot read the schema changes carried so far: " + ex.getMessage(), ex);

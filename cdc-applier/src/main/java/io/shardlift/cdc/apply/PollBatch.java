@@ -1,6 +1,7 @@
 package io.shardlift.cdc.apply;
 
 import io.shardlift.cdc.event.ChangeEvent;
+import io.shardlift.cdc.event.Position;
 import java.util.HashSet;
 import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
@@ -31,6 +32,15 @@ final class PollBatch {
                 b.add(step);
             }
             b.advance(kafkaPartition, offset, e.position(), e.commitTimeMicros());
+        }
+    }
+
+    /** A record passed over unread (see {@code DdlBarrier#beforeCurrentShape}): each node lacking it advances past it. */
+    void advance(TopicPartition kafkaPartition, long offset, Position position, long[] applied) {
+        for (NodeBatch b : nodes) {
+            if (!Positions.holds(applied, b.node, offset)) {
+                b.advance(kafkaPartition, offset, position, 0);
+            }
         }
     }
 

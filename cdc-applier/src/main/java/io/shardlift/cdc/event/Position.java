@@ -33,6 +33,17 @@ public record Position(long previousCommitLsn, long lsn, int seq) implements Com
         return c != 0 ? c : Integer.compare(seq, o.seq);
     }
 
+    /** Reads {@link #toString}'s form back ({@code 0/1966FD0>0/1967850}, {@code ...#1}). */
+    public static Position parse(String text) {
+        int gt = text.indexOf('>');
+        int hash = text.indexOf('#', gt + 1);
+        if (gt < 1) {
+            throw new IllegalArgumentException("\"" + text + "\" is not a stream position (expected lsn>lsn[#seq])");
+        }
+        return new Position(Lsn.parse(text.substring(0, gt)).value(), Lsn.parse(hash < 0 ? text.substring(gt + 1)
+                : text.substring(gt + 1, hash)).value(), hash < 0 ? 0 : Integer.parseInt(text.substring(hash + 1)));
+    }
+
     public boolean isAfter(Position o) {
         return compareTo(o) > 0;
     }

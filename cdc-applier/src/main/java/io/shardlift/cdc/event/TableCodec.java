@@ -259,6 +259,20 @@ public final class TableCodec {
     }
 
     /**
+     * The source position of a record value written by {@link #encode} for any column layout (it precedes the row):
+     * what tells a change sent again by a capture restart, in a shape the table no longer has, from a misfit.
+     */
+    public static Position positionOf(byte[] value) {
+        BinaryIn in = new BinaryIn(value);
+        if (in.readByte() != FORMAT) {
+            throw new IllegalArgumentException("not a change event of format " + FORMAT);
+        }
+        in.readByte();
+        in.readInt();
+        return new Position(in.readVarLong(), in.readVarLong(), (int) in.readVarLong());
+    }
+
+    /**
      * Reads a record value written by {@link #encode}.
      *
      * @throws IllegalArgumentException if the bytes are malformed or were written for another column layout
