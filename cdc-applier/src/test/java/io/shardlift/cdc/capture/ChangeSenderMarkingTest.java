@@ -20,11 +20,23 @@ class ChangeSenderMarkingTest {
         return new SourceRecord(Map.of("server", "s"), Map.of("lsn", lsn, "lsn_proc", lsn), topic, null, null, null, null);
     }
 
+    /** The delete half of a primary-key change, as Debezium sends it: with the new key in a header. */
+    private static SourceRecord keyChangeDelete(long lsn) {
+        SourceRecord r = at("s.public.t", lsn);
+        r.headers().addString(ChangeSender.NEW_KEY_HEADER, "{\"id\":2}");
+        return r;
+    }
+
     @Test
     void aKeyChangeSplitAcrossBatchesIsNotMarkedHalfway() {
         // the DELETE half of a key change ends the batch; its CREATE comes in the next one
-        List<SourceRecord> batch = List.of(at("s.public.t", 100), at("s.public.t", 120), at("s.public.t", 140));
+        List<SourceRecord> batch = List.of(at("s.public.t", 100), at("s.public.t", 120), keyChangeDelete(140));
         assertThat(ChangeSender.markable(batch, HEARTBEAT)).isEqualTo(2);
+    }
+
+    @Test
+    void aLoneLastChangeOfItsOwnLsnIsMarked() {
+        assertThat(ChangeSender.markable(List.of(at("s.public.t", 100), at("s.public.t", 140)), HEARTBEAT)).isEqualTo(2);
     }
 
     @Test
@@ -36,8 +48,10 @@ class ChangeSenderMarkingTest {
     @Test
     void aBatchOfOneLsnMarksNothingAndTheNextBatchMarksItsPrefix() {
         assertThat(ChangeSender.markable(List.of(at("s.public.t", 140), at("s.public.t", 140)), HEARTBEAT)).isZero();
-        // the rest of LSN 140 and a later change: the group is complete once a later LSN follows it
-        assertThat(ChangeSender.markable(List.of(at("s.public.t", 140), at("s.public.t", 160)), HEARTBEAT)).isEqualTo(1);
+        // the rest of LSN 140 and a later change: the group is complete once a later LSN follows it; the later one, alone
+        // at its LSN and no key change's first half, is marked too
+        assertThat(ChangeSender.markable(List.of(at("s.public.t", 140), at("s.public.t", 160)), HEARTBEAT)).isEqualTo(2);
+        assertThat(ChangeSender.markable(List.of(at("s.public.t", 140), keyChangeDelete(160)), HEARTBEAT)).isEqualTo(1);
     }
 
     @Test
