@@ -102,7 +102,7 @@ public final class Applier implements AutoCloseable {
         this.commits = new NodeCommits(nodes, budget, positions, metrics);
         this.node0 = new Node0Ledger(nodes.get(0), budget);
         this.barrier = new TruncateBarrier(nodes.get(0), node0, commits, positions, config.partitionTruncates());
-        this.ddl = new DdlBarrier(nodes, node0, commits, positions, byTopic::put,
+        this.ddl = new DdlBarrier(nodes, plan.spec().source(), node0, commits, positions, byTopic::put,
                 id -> byTopic.values().stream().map(t -> t.plan).filter(p -> p.id().equals(id)).findFirst());
         this.lag = new ConsumerLag(positions, metrics);
     }

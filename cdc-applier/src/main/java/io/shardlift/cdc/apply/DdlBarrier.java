@@ -55,6 +55,8 @@ final class DdlBarrier {
     private final Map<TopicPartition, Waiting> waiting = new ConcurrentHashMap<>();
     private final Map<String, String> stopped = new ConcurrentHashMap<>();
     private final List<ConnInfo> nodes;
+    /** Where a column the source filled itself (identity, serial, a default not constant) is read from. */
+    private final ConnInfo source;
     private final Node0Ledger ledger;
     private final NodeCommits commits;
     private final Positions positions;
@@ -63,10 +65,11 @@ final class DdlBarrier {
     private final Map<String, io.shardlift.cdc.event.Position> shapeSince = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.function.Function<io.shardlift.core.TableId, java.util.Optional<io.shardlift.core.plan.TablePlan>> tables;
 
-    DdlBarrier(List<ConnInfo> nodes, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape,
+    DdlBarrier(List<ConnInfo> nodes, ConnInfo source, Node0Ledger ledger, NodeCommits commits, Positions positions, Reshape reshape,
                java.util.function.Function<io.shardlift.core.TableId, java.util.Optional<io.shardlift.core.plan.TablePlan>> tables) {
         this.tables = tables;
         this.nodes = nodes;
+        this.source = source;
         this.ledger = ledger;
         this.commits = commits;
         this.positions = positions;
@@ -203,7 +206,7 @@ final class DdlBarrier {
         }
     }
 
-    private record Translated(String tag, long id, LayoutChange.Result result, String shape) {
+    private record Translated(String tag, long id, LayoutChange.Result result, String shape, TableShape after) {
     }
 
     private Translated translate(TableApply t, ChangeEvent e) {
@@ -227,7 +230,7 @@ final class DdlBarrier {
                         + " the cluster: " + ex.getMessage() + LayoutChange.stopped(t.id())));
             }
         }
-        return new Translated(tag, content.path("id").asLong(), r, neu == null ? null : neu.toString());
+        return new Translated(tag, content.path("id").asLong(), r, neu == null ? null : neu.toString(), after);
     }
 
     private void tryCarryOut(String topic, Waiting w, int kafkaPartitions) throws InterruptedException {
@@ -257,6 +260,20 @@ final class DdlBarrier {
                     nc.setAutoCommit(false);
                     runOn(nc, node, topic, position, w.table(), tr);
                 }
+            } catch (SourceRead e) {
+                rollbackAll(open);
+                c.rollback();
+                SQLException cause = e.getCause();
+                if (SqlErrors.classify(cause).retryable()) {
+                    throw new TargetException("source: cannot read the values of the columns " + tr.tag + " added to "
+                            + w.table().id() + ": " + SqlErrors.describe(cause), cause);
+                }
+                String message = tr.tag + " on " + w.table().id() + " cannot be carried to the cluster: the values the source"
+                        + " gave the existing rows of its added columns cannot be read from the source: " + SqlErrors.describe(cause)
+                        + " (no node applied it); grant shardlift's source role SELECT on the table, or" + LayoutChange.stopped(w.table().id());
+                stopped.put(topic, message);
+                log.error("{}", message);
+                return;
             } catch (SQLException e) {
                 rollbackAll(open);
                 c.rollback();
@@ -309,8 +326,135 @@ final class DdlBarrier {
         }
     }
 
+    private static void run(Connection c, List<Ddl> statements) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            for (Ddl d : statements) {
+                try {
+                    st.execute(d.sql());
+                } catch (SQLException e) {
+                    throw new SQLException(e.getMessage() + "\n  while running: " + d.display(), e.getSQLState(), e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Gives the node's rows of the table the values the source gave its added columns (an identity's, a serial's, a
+     * default's computed per row or at the source's moment), in the node's open transaction: the source's rows now,
+     * streamed through a temporary table, matched by primary key on the node's own partitions. The source may be
+     * ahead of the stream here; a row it changed, deleted or inserted since is changed, deleted or inserted again by
+     * the changes after this barrier, each carrying whole rows, so every row ends with the source's values, as after
+     * the copy.
+     */
+    private void fill(Connection c, int node, Translated tr) throws SQLException, SourceRead {
+        io.shardlift.core.plan.TablePlan plan = tr.result.plan();
+        TableShape after = tr.after;
+        List<String> key = after.primaryKey().map(io.shardlift.core.catalog.KeyConstraint::columns).orElseThrow();
+        List<String> cols = tr.result.backfill();
+        List<String> wanted = new ArrayList<>(key);
+        wanted.addAll(cols);
+        Connection src;
+        try {
+            src = source.connect();
+        } catch (SQLException e) {
+            throw new SourceRead(e);
+        }
+        try {
+            java.util.Optional<String> select = sourceSelect(src, after, wanted);
+            if (select.isEmpty()) {
+                // dropped since: a later change in the stream drops it on the nodes too
+                log.info("{}: {} — the source no longer has the added columns {} or the table: left to the changes after it",
+                        plan.id(), tr.tag, cols);
+                return;
+            }
+            String tmp = "\"shardlift_fill\"";
+            List<String> nodeCols = wanted.stream().map(io.shardlift.core.Sql::ident).toList();
+            try (Statement st = c.createStatement()) {
+                // the fill is the source's rows, as the applier's own writes: no triggers, no fan-out to the other nodes
+                st.execute("SET LOCAL session_replication_role = replica");
+                st.execute("SET LOCAL " + io.shardlift.core.plan.GlobalFanout.SETTING + " = 'on'");
+                st.execute("DROP TABLE IF EXISTS pg_temp." + tmp);
+                st.execute("CREATE TEMPORARY TABLE " + tmp + " ON COMMIT DROP AS SELECT " + String.join(", ", nodeCols)
+                        + " FROM " + plan.id().quoted() + " WITH NO DATA");
+            }
+            java.io.InputStream rowsOfSource;
+            try {
+                rowsOfSource = new org.postgresql.copy.PGCopyInputStream(src.unwrap(org.postgresql.PGConnection.class), select.get());
+            } catch (SQLException e) {
+                throw new SourceRead(e);
+            }
+            long rows;
+            try {
+                rows = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn("COPY " + tmp + " FROM STDIN", rowsOfSource);
+            } catch (IOException e) {
+                // the stream from the source failed (a node's failure is an SQLException of copyIn)
+                throw new SourceRead(e.getCause() instanceof SQLException s ? s
+                        : new SQLException("reading the source's rows: " + e.getMessage(), "08006", e));
+            }
+            long updated = 0;
+            try (Statement st = c.createStatement()) {
+                st.execute("ANALYZE " + tmp);
+                String set = String.join(", ", cols.stream().map(x -> io.shardlift.core.Sql.ident(x) + " = f."
+                        + io.shardlift.core.Sql.ident(x)).toList());
+                String match = String.join(" AND ", key.stream().map(x -> "t." + io.shardlift.core.Sql.ident(x) + " = f."
+                        + io.shardlift.core.Sql.ident(x)).toList());
+                for (int p : plan.partitionsOn(node, nodes.size())) {
+                    updated += st.executeUpdate("UPDATE " + plan.partition(p).quoted() + " t SET " + set + " FROM " + tmp
+                            + " f WHERE " + match);
+                }
+            }
+            log.info("{}: {} — node {}: {} rows given the source's values of {} ({} source rows read)", plan.id(), tr.tag, node,
+                    updated, cols, rows);
+        } finally {
+            try {
+                src.close();
+            } catch (SQLException ignored) {
+                // a read-only session: nothing is lost with it
+            }
+        }
+    }
+
+    /**
+     * The COPY of the source's key and added columns under the names they have now (a later change may have renamed
+     * one: the attnum stays); empty when the source no longer has one of them, or the table.
+     */
+    private static java.util.Optional<String> sourceSelect(Connection src, TableShape after, List<String> wanted) throws SourceRead {
+        Map<String, Integer> attnums = new java.util.HashMap<>();
+        after.columns().forEach(col -> attnums.put(col.name(), col.attnum()));
+        List<String> now = new ArrayList<>();
+        try (PreparedStatement ps = src.prepareStatement("SELECT a.attname FROM pg_catalog.pg_attribute a"
+                + " WHERE a.attrelid = to_regclass(?) AND a.attnum = ? AND NOT a.attisdropped")) {
+            for (String w : wanted) {
+                ps.setString(1, after.name());
+                ps.setInt(2, attnums.get(w));
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return java.util.Optional.empty();
+                    }
+                    now.add(io.shardlift.core.Sql.ident(rs.getString(1)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new SourceRead(e);
+        }
+        return java.util.Optional.of("COPY (SELECT " + String.join(", ", now) + " FROM " + after.name() + ") TO STDOUT");
+    }
+
+    /** Reading the source failed, not a node: retried when the source may come back, else the table stops. */
+    private static final class SourceRead extends Exception {
+        SourceRead(SQLException cause) {
+            super(cause.getMessage(), cause);
+        }
+
+        @Override
+        public synchronized SQLException getCause() {
+            return (SQLException) super.getCause();
+        }
+    }
+
     /** One node's transaction, left open: the statements and their ledger row; nothing when the node has that row. */
-    private void runOn(Connection c, int node, String topic, String position, TableApply t, Translated tr) throws SQLException {
+    private void runOn(Connection c, int node, String topic, String position, TableApply t, Translated tr)
+            throws SQLException, SourceRead {
         try (Statement st = c.createStatement()) {
             st.execute("CREATE TABLE IF NOT EXISTS " + APPLIED + " (\"topic\" text NOT NULL, \"position\" text NOT NULL,"
                     + " \"ddl_id\" bigint NOT NULL, \"table_name\" text NOT NULL, \"tag\" text NOT NULL,"
@@ -326,14 +470,10 @@ final class DdlBarrier {
                 }
             }
         }
-        try (Statement st = c.createStatement()) {
-            for (Ddl d : tr.result.perNode().get(node)) {
-                try {
-                    st.execute(d.sql());
-                } catch (SQLException e) {
-                    throw new SQLException(e.getMessage() + "\n  while running: " + d.display(), e.getSQLState(), e);
-                }
-            }
+        run(c, tr.result.perNode().get(node));
+        if (!tr.result.backfill().isEmpty()) {
+            fill(c, node, tr);
+            run(c, tr.result.afterBackfill());
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + APPLIED
                 + " (topic, position, ddl_id, table_name, tag, shape) VALUES (?, ?, ?, ?, ?, ?::jsonb)")) {

@@ -116,7 +116,19 @@ public final class SourceDdlLog {
                       FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
                      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped)),
               'partitions', (SELECT coalesce(jsonb_agg(p.relid::regclass::text ORDER BY p.relid::regclass::text), '[]'::jsonb)
-                   FROM pg_partition_tree(rel) p WHERE p.relid <> rel))
+                   FROM pg_partition_tree(rel) p WHERE p.relid <> rel),
+              -- the sequences its columns own (serial, identity): a column added with one needs it on the nodes too
+              'sequences', (SELECT coalesce(jsonb_agg(jsonb_build_object('schema', sn.nspname, 'name', s.relname,
+                   'column', a.attname, 'identity', d.deptype = 'i', 'type', format_type(q.seqtypid, NULL),
+                   'start', q.seqstart, 'increment', q.seqincrement, 'min', q.seqmin, 'max', q.seqmax, 'cycle', q.seqcycle)
+                   ORDER BY a.attnum, s.relname), '[]'::jsonb)
+                   FROM pg_depend d
+                   JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+                   JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                   JOIN pg_sequence q ON q.seqrelid = s.oid
+                   JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND NOT a.attisdropped
+                  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = rel
+                    AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0))
             $f$""";
 
     /**

@@ -7,6 +7,7 @@ import io.shardlift.core.catalog.ColumnInfo;
 import io.shardlift.core.catalog.ForeignKeyInfo;
 import io.shardlift.core.catalog.IndexInfo;
 import io.shardlift.core.catalog.KeyConstraint;
+import io.shardlift.core.catalog.SequenceInfo;
 import io.shardlift.core.catalog.TableInfo;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,11 +36,14 @@ import java.util.TreeSet;
  * @param typeByExpression the statement that made this shape changed a column's type with a USING expression other
  *                        than a plain cast of the column (the source's trigger looks at the statement's text, see
  *                        {@link SourceDdlLog}); the nodes can only convert by the assignment cast
+ * @param sequences       the sequences its columns own (serial, identity), without their current values; empty for a
+ *                        shape recorded before shapes held them
  */
 public record TableShape(String name, char relkind, List<ColumnInfo> columns, Set<String> filledByRewrite,
                          Optional<KeyConstraint> primaryKey, List<KeyConstraint> uniques, List<CheckInfo> checks,
                          List<IndexInfo> indexes, Map<String, List<String>> enums, List<String> partitions,
-                         Optional<List<ForeignKeyInfo>> foreignKeys, boolean typeByExpression) {
+                         Optional<List<ForeignKeyInfo>> foreignKeys, boolean typeByExpression,
+                         Optional<List<SequenceInfo>> sequences) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -110,15 +114,54 @@ public record TableShape(String name, char relkind, List<ColumnInfo> columns, Se
             }
             fks = Optional.of(List.copyOf(list));
         }
+        Optional<List<SequenceInfo>> seqs = Optional.empty();
+        if (n.has("sequences")) {
+            List<SequenceInfo> list = new ArrayList<>();
+            for (JsonNode q : n.path("sequences")) {
+                list.add(new SequenceInfo(new io.shardlift.core.TableId(q.path("schema").asText(), q.path("name").asText()),
+                        q.path("column").asText(), q.path("identity").asBoolean(), q.path("type").asText(), q.path("start").asLong(),
+                        q.path("increment").asLong(), q.path("min").asLong(), q.path("max").asLong(), q.path("cycle").asBoolean(),
+                        Optional.empty()));
+            }
+            seqs = Optional.of(List.copyOf(list));
+        }
         return new TableShape(n.path("name").asText(), n.path("relkind").asText("r").charAt(0), List.copyOf(cols), Set.copyOf(filled),
                 pk, List.copyOf(uniques), List.copyOf(checks), List.copyOf(indexes), Map.copyOf(enums), strings(n.path("partitions")),
-                fks, n.path("typeUsing").asBoolean(false));
+                fks, n.path("typeUsing").asBoolean(false), seqs);
     }
 
     /** The table as the catalog would describe it with this shape; what the shape does not hold is kept from {@code base}. */
     public TableInfo applyTo(TableInfo base) {
         return new TableInfo(base.id(), base.relkind(), base.replicaIdentity(), columns, primaryKey, uniques, indexes,
-                foreignKeys.orElse(base.foreignKeys()), checks, base.sequences(), base.estimatedRows(), base.totalBytes(), base.partitions());
+                foreignKeys.orElse(base.foreignKeys()), checks, sequencesFrom(base), base.estimatedRows(), base.totalBytes(),
+                base.partitions());
+    }
+
+    /**
+     * The sequences the table draws from in this shape: those its columns own now (a column added as serial or identity
+     * brings one), and the others the plan knew (a sequence only named in a default) while their column is there; the
+     * plan's version of a sequence is kept, since it knows the source's value when the migration began.
+     */
+    private List<SequenceInfo> sequencesFrom(TableInfo base) {
+        if (sequences.isEmpty()) {
+            return base.sequences();
+        }
+        Set<String> names = new java.util.HashSet<>();
+        columns.forEach(c -> names.add(c.name()));
+        Map<io.shardlift.core.TableId, SequenceInfo> out = new java.util.LinkedHashMap<>();
+        for (SequenceInfo s : base.sequences()) {
+            SequenceInfo owned = sequences.get().stream().filter(o -> o.id().equals(s.id())).findFirst().orElse(null);
+            if (owned != null) {
+                out.put(s.id(), new SequenceInfo(s.id(), owned.column(), s.identity(), s.dataType(), s.start(), s.increment(),
+                        s.min(), s.max(), s.cycle(), s.lastValue()));
+            } else if (names.contains(s.column())) {
+                out.put(s.id(), s);
+            }
+        }
+        for (SequenceInfo s : sequences.get()) {
+            out.putIfAbsent(s.id(), s);
+        }
+        return List.copyOf(out.values());
     }
 
     private static String text(JsonNode n, String field) {

@@ -77,7 +77,11 @@ public final class CarriedShapes {
             String shape = shapes.get(t.id().toString());
             tables.add(shape == null ? t : LayoutChange.reshaped(t, TableShape.parse(shape)));
         }
-        List<NodeLayout> nodes = new LayoutDdl(plan.spec(), tables, plan.types(), plan.sequences()).nodes();
-        return new ClusterPlan(plan.spec(), tables, plan.types(), plan.sequences(), nodes, plan.warnings());
+        // the sequences follow the tables: a column added as identity or serial brings one, a dropped one takes its own
+        List<io.shardlift.core.catalog.SequenceInfo> sequences = tables.stream().flatMap(t -> t.source().sequences().stream())
+                .collect(java.util.stream.Collectors.toMap(io.shardlift.core.catalog.SequenceInfo::id, q -> q, (a, b) -> a,
+                        java.util.LinkedHashMap::new)).values().stream().toList();
+        List<NodeLayout> nodes = new LayoutDdl(plan.spec(), tables, plan.types(), sequences).nodes();
+        return new ClusterPlan(plan.spec(), tables, plan.types(), sequences, nodes, plan.warnings());
     }
 }

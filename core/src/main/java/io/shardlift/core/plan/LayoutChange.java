@@ -33,8 +33,17 @@ public final class LayoutChange {
      * @param perNode  the statements of each node, to run in one transaction per node; empty when refused
      * @param plan     the table's plan with the new shape
      * @param refusal  why the change cannot be carried, for the operator (names the table, never row data)
+     * @param backfill columns added with values the source gave each existing row, which the change stream does not
+     *                 carry (an identity, a serial, a default that is not a constant): each node's transaction fills
+     *                 them from the source's rows after {@code perNode} and before {@code afterBackfill}
+     * @param afterBackfill what each node runs after the fill: the added columns' defaults and NOT NULL
      */
-    public record Result(List<List<Ddl>> perNode, TablePlan plan, Optional<String> refusal) {
+    public record Result(List<List<Ddl>> perNode, TablePlan plan, Optional<String> refusal, List<String> backfill,
+                         List<Ddl> afterBackfill) {
+        public Result(List<List<Ddl>> perNode, TablePlan plan, Optional<String> refusal) {
+            this(perNode, plan, refusal, List.of(), List.of());
+        }
+
         public boolean carried() {
             return refusal.isEmpty();
         }
@@ -72,6 +81,8 @@ public final class LayoutChange {
             return refused(tag, why.get());
         }
         List<Ddl> all = new ArrayList<>();
+        List<String> backfill = new ArrayList<>();
+        List<Ddl> afterBackfill = new ArrayList<>();
         String parent = plan.id().quoted();
         try {
             enums(before, after, all);
@@ -97,7 +108,23 @@ public final class LayoutChange {
             ColumnInfo o = old.get(c.attnum());
             String col = "ALTER TABLE " + parent + " ALTER COLUMN " + ident(c.name());
             if (o == null) {
-                all.add(Ddl.of("ALTER TABLE " + parent + " ADD COLUMN IF NOT EXISTS " + definition(c)));
+                if (filledFromSource(c)) {
+                    // added bare, filled from the source, then given its default and NOT NULL: a node computing the
+                    // default itself would give the existing rows other values (another sequence, another clock)
+                    all.add(Ddl.of("ALTER TABLE " + parent + " ADD COLUMN IF NOT EXISTS " + ident(c.name()) + " " + c.type()
+                            + c.collation().map(x -> " COLLATE " + x).orElse("")));
+                    backfill.add(c.name());
+                    Optional<String> dflt = c.isIdentity()
+                            ? after.sequences().orElse(List.of()).stream().filter(q -> q.column().equals(c.name())).findFirst()
+                                    .map(q -> "nextval(" + literal(q.id().quoted()) + "::regclass)")
+                            : c.defaultExpr();
+                    dflt.ifPresent(d -> afterBackfill.add(Ddl.of(col + " SET DEFAULT " + d)));
+                    if (c.notNull()) {
+                        afterBackfill.add(Ddl.of(col + " SET NOT NULL"));
+                    }
+                } else {
+                    all.add(Ddl.of("ALTER TABLE " + parent + " ADD COLUMN IF NOT EXISTS " + definition(c)));
+                }
                 continue;
             }
             if (!o.type().equals(c.type()) || !o.collation().equals(c.collation())) {
@@ -123,12 +150,23 @@ public final class LayoutChange {
                         + ident(c.name()) + " " + c.definition())));
             }
         }
+        if (!backfill.isEmpty() && after.primaryKey().isEmpty()) {
+            return refused(tag, "it adds the columns " + backfill + ", whose values the source gave each existing row itself"
+                    + " (an identity, a serial or a default that is not a constant), and without a primary key the nodes' rows"
+                    + " cannot be matched with the source's to be given them");
+        }
         TablePlan next = reshaped(plan, after);
         Map<String, IndexInfo> oldIx = byName(before.indexes(), IndexInfo::name);
         Map<String, IndexInfo> newIx = byName(after.indexes(), IndexInfo::name);
         List<List<Ddl>> perNode = new ArrayList<>();
+        List<io.shardlift.core.catalog.SequenceInfo> newSequences = next.source().sequences().stream()
+                .filter(q -> plan.source().sequences().stream().noneMatch(had -> had.id().equals(q.id()))).toList();
         for (int node = 0; node < n; node++) {
-            List<Ddl> mine = new ArrayList<>(all);
+            List<Ddl> mine = new ArrayList<>();
+            for (var q : newSequences) {
+                mine.add(Ddl.of(LayoutDdl.sequence(q, node, n)));
+            }
+            mine.addAll(all);
             for (int p : plan.partitionsOn(node, n)) {
                 TableId local = plan.partition(p);
                 String suffix = plan.sharded() ? "_" + p : "";
@@ -148,8 +186,25 @@ public final class LayoutChange {
             }
             perNode.add(List.copyOf(mine));
         }
-        return new Result(List.copyOf(perNode), next, Optional.empty());
+        return new Result(List.copyOf(perNode), next, Optional.empty(), List.copyOf(backfill), List.copyOf(afterBackfill));
     }
+
+    /**
+     * Whether the source gave the existing rows of an added column values of its own: an identity or serial draws a
+     * value per row, a volatile default is computed per row in a rewrite, and even a stable one (now()) was computed at
+     * the source's moment; none of it is in the change stream. A constant default is the same on every node.
+     */
+    static boolean filledFromSource(ColumnInfo c) {
+        if (c.isGenerated()) {
+            return false;
+        }
+        return c.isIdentity() || c.defaultExpr().map(d -> !CONSTANT.matcher(d.trim()).matches()).orElse(false);
+    }
+
+    /** A literal, optionally cast ({@code 0}, {@code 'x'::text}, {@code '{}'::integer[]}, {@code NULL::date}). */
+    private static final java.util.regex.Pattern CONSTANT = java.util.regex.Pattern.compile(
+            "\\(?('(?:[^']|'')*'|-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|NULL)\\)?"
+                    + "(::[A-Za-z_\"][\\w \".\\[\\]()]*)*", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     /** {@code plan} with the table's shape {@code shape}; its layout (kind, key, partitions, keys) is the same. */
     public static TablePlan reshaped(TablePlan plan, TableShape shape) {
@@ -259,22 +314,6 @@ public final class LayoutChange {
                 if (why.isPresent()) {
                     return why;
                 }
-            }
-        }
-        Map<Integer, ColumnInfo> old = byAttnum(before.columns());
-        for (ColumnInfo c : after.columns()) {
-            if (old.containsKey(c.attnum())) {
-                continue;
-            }
-            if (c.isIdentity()) {
-                return Optional.of("it adds the identity column " + c.name() + ", whose values the source gave the existing rows"
-                        + " in a table rewrite that logical replication does not carry; add the column without identity and fill it"
-                        + " with UPDATEs, which are carried");
-            }
-            if (after.filledByRewrite().contains(c.name())) {
-                return Optional.of("it adds column " + c.name() + " with a volatile default, which the source computed for"
-                        + " every existing row in a table rewrite that logical replication does not carry; add the column with a"
-                        + " constant default or none and fill it with UPDATEs, which are carried");
             }
         }
         for (CheckInfo c : after.checks()) {

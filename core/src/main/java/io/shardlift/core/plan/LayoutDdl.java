@@ -192,6 +192,10 @@ final class LayoutDdl {
      * moves every node's sequence past the source's last value.
      */
     private String sequence(SequenceInfo s, int node) {
+        return sequence(s, node, n);
+    }
+
+    static String sequence(SequenceInfo s, int node, int n) {
         long step = Math.abs(s.increment()) * n;
         long increment = s.increment() < 0 ? -step : step;
         long base = s.lastValue().map(v -> v + s.increment()).orElse(s.start());
