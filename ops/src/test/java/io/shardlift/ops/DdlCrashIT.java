@@ -86,8 +86,25 @@ class DdlCrashIT {
                 "ALTER TABLE public.kinds ADD COLUMN label text", "UPDATE public.kinds SET label = 'x' WHERE k = 1");
 
         ShardliftProcess third = ShardliftProcess.start(log, args);
-        marker(log, third, "end");
-        assertThat(third.isAlive()).as(third.describe()).isTrue();
+        marker(log, third, "third");
+        // 3: SIGKILL while a column the source filled itself (an identity) is being filled on the nodes: node 0 has
+        // filled it in its open transaction, node 1 waits for a lock the test holds; after the restart the barrier runs
+        // again, reading the source's values anew
+        ShardliftProcess fourth;
+        try (Connection hold = env.cluster.nodes().get(1).connect(DB); Statement hs = hold.createStatement()) {
+            hold.setAutoCommit(false);
+            hs.execute("LOCK TABLE public.items IN ACCESS SHARE MODE");
+            source("UPDATE public.items SET v = 2 WHERE id = 9", "ALTER TABLE public.items ADD COLUMN c3 bigint GENERATED ALWAYS AS IDENTITY");
+            await(third, "node 1 waiting to add c3", () -> count(1, "SELECT count(*) FROM pg_locks WHERE relation = 'public.items'::regclass"
+                    + " AND NOT granted") >= 1);
+            third.kill();
+            note(log, "SIGKILL while filling c3");
+            hold.rollback();
+        }
+        source("UPDATE public.items SET v = 3 WHERE id = 9", "INSERT INTO public.items (id, v) VALUES (90003, 3)");
+        fourth = ShardliftProcess.start(log, args);
+        marker(log, fourth, "end");
+        assertThat(fourth.isAlive()).as(fourth.describe()).isTrue();
         env.assertEqual("public.items", List.of("id"));
         env.assertEqual("public.kinds", List.of("k"));
         VerifyReport report = Verifier.ofTables(Planning.plan(new SpecLoader().load(spec)),
@@ -114,7 +131,7 @@ class DdlCrashIT {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getString(1)).isEqualTo("fanned out");
         }
-        third.kill();
+        fourth.kill();
     }
 
     private static void source(String... sql) throws SQLException {
@@ -161,7 +178,11 @@ class DdlCrashIT {
     }
 
     static long count0(String sql) {
-        PgNode n = env.cluster.nodes().get(0);
+        return count(0, sql);
+    }
+
+    static long count(int node, String sql) {
+        PgNode n = env.cluster.nodes().get(node);
         try (Connection c = n.connect(DB); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);

@@ -161,6 +161,9 @@ public final class LayoutChange {
         List<List<Ddl>> perNode = new ArrayList<>();
         List<io.shardlift.core.catalog.SequenceInfo> newSequences = next.source().sequences().stream()
                 .filter(q -> plan.source().sequences().stream().noneMatch(had -> had.id().equals(q.id()))).toList();
+        for (var q : newSequences) {
+            afterBackfill.add(Ddl.of(LayoutDdl.ownedBy(q, plan.id())));
+        }
         for (int node = 0; node < n; node++) {
             List<Ddl> mine = new ArrayList<>();
             for (var q : newSequences) {

@@ -126,9 +126,20 @@ final class LayoutDdl {
         }
         for (SequenceInfo s : sequences) {
             tables.stream().filter(t -> t.source().sequences().contains(s)).findFirst().ifPresent(t ->
-                    out.add(Ddl.of("ALTER SEQUENCE " + s.id().quoted() + " OWNED BY " + t.id().quoted() + "." + ident(s.column()))));
+                    out.add(Ddl.of(ownedBy(s, t.id()))));
         }
         return out;
+    }
+
+    /**
+     * The sequence owned by its column, as on the source (dropping the column drops it). Only once the column is there:
+     * a restart plans from the source's catalog, which may hold a column added as identity or serial that the change
+     * stream has not carried to the nodes yet; its schema change creates it and then makes the sequence its own.
+     */
+    static String ownedBy(SequenceInfo s, TableId table) {
+        return "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = " + literal(table.quoted())
+                + "::regclass AND attname = " + literal(s.column()) + " AND NOT attisdropped) THEN ALTER SEQUENCE "
+                + s.id().quoted() + " OWNED BY " + table.quoted() + "." + ident(s.column()) + "; END IF; END $$";
     }
 
     static final String KEY_CHANGE_TRIGGER = "shardlift_key_change";

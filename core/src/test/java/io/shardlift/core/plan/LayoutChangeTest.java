@@ -153,7 +153,10 @@ class LayoutChangeTest {
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"n\" SET DEFAULT nextval('\"public\".\"items_n_seq\"'::regclass)",
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"n\" SET NOT NULL",
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"r\" SET DEFAULT random()",
-                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"at\" SET DEFAULT now()");
+                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"at\" SET DEFAULT now()",
+                "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = '\"public\".\"items\"'::regclass"
+                        + " AND attname = 'n' AND NOT attisdropped) THEN ALTER SEQUENCE \"public\".\"items_n_seq\" OWNED BY"
+                        + " \"public\".\"items\".\"n\"; END IF; END $$");
         assertThat(r.plan().source().sequences()).extracting(q -> q.id().name()).containsExactly("items_n_seq");
         // without a primary key the nodes' rows cannot be matched with the source's
         String pk = "{\"name\": \"items_pkey\", \"type\": \"p\", \"columns\": [\"id\"], \"def\": \"PRIMARY KEY (id)\"}";
