@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * One table's shape as the source's event trigger recorded it ({@link SourceDdlLog#SHAPE_FUNCTION}): read into the
@@ -24,8 +23,6 @@ import java.util.TreeSet;
  * @param name            the table's qualified name now (differs from the migration's name after a rename)
  * @param relkind         {@code r} or {@code p}
  * @param columns         in attnum order
- * @param filledByRewrite columns whose default was computed per row when they were added (a volatile default: the
- *                        source rewrote the table, which logical replication does not carry)
  * @param primaryKey      the primary key, if any
  * @param uniques         unique constraints
  * @param checks          CHECK and EXCLUDE constraints
@@ -39,7 +36,7 @@ import java.util.TreeSet;
  * @param sequences       the sequences its columns own (serial, identity), without their current values; empty for a
  *                        shape recorded before shapes held them
  */
-public record TableShape(String name, char relkind, List<ColumnInfo> columns, Set<String> filledByRewrite,
+public record TableShape(String name, char relkind, List<ColumnInfo> columns,
                          Optional<KeyConstraint> primaryKey, List<KeyConstraint> uniques, List<CheckInfo> checks,
                          List<IndexInfo> indexes, Map<String, List<String>> enums, List<String> partitions,
                          Optional<List<ForeignKeyInfo>> foreignKeys, boolean typeByExpression,
@@ -57,7 +54,6 @@ public record TableShape(String name, char relkind, List<ColumnInfo> columns, Se
 
     static TableShape of(JsonNode n) {
         List<ColumnInfo> cols = new ArrayList<>();
-        Set<String> filled = new TreeSet<>();
         for (JsonNode c : n.path("columns")) {
             String generated = text(c, "generated");
             String identity = text(c, "identity");
@@ -70,9 +66,6 @@ public record TableShape(String name, char relkind, List<ColumnInfo> columns, Se
                     isGenerated ? expr : Optional.empty(), Optional.ofNullable(text(c, "collation")),
                     c.path("deterministic").asBoolean(true), Optional.ofNullable(text(c, "extension")));
             cols.add(col);
-            if (!isGenerated && expr.isPresent() && !c.path("hasmissing").asBoolean()) {
-                filled.add(col.name());
-            }
         }
         Optional<KeyConstraint> pk = Optional.empty();
         List<KeyConstraint> uniques = new ArrayList<>();
@@ -125,7 +118,7 @@ public record TableShape(String name, char relkind, List<ColumnInfo> columns, Se
             }
             seqs = Optional.of(List.copyOf(list));
         }
-        return new TableShape(n.path("name").asText(), n.path("relkind").asText("r").charAt(0), List.copyOf(cols), Set.copyOf(filled),
+        return new TableShape(n.path("name").asText(), n.path("relkind").asText("r").charAt(0), List.copyOf(cols),
                 pk, List.copyOf(uniques), List.copyOf(checks), List.copyOf(indexes), Map.copyOf(enums), strings(n.path("partitions")),
                 fks, n.path("typeUsing").asBoolean(false), seqs);
     }
