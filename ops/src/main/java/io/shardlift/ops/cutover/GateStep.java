@@ -34,11 +34,33 @@ final class GateStep implements CutoverStep {
         Optional<String> refusal = refusal(g, maxLagMs);
         String warnings = g.warnings().stream().map(w -> "; WARNING: " + w).collect(Collectors.joining());
         g.warnings().forEach(w -> log.warn("cutover {}: {}", ctx.id(), w));
+        if (refusal.isEmpty()) {
+            refusal = sequencesUnreadable(ctx);
+        }
         if (refusal.isPresent()) {
             throw new Refusal(name(), refusal.get(), refusal.get() + warnings);
         }
         return "end-to-end lag " + g.endToEndLagMs() + " ms, " + g.queuedRecords() + " records queued (allowed " + maxLagMs + " ms)"
                 + warnings;
+    }
+
+    /**
+     * The {@code sequences} step reads each sequence on the source inside the freeze; one the source role may not read
+     * (a column added as identity or serial during the migration brings a sequence the preflight never saw) would
+     * end the cutover there: refused here, before anything is fenced, with the GRANT that mends it.
+     */
+    private static Optional<String> sequencesUnreadable(CutoverContext ctx) {
+        if (ctx.plan().sequences().isEmpty()) {
+            return Optional.empty();
+        }
+        java.util.List<String> problems = new java.util.ArrayList<>();
+        try (java.sql.Connection c = ctx.plan().spec().source().connect()) {
+            io.shardlift.ops.preflight.SourceChecks.sequences(c, ctx.plan().sequences(), problems);
+        } catch (java.sql.SQLException e) {
+            problems.add("cannot read the privileges on the sequences: " + e.getMessage());
+        }
+        return problems.isEmpty() ? Optional.empty()
+                : Optional.of("source " + ctx.plan().spec().source().label() + ": " + String.join("; ", problems));
     }
 
     /** Why the gate refuses, empty when it lets the cutover through. */

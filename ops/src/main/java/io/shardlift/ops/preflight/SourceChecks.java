@@ -27,7 +27,7 @@ import java.util.TreeSet;
 import org.postgresql.PGProperty;
 
 /** The source: reachable; for replication its settings, the role, the slot, the publication and the privileges. */
-final class SourceChecks {
+public final class SourceChecks {
 
     private SourceChecks() {
     }
@@ -252,8 +252,11 @@ final class SourceChecks {
         }
     }
 
-    /** The cutover reads every sequence the tables draw from, to move the nodes' past it. */
-    private static void sequences(Connection c, List<SequenceInfo> sequences, List<String> problems) {
+    /**
+     * The cutover reads every sequence the tables draw from, to move the nodes' past it: also one a column added during
+     * the migration brought (its gate asks before anything is fenced).
+     */
+    public static void sequences(Connection c, List<SequenceInfo> sequences, List<String> problems) {
         List<String> denied = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT has_sequence_privilege(c.oid, 'SELECT') FROM pg_class c WHERE c.oid = to_regclass(?)")) {
