@@ -115,9 +115,20 @@ final class ChangeSender implements DebeziumEngine.ChangeConsumer<RecordChangeEv
      * its own LSN is marked: holding back every last event made each restart resend more, and a replay that begins in
      * the first transaction after a fresh start carries another previous-commit position than the first sending (Debezium
      * knows no commit before it then). Not covered: a multi-row insert whose first row alone ends a batch.
+     *
+     * <p>Nothing of the first transaction after a fresh start is marked either (its records' offsets have no
+     * {@code lsn_commit}: Debezium has decoded no COMMIT yet). Restarted from such an offset, Debezium takes the offset's
+     * own LSN for the previous commit (its {@code PostgresOffsetContext.Loader}), so the events it sends again would carry
+     * other positions than the first time, and a schema change or TRUNCATE among them, whose barrier is known by its
+     * position, would be carried out twice. Unmarked, a restart streams that transaction again from the slot's start,
+     * with the same positions.
      */
     static int markable(List<SourceRecord> records, String heartbeatTopic) {
         int n = records.size();
+        if (n > 0 && !(records.get(n - 1).sourceOffset() != null && records.get(n - 1).sourceOffset().get("lsn_commit") instanceof Long)) {
+            // still within the first transaction after a fresh start (the records before it are too)
+            return records.get(n - 1).sourceOffset() == null ? n : 0;
+        }
         if (n == 0 || heartbeatTopic.equals(records.get(n - 1).topic())) {
             return n;
         }

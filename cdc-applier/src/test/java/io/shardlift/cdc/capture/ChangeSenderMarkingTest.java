@@ -17,7 +17,25 @@ class ChangeSenderMarkingTest {
     private static final String HEARTBEAT = "__debezium-heartbeat.s";
 
     private static SourceRecord at(String topic, long lsn) {
+        return new SourceRecord(Map.of("server", "s"), Map.of("lsn", lsn, "lsn_proc", lsn, "lsn_commit", 50L), topic, null, null,
+                null, null);
+    }
+
+    /** A record of the first transaction after a fresh start: Debezium has decoded no COMMIT yet. */
+    private static SourceRecord first(String topic, long lsn) {
         return new SourceRecord(Map.of("server", "s"), Map.of("lsn", lsn, "lsn_proc", lsn), topic, null, null, null, null);
+    }
+
+    @Test
+    void nothingOfTheFirstTransactionAfterAFreshStartIsMarked() {
+        // restarted from an offset without lsn_commit, Debezium would take the offset's LSN for the previous commit, and
+        // the events it sends again would carry other positions than the first time
+        assertThat(ChangeSender.markable(List.of(first("s.public.t", 100), first("s.public.t", 120)), HEARTBEAT)).isZero();
+        assertThat(ChangeSender.markable(List.of(first("s.public.t", 100), first(HEARTBEAT, 120)), HEARTBEAT)).isZero();
+        // once a COMMIT was decoded the whole batch counts again: the first transaction's records with it
+        assertThat(ChangeSender.markable(List.of(first("s.public.t", 100), at("s.public.t", 140), at(HEARTBEAT, 160)), HEARTBEAT))
+                .isEqualTo(3);
+        assertThat(ChangeSender.markable(List.of(first("s.public.t", 100), at("s.public.t", 140)), HEARTBEAT)).isEqualTo(2);
     }
 
     /** The delete half of a primary-key change, as Debezium sends it: with the new key in a header. */
