@@ -164,11 +164,10 @@ final class DdlBarrier {
      * plan's. The source's log starts empty with each migration ({@code SourceDdlLog#install}).
      */
     void restore(Map<String, TableApply> byTopic, ConnInfo source, String slot) {
-        Map<io.shardlift.core.TableId, String> carried = new java.util.HashMap<>();
+        Map<io.shardlift.core.TableId, String> shapes;
         try (Connection c = nodes.get(0).connect()) {
-            for (TableApply t : byTopic.values()) {
-                io.shardlift.core.plan.CarriedShapes.last(c, t.id()).ifPresent(shape -> carried.put(t.id(), shape));
-            }
+            shapes = io.shardlift.core.plan.CarriedShapes.whereTheStreamResumes(c, source, slot,
+                    byTopic.values().stream().map(TableApply::id).toList());
             try (Statement st = c.createStatement();
                  ResultSet rs = st.executeQuery("SELECT topic, position FROM " + APPLIED)) {
                 while (rs.next()) {
@@ -183,10 +182,9 @@ final class DdlBarrier {
         } catch (SQLException ex) {
             throw new TargetException("node 0: cannot read the schema changes carried so far: " + ex.getMessage(), ex);
         }
-        Map<io.shardlift.core.TableId, String> logged = carried.size() == byTopic.size() ? Map.of() : firstLogged(source, slot);
         for (var e : new ArrayList<>(byTopic.entrySet())) {
             TableApply t = e.getValue();
-            String shape = carried.getOrDefault(t.id(), logged.get(t.id()));
+            String shape = shapes.get(t.id());
             if (shape != null) {
                 io.shardlift.core.plan.TablePlan plan = LayoutChange.reshaped(t.plan, TableShape.parse(shape));
                 if (!plan.source().equals(t.plan.source())) {
@@ -195,14 +193,6 @@ final class DdlBarrier {
                             plan.source().columns().size());
                 }
             }
-        }
-    }
-
-    private static Map<io.shardlift.core.TableId, String> firstLogged(ConnInfo source, String slot) {
-        try (Connection c = source.connect()) {
-            return io.shardlift.core.ddl.SourceDdlLog.firstLoggedShapes(c, slot);
-        } catch (SQLException ex) {
-            throw new io.shardlift.core.SourceException("source: cannot read the DDL log: " + ex.getMessage(), ex);
         }
     }
 

@@ -44,6 +44,35 @@ public final class CarriedShapes {
     }
 
     /**
+     * The shape each of {@code tables} has on the nodes where the stream resumes, for those whose shape is not the one
+     * the source's catalog gives now: the one the last schema change carried out gave it (node 0's {@code ddl_applied});
+     * else, when the source logged a change not yet carried, the shape before the first one. A restart plans from the
+     * source's catalog, which is already past such a change; the copy and the applier start from the nodes' shape.
+     */
+    public static java.util.Map<TableId, String> whereTheStreamResumes(Connection node0, io.shardlift.core.spec.ConnInfo source,
+                                                                       String slot, java.util.Collection<TableId> tables)
+            throws SQLException {
+        java.util.Map<TableId, String> out = new java.util.HashMap<>();
+        for (TableId t : tables) {
+            last(node0, t).ifPresent(shape -> out.put(t, shape));
+        }
+        if (out.size() < tables.size()) {
+            java.util.Map<TableId, String> logged;
+            try (Connection c = source.connect()) {
+                logged = SourceDdlLog.firstLoggedShapes(c, slot);
+            } catch (SQLException e) {
+                throw new io.shardlift.core.SourceException("source " + source.label() + ": cannot read the DDL log: " + e.getMessage(), e);
+            }
+            for (var e : logged.entrySet()) {
+                if (tables.contains(e.getKey())) {
+                    out.putIfAbsent(e.getKey(), e.getValue());
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * {@code plan} with each table in the shape the stream carried to the nodes, and the foreign keys the cutover creates
      * following them (a key added during the migration is created, a dropped one is not); the tables' layout is the same.
      */
