@@ -62,6 +62,21 @@ class CutoverCrashIT {
         // the first run stops inside the drain: marker emitted, the source's tables fenced, nothing committed
         ShardliftProcess run = ShardliftProcess.start(log, withFailpoint(tokenEnv, "cutover.drain"), args);
         awaitReady(http, port, run);
+        // schema changes carried before the cutover: its recovery must follow them, not the plan the migration began with
+        // (a dropped foreign key is not created, an added one is, and validated; the columns are compared as they are)
+        try (Connection c = env.cluster.source().connect(SensorsMigration.DB); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE public.events DROP CONSTRAINT events_device_id_fkey");
+            st.execute("ALTER TABLE public.events ADD COLUMN note text DEFAULT 'n'");
+            st.execute("ALTER TABLE public.devices ADD COLUMN serial_no bigint GENERATED ALWAYS AS IDENTITY");
+            st.execute("ALTER TABLE public.devices ADD CONSTRAINT devices_type_again FOREIGN KEY (device_type_id)"
+                    + " REFERENCES public.device_types");
+        }
+        long carried = System.nanoTime() + 120_000_000_000L;
+        while (carriedSoFar() < 4) {
+            assertThat(run.isAlive()).as(run.describe()).isTrue();
+            assertThat(System.nanoTime()).as("the schema changes carried: " + run.describe()).isLessThan(carried);
+            Thread.sleep(200);
+        }
         CompletableFuture<HttpResponse<String>> pending = http.sendAsync(cutover(port), HttpResponse.BodyHandlers.ofString());
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (count(env.cluster.source(), "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
@@ -121,12 +136,23 @@ class CutoverCrashIT {
         assertThat(count(env.cluster.nodes().get(0), "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated"))
                 .isZero();
         assertThat(count(env.cluster.nodes().get(0), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")).isPositive();
+        assertThat(count(env.cluster.nodes().get(0), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+                + " AND conname LIKE 'events_device_id_fkey%'")).as("the dropped key is not created").isZero();
+        assertThat(count(env.cluster.nodes().get(0), "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+                + " AND conname LIKE 'devices_type_again%' AND convalidated")).as("the added key is").isPositive();
         assertThatThrownBy(() -> {
             try (Connection c = env.cluster.source().connect(SensorsMigration.DB); Statement st = c.createStatement()) {
                 st.execute("INSERT INTO public.events (device_id, payload) VALUES (7, '{}')");
             }
         }).hasMessageContaining("moved to the sharded cluster");
         Migrations.assertEqual(env.cluster, SensorsMigration.DB);
+        // the identity column added during the migration draws on the cluster from a sequence past the source's
+        try (Connection c = env.cluster.nodes().get(1).connect(SensorsMigration.DB); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("INSERT INTO public.devices (device_id, device_type_id, name)"
+                     + " SELECT 900001, device_type_id, 'after' FROM public.device_types LIMIT 1 RETURNING serial_no")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getLong(1)).isGreaterThan(count(env.cluster.source(), "SELECT max(serial_no) FROM public.devices"));
+        }
         assertThat(Files.readString(log)).contains("had passed its point of no return before the restart");
         third.kill();
     }
@@ -157,6 +183,18 @@ class CutoverCrashIT {
                 // the control plane is not up yet
             }
             Thread.sleep(300);
+        }
+    }
+
+    /** Schema changes carried out on node 0 so far; its ledger table comes with the first one. */
+    static long carriedSoFar() throws Exception {
+        try {
+            return count(env.cluster.nodes().get(0), "SELECT count(*) FROM shardlift.ddl_applied");
+        } catch (java.sql.SQLException none) {
+            if (!"42P01".equals(none.getSQLState())) {
+                throw none;
+            }
+            return 0;
         }
     }
 
