@@ -1,6 +1,5 @@
 package io.shardlift.ops.workflow;
 
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.core.TableId;
 import io.shardlift.core.plan.ClusterPlan;
@@ -125,13 +124,7 @@ public final class LiveMigration implements AutoCloseable {
             log.info("{}", takingOn);
             say.accept(takingOn + " (the stream pauses meanwhile)");
             long t0 = System.nanoTime();
-            m.close();
-            // the closed migration's meters go with it; the new one registers its own (a restart of the process would too)
-            for (Meter meter : List.copyOf(registry.getMeters())) {
-                if (meter.getId().getName().startsWith("shardlift.")) {
-                    registry.remove(meter);
-                }
-            }
+            m.close(); // its meters go with it; the new one registers its own (a restart of the process would too)
             current = Migration.start(plan, options, registry);
             String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as "
                     + layouts(plan, taken) + "; they are copied under a snapshot of their own, then streamed";

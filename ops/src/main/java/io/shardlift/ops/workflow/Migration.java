@@ -73,6 +73,8 @@ public final class Migration implements AutoCloseable {
     private volatile boolean rollingBack;
     private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
+    /** The process's registry as this migration registers on it: close() removes what it registered, nothing else. */
+    private final OwnedMeters meters;
     private final MeterRegistry registry;
     private volatile boolean cuttingOver;
     private final LagProbe probe;
@@ -88,7 +90,8 @@ public final class Migration implements AutoCloseable {
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
-        this.registry = registry;
+        this.meters = new OwnedMeters(registry);
+        this.registry = meters.registry();
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
         this.embeddedDataDir = kafka.embedded() ? options.dataDir() : null;
@@ -747,5 +750,7 @@ public final class Migration implements AutoCloseable {
         if (broker != null) {
             broker.close();
         }
+        // the stages' and this migration's meters go with it; one that replaces it in this process registers its own
+        meters.removeAll();
     }
 }
