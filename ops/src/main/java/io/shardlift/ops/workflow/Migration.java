@@ -515,8 +515,8 @@ public final class Migration implements AutoCloseable {
             log.debug("cannot read the cutover state: {}", e.getMessage());
             return List.of();
         }
-        try (Connection c = plan.spec().source().connect()) {
-            return io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().filter(io.shardlift.core.ddl.SourceDdlLog.Created::hasPrimaryKey)
+        try {
+            return look(LOOK_MAX_AGE_MILLIS).created().stream().filter(io.shardlift.core.ddl.SourceDdlLog.Created::hasPrimaryKey)
                     .map(io.shardlift.core.ddl.SourceDdlLog.Created::table).toList();
         } catch (SQLException e) {
             log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
@@ -552,11 +552,34 @@ public final class Migration implements AutoCloseable {
                 .orElse("as a global table");
     }
 
-    /** The last look at the source's tables created during the migration, and when: the status asks every second. */
-    private record NotCarried(List<String> messages, long atMillis) {
+    /**
+     * The last look at the source's tables created during the migration, and when: the take-on looks every 5 s and the
+     * status every second, and one look serves both. {@code created} with {@code replication.ddl: replicate} (the DDL
+     * capture records them), {@code unplanned} with {@code stop} (the catalog is asked).
+     */
+    private record NotCarried(List<io.shardlift.core.ddl.SourceDdlLog.Created> created, List<String> unplanned, long atMillis) {
     }
 
-    private final AtomicReference<NotCarried> notCarried = new AtomicReference<>(new NotCarried(List.of(), 0));
+    /** How long one look at the source serves: the take-on's period ({@link LiveMigration#LOOK_EVERY_MILLIS}). */
+    static final long LOOK_MAX_AGE_MILLIS = 5_000;
+
+    private final AtomicReference<NotCarried> notCarried = new AtomicReference<>(new NotCarried(List.of(), List.of(), 0));
+
+    /** The last look if it is younger than {@code maxAgeMillis} (0: never), else a new one (a source connection). */
+    private NotCarried look(long maxAgeMillis) throws SQLException {
+        NotCarried seen = notCarried.get();
+        long now = System.currentTimeMillis();
+        if (maxAgeMillis > 0 && now - seen.atMillis() < maxAgeMillis) {
+            return seen;
+        }
+        try (Connection c = plan.spec().source().connect()) {
+            boolean replicate = plan.spec().replication().replicateDdl();
+            NotCarried look = new NotCarried(replicate ? io.shardlift.core.ddl.SourceDdlLog.notCarried(c) : List.of(),
+                    replicate ? List.of() : unplannedTables(c), now);
+            notCarried.set(look);
+            return look;
+        }
+    }
 
     /**
      * One message per table created on the source during the migration in a schema the spec migrates whole, which this
@@ -564,21 +587,13 @@ public final class Migration implements AutoCloseable {
      * 5 s (a source connection each time).
      */
     public List<String> notCarriedTables() {
-        return notCarriedTables(5_000);
+        return notCarriedTables(LOOK_MAX_AGE_MILLIS);
     }
 
     private List<String> notCarriedTables(long maxAgeMillis) {
-        NotCarried seen = notCarried.get();
-        long now = System.currentTimeMillis();
-        if (maxAgeMillis > 0 && now - seen.atMillis() < maxAgeMillis) {
-            return seen.messages();
-        }
-        try (Connection c = plan.spec().source().connect()) {
-            List<String> messages = plan.spec().replication().replicateDdl()
-                    ? io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().map(t -> t.message(takenOnAs(t.table().schema()))).toList()
-                    : unplannedTables(c);
-            notCarried.set(new NotCarried(messages, now));
-            return messages;
+        NotCarried seen;
+        try {
+            seen = look(maxAgeMillis);
         } catch (SQLException e) {
             if (maxAgeMillis == 0) {
                 // the gate must not let a cutover through on a look it could not take
@@ -586,8 +601,16 @@ public final class Migration implements AutoCloseable {
                         + "): check the source is reachable and try again");
             }
             log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
-            return seen.messages();
+            seen = notCarried.get();
         }
+        return messages(seen);
+    }
+
+    private List<String> messages(NotCarried seen) {
+        if (!plan.spec().replication().replicateDdl()) {
+            return seen.unplanned();
+        }
+        return seen.created().stream().map(t -> t.message(takenOnAs(t.table().schema()))).toList();
     }
 
     /**
