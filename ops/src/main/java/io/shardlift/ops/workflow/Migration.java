@@ -31,6 +31,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
@@ -496,9 +497,10 @@ public final class Migration implements AutoCloseable {
     private volatile boolean retired;
 
     /**
-     * Tables created on the source during the migration, in a schema the spec migrates whole, with a primary key, not
-     * carried yet: those a start of the migration takes on. Empty unless this migration streams, its copy done, before any
-     * cutover (or after a rollback), and DDL is carried; empty too when the source cannot be asked (next time).
+     * Tables created on the source during the migration, in a schema the spec migrates whole, not carried yet: those a
+     * start of the migration plans, and takes on unless the planner refuses them (a table without a primary key, say:
+     * {@link LiveMigration} names it with the planner's reason). Empty unless this migration streams, its copy done,
+     * before any cutover (or after a rollback), and DDL is carried; empty too when the source cannot be asked (next time).
      */
     public List<io.shardlift.core.TableId> tablesToTakeOn() {
         if (!plan.spec().replication().replicateDdl() || cutOver || cuttingOver || rollingBack || closing || retired
@@ -516,8 +518,7 @@ public final class Migration implements AutoCloseable {
             return List.of();
         }
         try {
-            return look(LOOK_MAX_AGE_MILLIS).created().stream().filter(io.shardlift.core.ddl.SourceDdlLog.Created::hasPrimaryKey)
-                    .map(io.shardlift.core.ddl.SourceDdlLog.Created::table).toList();
+            return look(LOOK_MAX_AGE_MILLIS).created().stream().map(io.shardlift.core.ddl.SourceDdlLog.Created::table).toList();
         } catch (SQLException e) {
             log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
             return List.of();
@@ -610,7 +611,28 @@ public final class Migration implements AutoCloseable {
         if (!plan.spec().replication().replicateDdl()) {
             return seen.unplanned();
         }
-        return seen.created().stream().map(t -> t.message(takenOnAs(t.table().schema()))).toList();
+        Map<io.shardlift.core.TableId, List<String>> refused = takeOnRefused;
+        return seen.created().stream().map(t -> t.message(takenOnAs(t.table().schema())) + refusedBecause(t, refused.get(t.table())))
+                .toList();
+    }
+
+    /**
+     * The planner's problems of a table the take-on refused: the message of a table with a primary key says it is taken
+     * on, and one without names only that fix (its only problem when it has one: the planner names it too).
+     */
+    private static String refusedBecause(io.shardlift.core.ddl.SourceDdlLog.Created t, List<String> problems) {
+        if (problems == null || problems.isEmpty() || !t.hasPrimaryKey() && problems.size() == 1) {
+            return "";
+        }
+        return ". The take-on refuses it now: " + String.join("; ", problems);
+    }
+
+    /** What the take-on ({@link LiveMigration}) refused, by table, with the planner's problems of each. */
+    private volatile Map<io.shardlift.core.TableId, List<String>> takeOnRefused = Map.of();
+
+    /** The tables created during the migration the take-on refused, with the planner's problems of each: named by {@link #notCarriedTables}. */
+    void takeOnRefused(Map<io.shardlift.core.TableId, List<String>> problems) {
+        takeOnRefused = Map.copyOf(problems);
     }
 
     /**
