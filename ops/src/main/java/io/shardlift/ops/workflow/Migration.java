@@ -620,7 +620,7 @@ public final class Migration implements AutoCloseable {
      * The planner's problems of a table the take-on refused: the message of a table with a primary key says it is taken
      * on, and one without names only that fix (its only problem when it has one: the planner names it too).
      */
-    private static String refusedBecause(io.shardlift.core.ddl.SourceDdlLog.Created t, List<String> problems) {
+    static String refusedBecause(io.shardlift.core.ddl.SourceDdlLog.Created t, List<String> problems) {
         if (problems == null || problems.isEmpty() || !t.hasPrimaryKey() && problems.size() == 1) {
             return "";
         }
