@@ -612,8 +612,8 @@ public final class Migration implements AutoCloseable {
             return seen.unplanned();
         }
         Map<io.shardlift.core.TableId, List<String>> refused = takeOnRefused;
-        return seen.created().stream().map(t -> t.message(takenOnAs(t.table().schema())) + refusedBecause(t, refused.get(t.table())))
-                .toList();
+        return seen.created().stream()
+                .map(t -> t.message(takenOnAs(t.table().schema())) + refusedBecause(t, refused.get(t.table()))).toList();
     }
 
     /**
@@ -630,7 +630,10 @@ public final class Migration implements AutoCloseable {
     /** What the take-on ({@link LiveMigration}) refused, by table, with the planner's problems of each. */
     private volatile Map<io.shardlift.core.TableId, List<String>> takeOnRefused = Map.of();
 
-    /** The tables created during the migration the take-on refused, with the planner's problems of each: named by {@link #notCarriedTables}. */
+    /**
+     * The tables created during the migration that the take-on refused, with the planner's problems of each: their
+     * messages in {@link #notCarriedTables} (the status, the cutover's gate) say them.
+     */
     void takeOnRefused(Map<io.shardlift.core.TableId, List<String>> problems) {
         takeOnRefused = Map.copyOf(problems);
     }
