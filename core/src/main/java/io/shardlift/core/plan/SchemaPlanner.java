@@ -35,18 +35,37 @@ public final class SchemaPlanner {
     private final MigrationSpec spec;
     private final SourceCatalog catalog;
     private final List<String> problems = new ArrayList<>();
+    /** The same problems by the table each is about: every problem is one table's. */
+    private final Map<TableId, List<String>> problemsByTable = new LinkedHashMap<>();
+    /** Tables of schemas listed with {@code all: true} that this plan leaves out (a take-on without those it refuses). */
+    private final Set<TableId> leftOut;
     private final List<String> warnings = new ArrayList<>();
     /** Unlisted tables sharded by their schema's {@code unlisted:} rule: their fix is in the rule, not a table entry. */
     private final Set<TableId> byRule = new java.util.HashSet<>();
 
-    private SchemaPlanner(MigrationSpec spec, SourceCatalog catalog) {
+    private SchemaPlanner(MigrationSpec spec, SourceCatalog catalog, Set<TableId> leftOut) {
         this.spec = spec;
         this.catalog = catalog;
+        this.leftOut = Set.copyOf(leftOut);
     }
 
     /** Plans the layout, or throws {@link PlanException} listing every problem. */
     public static ClusterPlan plan(MigrationSpec spec, SourceCatalog catalog) {
-        return new SchemaPlanner(spec, catalog).run();
+        return plan(spec, catalog, Set.of());
+    }
+
+    /**
+     * As {@link #plan(MigrationSpec, SourceCatalog)}, without the unlisted tables {@code leftOut} of schemas listed with
+     * {@code all: true}: the take-on of tables created during the migration plans without those the planner refuses, so
+     * that one such table does not hold the others. A table the spec lists is never left out.
+     */
+    public static ClusterPlan plan(MigrationSpec spec, SourceCatalog catalog, Set<TableId> leftOut) {
+        return new SchemaPlanner(spec, catalog, leftOut).run();
+    }
+
+    private void refuse(TableId about, String problem) {
+        problems.add(problem);
+        problemsByTable.computeIfAbsent(about, k -> new ArrayList<>()).add(problem);
     }
 
     private ClusterPlan run() {
@@ -59,7 +78,7 @@ public final class SchemaPlanner {
             Optional<TableInfo> info = catalog.table(t.id());
             if (info.isEmpty()) {
                 Optional<TableId> root = catalog.partitionRoot(t.id());
-                problems.add(root.isPresent()
+                refuse(t.id(), root.isPresent()
                         ? t.id() + ": is a partition of " + root.get() + "; a partitioned table is migrated whole, with all its"
                                 + " partitions — list " + root.get().name() + " instead of " + t.id().name()
                         : t.id() + ": the spec lists this table but the source has no table " + t.id().quoted()
@@ -67,7 +86,7 @@ public final class SchemaPlanner {
                 continue;
             }
             if (!migratable(info.get().relkind())) {
-                problems.add(t.id() + ": is a " + relkindName(info.get().relkind())
+                refuse(t.id(), t.id() + ": is a " + relkindName(info.get().relkind())
                         + ", not a table — only plain and partitioned tables can be migrated; remove it from the spec");
                 continue;
             }
@@ -127,7 +146,7 @@ public final class SchemaPlanner {
         checkPriorities(plans);
 
         if (!problems.isEmpty()) {
-            throw new PlanException(problems);
+            throw new PlanException(problems, problemsByTable);
         }
         plans.sort(Comparator.comparingInt(TablePlan::priority).reversed().thenComparing(TablePlan::id));
         List<SequenceInfo> sequences = plans.stream().flatMap(p -> p.source().sequences().stream())
@@ -157,7 +176,7 @@ public final class SchemaPlanner {
             }
             // every relation of the schema is either taken or named with the reason it is not: never a silent skip
             for (TableId id : catalog.tablesIn(s.name())) {
-                if (!listed.add(id)) {
+                if (!listed.add(id) || leftOut.contains(id)) {
                     continue;
                 }
                 char kind = catalog.table(id).map(TableInfo::relkind).orElse('?');
@@ -262,21 +281,21 @@ public final class SchemaPlanner {
 
     private void checkCommon(TableSpec t, TableInfo info) {
         if (info.primaryKey().isEmpty()) {
-            problems.add(t.id() + ": has no primary key — shardlift applies changes by key and needs one; add it on the source"
+            refuse(t.id(), t.id() + ": has no primary key — shardlift applies changes by key and needs one; add it on the source"
                     + " (ALTER TABLE " + t.id().quoted() + " ADD PRIMARY KEY (...))"
                     + (t.type() == TableType.SHARDED ? " including the sharding key " + String.join(", ", t.distributedBy()) : ""));
         }
         if (info.replicaIdentity() == 'n') {
-            problems.add(t.id() + ": REPLICA IDENTITY NOTHING hides the keys of updated and deleted rows from the change stream;"
+            refuse(t.id(), t.id() + ": REPLICA IDENTITY NOTHING hides the keys of updated and deleted rows from the change stream;"
                     + " run ALTER TABLE " + t.id().quoted() + " REPLICA IDENTITY DEFAULT on the source");
         }
         for (ColumnInfo c : info.columns()) {
-            ColumnTypes.refusal(c).ifPresent(why -> problems.add(t.id() + ": column " + c.name() + " has type " + c.type()
+            ColumnTypes.refusal(c).ifPresent(why -> refuse(t.id(), t.id() + ": column " + c.name() + " has type " + c.type()
                     + ", which shardlift cannot carry exactly: " + why));
         }
         for (var check : info.checks()) {
             if (check.exclusion() && t.type() == TableType.SHARDED) {
-                problems.add(t.id() + ": exclusion constraint " + check.name() + " cannot be enforced across partitions"
+                refuse(t.id(), t.id() + ": exclusion constraint " + check.name() + " cannot be enforced across partitions"
                         + " on different nodes — make the table global, or drop the constraint on the source");
             }
         }
@@ -289,21 +308,21 @@ public final class SchemaPlanner {
         for (String col : t.distributedBy()) {
             Optional<ColumnInfo> c = info.column(col);
             if (c.isEmpty()) {
-                problems.add(t.id() + ": sharding column " + col + " (distributedby) does not exist; columns are "
+                refuse(t.id(), t.id() + ": sharding column " + col + " (distributedby) does not exist; columns are "
                         + String.join(", ", info.columnNames()) + " — fix distributedby");
                 ok = false;
                 continue;
             }
             ColumnInfo column = c.get();
             if (!column.notNull()) {
-                problems.add(t.id() + ": sharding column " + col + " is nullable — a row with a NULL key has no owning shard;"
+                refuse(t.id(), t.id() + ": sharding column " + col + " is nullable — a row with a NULL key has no owning shard;"
                         + " make it NOT NULL on the source (ALTER TABLE " + t.id().quoted() + " ALTER COLUMN "
                         + io.shardlift.core.Sql.ident(col) + " SET NOT NULL) or shard on another column");
                 ok = false;
             }
             Optional<KeyType> type = column.typtype() == 'e' ? Optional.empty() : KeyType.fromTypname(column.typname());
             if (type.isEmpty()) {
-                problems.add(t.id() + ": sharding column " + col + " has type " + column.type()
+                refuse(t.id(), t.id() + ": sharding column " + col + " has type " + column.type()
                         + ", which shardlift cannot hash — supported: smallint, integer, bigint, text, varchar, char(n),"
                         + " uuid, numeric, date, timestamp, timestamptz, boolean");
                 ok = false;
@@ -311,7 +330,7 @@ public final class SchemaPlanner {
                 types.add(type.get());
             }
             if (!column.collationDeterministic()) {
-                problems.add(t.id() + ": sharding column " + col + " uses nondeterministic collation " + column.collation().orElse("")
+                refuse(t.id(), t.id() + ": sharding column " + col + " uses nondeterministic collation " + column.collation().orElse("")
                         + ", which hashes equal strings differently — use a deterministic collation for the key");
                 ok = false;
             }
@@ -339,7 +358,7 @@ public final class SchemaPlanner {
             return; // already reported
         }
         if (!hashFamilies(mine).equals(hashFamilies(theirs))) {
-            problems.add(t.id() + ": colocated with " + root + " but its sharding key " + String.join(", ", t.distributedBy())
+            refuse(t.id(), t.id() + ": colocated with " + root + " but its sharding key " + String.join(", ", t.distributedBy())
                     + " has type(s) " + mine + " while " + root + " is sharded on " + theirs
                     + " — equal values would hash to different partitions; give the key columns the same types");
         }
@@ -374,7 +393,7 @@ public final class SchemaPlanner {
                     + ") alone is no longer enforced unique across the cluster, only per " + String.join(", ", missing));
             return new KeyConstraint(k.name(), k.kind(), widened, k.deferrable(), k.nullsNotDistinct());
         }
-        problems.add(t.id() + ": " + k.describe() + " does not include the sharding key " + String.join(", ", missing)
+        refuse(t.id(), t.id() + ": " + k.describe() + " does not include the sharding key " + String.join(", ", missing)
                 + " — uniqueness cannot be enforced across nodes; add " + String.join(", ", missing)
                 + " to the constraint on the source, shard on a column it contains, or set widen_unique: true on the table"
                 + " to widen it to (" + String.join(", ", widened) + ") on the nodes");
@@ -384,7 +403,7 @@ public final class SchemaPlanner {
     private void checkUniqueIndexes(TableSpec t, TableInfo info) {
         for (IndexInfo ix : info.indexes()) {
             if (ix.unique() && !ix.plain()) {
-                problems.add(t.id() + ": unique index " + ix.name() + " is on expressions or partial (" + ix.method()
+                refuse(t.id(), t.id() + ": unique index " + ix.name() + " is on expressions or partial (" + ix.method()
                         + ") — shardlift cannot prove it includes the sharding key; drop it on the source or make the table global");
             }
         }
@@ -394,7 +413,7 @@ public final class SchemaPlanner {
                                     Map<TableId, TableInfo> infos) {
         TableSpec parent = byId.get(fk.referenced());
         if (parent == null) {
-            problems.add(child.id() + ": foreign key " + fk.describe() + " references " + fk.referenced()
+            refuse(child.id(), child.id() + ": foreign key " + fk.describe() + " references " + fk.referenced()
                     + ", which is not in the spec — add " + fk.referenced() + " to the spec (type: global or sharded)");
             return false;
         }
@@ -407,7 +426,7 @@ public final class SchemaPlanner {
             return true; // any table may reference a table every node has
         }
         if (!childSharded) {
-            problems.add(child.id() + ": is global but its foreign key " + fk.describe() + " references the sharded table "
+            refuse(child.id(), child.id() + ": is global but its foreign key " + fk.describe() + " references the sharded table "
                     + parent.id() + " — a full copy on every node cannot reference rows that live on one node;"
                     + " make " + child.id() + " sharded and colocated with " + parent.id() + ", or make " + parent.id() + " global");
             return false;
@@ -420,7 +439,7 @@ public final class SchemaPlanner {
                     ? child.id() + " is not colocated with " + parent.id()
                     : "the foreign key does not map " + child.id() + "'s sharding key " + String.join(", ", child.distributedBy())
                             + " onto " + parent.id() + "'s " + String.join(", ", parent.distributedBy());
-            problems.add(child.id() + ": foreign key " + fk.describe() + " joins two sharded tables that are not colocated on that key ("
+            refuse(child.id(), child.id() + ": foreign key " + fk.describe() + " joins two sharded tables that are not colocated on that key ("
                     + why + ") — the referenced row may live on another node; "
                     + (byRule.contains(child.id()) && child.colocateWith().isEmpty() && !childRoot.equals(parentRoot)
                     ? child.id() + " is sharded by schema " + child.id().schema() + "'s unlisted: rule, whose tables are each a"
@@ -451,7 +470,7 @@ public final class SchemaPlanner {
                 TableId part = p.partition(i);
                 TableId owner = taken.putIfAbsent(part, p.id());
                 if (owner != null && !owner.equals(p.id())) {
-                    problems.add(p.id() + ": its partition " + i + " would be named " + part + ", which is already "
+                    refuse(p.id(), p.id() + ": its partition " + i + " would be named " + part + ", which is already "
                             + (owner.equals(part) ? "a table on the source" : "a partition of " + owner)
                             + " — rename one of the tables on the source");
                 }

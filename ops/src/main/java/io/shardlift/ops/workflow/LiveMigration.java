@@ -1,6 +1,5 @@
 package io.shardlift.ops.workflow;
 
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.shardlift.core.TableId;
 import io.shardlift.core.plan.ClusterPlan;
@@ -8,10 +7,13 @@ import io.shardlift.core.plan.PlanException;
 import io.shardlift.core.plan.TablePlan;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,21 +82,31 @@ public final class LiveMigration implements AutoCloseable {
         nextLook = now + LOOK_EVERY_MILLIS;
         Migration m = current;
         List<TableId> waiting = m.tablesToTakeOn();
-        if (waiting.isEmpty() || refused.equals(new TreeSet<>(waiting)) && now - refusedAt < RETRY_REFUSED_MILLIS) {
+        if (waiting.isEmpty()) {
+            if (refusal != null && m.notCarriedTables().isEmpty()) {
+                clearRefusal(); // the refused tables were dropped on the source
+            }
             return List.of();
         }
-        ClusterPlan plan;
+        if (refused.equals(new TreeSet<>(waiting)) && now - refusedAt < RETRY_REFUSED_MILLIS) {
+            return List.of();
+        }
+        Planning.TakeOn takeOn;
         try {
-            plan = Planning.plan(m.plan().spec());
+            takeOn = Planning.planTakingOn(m.plan().spec(), new TreeSet<>(waiting));
         } catch (io.shardlift.core.SourceException e) {
             // the source away for a moment: the migration rides it out, and the next look plans again
             log.debug("cannot plan the tables to take on now: {}", e.getMessage());
             return List.of();
         } catch (PlanException e) {
+            // a problem of a table the migration carries: leaving new tables out does not help
             String why = "cannot take on " + waiting + ", created on the source during the migration: " + String.join("; ", e.problems());
-            refuse(waiting, why, now, say);
+            Map<TableId, List<String>> theirs = new TreeMap<>(e.problemsByTable());
+            theirs.keySet().retainAll(waiting);
+            refuse(waiting, theirs, why, now, say);
             return List.of();
         }
+        ClusterPlan plan = takeOn.plan();
         List<String> relaid = relaidOut(m.plan(), plan);
         if (!relaid.isEmpty()) {
             // not in `refused`: undoing the change on the source lifts it, with the same tables waiting; said once
@@ -110,13 +122,25 @@ public final class LiveMigration implements AutoCloseable {
         }
         List<TableId> planned = plan.tables().stream().map(TablePlan::id).toList();
         List<TableId> taken = new ArrayList<>(waiting.stream().filter(planned::contains).toList());
+        if (!takeOn.refused().isEmpty()) {
+            // the others are taken on without them; each is named with why until the planner takes it
+            List<TableId> left = List.copyOf(takeOn.refused().keySet());
+            refuse(left, takeOn.refused(), "cannot take on " + left + ", created on the source during the migration: "
+                    + takeOn.refused().values().stream().flatMap(List::stream).collect(Collectors.joining("; "))
+                    + " — planned again every " + RETRY_REFUSED_MILLIS / 1000 + " s and taken on once the planner accepts "
+                    + (left.size() == 1 ? "it" : "them") + "; the other tables created on the source are not held by "
+                    + (left.size() == 1 ? "it" : "them"), now, say);
+        }
         if (taken.isEmpty()) {
-            refuse(waiting, "cannot take on " + waiting + ", created on the source during the migration: the planner left them out",
-                    now, say);
+            if (takeOn.refused().isEmpty()) {
+                refuse(waiting, Map.of(), "cannot take on " + waiting + ", created on the source during the migration: the"
+                        + " planner left them out", now, say);
+            }
             return List.of();
         }
-        refused = Set.of();
-        refusal = null;
+        if (takeOn.refused().isEmpty()) {
+            clearRefusal();
+        }
         takingOn = "taking on " + taken + ", created on the source during the migration: the migration starts again with them";
         try {
             if (!m.retire()) {
@@ -125,14 +149,10 @@ public final class LiveMigration implements AutoCloseable {
             log.info("{}", takingOn);
             say.accept(takingOn + " (the stream pauses meanwhile)");
             long t0 = System.nanoTime();
-            m.close();
-            // the closed migration's meters go with it; the new one registers its own (a restart of the process would too)
-            for (Meter meter : List.copyOf(registry.getMeters())) {
-                if (meter.getId().getName().startsWith("shardlift.")) {
-                    registry.remove(meter);
-                }
-            }
-            current = Migration.start(plan, options, registry);
+            m.close(); // its meters go with it; the new one registers its own (a restart of the process would too)
+            Migration next = Migration.start(plan, options, registry);
+            next.takeOnRefused(takeOn.refused());
+            current = next;
             String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as "
                     + layouts(plan, taken) + "; they are copied under a snapshot of their own, then streamed";
             log.info("{}", done);
@@ -143,15 +163,26 @@ public final class LiveMigration implements AutoCloseable {
         }
     }
 
-    /** Records a refusal; says it only when it is news (it is planned again every {@link #RETRY_REFUSED_MILLIS}). */
-    private void refuse(List<TableId> waiting, String why, long now, Consumer<String> say) {
-        refused = new TreeSet<>(waiting);
+    /**
+     * Records a refusal of {@code tables}, each with the planner's problems of it where it has some (the migration's
+     * message for a table not carried says them); says it only when it is news (it is planned again every
+     * {@link #RETRY_REFUSED_MILLIS}).
+     */
+    private void refuse(List<TableId> tables, Map<TableId, List<String>> problems, String why, long now, Consumer<String> say) {
+        refused = new TreeSet<>(tables);
         refusedAt = now;
+        current.takeOnRefused(problems);
         if (!why.equals(refusal)) {
             log.warn("{}", why);
             say.accept(why);
         }
         refusal = why;
+    }
+
+    private void clearRefusal() {
+        refused = Set.of();
+        refusal = null;
+        current.takeOnRefused(Map.of());
     }
 
     /**

@@ -31,6 +31,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
@@ -73,6 +74,8 @@ public final class Migration implements AutoCloseable {
     private volatile boolean rollingBack;
     private final java.util.concurrent.locks.ReentrantLock cutoverLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicReference<CutoverReport> lastCutover = new AtomicReference<>();
+    /** The process's registry as this migration registers on it: close() removes what it registered, nothing else. */
+    private final OwnedMeters meters;
     private final MeterRegistry registry;
     private volatile boolean cuttingOver;
     private final LagProbe probe;
@@ -88,7 +91,8 @@ public final class Migration implements AutoCloseable {
 
     private Migration(ClusterPlan plan, Options options, MeterRegistry registry) {
         this.plan = plan;
-        this.registry = registry;
+        this.meters = new OwnedMeters(registry);
+        this.registry = meters.registry();
         MigrationSpec spec = plan.spec();
         KafkaSpec kafka = spec.kafka();
         this.embeddedDataDir = kafka.embedded() ? options.dataDir() : null;
@@ -493,9 +497,10 @@ public final class Migration implements AutoCloseable {
     private volatile boolean retired;
 
     /**
-     * Tables created on the source during the migration, in a schema the spec migrates whole, with a primary key, not
-     * carried yet: those a start of the migration takes on. Empty unless this migration streams, its copy done, before any
-     * cutover (or after a rollback), and DDL is carried; empty too when the source cannot be asked (next time).
+     * Tables created on the source during the migration, in a schema the spec migrates whole, not carried yet: those a
+     * start of the migration plans, and takes on unless the planner refuses them (a table without a primary key, say:
+     * {@link LiveMigration} names it with the planner's reason). Empty unless this migration streams, its copy done,
+     * before any cutover (or after a rollback), and DDL is carried; empty too when the source cannot be asked (next time).
      */
     public List<io.shardlift.core.TableId> tablesToTakeOn() {
         if (!plan.spec().replication().replicateDdl() || cutOver || cuttingOver || rollingBack || closing || retired
@@ -512,9 +517,8 @@ public final class Migration implements AutoCloseable {
             log.debug("cannot read the cutover state: {}", e.getMessage());
             return List.of();
         }
-        try (Connection c = plan.spec().source().connect()) {
-            return io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().filter(io.shardlift.core.ddl.SourceDdlLog.Created::hasPrimaryKey)
-                    .map(io.shardlift.core.ddl.SourceDdlLog.Created::table).toList();
+        try {
+            return look(LOOK_MAX_AGE_MILLIS).created().stream().map(io.shardlift.core.ddl.SourceDdlLog.Created::table).toList();
         } catch (SQLException e) {
             log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
             return List.of();
@@ -549,11 +553,34 @@ public final class Migration implements AutoCloseable {
                 .orElse("as a global table");
     }
 
-    /** The last look at the source's tables created during the migration, and when: the status asks every second. */
-    private record NotCarried(List<String> messages, long atMillis) {
+    /**
+     * The last look at the source's tables created during the migration, and when: the take-on looks every 5 s and the
+     * status every second, and one look serves both. {@code created} with {@code replication.ddl: replicate} (the DDL
+     * capture records them), {@code unplanned} with {@code stop} (the catalog is asked).
+     */
+    private record NotCarried(List<io.shardlift.core.ddl.SourceDdlLog.Created> created, List<String> unplanned, long atMillis) {
     }
 
-    private final AtomicReference<NotCarried> notCarried = new AtomicReference<>(new NotCarried(List.of(), 0));
+    /** How long one look at the source serves: the take-on's period ({@link LiveMigration#LOOK_EVERY_MILLIS}). */
+    static final long LOOK_MAX_AGE_MILLIS = 5_000;
+
+    private final AtomicReference<NotCarried> notCarried = new AtomicReference<>(new NotCarried(List.of(), List.of(), 0));
+
+    /** The last look if it is younger than {@code maxAgeMillis} (0: never), else a new one (a source connection). */
+    private NotCarried look(long maxAgeMillis) throws SQLException {
+        NotCarried seen = notCarried.get();
+        long now = System.currentTimeMillis();
+        if (maxAgeMillis > 0 && now - seen.atMillis() < maxAgeMillis) {
+            return seen;
+        }
+        try (Connection c = plan.spec().source().connect()) {
+            boolean replicate = plan.spec().replication().replicateDdl();
+            NotCarried look = new NotCarried(replicate ? io.shardlift.core.ddl.SourceDdlLog.notCarried(c) : List.of(),
+                    replicate ? List.of() : unplannedTables(c), now);
+            notCarried.set(look);
+            return look;
+        }
+    }
 
     /**
      * One message per table created on the source during the migration in a schema the spec migrates whole, which this
@@ -561,21 +588,13 @@ public final class Migration implements AutoCloseable {
      * 5 s (a source connection each time).
      */
     public List<String> notCarriedTables() {
-        return notCarriedTables(5_000);
+        return notCarriedTables(LOOK_MAX_AGE_MILLIS);
     }
 
     private List<String> notCarriedTables(long maxAgeMillis) {
-        NotCarried seen = notCarried.get();
-        long now = System.currentTimeMillis();
-        if (maxAgeMillis > 0 && now - seen.atMillis() < maxAgeMillis) {
-            return seen.messages();
-        }
-        try (Connection c = plan.spec().source().connect()) {
-            List<String> messages = plan.spec().replication().replicateDdl()
-                    ? io.shardlift.core.ddl.SourceDdlLog.notCarried(c).stream().map(t -> t.message(takenOnAs(t.table().schema()))).toList()
-                    : unplannedTables(c);
-            notCarried.set(new NotCarried(messages, now));
-            return messages;
+        NotCarried seen;
+        try {
+            seen = look(maxAgeMillis);
         } catch (SQLException e) {
             if (maxAgeMillis == 0) {
                 // the gate must not let a cutover through on a look it could not take
@@ -583,8 +602,40 @@ public final class Migration implements AutoCloseable {
                         + "): check the source is reachable and try again");
             }
             log.debug("cannot read the source's tables created during the migration: {}", e.getMessage());
-            return seen.messages();
+            seen = notCarried.get();
         }
+        return messages(seen);
+    }
+
+    private List<String> messages(NotCarried seen) {
+        if (!plan.spec().replication().replicateDdl()) {
+            return seen.unplanned();
+        }
+        Map<io.shardlift.core.TableId, List<String>> refused = takeOnRefused;
+        return seen.created().stream()
+                .map(t -> t.message(takenOnAs(t.table().schema())) + refusedBecause(t, refused.get(t.table()))).toList();
+    }
+
+    /**
+     * The planner's problems of a table the take-on refused: the message of a table with a primary key says it is taken
+     * on, and one without names only that fix (its only problem when it has one: the planner names it too).
+     */
+    static String refusedBecause(io.shardlift.core.ddl.SourceDdlLog.Created t, List<String> problems) {
+        if (problems == null || problems.isEmpty() || !t.hasPrimaryKey() && problems.size() == 1) {
+            return "";
+        }
+        return ". The take-on refuses it now: " + String.join("; ", problems);
+    }
+
+    /** What the take-on ({@link LiveMigration}) refused, by table, with the planner's problems of each. */
+    private volatile Map<io.shardlift.core.TableId, List<String>> takeOnRefused = Map.of();
+
+    /**
+     * The tables created during the migration that the take-on refused, with the planner's problems of each: their
+     * messages in {@link #notCarriedTables} (the status, the cutover's gate) say them.
+     */
+    void takeOnRefused(Map<io.shardlift.core.TableId, List<String>> problems) {
+        takeOnRefused = Map.copyOf(problems);
     }
 
     /**
@@ -747,5 +798,7 @@ public final class Migration implements AutoCloseable {
         if (broker != null) {
             broker.close();
         }
+        // the stages' and this migration's meters go with it; one that replaces it in this process registers its own
+        meters.removeAll();
     }
 }
