@@ -7,14 +7,24 @@ package io.shardlift.ops.cutover;
  */
 final class ContentStep implements CutoverStep {
 
-    private final boolean reverse;
-
-    ContentStep() {
-        this(false);
+    /** The way the writes flow: one marker round sends a marker through that stream and waits for it at its far end. */
+    interface Direction {
+        void run(CutoverContext ctx, String marker) throws java.sql.SQLException, InterruptedException;
     }
 
-    ContentStep(boolean reverse) {
-        this.reverse = reverse;
+    /** The cutover's: from the source through the forward stream to every node. */
+    static final Direction FORWARD = (ctx, m) -> {
+        ctx.emitMarker(m);
+        ctx.awaitMarker(m);
+    };
+
+    /** The rollback's: from the nodes through the reverse stream to the source. */
+    static final Direction REVERSE = ReverseDrainStep::round;
+
+    private final Direction round;
+
+    ContentStep(Direction round) {
+        this.round = round;
     }
 
     @Override
@@ -30,15 +40,7 @@ final class ContentStep implements CutoverStep {
     @Override
     public String run(CutoverContext ctx) throws Exception {
         int[] rounds = {0};
-        return ctx.proof().beforeFreeze(() -> {
-            // a marker name per round: a second round under the first one's name would find its rows and not wait
-            String m = "content-" + ctx.id() + "-" + ++rounds[0];
-            if (reverse) {
-                ReverseDrainStep.round(ctx, m);
-                return;
-            }
-            ctx.emitMarker(m);
-            ctx.awaitMarker(m);
-        });
+        // a marker name per round: a second round under the first one's name would find its rows and not wait
+        return ctx.proof().beforeFreeze(() -> round.run(ctx, "content-" + ctx.id() + "-" + ++rounds[0]));
     }
 }

@@ -125,7 +125,7 @@ public final class Cutover {
 
     /** The cutover's steps, in order; with a pooler, its pause before the fence and its switch after the release. */
     static CutoverRunner.Procedure procedure(Supplier<Gate> gate, Optional<PoolerSwitch> pooler) {
-        List<CutoverStep> before = new ArrayList<>(List.of(new PreDrainStep(), new ContentStep(), new FenceFunctionStep()));
+        List<CutoverStep> before = new ArrayList<>(List.of(new PreDrainStep(), new ContentStep(ContentStep.FORWARD), new FenceFunctionStep()));
         // the pause as late as it can be: the content check before it takes as long as the data, and clients wait
         // from the PAUSE on; paused clients hold no transaction, so the fence's wait after it is short
         pooler.ifPresent(p -> before.addAll(List.of(new PoolerProbeStep(p), new PoolerPauseStep(p, false))));

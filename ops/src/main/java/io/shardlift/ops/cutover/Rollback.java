@@ -57,7 +57,7 @@ public final class Rollback {
 
     static CutoverRunner.Procedure procedure(Supplier<Gate> gate, Optional<PoolerSwitch> pooler) {
         // the content first, writes flowing: inside the freeze only the rows changed since are compared
-        List<CutoverStep> before = new ArrayList<>(List.of(new ContentStep(true)));
+        List<CutoverStep> before = new ArrayList<>(List.of(new ContentStep(ContentStep.REVERSE)));
         pooler.ifPresent(p -> before.add(new PoolerPauseStep(p, true)));
         before.addAll(List.of(new ClusterFenceStep(), new ReverseDrainStep(), new VerifyStep(), new SourceSequencesStep()));
         List<CutoverStep> after = new ArrayList<>();
