@@ -328,6 +328,30 @@ class PreflightIT {
         }
     }
 
+    /**
+     * A restart whose plan the planner refuses (here a sharding column that no longer exists) must say that, and not
+     * also blame the publication of an {@code all: true} schema: without the plan only the listed tables are known,
+     * and the preflight told a new user to drop the slot (start over) for a publication that was right.
+     */
+    @Test
+    void aRefusedPlanOfAnAllTrueSchemaDoesNotBlameThePublication() throws Exception {
+        Spec spec = new Spec("allpub");
+        cluster.source().execute("demo", "CREATE PUBLICATION pf_allpub FOR TABLES IN SCHEMA public",
+                "SELECT pg_create_logical_replication_slot('pf_allpub', 'pgoutput')");
+        try {
+            Path f = SpecWriter.from(spec.source).nodes(spec.nodes)
+                    .schemas("    - name: public\n      all: true\n      tables:\n"
+                            + "        - {name: devices, type: sharded, distributedby: no_such_column, partitions: 4}\n")
+                    .kafka("embedded").replication(spec.slot, spec.slot).control(spec.listen).write(dir.resolve("allpub.yml"));
+            CliIT.Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+            assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(ExitCodes.CONFIG);
+            assertThat(plan.out()).contains("no_such_column").doesNotContain("publication 'pf_allpub' covers");
+            assertThat(plan.err()).doesNotContain("drop the slot").doesNotContain("\tat ");
+        } finally {
+            cluster.source().execute("demo", "SELECT pg_drop_replication_slot('pf_allpub')", "DROP PUBLICATION IF EXISTS pf_allpub");
+        }
+    }
+
     static int activePid(String slot) throws Exception {
         for (int i = 0; i < 600; i++) {
             try (Connection c = cluster.source().connect("demo"); Statement st = c.createStatement();

@@ -10,6 +10,7 @@ import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.TablePlan;
 import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.core.spec.SchemaSpec;
 import io.shardlift.core.spec.TableSpec;
 import io.shardlift.snapshotter.SourceSnapshot;
 import java.sql.Connection;
@@ -66,7 +67,9 @@ final class SourceChecks {
                     published = new ArrayList<>(tables);
                     published.add(SourceDdlLog.LOG_TABLE); // the DDL log travels with the tables (SourceDdlLog)
                 }
-                publication(c, spec.replication().publication(), published, slotExists, problems, takenOn);
+                // without a plan, an `all: true` schema's tables are not known: the listed ones are only some of them
+                boolean allKnown = plan.isPresent() || spec.schemas().stream().noneMatch(SchemaSpec::all);
+                publication(c, spec.replication().publication(), published, allKnown, slotExists, problems, takenOn);
                 tables(c, tables, problems);
                 plan.ifPresent(p -> sequences(c, p.sequences(), problems));
                 enumCategoryWithoutLabels(c, problems);
@@ -168,8 +171,8 @@ final class SourceChecks {
      * The publication is created (or reset) before the slot: that needs CREATE on the database and ownership of
      * every migrated table, unless it already covers exactly those tables. Once the slot exists it can no longer change.
      */
-    private static void publication(Connection c, String publication, List<TableId> tables, boolean slotExists,
-                                    List<String> problems, Set<TableId> takenOn) throws SQLException {
+    private static void publication(Connection c, String publication, List<TableId> tables, boolean allKnown,
+                                    boolean slotExists, List<String> problems, Set<TableId> takenOn) throws SQLException {
         Set<TableId> want = new TreeSet<>(tables);
         Set<TableId> have = new TreeSet<>();
         boolean exists;
@@ -191,6 +194,11 @@ final class SourceChecks {
                 return; // tables created during the migration, added when run starts
             }
             if (slotExists) {
+                if (!allKnown) {
+                    // the planner's refusal is reported; comparing the publication with the listed tables alone would
+                    // also blame a publication that is right, and tell the operator to drop the slot for nothing
+                    return;
+                }
                 problems.add("publication '" + publication + "' covers " + have + " but the spec migrates " + want
                         + ", and the slot already exists — restore the spec, or drop the slot and start the migration over");
                 return;
