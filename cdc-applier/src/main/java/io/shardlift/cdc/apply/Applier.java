@@ -218,10 +218,19 @@ public final class Applier implements AutoCloseable {
             state.set(State.FAILED);
             log.error("applier stopped: {}", e.getMessage(), e);
         } finally {
-            if (consumer != null) {
-                consumer.close(Duration.ofSeconds(5));
+            // a close that ended a retry arrives here with the interrupt flag set, and Kafka's close throws on it (an
+            // uncaught InterruptException that left the consumer group unclosed): close first, then restore the flag
+            boolean interrupted = Thread.interrupted();
+            try {
+                if (consumer != null) {
+                    consumer.close(Duration.ofSeconds(5));
+                }
+                node0.close();
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
-            node0.close();
         }
     }
 
@@ -331,6 +340,7 @@ public final class Applier implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        budget.stop(); // a node down: its writer would retry for minutes before the loop could see `running`
         if (consumer != null) {
             consumer.wakeup();
         }
