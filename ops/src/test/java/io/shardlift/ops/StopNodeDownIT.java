@@ -44,9 +44,20 @@ class StopNodeDownIT {
         int code;
         try (LiveWriter writer = new LiveWriter(env.cluster.source(), SensorsMigration.DB)) {
             ShardliftProcess run = ShardliftProcess.start(log, "run", "--config", spec.toString(), "--status-interval", "2");
+            // node 1 goes down as the copy ends, when the applier is about to be given its partitions and reads where
+            // each node is: that read failing stopped the applier and `run` at once; now it is retried like a write
+            awaitLog(run, log, "5 of 5 tables now");
+            node1.stop();
+            try {
+                awaitLog(run, log, "retry 3 in");
+            } finally {
+                node1.startAgain();
+            }
+            awaitLog(run, log, "reachable again");
             awaitLog(run, log, "assigned ");
-            Migrations.awaitMarker(env.cluster, SensorsMigration.DB, "streaming", env.partitions(), 180);
-            // node 1 down while the writer's changes stream: the applier's writer retries it, backing off, when SIGTERM comes
+            Migrations.awaitMarker(env.cluster, SensorsMigration.DB, "back", env.partitions(), 180);
+            // down again while the writer's changes stream: the applier's writer retries node 1, backing off, when
+            // SIGTERM comes
             int retried = count(Files.readString(log), "retry 3 in");
             node1.stop();
             try {
