@@ -158,6 +158,11 @@ class DdlIT {
             // what the operator's page shows: a stopped table is an error there too (lastError was null, the page silent)
             stopped.assertThat(String.valueOf(new io.shardlift.ops.workflow.MigrationBackend(m).status().get("lastError")))
                     .as(m.statusLine()).contains("ALTER TABLE on public.other cannot be carried to the cluster");
+            // the cutover's gate names the stopped table: "lag ... ms is above the allowed" sent the operator waiting
+            // for a lag that cannot come down
+            io.shardlift.ops.cutover.CutoverReport dry = m.cutover(true);
+            stopped.assertThat(dry.reason().orElse("no refusal")).as(dry.toString())
+                    .contains("ALTER TABLE on public.other cannot be carried to the cluster").doesNotContain("is above the allowed");
             stopped.assertAll();
             assertRowsEqual("public.items", "id");
             assertRowsEqual("public.kinds", "k");
