@@ -55,6 +55,9 @@ final class SourceChecks {
                         .orElseGet(() -> spec.tables().stream().map(TableSpec::id).toList());
                 List<TableId> published = tables;
                 Set<TableId> takenOn = new TreeSet<>();
+                if (scope.streaming) {
+                    reverseApplier(c, problems);
+                }
                 if (spec.replication().replicateDdl()) {
                     problems.addAll(SourceDdlLog.problems(c));
                     if (slotExists) {
@@ -164,6 +167,36 @@ final class SourceChecks {
                 }
                 return true;
             }
+        }
+    }
+
+    /**
+     * From the cutover on, the reverse stream's applier writes the fenced source as this user, in sessions with
+     * {@code session_replication_role = replica} (so the fence's triggers let it through): without the right to set
+     * it, the cutover passed its point of no return and the reverse applier then failed at its first change, ending
+     * {@code run} with the rollback window broken (a non-superuser source is allowed with {@code replication.ddl: stop}).
+     */
+    private static void reverseApplier(Connection c, List<String> problems) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT r.rolsuper, current_user,"
+                + " current_setting('server_version_num')::int >= 150000 FROM pg_roles r WHERE r.rolname = current_user")) {
+            if (!rs.next() || rs.getBoolean(1)) {
+                return;
+            }
+            String user = rs.getString(2);
+            boolean grantable = rs.getBoolean(3);
+            if (grantable) {
+                try (Statement q = c.createStatement(); ResultSet p = q.executeQuery(
+                        "SELECT has_parameter_privilege('session_replication_role', 'SET')")) {
+                    if (p.next() && p.getBoolean(1)) {
+                        return;
+                    }
+                }
+            }
+            problems.add("the user " + user + " may not SET session_replication_role, which the reverse stream needs after the"
+                    + " cutover (its applier writes the fenced source in sessions with session_replication_role = replica,"
+                    + " which the fence's triggers let through; without it the rollback window cannot carry the cluster's"
+                    + " writes back) — " + (grantable ? "GRANT SET ON PARAMETER session_replication_role TO " + Sql.ident(user)
+                    + ", or connect as a superuser" : "connect as a superuser (PostgreSQL before 15 has no GRANT for it)"));
         }
     }
 
