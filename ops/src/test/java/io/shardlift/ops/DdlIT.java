@@ -154,6 +154,16 @@ class DdlIT {
                             "ALTER TABLE on public.orders cannot be carried to the cluster: it adds the foreign key orders_item (item)"
                                     + " REFERENCES public.items (id) between two sharded tables that are not colocated on that key")
                     .doesNotContain("-1").doesNotContain("-2").doesNotContain("-3"));
+            org.assertj.core.api.SoftAssertions stopped = new org.assertj.core.api.SoftAssertions();
+            // what the operator's page shows: a stopped table is an error there too (lastError was null, the page silent)
+            stopped.assertThat(String.valueOf(new io.shardlift.ops.workflow.MigrationBackend(m).status().get("lastError")))
+                    .as(m.statusLine()).contains("ALTER TABLE on public.other cannot be carried to the cluster");
+            // the cutover's gate names the stopped table: "lag ... ms is above the allowed" sent the operator waiting
+            // for a lag that cannot come down
+            io.shardlift.ops.cutover.CutoverReport dry = m.cutover(true);
+            stopped.assertThat(dry.reason().orElse("no refusal")).as(dry.toString())
+                    .contains("ALTER TABLE on public.other cannot be carried to the cluster").doesNotContain("is above the allowed");
+            stopped.assertAll();
             assertRowsEqual("public.items", "id");
             assertRowsEqual("public.kinds", "k");
             assertRowsEqual("public.late", "id");

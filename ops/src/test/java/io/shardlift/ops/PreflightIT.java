@@ -290,6 +290,35 @@ class PreflightIT {
         }
     }
 
+    /**
+     * A source user that is not a superuser (allowed with replication.ddl: stop) must be able to SET
+     * session_replication_role, or the reverse stream's applier fails at its first change after the cutover's point of
+     * no return and ends run (walked by hand: "permission denied to set parameter session_replication_role").
+     */
+    @Test
+    void userWhoMayNotSetSessionReplicationRoleIsRefusedBeforeTheCutoverNeedsIt() throws Exception {
+        cluster.source().createDatabase("pf_srr");
+        cluster.source().execute("pf_srr", "CREATE ROLE pf_nosrr LOGIN REPLICATION",
+                "CREATE TABLE items (id bigint PRIMARY KEY, v text)", "ALTER TABLE items OWNER TO pf_nosrr",
+                "GRANT CREATE ON DATABASE pf_srr TO pf_nosrr");
+        Spec spec = new Spec("nosrr");
+        Path f = SpecWriter.from(cluster.source().connstr("pf_srr").replace("user=postgres", "user=pf_nosrr")).nodes(spec.nodes)
+                .tables("        - {name: items, type: global}\n").kafka("embedded").replication(spec.slot, spec.slot).ddl("stop")
+                .control(spec.listen).write(dir.resolve("nosrr.yml"));
+        CliIT.Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(ExitCodes.SOURCE);
+        assertThat(plan.out()).contains("the user pf_nosrr may not SET session_replication_role")
+                .contains("GRANT SET ON PARAMETER session_replication_role TO \"pf_nosrr\"");
+        CliIT.Result r = run("run", "--config", f.toString(), "--data-dir", dir.resolve("data").toString(), "--exit-when-caught-up");
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.SOURCE);
+        assertThat(r.err()).contains("may not SET session_replication_role").contains("nothing was written").doesNotContain("\tat ");
+        assertNothingWrittenOnNodes(spec);
+        // granted, the plan passes
+        cluster.source().execute("pf_srr", "GRANT SET ON PARAMETER session_replication_role TO pf_nosrr");
+        CliIT.Result ok = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+        assertThat(ok.out()).as(ok.out() + ok.err()).doesNotContain("session_replication_role");
+    }
+
     @Test
     void slotActiveInAnotherProcessIsRefusedNamingTheProcess() throws Exception {
         Spec spec = new Spec("held");
@@ -325,6 +354,30 @@ class PreflightIT {
         } finally {
             cluster.source().execute("demo", "SELECT pg_drop_replication_slot('pf_held') FROM pg_replication_slots"
                     + " WHERE slot_name = 'pf_held' AND NOT active", "DROP PUBLICATION IF EXISTS pf_held");
+        }
+    }
+
+    /**
+     * A restart whose plan the planner refuses (here a sharding column that no longer exists) must say that, and not
+     * also blame the publication of an {@code all: true} schema: without the plan only the listed tables are known,
+     * and the preflight told a new user to drop the slot (start over) for a publication that was right.
+     */
+    @Test
+    void aRefusedPlanOfAnAllTrueSchemaDoesNotBlameThePublication() throws Exception {
+        Spec spec = new Spec("allpub");
+        cluster.source().execute("demo", "CREATE PUBLICATION pf_allpub FOR TABLES IN SCHEMA public",
+                "SELECT pg_create_logical_replication_slot('pf_allpub', 'pgoutput')");
+        try {
+            Path f = SpecWriter.from(spec.source).nodes(spec.nodes)
+                    .schemas("    - name: public\n      all: true\n      tables:\n"
+                            + "        - {name: devices, type: sharded, distributedby: no_such_column, partitions: 4}\n")
+                    .kafka("embedded").replication(spec.slot, spec.slot).control(spec.listen).write(dir.resolve("allpub.yml"));
+            CliIT.Result plan = run("plan", "--config", f.toString(), "--no-ddl", "--data-dir", dir.resolve("data").toString());
+            assertThat(plan.code()).as(plan.out() + plan.err()).isEqualTo(ExitCodes.CONFIG);
+            assertThat(plan.out()).contains("no_such_column").doesNotContain("publication 'pf_allpub' covers");
+            assertThat(plan.err()).doesNotContain("drop the slot").doesNotContain("\tat ");
+        } finally {
+            cluster.source().execute("demo", "SELECT pg_drop_replication_slot('pf_allpub')", "DROP PUBLICATION IF EXISTS pf_allpub");
         }
     }
 
@@ -428,8 +481,9 @@ class PreflightIT {
                     "the user pf_many lacks SELECT on \"public\".\"device_types\"",
                     "node 2 (127.0.0.1:1/demo): cannot connect or read",
                     "already has a table public.events_1 that shardlift did not create",
-                    "replication.ddl is 'replicate' but the user pf_many is not a superuser, which CREATE EVENT TRIGGER needs");
-            assertThat(plan.out()).contains("preflight: 9 problems").contains("lacks SELECT on the sequence \"public\".\"events_event_id_seq\"");
+                    "replication.ddl is 'replicate' but the user pf_many is not a superuser, which CREATE EVENT TRIGGER needs",
+                    "the user pf_many may not SET session_replication_role");
+            assertThat(plan.out()).contains("preflight: 10 problems").contains("lacks SELECT on the sequence \"public\".\"events_event_id_seq\"");
         }
     }
 }

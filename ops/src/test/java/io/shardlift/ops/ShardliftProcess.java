@@ -43,6 +43,11 @@ final class ShardliftProcess {
         return new ShardliftProcess(p, log);
     }
 
+    /** SIGTERM: what a service manager sends; `run` stops cleanly and resumes on its next start. */
+    void terminate() {
+        process.destroy();
+    }
+
     /** SIGKILL: no shutdown hook, no cleanup, no last commit. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

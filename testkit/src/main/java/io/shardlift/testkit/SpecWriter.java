@@ -24,6 +24,7 @@ public final class SpecWriter {
     private Integer topicPartitions;
     private String slot;
     private String publication;
+    private String ddl;
     private String listen;
     private String tokenEnv;
     private String extra = "";
@@ -101,6 +102,12 @@ public final class SpecWriter {
         return this;
     }
 
+    /** {@code replication.ddl}: {@code replicate} or {@code stop} (with {@link #replication}). */
+    public SpecWriter ddl(String mode) {
+        this.ddl = mode;
+        return this;
+    }
+
     /** {@code control.listen}: the control plane's address:port. */
     public SpecWriter control(String listen) {
         this.listen = listen;
@@ -137,6 +144,9 @@ public final class SpecWriter {
         }
         if (slot != null) {
             y.append("replication:\n  slot: ").append(slot).append("\n  publication: ").append(publication).append('\n');
+            if (ddl != null) {
+                y.append("  ddl: ").append(ddl).append('\n');
+            }
         }
         if (listen != null) {
             y.append("control:\n  listen: \"").append(listen).append("\"\n");

@@ -30,6 +30,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -208,7 +209,7 @@ public final class Applier implements AutoCloseable {
                 state.compareAndSet(State.WAITING_FOR_COPY, State.APPLYING);
             }
             state.set(State.STOPPED);
-        } catch (WakeupException e) {
+        } catch (WakeupException | InterruptException e) {
             state.set(State.STOPPED);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -218,10 +219,19 @@ public final class Applier implements AutoCloseable {
             state.set(State.FAILED);
             log.error("applier stopped: {}", e.getMessage(), e);
         } finally {
-            if (consumer != null) {
-                consumer.close(Duration.ofSeconds(5));
+            // a close that ended a retry arrives here with the interrupt flag set, and Kafka's close throws on it (an
+            // uncaught InterruptException that left the consumer group unclosed): close first, then restore the flag
+            boolean interrupted = Thread.interrupted();
+            try {
+                if (consumer != null) {
+                    consumer.close(Duration.ofSeconds(5));
+                }
+                node0.close();
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
-            node0.close();
         }
     }
 
@@ -290,10 +300,24 @@ public final class Applier implements AutoCloseable {
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> parts) {
-            try {
-                positions.load(parts);
-            } catch (SQLException e) {
-                throw new TargetException("cannot read applied positions from the nodes: " + e.getMessage(), e);
+            // a node down as the partitions come (the start, a take-on's restart, a rebalance) is ridden out within the
+            // budget like one down while applying: failing here stopped the applier, and with it `run`, at once
+            String what = "reading the applied positions from the nodes";
+            for (;;) {
+                try {
+                    positions.load(parts);
+                    budget.succeeded(what);
+                    break;
+                } catch (SQLException e) {
+                    if (!SqlErrors.classify(e).retryable()) {
+                        throw new TargetException("cannot read applied positions from the nodes: " + SqlErrors.describe(e));
+                    }
+                    try {
+                        budget.failed(what, e);
+                    } catch (InterruptedException closing) {
+                        throw new InterruptException(closing); // passed through by Kafka; sets the interrupt flag again
+                    }
+                }
             }
             for (TopicPartition tp : parts) {
                 consumer.seek(tp, positions.resumeAt(tp));
@@ -331,6 +355,7 @@ public final class Applier implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        budget.stop(); // a node down: its writer would retry for minutes before the loop could see `running`
         if (consumer != null) {
             consumer.wakeup();
         }

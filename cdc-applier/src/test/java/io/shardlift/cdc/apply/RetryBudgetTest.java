@@ -48,4 +48,29 @@ class RetryBudgetTest {
                 .hasMessageStartingWith("node 2 unreachable for 0 s (retry budget 0 s): a statement batch failed (SQLState 08006)")
                 .hasMessageNotContaining("secret");
     }
+
+    /** A closing applier must not wait out a node's backoff: stop() ends the wait in progress and every later retry. */
+    @Test
+    void aStopEndsTheRetryInProgressAndRefusesTheNext() throws Exception {
+        RetryBudget budget = new RetryBudget(Duration.ofMinutes(5));
+        SQLException down = new SQLException("Connection to 127.0.0.1:5433 refused.", "08001");
+        java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
+        Thread writer = new Thread(() -> {
+            try {
+                for (;;) {
+                    budget.failed("node 1", down); // backs off 200 ms, 400 ms, ... up to 5 s a turn
+                }
+            } catch (Throwable t) {
+                ended.complete(t);
+            }
+        });
+        writer.start();
+        while (budget.failing("node 1").isEmpty()) {
+            Thread.sleep(10);
+        }
+        budget.stop();
+        assertThat(ended.get()).isInstanceOf(InterruptedException.class).hasMessageContaining("closing");
+        writer.join();
+        assertThatThrownBy(() -> budget.failed("node 2", down)).isInstanceOf(InterruptedException.class);
+    }
 }

@@ -57,7 +57,8 @@ public final class Cutover {
      */
     /**
      * @param notCarried why tables the spec migrates are not on the cluster (created on the source during the
-     *                   migration): each refuses the cutover, which would leave them and their writes behind
+     *                   migration), or why their stream stopped (a schema change it cannot carry): each refuses the
+     *                   cutover, which would leave them and their writes behind
      */
     public record Gate(boolean copyDone, long endToEndLagMs, long queuedRecords, List<String> warnings, List<String> notCarried) {
         public Gate {

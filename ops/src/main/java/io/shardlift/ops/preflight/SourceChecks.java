@@ -10,6 +10,7 @@ import io.shardlift.core.plan.ClusterPlan;
 import io.shardlift.core.plan.TablePlan;
 import io.shardlift.core.spec.ConnInfo;
 import io.shardlift.core.spec.MigrationSpec;
+import io.shardlift.core.spec.SchemaSpec;
 import io.shardlift.core.spec.TableSpec;
 import io.shardlift.snapshotter.SourceSnapshot;
 import java.sql.Connection;
@@ -54,6 +55,9 @@ public final class SourceChecks {
                         .orElseGet(() -> spec.tables().stream().map(TableSpec::id).toList());
                 List<TableId> published = tables;
                 Set<TableId> takenOn = new TreeSet<>();
+                if (scope.streaming) {
+                    reverseApplier(c, problems);
+                }
                 if (spec.replication().replicateDdl()) {
                     problems.addAll(SourceDdlLog.problems(c));
                     if (slotExists) {
@@ -66,7 +70,9 @@ public final class SourceChecks {
                     published = new ArrayList<>(tables);
                     published.add(SourceDdlLog.LOG_TABLE); // the DDL log travels with the tables (SourceDdlLog)
                 }
-                publication(c, spec.replication().publication(), published, slotExists, problems, takenOn);
+                // without a plan, an `all: true` schema's tables are not known: the listed ones are only some of them
+                boolean allKnown = plan.isPresent() || spec.schemas().stream().noneMatch(SchemaSpec::all);
+                publication(c, spec.replication().publication(), published, allKnown, slotExists, problems, takenOn);
                 tables(c, tables, problems);
                 plan.ifPresent(p -> sequences(c, p.sequences(), problems));
                 enumCategoryWithoutLabels(c, problems);
@@ -165,11 +171,41 @@ public final class SourceChecks {
     }
 
     /**
+     * From the cutover on, the reverse stream's applier writes the fenced source as this user, in sessions with
+     * {@code session_replication_role = replica} (so the fence's triggers let it through): without the right to set
+     * it, the cutover passed its point of no return and the reverse applier then failed at its first change, ending
+     * {@code run} with the rollback window broken (a non-superuser source is allowed with {@code replication.ddl: stop}).
+     */
+    private static void reverseApplier(Connection c, List<String> problems) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT r.rolsuper, current_user,"
+                + " current_setting('server_version_num')::int >= 150000 FROM pg_roles r WHERE r.rolname = current_user")) {
+            if (!rs.next() || rs.getBoolean(1)) {
+                return;
+            }
+            String user = rs.getString(2);
+            boolean grantable = rs.getBoolean(3);
+            if (grantable) {
+                try (Statement q = c.createStatement(); ResultSet p = q.executeQuery(
+                        "SELECT has_parameter_privilege('session_replication_role', 'SET')")) {
+                    if (p.next() && p.getBoolean(1)) {
+                        return;
+                    }
+                }
+            }
+            problems.add("the user " + user + " may not SET session_replication_role, which the reverse stream needs after the"
+                    + " cutover (its applier writes the fenced source in sessions with session_replication_role = replica,"
+                    + " which the fence's triggers let through; without it the rollback window cannot carry the cluster's"
+                    + " writes back) — " + (grantable ? "GRANT SET ON PARAMETER session_replication_role TO " + Sql.ident(user)
+                    + ", or connect as a superuser" : "connect as a superuser (PostgreSQL before 15 has no GRANT for it)"));
+        }
+    }
+
+    /**
      * The publication is created (or reset) before the slot: that needs CREATE on the database and ownership of
      * every migrated table, unless it already covers exactly those tables. Once the slot exists it can no longer change.
      */
-    private static void publication(Connection c, String publication, List<TableId> tables, boolean slotExists,
-                                    List<String> problems, Set<TableId> takenOn) throws SQLException {
+    private static void publication(Connection c, String publication, List<TableId> tables, boolean allKnown,
+                                    boolean slotExists, List<String> problems, Set<TableId> takenOn) throws SQLException {
         Set<TableId> want = new TreeSet<>(tables);
         Set<TableId> have = new TreeSet<>();
         boolean exists;
@@ -191,6 +227,11 @@ public final class SourceChecks {
                 return; // tables created during the migration, added when run starts
             }
             if (slotExists) {
+                if (!allKnown) {
+                    // the planner's refusal is reported; comparing the publication with the listed tables alone would
+                    // also blame a publication that is right, and tell the operator to drop the slot for nothing
+                    return;
+                }
                 problems.add("publication '" + publication + "' covers " + have + " but the spec migrates " + want
                         + ", and the slot already exists — restore the spec, or drop the slot and start the migration over");
                 return;

@@ -30,6 +30,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -374,8 +375,11 @@ public final class Migration implements AutoCloseable {
                 boolean streaming = capture.status().state() == Capture.State.STREAMING;
                 boolean copyDone = snapshot.get() != null && as.readyTables().size() == plan.tables().size() && as.assigned()
                         && streaming;
-                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), shardingKeyWarnings(),
-                        notCarriedTables(0));
+                // a table whose stream a schema change stopped never catches up: refusing with "lag ... is above the
+                // allowed" sent the operator waiting for a lag that cannot come down; the applier's message says why
+                List<String> refusing = new ArrayList<>(notCarriedTables(0));
+                as.lastError().ifPresent(refusing::add);
+                return new Cutover.Gate(copyDone, endToEndLagMillis(), as.consumerLag(), shardingKeyWarnings(), refusing);
             }, applier.journal(), applier.assignedPartitions() >= plan.spec().kafka().topicPartitions() * plan.tables().size(), dryRun);
             lastCutover.set(r);
             Counter.builder("shardlift.cutover.requests").tag("outcome", r.outcome().wire()).tag("dry_run", String.valueOf(dryRun))

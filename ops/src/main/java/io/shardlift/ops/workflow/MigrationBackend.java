@@ -149,8 +149,9 @@ public final class MigrationBackend implements ControlBackend {
         preflight.put("passedAt", preflightPassedAt.toString());
         preflight.put("problems", List.of());
         s.put("preflight", preflight);
-        // what stopped a stage, else what is failing right now (a node down: which, what, since when), else null
-        s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying)
+        // what stopped a stage, else what is failing right now (a node down: which, what, since when), else the tables
+        // whose stream a schema change stopped (the page shows lastError, not apply.error: it said nothing of them), else null
+        s.put("lastError", m.failure().map(Throwable::getMessage).or(as::retrying).or(as::lastError)
                 .or(() -> m.reverseStatus().flatMap(ReverseStream.Status::waiting))
                 .or(() -> notCarried.stream().findFirst()).orElse(null));
         s.put("cutover", cutoverState());
