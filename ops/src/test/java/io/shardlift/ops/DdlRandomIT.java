@@ -65,7 +65,7 @@ class DdlRandomIT {
     static final String DB = "ddlrandom";
     static final String SCHEMAS = "    - name: public\n      tables:\n"
             + "        - {name: gate, type: global, priority: 9}\n"
-            + "        - {name: kinds, type: global, priority: 3}\n"
+            + "        - {name: kinds, type: global, priority: 2}\n"
             + "        - {name: items, type: sharded, distributedby: id, partitions: 4, priority: 2}\n"
             + "        - {name: lines, type: sharded, distributedby: item_id, colocatewith: items, priority: 1}\n";
     static final int ITEMS = 30_000;
@@ -77,7 +77,10 @@ class DdlRandomIT {
     static final int HELD = 8;
     static final int COPYING = 6;
     static final int RANDOM_STEPS = 24;
-    /** The rewrite tried while the copy is held: refused, and run again as the first step after the copy phase. */
+    /**
+     * The rewrite tried while the copy is held: refused; run again as the last step of the copy phase, where the guard
+     * refuses it again while the copy of items runs, so it runs once that is done.
+     */
     static final String PROBE = "ALTER TABLE public.items ADD COLUMN probe bigint GENERATED ALWAYS AS (id * 3) STORED";
     static final String GUARD = "which shardlift is still copying";
     static SchemaFixture env;
@@ -397,8 +400,8 @@ class DdlRandomIT {
 
         List<Step> build() {
             for (int i = 0; i < RANDOM_STEPS; i++) {
-                boolean early = steps.size() < HELD + COPYING;
-                if (steps.size() == HELD + COPYING) {
+                boolean early = steps.size() < HELD + COPYING - 1;
+                if (steps.size() == HELD + COPYING - 1) {
                     Model w = m.copy();
                     w.t("items").cols.add(new Col("probe", Type.BIGINT, false, null, "id", Role.PLAIN, null));
                     add(Kind.PROBE_AGAIN, "items", List.of(PROBE), false, null, w, null, null, null);
@@ -421,10 +424,33 @@ class DdlRandomIT {
             }
             // what chance left out, in rounds, since one kind may need another first (DROP_INDEX after CREATE_INDEX)
             for (int round = 0; round < 4 && !covered.containsAll(wanted()); round++) {
-                for (String w : wanted()) {
+                List<String> left = new ArrayList<>(wanted());
+                Collections.shuffle(left, r);
+                for (String w : left) {
                     if (!covered.contains(w)) {
                         String[] parts = w.split(" ");
-                        make(Kind.valueOf(parts[0]), parts[1].equals("any") ? "items" : parts[1]);
+                        Kind k = Kind.valueOf(parts[0]);
+                        String table = parts[1].equals("any") ? "items" : parts[1];
+                        if (!make(k, table)) {
+                            // what the kind needs that chance did not leave: a column of the type it changes, a key column
+                            switch (k) {
+                                case TYPE_INT_BIGINT -> addColumn(table, Type.INT, Role.PLAIN);
+                                case TYPE_VARCHAR_TEXT -> addColumn(table, Type.VARCHAR, Role.PLAIN);
+                                case ADD_FOREIGN_KEY -> addColumn(table, Type.INT, Role.KIND);
+                                case DROP_CHECK -> make(Kind.ADD_CHECK, table);
+                                case DROP_INDEX -> make(Kind.CREATE_INDEX, table);
+                                case DROP_FOREIGN_KEY -> {
+                                    if (!make(Kind.ADD_FOREIGN_KEY, table)) {
+                                        addColumn(table, Type.INT, Role.KIND);
+                                        make(Kind.ADD_FOREIGN_KEY, table);
+                                    }
+                                }
+                                case ENUM_ADD_VALUE -> make(Kind.ADD_ENUM_COLUMN, table);
+                                default -> {
+                                }
+                            }
+                            make(k, table);
+                        }
                     }
                 }
             }
@@ -628,7 +654,7 @@ class DdlRandomIT {
                     return add(k, tables.get(i), List.of(sql), false, null, w, c.name(), "'" + label + "'", null, false);
                 }
                 case ADD_FOREIGN_KEY -> {
-                    boolean onItems = r.nextBoolean();
+                    boolean onItems = table.equals("kinds") ? r.nextBoolean() : table.equals("items");
                     TableModel child = w.t(onItems ? "items" : "lines");
                     Optional<Col> col = onItems ? child.cols.stream().filter(c -> c.role() == Role.KIND).findFirst()
                             : Optional.of(child.col("item_id"));
@@ -642,7 +668,8 @@ class DdlRandomIT {
                             + ident(col.get().name()) + ") REFERENCES " + ref), w, onItems ? col.get().name() : null);
                 }
                 case DROP_FOREIGN_KEY -> {
-                    List<String> has = w.tables.values().stream().filter(x -> !x.fks.isEmpty()).map(x -> x.name).toList();
+                    List<String> has = w.tables.values().stream().filter(x -> !x.fks.isEmpty())
+                            .filter(x -> table.equals("kinds") || x.name.equals(table)).map(x -> x.name).toList();
                     if (has.isEmpty()) {
                         return false;
                     }
@@ -653,6 +680,13 @@ class DdlRandomIT {
                 }
                 default -> throw new IllegalStateException(k.toString());
             }
+        }
+
+        private void addColumn(String table, Type type, Role role) {
+            Model w = m.copy();
+            String c = name("c");
+            w.t(table).cols.add(new Col(c, type, false, null, null, role, null));
+            add(Kind.ADD_COLUMN, table, List.of("ALTER TABLE " + w.t(table).quoted() + " ADD COLUMN " + ident(c) + " " + type.sql()), w, c);
         }
 
         private boolean add(Kind k, String table, List<String> sql, Model w, String focus) {
@@ -845,7 +879,7 @@ class DdlRandomIT {
                 // the copy is held at gate (copied first) by a lock on node 0's copy of it: the other tables wait to be copied
                 hold.setAutoCommit(false);
                 hs.execute("LOCK TABLE public.gate IN ACCESS EXCLUSIVE MODE");
-                m = Migration.start(plan, new Migration.Options(2, 2_000, dir.resolve("data"), Optional.of("schema-it")),
+                m = Migration.start(plan, new Migration.Options(2, 1_000, dir.resolve("data"), Optional.of("schema-it")),
                         new SimpleMeterRegistry());
                 long deadline = System.nanoTime() + 120_000_000_000L;
                 while (waiting(env.cluster.nodes().get(0)) == 0) {
@@ -859,10 +893,14 @@ class DdlRandomIT {
                         if (s.index() == HELD) {
                             // a rewrite now would hide the rows from the copy's snapshot: the guard refuses it
                             assertThatThrownBy(() -> st.execute(PROBE)).hasMessageContaining(GUARD);
-                            System.out.println("DdlRandomIT the copy goes on (" + m.statusLine() + ")");
                             hold.commit();
+                            // the next steps meet the copy of the tables while it runs
+                            while (state(m, "items") == CopyProgress.State.WAITING && System.nanoTime() < deadline) {
+                                Thread.sleep(5);
+                            }
+                            System.out.println("DdlRandomIT the copy goes on (" + m.statusLine() + ")");
                         }
-                        Thread.sleep(gaps.nextInt(250));
+                        Thread.sleep(s.index() < HELD + COPYING && s.index() >= HELD ? gaps.nextInt(40) : gaps.nextInt(150));
                         String moment = moment(m, s.table());
                         moments.merge(moment, 1, Integer::sum);
                         System.out.println("DdlRandomIT [" + moment + "] " + s.describe());
@@ -983,12 +1021,16 @@ class DdlRandomIT {
 
     /** Where the table is when a step runs. */
     private static String moment(Migration m, String table) {
-        Optional<CopyProgress.State> state = m.copyProgress().tables().stream().filter(t -> t.table().name().equals(table))
-                .map(CopyProgress.TableView::state).findFirst();
-        if (state.isPresent() && state.get() != CopyProgress.State.DONE) {
-            return "copy " + state.get();
+        CopyProgress.State state = state(m, table);
+        if (state != CopyProgress.State.DONE) {
+            return "copy " + state;
         }
         return m.caughtUp() ? "streaming" : "catch-up";
+    }
+
+    private static CopyProgress.State state(Migration m, String table) {
+        return m.copyProgress().tables().stream().filter(t -> t.table().name().equals(table)).map(CopyProgress.TableView::state)
+                .findFirst().orElseThrow();
     }
 
     private static long waiting(PgNode n) throws SQLException {
