@@ -240,7 +240,7 @@ public final class LayoutChange {
                 return Optional.of("it changes the type of " + what + o.name() + " from " + o.type() + " to " + c.type()
                         + " (rows would hash to other partitions)");
             }
-            if (!c.generatedExpr().equals(o.generatedExpr()) || c.identity() != o.identity()) {
+            if (!sameGeneration(o, c, before.columns(), now) || c.identity() != o.identity()) {
                 return Optional.of("it changes the generation or identity of column " + c.name() + ", which is not carried");
             }
             if (after.typeByExpression() && !c.type().equals(o.type())) {
@@ -283,6 +283,42 @@ public final class LayoutChange {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Whether {@code c} is generated as {@code o} was. A RENAME of a column the expression reads changes the expression's
+     * text (PostgreSQL prints it with the new name), not the generation, and the nodes' own RENAME carries it along; so the
+     * renamed columns' names are set aside on both sides before comparing (a real change of the expression, such as SET
+     * EXPRESSION, still differs).
+     */
+    private static boolean sameGeneration(ColumnInfo o, ColumnInfo c, List<ColumnInfo> before, Map<Integer, ColumnInfo> now) {
+        if (c.generatedExpr().equals(o.generatedExpr())) {
+            return true;
+        }
+        if (o.generatedExpr().isEmpty() || c.generatedExpr().isEmpty()) {
+            return false;
+        }
+        String was = o.generatedExpr().get();
+        String is = c.generatedExpr().get();
+        int i = 0;
+        for (ColumnInfo b : before) {
+            ColumnInfo a = now.get(b.attnum());
+            if (a != null && !a.name().equals(b.name())) {
+                String mark = "\u0000" + (i++) + "\u0000";
+                was = withoutName(was, b.name(), mark);
+                is = withoutName(is, a.name(), mark);
+            }
+        }
+        return was.equals(is);
+    }
+
+    /** {@code expr} with the column {@code name}, bare or double-quoted as PostgreSQL prints it, replaced by {@code mark}. */
+    private static String withoutName(String expr, String name, String mark) {
+        String edge = "[\\w\"$'.]";
+        String out = expr.replaceAll("(?<!" + edge + ")" + java.util.regex.Pattern.quote(ident(name)) + "(?!" + edge + ")",
+                java.util.regex.Matcher.quoteReplacement(mark));
+        return out.replaceAll("(?<!" + edge + ")" + java.util.regex.Pattern.quote(name) + "(?![\\w\"$'.(])",
+                java.util.regex.Matcher.quoteReplacement(mark));
     }
 
     /** Enum types the new shape uses: created, or given the labels they lack, in order. */

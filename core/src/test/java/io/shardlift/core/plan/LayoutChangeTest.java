@@ -61,6 +61,25 @@ class LayoutChangeTest {
     }
 
     @Test
+    void aRenameOfAColumnAGeneratedOneReadsIsCarriedAndAChangedExpressionIsNot() {
+        String before = shape(ID + ", " + V + ", " + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(v * 2)\""), "");
+        String renamed = shape(ID + ", " + col("Weird v", 2, "integer", "") + ", "
+                + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(\\\"Weird v\\\" * 2)\""), "");
+        LayoutChange.Result r = change(before, renamed);
+        assertThat(r.refusal()).isEmpty();
+        assertThat(r.perNode().get(0).stream().map(Ddl::sql))
+                .containsExactly("ALTER TABLE \"public\".\"items\" RENAME COLUMN \"v\" TO \"Weird v\"");
+        String renamedBack = renamed.replace("\"Weird v\", \"attnum\"", "\"v2\", \"attnum\"").replace("(\\\"Weird v\\\" * 2)", "(v2 * 2)");
+        assertThat(change(renamed, renamedBack).refusal()).isEmpty();
+        String otherExpression = shape(ID + ", " + V + ", " + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(v * 3)\""), "");
+        assertThat(change(before, otherExpression).refusal()).hasValueSatisfying(m -> assertThat(m)
+                .contains("it changes the generation or identity of column g, which is not carried"));
+        String renamedAndOther = shape(ID + ", " + col("w", 2, "integer", "") + ", "
+                + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(w * 3)\""), "");
+        assertThat(change(before, renamedAndOther).refusal()).isPresent();
+    }
+
+    @Test
     void aTypeChangeByAUsingExpressionIsRefusedAndAPlainOneCarried() {
         String before = shape(ID + ", " + V, "");
         String after = shape(ID + ", " + col("v", 2, "bigint", ""), "");
