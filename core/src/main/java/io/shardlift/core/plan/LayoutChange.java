@@ -109,7 +109,7 @@ public final class LayoutChange {
                 all.add(Ddl.of(c.defaultExpr().map(d -> col + " SET DEFAULT " + d).orElse(col + " DROP DEFAULT")));
             }
             if (o.notNull() != c.notNull()) {
-                all.add(Ddl.of(col + (c.notNull() ? " SET NOT NULL" : " DROP NOT NULL")));
+                all.add(Ddl.of(c.notNull() ? setNotNull(parent, c.name()) : col + " DROP NOT NULL"));
             }
         }
         for (ColumnInfo o : before.columns()) {
@@ -149,6 +149,23 @@ public final class LayoutChange {
             perNode.add(List.copyOf(mine));
         }
         return new Result(List.copyOf(perNode), next, Optional.empty());
+    }
+
+    /**
+     * SET NOT NULL on {@code parent}'s {@code column}, unless the node's own rows hold a NULL in it. The source checked its
+     * rows, so a NULL on a node can only be the copy's: it writes NULL for a column dropped on the source after the
+     * migration began (the snapshot's values are no longer readable), and the node drops that column too further down the
+     * stream; a NOT NULL set on the source before that drop would otherwise stop the table. A node reads only its local
+     * tables, never through postgres_fdw (the other nodes are changing their partitions in their own transactions).
+     */
+    static String setNotNull(String parent, String column) {
+        // a global table is its own local table; a sharded parent's local tables are its plain partitions
+        return "DO $$ DECLARE r regclass; has_null boolean := false; BEGIN"
+                + " FOR r IN SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind = 'r' AND (c.oid = " + literal(parent) + "::regclass"
+                + " OR c.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(" + literal(parent) + ") t)) LOOP"
+                + " EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I IS NULL)', r, " + literal(column) + ")"
+                + " INTO has_null; EXIT WHEN has_null; END LOOP;"
+                + " IF NOT has_null THEN ALTER TABLE " + parent + " ALTER COLUMN " + ident(column) + " SET NOT NULL; END IF; END $$";
     }
 
     /** {@code plan} with the table's shape {@code shape}; its layout (kind, key, partitions, keys) is the same. */

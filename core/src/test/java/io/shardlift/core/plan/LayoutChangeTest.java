@@ -55,7 +55,7 @@ class LayoutChangeTest {
                 "ALTER TABLE \"public\".\"items\" RENAME COLUMN \"note\" TO \"remark\"",
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" TYPE bigint",
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" SET DEFAULT 5",
-                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" SET NOT NULL",
+                LayoutChange.setNotNull("\"public\".\"items\"", "v"),
                 "ALTER TABLE \"public\".\"items\" ADD COLUMN IF NOT EXISTS \"qty\" integer DEFAULT 1");
         assertThat(r.plan().source().columnNames()).containsExactly("id", "v", "remark", "qty");
     }
