@@ -93,10 +93,14 @@ class DdlRandomIT {
         env = SchemaFixture.start("ddlrandom", DB,
                 "CREATE TABLE public.gate (id int PRIMARY KEY)",
                 "INSERT INTO public.gate SELECT generate_series(1, 10)",
-                "CREATE TABLE public.kinds (k int PRIMARY KEY, name varchar(20), n int NOT NULL DEFAULT 0, doc text)",
+                "CREATE TABLE public.kinds (k int PRIMARY KEY, name varchar(20), n int NOT NULL DEFAULT 0 CONSTRAINT kinds_n_check"
+                        + " CHECK (n >= 0), doc text)",
+                "CREATE INDEX kinds_name_idx ON public.kinds (name)",
                 "ALTER TABLE public.kinds ALTER COLUMN doc SET STORAGE EXTERNAL",
                 "INSERT INTO public.kinds SELECT g, 'k' || g, g, repeat(md5(g::text), 80) FROM generate_series(1, " + KINDS + ") g",
-                "CREATE TABLE public.items (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0, note varchar(20), cnt int, kind int)",
+                "CREATE TABLE public.items (id bigint PRIMARY KEY, v int NOT NULL DEFAULT 0, note varchar(20),"
+                        + " cnt int CONSTRAINT items_cnt_check CHECK (cnt >= 0), kind int)",
+                "CREATE INDEX items_note_idx ON public.items (note)",
                 "INSERT INTO public.items SELECT g, g % 7, 'n' || g, g % 100, g % " + KIND_REFS + " + 1 FROM generate_series(1, "
                         + ITEMS + ") g",
                 "CREATE TABLE public.lines (item_id bigint, n int, qty int, PRIMARY KEY (item_id, n))",
@@ -237,7 +241,11 @@ class DdlRandomIT {
                     new Col("note", Type.VARCHAR, false, null, null, Role.PLAIN, null),
                     new Col("cnt", Type.INT, false, null, null, Role.PLAIN, null),
                     new Col("kind", Type.INT, false, null, null, Role.KIND, null)));
+            items.checks.put("items_cnt_check", "cnt");
+            items.indexes.put("items_note_idx", "note");
             TableModel kinds = new TableModel("kinds", "k");
+            kinds.checks.put("kinds_n_check", "n");
+            kinds.indexes.put("kinds_name_idx", "name");
             kinds.cols.addAll(List.of(new Col("k", Type.INT, true, null, null, Role.KEY, null),
                     new Col("name", Type.VARCHAR, false, null, null, Role.PLAIN, null),
                     new Col("n", Type.INT, true, "0", null, Role.CORE, null),
