@@ -382,6 +382,7 @@ final class DdlBarrier {
                         : new SQLException("reading the source's rows: " + e.getMessage(), "08006", e));
             }
             long updated = 0;
+            long gone = 0;
             try (Statement st = c.createStatement()) {
                 st.execute("ANALYZE " + tmp);
                 String set = String.join(", ", cols.stream().map(x -> io.shardlift.core.Sql.ident(x) + " = f."
@@ -391,10 +392,15 @@ final class DdlBarrier {
                 for (int p : plan.partitionsOn(node, nodes.size())) {
                     updated += st.executeUpdate("UPDATE " + plan.partition(p).quoted() + " t SET " + set + " FROM " + tmp
                             + " f WHERE " + match);
+                    // a row the source no longer has was deleted (or given another key) after the statement: the changes
+                    // after this barrier delete it, or insert it again whole; gone now, it holds no NULL that a NOT NULL
+                    // of the added column would refuse
+                    gone += st.executeUpdate("DELETE FROM " + plan.partition(p).quoted() + " t WHERE NOT EXISTS (SELECT 1 FROM "
+                            + tmp + " f WHERE " + match + ")");
                 }
             }
-            log.info("{}: {} — node {}: {} rows given the source's values of {} ({} source rows read)", plan.id(), tr.tag, node,
-                    updated, cols, rows);
+            log.info("{}: {} — node {}: {} rows given the source's values of {} ({} source rows read, {} rows the source no"
+                    + " longer has removed ahead of their change)", plan.id(), tr.tag, node, updated, cols, rows, gone);
         } finally {
             try {
                 src.close();

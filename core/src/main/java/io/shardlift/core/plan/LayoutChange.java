@@ -120,7 +120,7 @@ public final class LayoutChange {
                             : c.defaultExpr();
                     dflt.ifPresent(d -> afterBackfill.add(Ddl.of(col + " SET DEFAULT " + d)));
                     if (c.notNull()) {
-                        afterBackfill.add(Ddl.of(col + " SET NOT NULL"));
+                        afterBackfill.add(Ddl.of(setNotNull(parent, c.name())));
                     }
                 } else {
                     all.add(Ddl.of("ALTER TABLE " + parent + " ADD COLUMN IF NOT EXISTS " + definition(c)));
@@ -136,7 +136,7 @@ public final class LayoutChange {
                 all.add(Ddl.of(c.defaultExpr().map(d -> col + " SET DEFAULT " + d).orElse(col + " DROP DEFAULT")));
             }
             if (o.notNull() != c.notNull()) {
-                all.add(Ddl.of(col + (c.notNull() ? " SET NOT NULL" : " DROP NOT NULL")));
+                all.add(Ddl.of(c.notNull() ? setNotNull(parent, c.name()) : col + " DROP NOT NULL"));
             }
         }
         for (ColumnInfo o : before.columns()) {
@@ -208,6 +208,23 @@ public final class LayoutChange {
     private static final java.util.regex.Pattern CONSTANT = java.util.regex.Pattern.compile(
             "\\(?('(?:[^']|'')*'|-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|NULL)\\)?"
                     + "(::[A-Za-z_\"][\\w \".\\[\\]()]*)*", java.util.regex.Pattern.CASE_INSENSITIVE);
+
+    /**
+     * SET NOT NULL on {@code parent}'s {@code column}, unless the node's own rows hold a NULL in it. The source checked its
+     * rows, so a NULL on a node can only be the copy's: it writes NULL for a column dropped on the source after the
+     * migration began (the snapshot's values are no longer readable), and the node drops that column too further down the
+     * stream; a NOT NULL set on the source before that drop would otherwise stop the table. A node reads only its local
+     * tables, never through postgres_fdw (the other nodes are changing their partitions in their own transactions).
+     */
+    static String setNotNull(String parent, String column) {
+        // a global table is its own local table; a sharded parent's local tables are its plain partitions
+        return "DO $$ DECLARE r regclass; has_null boolean := false; BEGIN"
+                + " FOR r IN SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind = 'r' AND (c.oid = " + literal(parent) + "::regclass"
+                + " OR c.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(" + literal(parent) + ") t)) LOOP"
+                + " EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I IS NULL)', r, " + literal(column) + ")"
+                + " INTO has_null; EXIT WHEN has_null; END LOOP;"
+                + " IF NOT has_null THEN ALTER TABLE " + parent + " ALTER COLUMN " + ident(column) + " SET NOT NULL; END IF; END $$";
+    }
 
     /** {@code plan} with the table's shape {@code shape}; its layout (kind, key, partitions, keys) is the same. */
     public static TablePlan reshaped(TablePlan plan, TableShape shape) {
@@ -298,7 +315,7 @@ public final class LayoutChange {
                 return Optional.of("it changes the type of " + what + o.name() + " from " + o.type() + " to " + c.type()
                         + " (rows would hash to other partitions)");
             }
-            if (!c.generatedExpr().equals(o.generatedExpr()) || c.identity() != o.identity()) {
+            if (!sameGeneration(o, c, before.columns(), now) || c.identity() != o.identity()) {
                 return Optional.of("it changes the generation or identity of column " + c.name() + ", which is not carried");
             }
             if (after.typeByExpression() && !c.type().equals(o.type())) {
@@ -325,6 +342,42 @@ public final class LayoutChange {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Whether {@code c} is generated as {@code o} was. A RENAME of a column the expression reads changes the expression's
+     * text (PostgreSQL prints it with the new name), not the generation, and the nodes' own RENAME carries it along; so the
+     * renamed columns' names are set aside on both sides before comparing (a real change of the expression, such as SET
+     * EXPRESSION, still differs).
+     */
+    private static boolean sameGeneration(ColumnInfo o, ColumnInfo c, List<ColumnInfo> before, Map<Integer, ColumnInfo> now) {
+        if (c.generatedExpr().equals(o.generatedExpr())) {
+            return true;
+        }
+        if (o.generatedExpr().isEmpty() || c.generatedExpr().isEmpty()) {
+            return false;
+        }
+        String was = o.generatedExpr().get();
+        String is = c.generatedExpr().get();
+        int i = 0;
+        for (ColumnInfo b : before) {
+            ColumnInfo a = now.get(b.attnum());
+            if (a != null && !a.name().equals(b.name())) {
+                String mark = "\u0000" + (i++) + "\u0000";
+                was = withoutName(was, b.name(), mark);
+                is = withoutName(is, a.name(), mark);
+            }
+        }
+        return was.equals(is);
+    }
+
+    /** {@code expr} with the column {@code name}, bare or double-quoted as PostgreSQL prints it, replaced by {@code mark}. */
+    private static String withoutName(String expr, String name, String mark) {
+        String edge = "[\\w\"$'.]";
+        String out = expr.replaceAll("(?<!" + edge + ")" + java.util.regex.Pattern.quote(ident(name)) + "(?!" + edge + ")",
+                java.util.regex.Matcher.quoteReplacement(mark));
+        return out.replaceAll("(?<!" + edge + ")" + java.util.regex.Pattern.quote(name) + "(?![\\w\"$'.(])",
+                java.util.regex.Matcher.quoteReplacement(mark));
     }
 
     /** Enum types the new shape uses: created, or given the labels they lack, in order. */

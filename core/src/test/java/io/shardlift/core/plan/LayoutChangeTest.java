@@ -55,9 +55,28 @@ class LayoutChangeTest {
                 "ALTER TABLE \"public\".\"items\" RENAME COLUMN \"note\" TO \"remark\"",
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" TYPE bigint",
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" SET DEFAULT 5",
-                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"v\" SET NOT NULL",
+                LayoutChange.setNotNull("\"public\".\"items\"", "v"),
                 "ALTER TABLE \"public\".\"items\" ADD COLUMN IF NOT EXISTS \"qty\" integer DEFAULT 1");
         assertThat(r.plan().source().columnNames()).containsExactly("id", "v", "remark", "qty");
+    }
+
+    @Test
+    void aRenameOfAColumnAGeneratedOneReadsIsCarriedAndAChangedExpressionIsNot() {
+        String before = shape(ID + ", " + V + ", " + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(v * 2)\""), "");
+        String renamed = shape(ID + ", " + col("Weird v", 2, "integer", "") + ", "
+                + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(\\\"Weird v\\\" * 2)\""), "");
+        LayoutChange.Result r = change(before, renamed);
+        assertThat(r.refusal()).isEmpty();
+        assertThat(r.perNode().get(0).stream().map(Ddl::sql))
+                .containsExactly("ALTER TABLE \"public\".\"items\" RENAME COLUMN \"v\" TO \"Weird v\"");
+        String renamedBack = renamed.replace("\"Weird v\", \"attnum\"", "\"v2\", \"attnum\"").replace("(\\\"Weird v\\\" * 2)", "(v2 * 2)");
+        assertThat(change(renamed, renamedBack).refusal()).isEmpty();
+        String otherExpression = shape(ID + ", " + V + ", " + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(v * 3)\""), "");
+        assertThat(change(before, otherExpression).refusal()).hasValueSatisfying(m -> assertThat(m)
+                .contains("it changes the generation or identity of column g, which is not carried"));
+        String renamedAndOther = shape(ID + ", " + col("w", 2, "integer", "") + ", "
+                + col("g", 3, "bigint", ", \"generated\": \"s\", \"expr\": \"(w * 3)\""), "");
+        assertThat(change(before, renamedAndOther).refusal()).isPresent();
     }
 
     @Test
@@ -151,7 +170,7 @@ class LayoutChangeTest {
                 "ALTER TABLE \"public\".\"items\" ADD COLUMN IF NOT EXISTS \"k\" text DEFAULT 'x'::text");
         assertThat(r.afterBackfill().stream().map(Ddl::sql)).containsExactly(
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"n\" SET DEFAULT nextval('\"public\".\"items_n_seq\"'::regclass)",
-                "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"n\" SET NOT NULL",
+                LayoutChange.setNotNull("\"public\".\"items\"", "n"),
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"r\" SET DEFAULT random()",
                 "ALTER TABLE \"public\".\"items\" ALTER COLUMN \"at\" SET DEFAULT now()",
                 "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = '\"public\".\"items\"'::regclass"
