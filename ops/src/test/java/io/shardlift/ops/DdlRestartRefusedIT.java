@@ -127,6 +127,15 @@ class DdlRestartRefusedIT {
                     "UPDATE public.b SET v = 'changed' WHERE id <= 20");
             newTables.set(true);
 
+            // plan, run's dry twin, says what the restart leaves out, and finds nothing in the way
+            Path planned = dir.resolve("plan.out");
+            ShardliftProcess plan = ShardliftProcess.start(planned, tokenEnv, "plan", "--config", spec.toString(), "--data-dir",
+                    dir.resolve("data").toString(), "--no-ddl");
+            assertThat(plan.waitFor(180)).as(plan.describe()).isZero();
+            assertThat(Files.readString(planned)).contains("left out, created on the source during the migration and refused by"
+                    + " the planner (1)", "  ! public.a: has no primary key", "preflight: every check passed");
+            assertThat(Files.readString(planned)).contains("public.b ").doesNotContain("public.a  ");
+
             // the restart starts without a, takes b on, and names a as the take-on does
             ShardliftProcess second = ShardliftProcess.start(log, tokenEnv, args);
             awaitTrue(second, w, "the restart names public.a", () -> Files.readString(log).contains("shardlift: " + REFUSAL));
