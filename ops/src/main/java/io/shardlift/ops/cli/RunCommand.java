@@ -63,7 +63,9 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = command.commandLine().getErr();
-        ClusterPlan plan = Planning.checked(specOptions.load(), Preflight.Scope.RUN, dataDir);
+        // a restart leaves out the tables created during the migration that the planner refuses; a first start refuses
+        Planning.TakeOn start = Planning.checkedRun(specOptions.load(), dataDir);
+        ClusterPlan plan = start.plan();
         CountDownLatch stop = new CountDownLatch(1);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Migration.Options options = new Migration.Options(jobs != null ? jobs : plan.spec().jobs(), chunkRows, dataDir,
@@ -80,6 +82,10 @@ public final class RunCommand implements Callable<Integer> {
         }
         // replaced in this process when it takes on tables created on the source during the migration
         LiveMigration live = new LiveMigration(m, options, registry);
+        live.startedWithout(start.refused(), line -> {
+            err.println("shardlift: " + line);
+            err.flush();
+        });
         ControlPlane control;
         try {
             control = ControlPlane.start(plan.spec().control(), new MigrationBackend(live), registry);

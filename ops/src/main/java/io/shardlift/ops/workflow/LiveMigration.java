@@ -124,12 +124,7 @@ public final class LiveMigration implements AutoCloseable {
         List<TableId> taken = new ArrayList<>(waiting.stream().filter(planned::contains).toList());
         if (!takeOn.refused().isEmpty()) {
             // the others are taken on without them; each is named with why until the planner takes it
-            List<TableId> left = List.copyOf(takeOn.refused().keySet());
-            refuse(left, takeOn.refused(), "cannot take on " + left + ", created on the source during the migration: "
-                    + takeOn.refused().values().stream().flatMap(List::stream).collect(Collectors.joining("; "))
-                    + " — planned again every " + RETRY_REFUSED_MILLIS / 1000 + " s and taken on once the planner accepts "
-                    + (left.size() == 1 ? "it" : "them") + "; the other tables created on the source are not held by "
-                    + (left.size() == 1 ? "it" : "them"), now, say);
+            refuse(List.copyOf(takeOn.refused().keySet()), takeOn.refused(), leftOut(takeOn.refused()), now, say);
         }
         if (taken.isEmpty()) {
             if (takeOn.refused().isEmpty()) {
@@ -161,6 +156,28 @@ public final class LiveMigration implements AutoCloseable {
         } finally {
             takingOn = null;
         }
+    }
+
+    /**
+     * The tables the start of this process left out of its migration (a restart of {@code run}, {@link
+     * Planning#checkedRun}): created on the source during the migration and refused by the planner, with its problems of
+     * each. Named as the take-on names those it leaves out (log, status, the cutover's refusal), and planned again every
+     * {@link #RETRY_REFUSED_MILLIS} from the moment the migration's copy is done.
+     */
+    public void startedWithout(Map<TableId, List<String>> leftOut, Consumer<String> say) {
+        if (!leftOut.isEmpty()) {
+            refuse(List.copyOf(leftOut.keySet()), leftOut, leftOut(leftOut), System.currentTimeMillis(), say);
+        }
+    }
+
+    /** Why tables created on the source are left out while the others are taken on: the planner's problems of each. */
+    private static String leftOut(Map<TableId, List<String>> refused) {
+        List<TableId> left = List.copyOf(refused.keySet());
+        return "cannot take on " + left + ", created on the source during the migration: "
+                + refused.values().stream().flatMap(List::stream).collect(Collectors.joining("; "))
+                + " — planned again every " + RETRY_REFUSED_MILLIS / 1000 + " s and taken on once the planner accepts "
+                + (left.size() == 1 ? "it" : "them") + "; the other tables created on the source are not held by "
+                + (left.size() == 1 ? "it" : "them");
     }
 
     /**
