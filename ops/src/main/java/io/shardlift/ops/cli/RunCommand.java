@@ -111,6 +111,12 @@ public final class RunCommand implements Callable<Integer> {
                 }).isEmpty()) {
                     continue;
                 }
+                if (live.restartFailedTakeOn(line -> {
+                    err.println("shardlift: " + line);
+                    err.flush();
+                })) {
+                    continue;
+                }
                 Migration current = live.current();
                 Optional<Throwable> failure = current.failure();
                 if (failure.isPresent()) {

@@ -46,6 +46,17 @@ public final class LiveMigration implements AutoCloseable {
     static final long RETRY_REFUSED_MILLIS = 30_000;
     private volatile String refusal;
     private long nextLook;
+    /**
+     * How long the migration a take-on starts again waits out a node or the source away (its layout, or the new tables'
+     * copy, failing), as the stream rides out such an outage instead of ending {@code run}.
+     */
+    static final long RESTART_BUDGET_MILLIS = 10 * 60_000;
+    static final long RESTART_BACKOFF_MILLIS = 5_000;
+    /** The plan and the left-out tables the current migration was started again with by a take-on; null for the first. */
+    private volatile ClusterPlan takenOnWith;
+    private volatile Map<TableId, List<String>> takenOnRefused = Map.of();
+    private long failingSince = -1;
+    private volatile boolean closed;
 
     public LiveMigration(Migration first, Migration.Options options, MeterRegistry registry) {
         this.current = first;
@@ -145,9 +156,9 @@ public final class LiveMigration implements AutoCloseable {
             say.accept(takingOn + " (the stream pauses meanwhile)");
             long t0 = System.nanoTime();
             m.close(); // its meters go with it; the new one registers its own (a restart of the process would too)
-            Migration next = Migration.start(plan, options, registry);
-            next.takeOnRefused(takeOn.refused());
-            current = next;
+            takenOnWith = plan;
+            takenOnRefused = takeOn.refused();
+            current = startWaitingOut(plan, takeOn.refused(), say);
             String done = "took on " + taken + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms: laid out as "
                     + layouts(plan, taken) + "; they are copied under a snapshot of their own, then streamed";
             log.info("{}", done);
@@ -237,8 +248,88 @@ public final class LiveMigration implements AutoCloseable {
         return String.join(", ", out);
     }
 
+    /**
+     * Starts the migration again with {@code plan}; a node or the source that cannot be reached (its layout, its state)
+     * is tried again every {@link #RESTART_BACKOFF_MILLIS} for {@link #RESTART_BUDGET_MILLIS}, the control plane
+     * refusing meanwhile, as {@code run}'s stream waits out the same outage.
+     */
+    private Migration startWaitingOut(ClusterPlan plan, Map<TableId, List<String>> left, Consumer<String> say) {
+        long since = System.currentTimeMillis();
+        while (true) {
+            try {
+                Migration next = Migration.start(plan, options, registry);
+                next.takeOnRefused(left);
+                return next;
+            } catch (io.shardlift.core.TargetException | io.shardlift.core.SourceException e) {
+                if (closed || System.currentTimeMillis() - since > RESTART_BUDGET_MILLIS) {
+                    throw e;
+                }
+                String why = "the migration started again to take on tables cannot start: " + e.getMessage()
+                        + " — trying again in " + RESTART_BACKOFF_MILLIS / 1000 + " s (a node or the source away is waited out for "
+                        + RESTART_BUDGET_MILLIS / 60_000 + " min)";
+                log.warn("{}", why);
+                say.accept(why);
+                try {
+                    Thread.sleep(RESTART_BACKOFF_MILLIS);
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * A migration a take-on started again that failed in its copy because a node or the source went away (the copy of
+     * the tables it took on) is started again, as long as it has been failing for less than {@link #RESTART_BUDGET_MILLIS}:
+     * the tables carried before go on once it runs, as they would through the same outage without a take-on. Called
+     * from {@code run}'s loop before it looks at the migration's failure.
+     *
+     * @return whether the migration was started again
+     */
+    public boolean restartFailedTakeOn(Consumer<String> say) {
+        Migration m = current;
+        ClusterPlan plan = takenOnWith;
+        if (plan == null || closed) {
+            return false;
+        }
+        if (m.snapshotResult().isPresent()) {
+            failingSince = -1; // its copy is done: from here on the stream rides out outages itself
+            return false;
+        }
+        Optional<Throwable> failure = m.failure();
+        if (failure.isEmpty() || !(failure.get() instanceof io.shardlift.core.TargetException
+                || failure.get() instanceof io.shardlift.core.SourceException)) {
+            return false;
+        }
+        long now = System.currentTimeMillis();
+        if (failingSince < 0) {
+            failingSince = now;
+        } else if (now - failingSince > RESTART_BUDGET_MILLIS) {
+            return false;
+        }
+        takingOn = "starting the migration again: the copy of the tables it took on failed (" + failure.get().getMessage() + ")";
+        try {
+            String why = takingOn + " — a node or the source away is waited out for " + RESTART_BUDGET_MILLIS / 60_000 + " min";
+            log.warn("{}", why);
+            say.accept(why);
+            m.close();
+            try {
+                Thread.sleep(RESTART_BACKOFF_MILLIS);
+            } catch (InterruptedException stop) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            current = startWaitingOut(plan, takenOnRefused, say);
+            return true;
+        } finally {
+            takingOn = null;
+        }
+    }
+
     @Override
     public void close() {
+        closed = true;
         current.close();
     }
 }

@@ -189,6 +189,15 @@ public final class Migration implements AutoCloseable {
     /** Starts every stage; returns at once. A cutover a crashed process left half done is settled first. */
     public static Migration start(ClusterPlan plan, Options options, MeterRegistry registry) {
         Migration m = new Migration(plan, options, registry);
+        try {
+            return started(m);
+        } catch (RuntimeException e) {
+            m.close(); // what it opened before it failed (a node or the source away): a take-on starts it again
+            throw e;
+        }
+    }
+
+    private static Migration started(Migration m) {
         m.cutover.recover().ifPresent(outcome -> log.info("interrupted cutover settled on start: {}", outcome));
         Optional<CutoverState> cut = m.durableCutoverState();
         boolean completed = cut.map(st -> st.state() == CutoverState.State.COMPLETED).orElse(false);
