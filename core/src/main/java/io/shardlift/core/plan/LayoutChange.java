@@ -261,9 +261,16 @@ public final class LayoutChange {
     }
 
     private Result refused(String tag, String why) {
-        return new Result(List.of(), plan, Optional.of(tag + " on " + plan.id() + " cannot be carried to the cluster: " + why
-                + stopped(plan.id())));
+        String message = tag + " on " + plan.id() + " cannot be carried to the cluster: " + why + stopped(plan.id());
+        if (DROPPED.equals(why)) {
+            // there is no new definition to start over with: the table is gone
+            message = message.replace("start the migration over with the table's new definition", "start the migration over"
+                    + " without " + plan.id() + " (left out of the spec, or in a schema listed with all: true, gone)");
+        }
+        return new Result(List.of(), plan, Optional.of(message));
     }
+
+    private static final String DROPPED = "the table was dropped on the source";
 
     /**
      * What a stopped table means and what to do, the end of every message that stops a table's stream. Reverting the
@@ -279,7 +286,7 @@ public final class LayoutChange {
 
     private Optional<String> refusal(TableShape before, TableShape after) {
         if (after == null) {
-            return Optional.of("the table was dropped on the source");
+            return Optional.of(DROPPED);
         }
         if (!after.name().equals(before.name())) {
             return Optional.of("the table is now " + after.name() + " (renamed or moved to another schema)");
