@@ -420,7 +420,9 @@ class PreflightIT {
         refused(spec, "schema", ExitCodes.TARGET, "the user pf_nocreate lacks CREATE on database pf_nocreate",
                 "GRANT CREATE ON DATABASE \"pf_nocreate\" TO \"pf_nocreate\"",
                 "the user pf_nocreate lacks CREATE on schema public",
-                "it cannot CREATE EXTENSION postgres_fdw");
+                "it cannot CREATE EXTENSION postgres_fdw",
+                "the user pf_nocreate may not SET session_replication_role, which the change applier sets",
+                "GRANT SET ON PARAMETER session_replication_role TO \"pf_nocreate\"");
     }
 
     /** The cutover makes the reverse stream's slot on every node, inside its freeze: run checks the room for it first. */

@@ -88,6 +88,24 @@ final class NodeChecks {
                         + Sql.ident(user));
             }
         }
+        if (!superuser) {
+            // the copy and the change applier write each node in sessions with session_replication_role = replica (no
+            // triggers or foreign-key checks of their own): without the right, the applier's first write fails
+            boolean may = false;
+            try (Statement st = c.createStatement();
+                 ResultSet v = st.executeQuery("SELECT current_setting('server_version_num')::int >= 150000")) {
+                if (v.next() && v.getBoolean(1)) {
+                    try (ResultSet rs = st.executeQuery("SELECT has_parameter_privilege('session_replication_role', 'SET')")) {
+                        may = rs.next() && rs.getBoolean(1);
+                    }
+                }
+            }
+            if (!may) {
+                problems.add(label + ": the user " + user + " may not SET session_replication_role, which the change applier"
+                        + " sets to write the source's changes without the nodes' triggers and foreign-key checks — GRANT SET ON"
+                        + " PARAMETER session_replication_role TO " + Sql.ident(user) + ", or connect as a superuser");
+            }
+        }
         Set<String> schemas = new TreeSet<>();
         plan.ifPresentOrElse(p -> p.tables().forEach(t -> schemas.add(t.id().schema())),
                 () -> spec.tables().stream().map(TableSpec::id).map(TableId::schema).forEach(schemas::add));
