@@ -138,7 +138,7 @@ public final class Completion {
     /** What stays on the source, and how to remove it. */
     List<String> leftOnSource() {
         List<String> left = new ArrayList<>();
-        List<String> rels = plan.tables().stream().flatMap(t -> t.source().relations().stream()).map(TableId::toString).toList();
+        List<String> rels = plan.tables().stream().flatMap(t -> t.source().relations().stream()).map(TableId::quoted).toList();
         left.add("the migrated tables, fenced (trigger " + WriteFenceStep.TRIGGER + "), with the data as of the window's end: "
                 + String.join(", ", rels) + " — DROP TABLE them when the application no longer needs the source");
         if (!plan.types().isEmpty()) {
