@@ -243,12 +243,12 @@ final class DdlBarrier {
             // every node's transaction is opened and run before any commits: a statement a node refuses (a type
             // without an assignment cast from the old one, say) rolls back every node and stops only this table
             List<Connection> open = new ArrayList<>();
-            try {
+            try (SourceRows rows = new SourceRows(tr)) {
                 for (int node = 0; node < nodes.size(); node++) {
                     Connection nc = nodes.get(node).connect();
                     open.add(nc);
                     nc.setAutoCommit(false);
-                    runOn(nc, node, topic, position, w.table(), tr);
+                    runOn(nc, node, topic, position, w.table(), tr, rows);
                 }
             } catch (SourceRead e) {
                 rollbackAll(open);
@@ -336,76 +336,109 @@ final class DdlBarrier {
      * the changes after this barrier, each carrying whole rows, so every row ends with the source's values, as after
      * the copy.
      */
-    private void fill(Connection c, int node, Translated tr) throws SQLException, SourceRead {
+    private void fill(Connection c, int node, Translated tr, SourceRows source) throws SQLException, SourceRead {
         io.shardlift.core.plan.TablePlan plan = tr.result.plan();
-        TableShape after = tr.after;
-        List<String> key = after.primaryKey().map(io.shardlift.core.catalog.KeyConstraint::columns).orElseThrow();
+        List<String> key = tr.after.primaryKey().map(io.shardlift.core.catalog.KeyConstraint::columns).orElseThrow();
         List<String> cols = tr.result.backfill();
-        List<String> wanted = new ArrayList<>(key);
-        wanted.addAll(cols);
-        Connection src;
+        List<String> wanted = source.wanted;
+        java.util.Optional<String> select = source.select();
+        if (select.isEmpty()) {
+            // dropped since: a later change in the stream drops it on the nodes too
+            log.info("{}: {} — the source no longer has the added columns {} or the table: left to the changes after it",
+                    plan.id(), tr.tag, cols);
+            return;
+        }
+        String tmp = "\"shardlift_fill\"";
+        List<String> nodeCols = wanted.stream().map(io.shardlift.core.Sql::ident).toList();
+        try (Statement st = c.createStatement()) {
+            // the fill is the source's rows, as the applier's own writes: no triggers, no fan-out to the other nodes
+            st.execute("SET LOCAL session_replication_role = replica");
+            st.execute("SET LOCAL " + io.shardlift.core.plan.GlobalFanout.SETTING + " = 'on'");
+            st.execute("DROP TABLE IF EXISTS pg_temp." + tmp);
+            st.execute("CREATE TEMPORARY TABLE " + tmp + " ON COMMIT DROP AS SELECT " + String.join(", ", nodeCols)
+                    + " FROM " + plan.id().quoted() + " WITH NO DATA");
+        }
+        java.io.InputStream rowsOfSource;
         try {
-            src = source.connect();
+            rowsOfSource = new org.postgresql.copy.PGCopyInputStream(source.connection().unwrap(org.postgresql.PGConnection.class),
+                    select.get());
         } catch (SQLException e) {
             throw new SourceRead(e);
         }
+        long rows;
         try {
-            java.util.Optional<String> select = sourceSelect(src, after, wanted);
-            if (select.isEmpty()) {
-                // dropped since: a later change in the stream drops it on the nodes too
-                log.info("{}: {} — the source no longer has the added columns {} or the table: left to the changes after it",
-                        plan.id(), tr.tag, cols);
-                return;
+            rows = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn("COPY " + tmp + " FROM STDIN", rowsOfSource);
+        } catch (IOException e) {
+            // the stream from the source failed (a node's failure is an SQLException of copyIn)
+            throw new SourceRead(e.getCause() instanceof SQLException s ? s
+                    : new SQLException("reading the source's rows: " + e.getMessage(), "08006", e));
+        }
+        long updated = 0;
+        long gone = 0;
+        try (Statement st = c.createStatement()) {
+            st.execute("ANALYZE " + tmp);
+            String set = String.join(", ", cols.stream().map(x -> io.shardlift.core.Sql.ident(x) + " = f."
+                    + io.shardlift.core.Sql.ident(x)).toList());
+            String match = String.join(" AND ", key.stream().map(x -> "t." + io.shardlift.core.Sql.ident(x) + " = f."
+                    + io.shardlift.core.Sql.ident(x)).toList());
+            for (int p : plan.partitionsOn(node, nodes.size())) {
+                updated += st.executeUpdate("UPDATE " + plan.partition(p).quoted() + " t SET " + set + " FROM " + tmp
+                        + " f WHERE " + match);
+                // a row the source no longer has was deleted (or given another key) after the statement: the changes
+                // after this barrier delete it, or insert it again whole; gone now, it holds no NULL that a NOT NULL
+                // of the added column would refuse
+                gone += st.executeUpdate("DELETE FROM " + plan.partition(p).quoted() + " t WHERE NOT EXISTS (SELECT 1 FROM "
+                        + tmp + " f WHERE " + match + ")");
             }
-            String tmp = "\"shardlift_fill\"";
-            List<String> nodeCols = wanted.stream().map(io.shardlift.core.Sql::ident).toList();
-            try (Statement st = c.createStatement()) {
-                // the fill is the source's rows, as the applier's own writes: no triggers, no fan-out to the other nodes
-                st.execute("SET LOCAL session_replication_role = replica");
-                st.execute("SET LOCAL " + io.shardlift.core.plan.GlobalFanout.SETTING + " = 'on'");
-                st.execute("DROP TABLE IF EXISTS pg_temp." + tmp);
-                st.execute("CREATE TEMPORARY TABLE " + tmp + " ON COMMIT DROP AS SELECT " + String.join(", ", nodeCols)
-                        + " FROM " + plan.id().quoted() + " WITH NO DATA");
+        }
+        log.info("{}: {} — node {}: {} rows given the source's values of {} ({} source rows read, {} rows the source no"
+                + " longer has removed ahead of their change)", plan.id(), tr.tag, node, updated, cols, rows, gone);
+    }
+
+    /**
+     * The source's side of the fills of one schema change, shared by every node's: one connection, opened when the first
+     * node fills, and the COPY of the key and added columns, resolved once.
+     */
+    private final class SourceRows implements AutoCloseable {
+        final List<String> wanted = new ArrayList<>();
+        private final Translated tr;
+        private Connection connection;
+        private java.util.Optional<String> select;
+
+        SourceRows(Translated tr) {
+            this.tr = tr;
+            if (!tr.result.backfill().isEmpty()) {
+                wanted.addAll(tr.after.primaryKey().map(io.shardlift.core.catalog.KeyConstraint::columns).orElseThrow());
+                wanted.addAll(tr.result.backfill());
             }
-            java.io.InputStream rowsOfSource;
-            try {
-                rowsOfSource = new org.postgresql.copy.PGCopyInputStream(src.unwrap(org.postgresql.PGConnection.class), select.get());
-            } catch (SQLException e) {
-                throw new SourceRead(e);
-            }
-            long rows;
-            try {
-                rows = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn("COPY " + tmp + " FROM STDIN", rowsOfSource);
-            } catch (IOException e) {
-                // the stream from the source failed (a node's failure is an SQLException of copyIn)
-                throw new SourceRead(e.getCause() instanceof SQLException s ? s
-                        : new SQLException("reading the source's rows: " + e.getMessage(), "08006", e));
-            }
-            long updated = 0;
-            long gone = 0;
-            try (Statement st = c.createStatement()) {
-                st.execute("ANALYZE " + tmp);
-                String set = String.join(", ", cols.stream().map(x -> io.shardlift.core.Sql.ident(x) + " = f."
-                        + io.shardlift.core.Sql.ident(x)).toList());
-                String match = String.join(" AND ", key.stream().map(x -> "t." + io.shardlift.core.Sql.ident(x) + " = f."
-                        + io.shardlift.core.Sql.ident(x)).toList());
-                for (int p : plan.partitionsOn(node, nodes.size())) {
-                    updated += st.executeUpdate("UPDATE " + plan.partition(p).quoted() + " t SET " + set + " FROM " + tmp
-                            + " f WHERE " + match);
-                    // a row the source no longer has was deleted (or given another key) after the statement: the changes
-                    // after this barrier delete it, or insert it again whole; gone now, it holds no NULL that a NOT NULL
-                    // of the added column would refuse
-                    gone += st.executeUpdate("DELETE FROM " + plan.partition(p).quoted() + " t WHERE NOT EXISTS (SELECT 1 FROM "
-                            + tmp + " f WHERE " + match + ")");
+        }
+
+        Connection connection() throws SourceRead {
+            if (connection == null) {
+                try {
+                    connection = source.connect();
+                } catch (SQLException e) {
+                    throw new SourceRead(e);
                 }
             }
-            log.info("{}: {} — node {}: {} rows given the source's values of {} ({} source rows read, {} rows the source no"
-                    + " longer has removed ahead of their change)", plan.id(), tr.tag, node, updated, cols, rows, gone);
-        } finally {
-            try {
-                src.close();
-            } catch (SQLException ignored) {
-                // a read-only session: nothing is lost with it
+            return connection;
+        }
+
+        java.util.Optional<String> select() throws SourceRead {
+            if (select == null) {
+                select = sourceSelect(connection(), tr.after, wanted);
+            }
+            return select;
+        }
+
+        @Override
+        public void close() {
+            if (connection != null) {
+                try {
+                    connection.close();
+                } catch (SQLException ignored) {
+                    // a read-only session: nothing is lost with it
+                }
             }
         }
     }
@@ -449,7 +482,7 @@ final class DdlBarrier {
     }
 
     /** One node's transaction, left open: the statements and their ledger row; nothing when the node has that row. */
-    private void runOn(Connection c, int node, String topic, String position, TableApply t, Translated tr)
+    private void runOn(Connection c, int node, String topic, String position, TableApply t, Translated tr, SourceRows rows)
             throws SQLException, SourceRead {
         try (Statement st = c.createStatement()) {
             st.execute("CREATE TABLE IF NOT EXISTS " + APPLIED + " (\"topic\" text NOT NULL, \"position\" text NOT NULL,"
@@ -468,7 +501,7 @@ final class DdlBarrier {
         }
         run(c, tr.result.perNode().get(node));
         if (!tr.result.backfill().isEmpty()) {
-            fill(c, node, tr);
+            fill(c, node, tr, rows);
             run(c, tr.result.afterBackfill());
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + APPLIED
