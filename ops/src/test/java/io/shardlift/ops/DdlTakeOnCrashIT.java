@@ -1,5 +1,8 @@
 package io.shardlift.ops;
 
+import static io.shardlift.ops.RunWaits.awaitTrue;
+import static io.shardlift.ops.RunWaits.check;
+import static io.shardlift.ops.RunWaits.note;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shardlift.core.ledger.Markers;
@@ -10,7 +13,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -293,29 +295,6 @@ class DdlTakeOnCrashIT {
             }
         }
         note(log, "marker " + name + " applied");
-    }
-
-    private static void awaitTrue(ShardliftProcess p, SchemaFixture.Writer w, String moment, Check condition) throws Exception {
-        long deadline = System.nanoTime() + 240_000_000_000L;
-        while (!condition.holds()) {
-            check(p, w, moment, deadline);
-            Thread.sleep(10);
-        }
-    }
-
-    interface Check {
-        boolean holds() throws Exception;
-    }
-
-    private static void check(ShardliftProcess p, SchemaFixture.Writer w, String moment, long deadline) throws Exception {
-        assertThat(p.isAlive()).as("shardlift ended before " + moment + ": " + p.describe()).isTrue();
-        assertThat(w.failed.get()).as("the writer, waiting for " + moment).isNull();
-        assertThat(System.nanoTime()).as("waiting for " + moment + ": " + p.describe()).isLessThan(deadline);
-    }
-
-    private static void note(Path log, String what) throws Exception {
-        Files.writeString(log, "\n==== " + java.time.LocalTime.now() + " " + what + " ====\n", StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
     }
 
     private static String meta(String key) throws SQLException {
