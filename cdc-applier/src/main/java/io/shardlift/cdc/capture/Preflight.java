@@ -17,7 +17,8 @@ import java.util.Set;
 
 /**
  * Checks the source before Debezium touches it, and reports every problem at once quoting what it saw:
- * Debezium itself would retry forever on a missing publication, and would stream a changed table silently.
+ * Debezium itself would retry forever on a missing publication, and would stream a changed table silently. The
+ * problems are the source's ({@link io.shardlift.core.SourceException}: the command names them without a stack trace).
  */
 final class Preflight {
 
@@ -87,20 +88,52 @@ final class Preflight {
                 Optional<TableInfo> now = live.table(config.publishAs().getOrDefault(t.id(), t.id()));
                 if (now.isEmpty()) {
                     problems.add("table " + t.id() + " does not exist on the source");
-                } else if (!layout(now.get().columns()).equals(layout(t.columns()))) {
+                } else if (!layout(now.get().columns()).equals(layout(t.columns()))
+                        && !(config.carryDdl() && changedInTheLog(c, t, layout(now.get().columns())))) {
                     problems.add("table " + t.id() + " now has the columns " + layout(now.get().columns())
                             + " but capture was configured with " + layout(t.columns())
                             + "; the table changed since it was planned: re-plan and copy it again");
                 }
             }
         } catch (SQLException e) {
-            throw new CaptureException("cannot check the source " + config.source().label() + " before capture: "
+            throw new io.shardlift.core.SourceException("cannot check the source " + config.source().label() + " before capture: "
                     + e.getMessage(), e);
         }
         if (!problems.isEmpty()) {
-            throw new CaptureException("capture cannot start on " + config.source().label() + ": "
+            throw new io.shardlift.core.SourceException("capture cannot start on " + config.source().label() + ": "
                     + String.join("; ", problems));
         }
+    }
+
+    /**
+     * Whether the DDL log carries the table from the shape capture was configured with to the shape it has now: the
+     * catalog moved on between the planning and this start (a schema change in those seconds), and the stream brings
+     * that change at its place, as for any schema change while capture runs. A change the log does not hold (made while
+     * the event trigger was away) is not carried, and stays refused.
+     */
+    private static boolean changedInTheLog(Connection c, TableInfo t, List<String> now) throws SQLException {
+        List<List<String>> shapes = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT old_shape::text, new_shape::text FROM "
+                + io.shardlift.core.ddl.SourceDdlLog.LOG_TABLE.quoted() + " WHERE table_schema = ? AND table_name = ? ORDER BY id")) {
+            ps.setString(1, t.id().schema());
+            ps.setString(2, t.id().name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    for (int i = 1; i <= 2; i++) {
+                        if (rs.getString(i) != null) {
+                            shapes.add(layout(io.shardlift.core.ddl.TableShape.parse(rs.getString(i)).applyTo(t).columns()));
+                        }
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            if ("42P01".equals(e.getSQLState())) {
+                return false; // no DDL log on this source
+            }
+            throw e;
+        }
+        int planned = shapes.lastIndexOf(layout(t.columns()));
+        return planned >= 0 && !shapes.isEmpty() && shapes.get(shapes.size() - 1).equals(now);
     }
 
     private static List<String> layout(List<ColumnInfo> columns) {
