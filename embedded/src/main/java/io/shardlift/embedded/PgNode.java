@@ -98,9 +98,11 @@ public final class PgNode implements AutoCloseable {
         config.putAll(extraConfig);
         try {
             Files.createDirectories(dataDir);
+            // a copy of the template, not initdb (the data directory is then kept: close() deletes it)
+            boolean copied = DataDirTemplate.copyTo(dataDir);
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setDataDirectory(dataDir)
-                    .setCleanDataDirectory(true)
+                    .setCleanDataDirectory(!copied)
                     .setOverrideWorkingDirectory(EmbeddedDir.binariesDir().toFile())
                     .setPGStartupWait(Duration.ofSeconds(60));
             config.forEach(builder::setServerConfig);

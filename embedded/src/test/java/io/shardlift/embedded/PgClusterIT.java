@@ -23,6 +23,17 @@ class PgClusterIT {
                 assertThat(rs.getInt(3)).isEqualTo(1);
             }
             assertThat(cluster.source().dataDir()).startsWith(EmbeddedDir.baseDir());
+            // copied from one template, each server still has a system identifier of its own, and a WAL that agrees
+            java.util.Set<String> systems = new java.util.HashSet<>();
+            for (PgNode n : java.util.stream.Stream.concat(java.util.stream.Stream.of(cluster.source()), cluster.nodes().stream()).toList()) {
+                try (Connection c = n.connect("demo"); ResultSet rs = c.createStatement().executeQuery(
+                        "SELECT system_identifier::text, pg_switch_wal() IS NOT NULL FROM pg_control_system()")) {
+                    rs.next();
+                    systems.add(rs.getString(1));
+                }
+                assertThat(n.dataDir()).as("a node's data directory is its own").exists();
+            }
+            assertThat(systems).hasSize(3);
             pid = cluster.nodes().get(0).postmasterPid().orElseThrow();
             assertThat(ProcessHandle.of(pid)).isPresent();
         } finally {
@@ -31,6 +42,16 @@ class PgClusterIT {
         // no process leak: the postmaster is gone once the cluster is closed
         ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(15, java.util.concurrent.TimeUnit.SECONDS).join());
         assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    }
+
+    @Test
+    void dataDirectoriesGoWithTheirNodes() throws Exception {
+        java.nio.file.Path dir;
+        try (PgNode node = PgNode.start("gone")) {
+            dir = node.dataDir();
+            assertThat(dir.resolve("PG_VERSION")).exists();
+        }
+        assertThat(dir).doesNotExist();
     }
 
     @Test

@@ -220,10 +220,13 @@ public final class Snapshotter {
                     // the nodes still have the table as it was when the migration began: its schema changes since reach them
                     // through the stream after its copy, so the copy writes that shape, read through the catalog as it is now
                     t = io.shardlift.core.plan.LayoutChange.reshaped(t, io.shardlift.core.ddl.TableShape.parse(shape));
+                }
+                var state = store.tableState(t.id());
+                if (shape != null && state.map(s -> !s.copied()).orElse(true)) {
+                    // (a copy already done writes nothing: saying so for it after a take-on or a restart misled)
                     log.info("{}: its shape changed on the source since the migration began; the copy writes the shape the"
                             + " nodes have ({} columns), they follow the changes through the stream", t.id(), t.source().columns().size());
                 }
-                var state = store.tableState(t.id());
                 TableCopy copy;
                 if (state.isPresent()) {
                     copy = new TableCopy(t, plan.nodeCount(), state.get().keyColumn(), state.get().chunks(), state.get().estimatedRows());

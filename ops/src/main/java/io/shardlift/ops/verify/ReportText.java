@@ -80,7 +80,10 @@ final class ReportText {
             keys.append(keys.length() == 0 ? "" : ", ").append(n).append(' ').append(kind.label());
         }
         boolean truncated = tables.stream().anyMatch(TableReport::keysTruncated);
-        return String.format(Locale.ROOT, "DIFFERENCES: %d of %d tables, %s of %s key ranges; keys listed: %s%s",
+        // a table whose shape differs is left out of the row comparison, so its count says it apart
+        String shapes = report.shapes().isEmpty() ? "" : report.shapes().size() + " shape difference"
+                + (report.shapes().size() == 1 ? "" : "s") + " (rows not compared where the shape differs); ";
+        return String.format(Locale.ROOT, "DIFFERENCES: %s%d of %d tables, %s of %s key ranges; keys listed: %s%s", shapes,
                 differingTables, tables.size(), count(differingChunks), count(chunks), keys, truncated ? " (and more)" : "");
     }
 
