@@ -28,6 +28,8 @@ final class DataDirTemplate {
 
     private static final Logger LOG = LoggerFactory.getLogger(DataDirTemplate.class);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** {@code -Dshardlift.embedded.template=false}: every node runs initdb (to compare, or should a copy ever misbehave). */
+    static final String PROPERTY = "shardlift.embedded.template";
 
     private static Path dir;
     private static int crcOffset = -1;
@@ -69,7 +71,7 @@ final class DataDirTemplate {
     }
 
     private static synchronized Path template() {
-        if (unusable) {
+        if (unusable || "false".equals(System.getProperty(PROPERTY))) {
             return null;
         }
         if (dir != null && Files.exists(dir.resolve("global").resolve("pg_control"))) {
