@@ -100,6 +100,22 @@ class DdlFilledColumnsIT {
                     Thread.sleep(1_100);
                     st.execute(s[1]);
                 }
+                // A fill whose read of the source waits behind a rewrite of the table (found by hand: the read saw the
+                // rewritten table empty, and the node deleted all its rows as ones the source no longer had). The rewrite
+                // holds the table's lock until a node's fill waits for it, then commits.
+                try (Connection rewrite = env.cluster.source().connect(DB); Statement rw = rewrite.createStatement()) {
+                    st.execute("ALTER TABLE public.items ADD COLUMN at2 timestamptz DEFAULT now()");
+                    rewrite.setAutoCommit(false);
+                    rw.execute("ALTER TABLE public.items ALTER COLUMN v TYPE bigint");
+                    long deadline = System.nanoTime() + 120_000_000_000L;
+                    while (!fillWaits(st)) {
+                        assertThat(m.failure()).as(m.statusLine()).isEmpty();
+                        assertThat(System.nanoTime()).as("a node's fill reads public.items: " + m.statusLine()).isLessThan(deadline);
+                        Thread.sleep(100);
+                    }
+                    Thread.sleep(500);
+                    rewrite.commit();
+                }
             }
             Thread.sleep(2_000);
             try (Connection c = env.cluster.source().connect(DB)) {
@@ -147,6 +163,16 @@ class DdlFilledColumnsIT {
             }
             assertThat(drawn).hasSize(10);
             assertThat(drawnS).hasSize(10);
+        }
+    }
+
+    /** Whether the applier's read of the source (its lock, or the COPY itself) waits for public.items' lock. */
+    private static boolean fillWaits(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                + " WHERE l.relation = 'public.items'::regclass AND NOT l.granted"
+                + " AND (a.query LIKE 'LOCK TABLE%' OR a.query LIKE 'COPY%')")) {
+            rs.next();
+            return rs.getLong(1) > 0;
         }
     }
 

@@ -67,6 +67,9 @@ class ReverseStreamIT {
         // UPDATEs of it were refused (428C9), which stopped run for good (a new user's report)
         try (Connection c = env.cluster.source().connect(DB); Statement st = c.createStatement()) {
             st.execute("ALTER TABLE public.device_types ALTER COLUMN device_type_id ADD GENERATED ALWAYS AS IDENTITY");
+            // and one outside the key, which the cluster's upserts of the table update: an UPDATE may not set it at all
+            // (428C9 again, found by hand walking), so the reverse stream leaves it as the source has it
+            st.execute("ALTER TABLE public.settings ADD COLUMN rev bigint GENERATED ALWAYS AS IDENTITY");
         }
         ClusterPlan plan = Planning.plan(new SpecLoader().load(env.spec(dir)));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -179,7 +179,8 @@ final class CopyWorker implements AutoCloseable {
                         + " migrate it again with its new definition");
             }
         }
-        if (!columns.asPlanned()) {
+        if (!columns.asPlanned() && table.shapeChangeSaid.compareAndSet(false, true)) {
+            // once per table, not once per chunk
             log.info("{}: its shape changed on the source after the migration began; the copy reads the snapshot's rows as"
                     + " {} (the nodes follow the change through the stream)", table.plan.id(), columns.select());
         }

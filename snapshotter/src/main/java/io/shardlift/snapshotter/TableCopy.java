@@ -19,6 +19,8 @@ final class TableCopy {
     final int[] keyFields;
     final KeyHasher hasher;
     final int[] nodeOfPartition;
+    /** Whether a worker said that the copy reads the table in a changed shape. */
+    final java.util.concurrent.atomic.AtomicBoolean shapeChangeSaid = new java.util.concurrent.atomic.AtomicBoolean();
     private final List<ColumnInfo> copied;
     private final List<String> keyAndPrimaryKey;
     private final String columnList;

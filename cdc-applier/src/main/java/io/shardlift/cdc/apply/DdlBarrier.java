@@ -359,10 +359,20 @@ final class DdlBarrier {
                     + " FROM " + plan.id().quoted() + " WITH NO DATA");
         }
         java.io.InputStream rowsOfSource;
+        Connection src = source.connection();
         try {
-            rowsOfSource = new org.postgresql.copy.PGCopyInputStream(source.connection().unwrap(org.postgresql.PGConnection.class),
-                    select.get());
+            // The table's lock first, then the COPY in the same transaction. A COPY (SELECT) takes its snapshot before
+            // it waits for the table's lock: behind an ALTER that rewrites the table (or a TRUNCATE) it would read the
+            // new, empty file under a snapshot older than the rewrite's commit, and every row of this node would be
+            // taken for one the source no longer has (found by hand: a node's whole table deleted). Read committed
+            // gives the COPY a snapshot of its own, taken once the lock is held, so after any rewrite before it; the
+            // lock, held until the COPY is read, keeps a later one out.
+            try (Statement st = src.createStatement()) {
+                st.execute("LOCK TABLE " + tr.after.name() + " IN ACCESS SHARE MODE");
+            }
+            rowsOfSource = new org.postgresql.copy.PGCopyInputStream(src.unwrap(org.postgresql.PGConnection.class), select.get());
         } catch (SQLException e) {
+            source.endRead();
             throw new SourceRead(e);
         }
         long rows;
@@ -372,6 +382,8 @@ final class DdlBarrier {
             // the stream from the source failed (a node's failure is an SQLException of copyIn)
             throw new SourceRead(e.getCause() instanceof SQLException s ? s
                     : new SQLException("reading the source's rows: " + e.getMessage(), "08006", e));
+        } finally {
+            source.endRead();
         }
         long updated = 0;
         long gone = 0;
@@ -417,11 +429,23 @@ final class DdlBarrier {
             if (connection == null) {
                 try {
                     connection = source.connect();
+                    connection.setAutoCommit(false); // a read takes the table's lock and holds it until it is done
                 } catch (SQLException e) {
                     throw new SourceRead(e);
                 }
             }
             return connection;
+        }
+
+        /** Ends a read's transaction, and with it the source table's lock; a broken session is closed when the fill ends. */
+        void endRead() {
+            try {
+                if (connection != null && !connection.isClosed()) {
+                    connection.rollback();
+                }
+            } catch (SQLException ignored) {
+                // the session is gone with its lock; the next read reconnects only with a new SourceRows
+            }
         }
 
         java.util.Optional<String> select() throws SourceRead {

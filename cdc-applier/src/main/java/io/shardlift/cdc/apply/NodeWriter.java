@@ -202,7 +202,26 @@ final class NodeWriter implements AutoCloseable {
                 arrays[j][r] = text(t, row, cols[j]);
             }
         }
-        try (PreparedStatement ps = cx.prepareStatement(t.sql(part).upsert())) {
+        if (t.generatedAlways(part, cx).stream().anyMatch(i -> !t.isKeyColumn(i))) {
+            // The target has a GENERATED ALWAYS identity outside the key (the reverse stream's source), which no UPDATE
+            // can set: the rows go and come back whole, their value the cluster's (an INSERT may override it). The
+            // applier's session_replication_role = replica keeps triggers and foreign-key actions out of it, as for its
+            // other writes.
+            int k = t.codec.keySize();
+            String[][] keys = new String[k][rows.size()];
+            for (int r = 0; r < rows.size(); r++) {
+                for (int j = 0; j < k; j++) {
+                    keys[j][r] = text(t, rows.get(r), t.codec.keyIndex(j));
+                }
+            }
+            try (PreparedStatement ps = cx.prepareStatement(t.sql(part, cx).delete())) {
+                for (int j = 0; j < k; j++) {
+                    ps.setArray(j + 1, cx.createArrayOf("text", keys[j]));
+                }
+                ps.executeUpdate();
+            }
+        }
+        try (PreparedStatement ps = cx.prepareStatement(t.sql(part, cx).upsert())) {
             for (int j = 0; j < cols.length; j++) {
                 ps.setArray(j + 1, cx.createArrayOf("text", arrays[j]));
             }
@@ -218,7 +237,7 @@ final class NodeWriter implements AutoCloseable {
                 arrays[j][r] = t.codec.keyText(keys.get(r), j);
             }
         }
-        try (PreparedStatement ps = cx.prepareStatement(t.sql(part).delete())) {
+        try (PreparedStatement ps = cx.prepareStatement(t.sql(part, cx).delete())) {
             for (int j = 0; j < k; j++) {
                 ps.setArray(j + 1, cx.createArrayOf("text", arrays[j]));
             }
@@ -229,10 +248,11 @@ final class NodeWriter implements AutoCloseable {
     private void partialUpdate(Connection cx, TableApply t, TableId part, Row key, Row partial) throws SQLException {
         // the key columns are not set: the row is found by them and they hold the same values (a key change travels as
         // DELETE + INSERT), and setting one that is a GENERATED ALWAYS identity on the target (the reverse stream's
-        // source) is refused, whatever its value
+        // source) is refused, whatever its value; so is setting one that is not a key column: it keeps its value
+        BitSet always = t.generatedAlways(part, cx);
         BitSet present = new BitSet();
         for (int i : t.writeCols) {
-            if (!partial.isUnchanged(i) && !t.isKeyColumn(i)) {
+            if (!partial.isUnchanged(i) && !t.isKeyColumn(i) && !always.get(i)) {
                 present.set(i);
             }
         }

@@ -50,6 +50,7 @@ final class TableApply {
     private final KeyAdapter[] keyAdapters;
     private final Map<TableId, Sql3> sqlByPartition = new ConcurrentHashMap<>();
     private final Map<BitSet, String> partialTemplates = new ConcurrentHashMap<>();
+    private final Map<TableId, BitSet> alwaysByPartition = new ConcurrentHashMap<>();
 
     TableApply(TablePlan plan, TableCodec codec, TableRoute route) {
         this.plan = plan;
@@ -117,9 +118,40 @@ final class TableApply {
         throw new IllegalStateException(plan.id() + ": sharding key column not in the primary key");
     }
 
-    /** The SQL of one partition table (or the reference table itself). */
-    Sql3 sql(TableId part) {
-        return sqlByPartition.computeIfAbsent(part, this::build);
+    /** The SQL of one partition table (or the reference table itself), as {@code target} has it. */
+    Sql3 sql(TableId part, java.sql.Connection target) throws java.sql.SQLException {
+        Sql3 sql = sqlByPartition.get(part);
+        if (sql == null) {
+            sql = build(part, generatedAlways(part, target));
+            sqlByPartition.put(part, sql);
+        }
+        return sql;
+    }
+
+    /**
+     * The columns that are GENERATED ALWAYS identity columns of {@code part} on the target, read once: an INSERT sets
+     * them with OVERRIDING SYSTEM VALUE, but nothing lets an UPDATE set one to a value. The nodes have none (an identity
+     * is a column with the sequence's nextval as its default there); the reverse stream's target, the source, may.
+     */
+    BitSet generatedAlways(TableId part, java.sql.Connection target) throws java.sql.SQLException {
+        BitSet always = alwaysByPartition.get(part);
+        if (always == null) {
+            always = new BitSet();
+            try (java.sql.PreparedStatement ps = target.prepareStatement("SELECT attname FROM pg_catalog.pg_attribute"
+                    + " WHERE attrelid = to_regclass(?) AND attidentity = 'a' AND attnum > 0 AND NOT attisdropped")) {
+                ps.setString(1, part.quoted());
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        int i = codec.indexOf(rs.getString(1));
+                        if (i >= 0) {
+                            always.set(i);
+                        }
+                    }
+                }
+            }
+            alwaysByPartition.put(part, always);
+        }
+        return always;
     }
 
     /** True for a column of the change's key: an UPDATE finds the row by it and never sets it (see NodeWriter). */
@@ -151,14 +183,16 @@ final class TableApply {
         return String.join(" AND ", parts);
     }
 
-    private Sql3 build(TableId part) {
+    private Sql3 build(TableId part, BitSet generatedAlways) {
         String cols = IntStream.of(writeCols).mapToObj(i -> Sql.ident(codec.column(i).name())).collect(Collectors.joining(", "));
         String casts = IntStream.range(0, writeCols.length).mapToObj(j -> "u.c" + j + "::" + codec.column(writeCols[j]).type())
                 .collect(Collectors.joining(", "));
         String arrays = IntStream.range(0, writeCols.length).mapToObj(j -> "?::text[]").collect(Collectors.joining(", "));
         String aliases = IntStream.range(0, writeCols.length).mapToObj(j -> "c" + j).collect(Collectors.joining(", "));
         String conflict = IntStream.of(targetKeyCols).mapToObj(i -> Sql.ident(codec.column(i).name())).collect(Collectors.joining(", "));
+        // a GENERATED ALWAYS identity of the target is not set by the update: the row keeps the value it has there
         String updates = IntStream.of(writeCols).filter(i -> IntStream.of(targetKeyCols).noneMatch(k -> k == i))
+                .filter(i -> !generatedAlways.get(i))
                 .mapToObj(i -> Sql.ident(codec.column(i).name()) + " = EXCLUDED." + Sql.ident(codec.column(i).name()))
                 .collect(Collectors.joining(", "));
         // OVERRIDING SYSTEM VALUE: the reverse stream's target, the source, may have GENERATED ALWAYS identity columns

@@ -112,8 +112,8 @@ final class RowReader {
     static CaptureException schemaChanged(TableCodec codec, String what) {
         return new CaptureException("table " + codec.table() + " changed on the source while it was being captured: " + what
                 + ". This migration does not carry schema changes (replication.ddl: stop): the capture stopped before the change,"
-                + " nothing after it was sent, and a restart stops at the same place (reverting the change does not help: the"
-                + " changes made in between have the new shape). Start the migration over (empty nodes, a new --data-dir); with"
+                + " nothing after it was sent, and a restart is refused, since the nodes were laid out for the table's old shape"
+                + " (reverting the change does not help: the changes made in between have the new shape). Start the migration over (empty nodes, a new --data-dir); with"
                 + " replication.ddl: replicate, the default, shardlift carries such changes to the cluster");
     }
 

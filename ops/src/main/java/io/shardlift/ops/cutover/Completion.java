@@ -106,7 +106,7 @@ public final class Completion {
                 st.execute(SourceDdlLog.dropAllSql());
                 done.add("removed the DDL capture from the source: event triggers " + SourceDdlLog.TRIGGER_END + ", "
                         + SourceDdlLog.TRIGGER_DROP + " and " + SourceDdlLog.TRIGGER_REWRITE + ", their functions, and the tables "
-                        + "shardlift.ddl_log, shardlift.ddl_shape and shardlift.ddl_copying");
+                        + "shardlift.ddl_log, shardlift.ddl_shape, shardlift.ddl_copying, shardlift.ddl_schemas and shardlift.ddl_created");
             }
         } catch (SQLException e) {
             throw new SourceException("source " + source.label() + ": cannot remove shardlift's DDL capture: " + e.getMessage()
