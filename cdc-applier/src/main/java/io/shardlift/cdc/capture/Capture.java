@@ -393,6 +393,26 @@ public final class Capture implements AutoCloseable {
         throw new IllegalStateException("capture did not start streaming within " + timeout.toMillis() + " ms; it is " + status());
     }
 
+    /**
+     * Debezium's engine refuses to close until its tasks poll, and it says "polling started" a moment before it counts
+     * them as polling: a close in that moment was refused, and the engine ran on until the wait below gave up (60 s,
+     * seen right after a cutover stopped a reverse capture that had just started). So a refusal is tried again.
+     */
+    private void closeEngine() throws IOException, InterruptedException {
+        long until = System.nanoTime() + STOP_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                engine.close();
+                return;
+            } catch (IllegalStateException refused) {
+                if (done.getCount() == 0 || System.nanoTime() > until) {
+                    throw refused;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     public synchronized Status status() {
         Map<TableId, Long> per = new LinkedHashMap<>();
         plans.forEach(p -> per.put(p.id, p.events.get()));
@@ -422,7 +442,7 @@ public final class Capture implements AutoCloseable {
                         moveTo(State.STOPPED, "closed");
                     }
                 }
-                engine.close();
+                closeEngine();
             } catch (IOException | IllegalStateException e) {
                 LOG.debug("closing the Debezium engine: {}", e.getMessage());
             } catch (InterruptedException e) {

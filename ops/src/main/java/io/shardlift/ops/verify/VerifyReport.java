@@ -47,6 +47,19 @@ public record VerifyReport(Instant startedAt, Instant finishedAt, Optional<Lsn> 
         shapes = List.copyOf(shapes);
     }
 
+    /**
+     * This report and the tables of the spec the planner refused now, each a difference: not compared, with the
+     * planner's reason (a table renamed on the source, whose stream stopped, has no table of its name to compare).
+     */
+    public VerifyReport notCompared(java.util.Map<TableId, List<String>> refused) {
+        if (refused.isEmpty()) {
+            return this;
+        }
+        List<String> more = new java.util.ArrayList<>(shapes);
+        refused.forEach((id, why) -> more.add(id + ": not compared: " + String.join("; ", why)));
+        return new VerifyReport(startedAt, finishedAt, sourceLsnBefore, sourceLsnAfter, nodes, keyLimit, tables, notes, more);
+    }
+
     /** True when every table has the same shape and holds the same rows on the source and on the cluster. */
     public boolean equal() {
         return shapes.isEmpty() && tables.stream().allMatch(TableReport::equal);

@@ -87,6 +87,29 @@ public final class Planning {
     }
 
     /**
+     * The plan verify compares: as {@link #plan}, leaving out every table the planner refuses (a listed table the source
+     * renamed or dropped, whose stream stopped), so that the others are still compared; the refused ones, with the
+     * planner's reasons, for verify to name as not compared.
+     *
+     * @throws PlanException a problem that is about no table (the spec as a whole)
+     */
+    public static TakeOn planComparing(MigrationSpec spec) {
+        SourceCatalog catalog = catalog(spec);
+        Map<TableId, List<String>> refused = new TreeMap<>();
+        while (true) {
+            try {
+                return new TakeOn(SchemaPlanner.plan(spec, catalog, refused.keySet()), refused);
+            } catch (PlanException e) {
+                Set<TableId> about = e.problemsByTable().keySet();
+                if (about.isEmpty() || refused.keySet().containsAll(about)) {
+                    throw e;
+                }
+                refused.putAll(e.problemsByTable());
+            }
+        }
+    }
+
+    /**
      * The plan {@code run} starts with: as {@link #plan}, unless the planner refuses tables created on the source during a
      * migration already under way (its slot exists) in a schema listed with {@code all: true}, not carried yet
      * ({@code SourceDdlLog.notCarried}). Those are left out as the running process's take-on leaves them out
