@@ -68,17 +68,21 @@ public final class Planning {
      *                       does not help, and nothing is taken on
      */
     public static TakeOn planTakingOn(MigrationSpec spec, Set<TableId> candidates) {
-        return planTakingOn(spec, catalog(spec), candidates);
+        return planLeavingOut(spec, catalog(spec), candidates::contains);
     }
 
-    private static TakeOn planTakingOn(MigrationSpec spec, SourceCatalog catalog, Set<TableId> candidates) {
+    /**
+     * Plans, and while the planner refuses only tables {@code mayLeaveOut} accepts, leaves those out and plans again
+     * (a table whose foreign key references one left out is refused the next round).
+     */
+    private static TakeOn planLeavingOut(MigrationSpec spec, SourceCatalog catalog, java.util.function.Predicate<TableId> mayLeaveOut) {
         Map<TableId, List<String>> refused = new TreeMap<>();
         while (true) {
             try {
                 return new TakeOn(SchemaPlanner.plan(spec, catalog, refused.keySet()), refused);
             } catch (PlanException e) {
                 Set<TableId> about = e.problemsByTable().keySet();
-                if (about.isEmpty() || !candidates.containsAll(about) || refused.keySet().containsAll(about)) {
+                if (about.isEmpty() || !about.stream().allMatch(mayLeaveOut) || refused.keySet().containsAll(about)) {
                     throw e;
                 }
                 refused.putAll(e.problemsByTable());
@@ -94,19 +98,7 @@ public final class Planning {
      * @throws PlanException a problem that is about no table (the spec as a whole)
      */
     public static TakeOn planComparing(MigrationSpec spec) {
-        SourceCatalog catalog = catalog(spec);
-        Map<TableId, List<String>> refused = new TreeMap<>();
-        while (true) {
-            try {
-                return new TakeOn(SchemaPlanner.plan(spec, catalog, refused.keySet()), refused);
-            } catch (PlanException e) {
-                Set<TableId> about = e.problemsByTable().keySet();
-                if (about.isEmpty() || refused.keySet().containsAll(about)) {
-                    throw e;
-                }
-                refused.putAll(e.problemsByTable());
-            }
-        }
+        return planLeavingOut(spec, catalog(spec), id -> true);
     }
 
     /**
@@ -126,7 +118,7 @@ public final class Planning {
             if (candidates.isEmpty()) {
                 throw e;
             }
-            return planTakingOn(spec, catalog, candidates);
+            return planLeavingOut(spec, catalog, candidates::contains);
         }
     }
 
